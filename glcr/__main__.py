@@ -1,0 +1,3 @@
+from glcr.cli.main import main
+
+main()

@@ -1,0 +1,76 @@
+"""`glcr auth`: store, check and remove the GitLab token in the OS keyring."""
+
+from __future__ import annotations
+
+import typer
+
+from glcr.cli.context import app_context
+
+app = typer.Typer(help="Store and check GitLab credentials (OS keyring).", no_args_is_help=True)
+
+
+@app.command()
+def login(
+    ctx: typer.Context,
+    token_stdin: bool = typer.Option(False, "--token-stdin", help="read the token from stdin (for scripts)"),
+) -> None:
+    """Store a token for the GitLab URL in the OS keyring.
+
+    Examples:
+      glcr --url https://gitlab.example.com auth login
+      echo "$TOKEN" | glcr auth login --token-stdin
+    """
+    import sys
+
+    from glcr.credentials import keyring_store
+    from glcr.errors import InvalidInputError
+
+    app_ctx = app_context(ctx)
+    url = app_ctx.credentials(require=False).url
+    token = sys.stdin.readline().strip() if token_stdin else typer.prompt("GitLab token", hide_input=True, err=True)
+    if not token:
+        raise InvalidInputError("empty token", hint="create one with the api scope in GitLab's user settings")
+    try:
+        keyring_store(url, token)
+    except Exception as exc:  # keyring backends raise their own types
+        raise InvalidInputError(f"could not store the token in the OS keyring: {type(exc).__name__}",
+                                hint="use GITLAB_TOKEN or ~/.python-gitlab.cfg instead") from None
+    app_ctx.say(f"Stored a token for {url} in the keyring.")
+
+
+@app.command()
+def status(ctx: typer.Context) -> None:
+    """Show where the token comes from, who it is, and its scopes (never the token itself).
+
+    Example:
+      glcr auth status
+    """
+    app_ctx = app_context(ctx)
+    creds = app_ctx.credentials()
+
+    async def work(session):
+        user = await session.api._get("user", "reading the current user")
+        try:
+            pat = await session.api._get("personal_access_tokens/self", "reading the token")
+        except Exception:
+            pat = {}
+        return user, pat
+
+    user, pat = app_ctx.run(work)
+    print(f"GitLab:  {creds.url}")
+    print(f"Token:   from {creds.source} ({creds.kind.value})")
+    print(f"User:    {user.get('username')}")
+    if pat:
+        print(f"Scopes:  {', '.join(pat.get('scopes') or [])}")
+        print(f"Expires: {pat.get('expires_at') or 'never'}")
+
+
+@app.command()
+def logout(ctx: typer.Context) -> None:
+    """Remove the stored token for the GitLab URL from the keyring."""
+    from glcr.credentials import keyring_delete
+
+    app_ctx = app_context(ctx)
+    url = app_ctx.credentials(require=False).url
+    removed = keyring_delete(url)
+    app_ctx.say(f"Removed the token for {url}." if removed else f"No token stored for {url}.")

@@ -1,0 +1,97 @@
+"""`glcr repos`: list, show and delete registry repositories."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Optional
+
+import typer
+
+from glcr.cli.context import app_context
+from glcr.cli.options import OUTPUT, YES
+from glcr.render.format import OutputFormat
+
+app = typer.Typer(help="Registry repositories of a project or a group.", no_args_is_help=True)
+
+
+class RepoSort(str, Enum):
+    NAME = "name"
+    CREATED = "created"
+    TAGS = "tags"
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    project: Optional[str] = typer.Option(None, "--project", "-p", help="project path or id"),
+    group: Optional[str] = typer.Option(None, "--group", "-g", help="group path or id (includes subgroups)"),
+    search: Optional[str] = typer.Option(None, "--search", "-s", help="only paths containing this text"),
+    sort: RepoSort = typer.Option(RepoSort.NAME, "--sort", help="name, created (newest first) or tags (most first)"),
+    output: OutputFormat = OUTPUT,
+) -> None:
+    """List the registry repositories of a project or of a whole group, all pages.
+
+    Examples:
+      glcr repos list --project mygroup/app
+      glcr repos list --group mygroup --sort tags -o json
+      glcr repos list --group mygroup --search api -o plain
+    """
+    from glcr.errors import InvalidInputError
+    from glcr.ops.repos import list_repositories, sort_repositories
+    from glcr.render.repos import render_repositories
+
+    if bool(project) == bool(group):
+        raise InvalidInputError("give exactly one of --project or --group")
+    app_ctx = app_context(ctx)
+    repos = app_ctx.run(lambda s: list_repositories(s, project=project, group=group))
+    if search:
+        repos = [r for r in repos if search.lower() in r.path]
+    render_repositories(sort_repositories(repos, sort.value), output)
+
+
+@app.command()
+def show(ctx: typer.Context, path: str = typer.Argument(..., help="repository path, e.g. group/app/api"),
+         output: OutputFormat = OUTPUT) -> None:
+    """Show one repository: id, location, tag count, size, status and the registry's kind.
+
+    Example:
+      glcr repos show mygroup/app/api
+    """
+    from glcr.ops.repos import repository_details
+    from glcr.render.repos import render_repository
+
+    details = app_context(ctx).run(lambda s: repository_details(s, path))
+    render_repository(details, output)
+
+
+@app.command()
+def delete(
+    ctx: typer.Context,
+    path: str = typer.Argument(..., help="repository path"),
+    yes: bool = YES,
+    wait: bool = typer.Option(True, "--wait/--no-wait", help="poll until GitLab has removed it"),
+    timeout: float = typer.Option(900, "--timeout", help="seconds to wait for the removal"),
+) -> None:
+    """Delete a repository and ALL its tags (GitLab deletes asynchronously, `latest` included).
+
+    Examples:
+      glcr repos delete mygroup/app/old-image
+      glcr repos delete mygroup/app/old-image --yes --no-wait
+    """
+    from glcr.ops.repos import delete_repository, repository_details
+
+    app_ctx = app_context(ctx)
+    details = app_ctx.run(lambda s: repository_details(s, path))
+    repo = details.repository
+    app_ctx.say(f"Repository {repo.path} (id {repo.id}) holds {repo.tags_count} tag(s); all of them will be deleted.")
+    app_ctx.confirm(f"Delete repository {repo.path}?", yes)
+    console = app_ctx.stderr()
+
+    async def work(session):
+        if not wait:
+            return await delete_repository(session, repo, wait=False)
+        with console.status(f"Deleting {repo.path}…"):
+            return await delete_repository(session, repo, wait=True, timeout=timeout)
+
+    final = app_ctx.run(work)
+    app_ctx.say(f"{repo.path}: {final}")

@@ -1,0 +1,159 @@
+"""Value types shared by every layer. Frozen dataclasses; no I/O here.
+
+Field names follow GitLab's REST entities (lib/api/entities/container_registry.rb) so JSON
+output can use them unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+Digest = str  # "sha256:<64 hex>"
+
+MEDIA_DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+MEDIA_DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+MEDIA_OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+MEDIA_OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+MEDIA_DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
+MEDIA_OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+INDEX_MEDIA_TYPES = frozenset({MEDIA_DOCKER_LIST, MEDIA_OCI_INDEX})
+MANIFEST_MEDIA_TYPES = (MEDIA_OCI_INDEX, MEDIA_DOCKER_LIST, MEDIA_OCI_MANIFEST, MEDIA_DOCKER_MANIFEST)
+
+
+@dataclass(frozen=True)
+class Project:
+    id: int
+    path_with_namespace: str
+    name: str = ""
+    path: str = ""
+    container_registry_image_prefix: str | None = None
+    container_registry_access_level: str | None = None
+    web_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Repository:
+    """A registry repository as GitLab's API presents it."""
+
+    id: int
+    name: str  # "" for the project's root image
+    path: str  # always lower-case, e.g. "group/project/image"
+    project_id: int
+    location: str  # "<registry host[:port]>/<path>"
+    created_at: datetime | None = None
+    cleanup_policy_started_at: datetime | None = None
+    status: str | None = None  # None, delete_scheduled, delete_ongoing, delete_failed
+    tags_count: int | None = None
+    size: int | None = None
+
+    @property
+    def registry_host(self) -> str:
+        return self.location.split("/", 1)[0]
+
+
+@dataclass(frozen=True)
+class Tag:
+    """A tag as listed (GitLab's `Tag` entity): no details."""
+
+    name: str
+    path: str
+    location: str
+
+
+@dataclass(frozen=True)
+class TagDetails:
+    """GitLab's `TagDetails` entity. `created_at` is None when the image has no date."""
+
+    name: str
+    path: str
+    location: str
+    digest: Digest | None
+    created_at: datetime | None
+    total_size: int | None
+    revision: str | None = None
+    short_revision: str | None = None
+
+
+class Cadence(str, Enum):
+    DAILY = "1d"
+    WEEKLY = "7d"
+    BIWEEKLY = "14d"
+    MONTHLY = "1month"
+    QUARTERLY = "3month"
+
+
+@dataclass(frozen=True)
+class ExpirationPolicy:
+    """`container_expiration_policy` of a project (API::Entities::ContainerExpirationPolicy)."""
+
+    cadence: str = "1d"
+    enabled: bool = False
+    keep_n: int | None = 10
+    older_than: str | None = "90d"
+    name_regex: str | None = None
+    name_regex_keep: str | None = None
+    next_run_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RegistryKind:
+    """What the registry behind a repository can do; decides cleanup and delete variants.
+
+    gitlab_api: `GET /gitlab/v1/` answers 2xx or 401 (GitLab's registry with the metadata DB).
+    tag_delete: `OPTIONS /v2/<name>/manifests/<tag>` allows DELETE (tag-only delete).
+    """
+
+    gitlab_api: bool
+    tag_delete: bool
+
+    @property
+    def label(self) -> str:
+        if self.gitlab_api:
+            return "gitlab"
+        return "third-party (tag delete)" if self.tag_delete else "third-party"
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """`[host/]path[:tag][@digest]`; host is None when the input was a bare repository path."""
+
+    path: str
+    host: str | None = None
+    tag: str | None = None
+    digest: Digest | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.host}/{self.path}" if self.host else self.path
+        if self.tag:
+            text += f":{self.tag}"
+        if self.digest:
+            text += f"@{self.digest}"
+        return text
+
+
+@dataclass(frozen=True)
+class Descriptor:
+    media_type: str
+    digest: Digest
+    size: int
+    platform: dict | None = None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A manifest exactly as the registry served it: `raw` bytes keep the digest stable."""
+
+    raw: bytes
+    media_type: str
+    digest: Digest
+    config: Descriptor | None = None
+    layers: tuple[Descriptor, ...] = ()
+    children: tuple[Descriptor, ...] = ()  # entries of an index
+    subject: Descriptor | None = None
+    annotations: dict = field(default_factory=dict)
+
+    @property
+    def is_index(self) -> bool:
+        return self.media_type in INDEX_MEDIA_TYPES

@@ -1,0 +1,60 @@
+"""From what a user types (`group/app/api`, `registry.example.com/group/app:v1`) to GitLab objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from glcr.errors import InvalidInputError, NotFoundError
+from glcr.gitlab import convert
+from glcr.models import ImageRef, Project, Repository
+from glcr.reference import parse_image_ref
+from glcr.session import Session
+
+# lib/container_registry/path.rb: GitLab looks for the project among the 3 longest prefixes
+# of an image path (LEVELS_SUPPORTED = 3), so an image is at most two levels below its project.
+LEVELS_SUPPORTED = 3
+
+
+@dataclass(frozen=True)
+class Resolved:
+    project: Project
+    repository: Repository
+    ref: ImageRef
+
+
+def project_candidates(path: str) -> list[str]:
+    parts = path.strip("/").split("/")
+    return ["/".join(parts[:n]) for n in range(len(parts), max(1, len(parts) - LEVELS_SUPPORTED), -1)]
+
+
+async def resolve_repository(session: Session, text: str, *, project_hint: str | None = None) -> Resolved:
+    ref = parse_image_ref(text)
+    if ref.digest and not ref.tag:
+        pass
+    path = ref.path.lower()
+    candidates = [project_hint] if project_hint else project_candidates(path)
+    tried = []
+    for candidate in candidates:
+        try:
+            data = await session.api.project(candidate)
+        except NotFoundError:
+            tried.append(candidate)
+            continue
+        project = convert.project(data)
+        repositories = await session.api.project_repositories(project.id)
+        for repo in repositories:
+            if repo.path == path:
+                if ref.host and repo.registry_host != ref.host:
+                    raise InvalidInputError(
+                        f"{text}: the project's registry is {repo.registry_host}, not {ref.host}")
+                return Resolved(project, repo, ref)
+        names = ", ".join(sorted(r.path for r in repositories)) or "none"
+        raise NotFoundError(f"no registry repository {path} in project {project.path_with_namespace}",
+                            hint=f"its repositories: {names}")
+    raise NotFoundError(f"no project found for {path} (tried {', '.join(tried)})",
+                        hint="check the path and that your token can see the project")
+
+
+async def resolve_project(session: Session, text: str) -> tuple[Project, dict]:
+    data = await session.api.project(text)
+    return convert.project(data), data

@@ -1,0 +1,1 @@
+"""Docker Registry HTTP API v2 with GitLab's token flow (/jwt/auth)."""

@@ -1,0 +1,190 @@
+"""A typed client for one registry (Docker Registry HTTP API v2), async with httpx.
+
+httpx rather than a sequential client: a tag list with details or a verified delete makes one
+request per tag, and bounded concurrency (`--jobs`) turns minutes into seconds.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from glcr.errors import GlcrError, NetworkError, NotFoundError, for_status
+from glcr.models import MANIFEST_MEDIA_TYPES, Digest, Manifest, RegistryKind
+from glcr.registry.manifest import parse_manifest, sha256_digest
+from glcr.transport.pagination import check_same_origin, error_detail, next_link
+
+ACCEPT_MANIFESTS = ", ".join(MANIFEST_MEDIA_TYPES)
+# distribution answers up to 1,000 names per tags/list page by default; ask for that many.
+TAGS_PAGE_SIZE = 1000
+
+
+def registry_base_url(host: str, *, insecure: bool = False) -> str:
+    """https, except plain http for loopback hosts or when asked (as docker's insecure-registries)."""
+    name = host.rsplit(":", 1)[0].strip("[]") if not host.startswith("[") else host[1:].split("]")[0]
+    loopback = name == "localhost"
+    try:
+        loopback = loopback or ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        pass
+    return f"{'http' if loopback or insecure else 'https'}://{host}"
+
+
+@dataclass(frozen=True)
+class ManifestHead:
+    digest: Digest
+    media_type: str
+    size: int
+
+
+class RegistryClient:
+    def __init__(self, http: httpx.AsyncClient, host: str) -> None:
+        self._http = http
+        self.host = host
+        self._kind: RegistryKind | None = None
+
+    async def _send(self, method: str, url: str, doing: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return await self._http.request(method, url, **kwargs)
+        except httpx.TransportError as exc:
+            raise NetworkError(f"{doing}: cannot reach the registry at {self.host} ({type(exc).__name__})",
+                               hint="check the registry URL, or use --insecure-registry for plain http") from None
+
+    @staticmethod
+    def _fail(response: httpx.Response, doing: str) -> GlcrError:
+        return for_status(response.status_code, doing, error_detail(response))
+
+    async def ping(self) -> None:
+        """GET /v2/: checks reachability and lets the auth flow learn the token realm."""
+        response = await self._send("GET", "/v2/", "contacting the registry")
+        if response.status_code not in (200, 401):
+            raise self._fail(response, "contacting the registry")
+
+    async def kind(self, repository: str) -> RegistryKind:
+        """Detect the registry's kind once per client (GitLab's API; tag-only delete)."""
+        if self._kind is None:
+            probe = await self._send("GET", "/gitlab/v1/", "probing the registry")
+            gitlab_api = 200 <= probe.status_code < 300 or probe.status_code == 401
+            options = await self._send("OPTIONS", f"/v2/{repository}/manifests/glcr-probe", "probing tag delete")
+            allow = options.headers.get("Allow", "")
+            tag_delete = 200 <= options.status_code < 300 and "DELETE" in allow.upper()
+            self._kind = RegistryKind(gitlab_api=gitlab_api, tag_delete=tag_delete)
+        return self._kind
+
+    async def list_tags(self, repository: str) -> list[str]:
+        doing = f"listing tags of {repository} on the registry"
+        tags: list[str] = []
+        url: str | httpx.URL = f"/v2/{repository}/tags/list"
+        params: dict[str, Any] | None = {"n": TAGS_PAGE_SIZE}
+        while True:
+            response = await self._send("GET", str(url), doing, params=params)
+            if response.status_code == 404:
+                return tags
+            if response.status_code != 200:
+                raise self._fail(response, doing)
+            tags.extend(response.json().get("tags") or [])
+            link = next_link(response)
+            if not link:
+                return tags
+            url, params = check_same_origin(response.request.url, link), None
+
+    async def head_manifest(self, repository: str, reference: str) -> ManifestHead | None:
+        doing = f"resolving {repository}:{reference}"
+        response = await self._send("HEAD", f"/v2/{repository}/manifests/{reference}", doing,
+                                    headers={"Accept": ACCEPT_MANIFESTS})
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self._fail(response, doing)
+        digest = response.headers.get("Docker-Content-Digest")
+        media_type = response.headers.get("Content-Type", "").split(";")[0]
+        if not digest:  # some registries omit it on HEAD: fall back to the body
+            manifest = await self.get_manifest(repository, reference)
+            return ManifestHead(manifest.digest, manifest.media_type, len(manifest.raw))
+        return ManifestHead(digest, media_type, int(response.headers.get("Content-Length") or 0))
+
+    async def get_manifest(self, repository: str, reference: str) -> Manifest:
+        doing = f"reading manifest {repository}:{reference}"
+        response = await self._send("GET", f"/v2/{repository}/manifests/{reference}", doing,
+                                    headers={"Accept": ACCEPT_MANIFESTS})
+        if response.status_code == 404:
+            raise NotFoundError(f"{doing}: no such manifest")
+        if response.status_code != 200:
+            raise self._fail(response, doing)
+        raw = response.content
+        digest = sha256_digest(raw)
+        served = response.headers.get("Docker-Content-Digest")
+        if served and served != digest and reference.startswith("sha256:"):
+            raise GlcrError(f"{doing}: content digest {digest} does not match {served}")
+        return parse_manifest(raw, response.headers.get("Content-Type"), digest)
+
+    async def put_manifest(self, repository: str, reference: str, raw: bytes, media_type: str) -> Digest:
+        doing = f"writing manifest {repository}:{reference}"
+        response = await self._send("PUT", f"/v2/{repository}/manifests/{reference}", doing,
+                                    content=raw, headers={"Content-Type": media_type})
+        if response.status_code not in (200, 201, 202):
+            raise self._fail(response, doing)
+        return response.headers.get("Docker-Content-Digest") or sha256_digest(raw)
+
+    async def delete_manifest(self, repository: str, reference: str) -> bool:
+        """DELETE by digest (or by tag where supported). False when it was already gone."""
+        doing = f"deleting manifest {repository}@{reference}"
+        response = await self._send("DELETE", f"/v2/{repository}/manifests/{reference}", doing)
+        if response.status_code == 404:
+            return False
+        if response.status_code not in (200, 202, 204):
+            raise self._fail(response, doing)
+        return True
+
+    async def get_blob(self, repository: str, digest: Digest) -> bytes:
+        doing = f"reading blob {digest[:19]} of {repository}"
+        response = await self._send("GET", f"/v2/{repository}/blobs/{digest}", doing, follow_redirects=True)
+        if response.status_code != 200:
+            raise self._fail(response, doing)
+        data = response.content
+        if sha256_digest(data) != digest:
+            raise GlcrError(f"{doing}: content does not match its digest")
+        return data
+
+    async def blob_exists(self, repository: str, digest: Digest) -> bool:
+        doing = f"checking blob {digest[:19]} in {repository}"
+        response = await self._send("HEAD", f"/v2/{repository}/blobs/{digest}", doing)
+        if response.status_code == 404:
+            return False
+        if response.status_code != 200:
+            raise self._fail(response, doing)
+        return True
+
+    async def mount_blob(self, repository: str, digest: Digest, source: str) -> bool:
+        """Cross-repository mount: no bytes move. False when the registry started an upload instead."""
+        doing = f"mounting blob {digest[:19]} from {source} into {repository}"
+        response = await self._send("POST", f"/v2/{repository}/blobs/uploads/", doing,
+                                    params={"mount": digest, "from": source})
+        if response.status_code == 201:
+            return True
+        if response.status_code == 202:
+            location = response.headers.get("Location")
+            if location:  # cancel the upload session the registry opened instead
+                await self._send("DELETE", location, doing)
+            return False
+        raise self._fail(response, doing)
+
+    async def upload_blob(self, repository: str, data: bytes, digest: Digest | None = None) -> Digest:
+        """Monolithic upload: POST for a session, then PUT the bytes with the digest."""
+        digest = digest or sha256_digest(data)
+        doing = f"uploading blob {digest[:19]} to {repository}"
+        start = await self._send("POST", f"/v2/{repository}/blobs/uploads/", doing)
+        if start.status_code != 202:
+            raise self._fail(start, doing)
+        location = httpx.URL(start.headers["Location"])
+        location = check_same_origin(start.request.url, str(location))
+        params = dict(location.params)
+        params["digest"] = digest
+        done = await self._send("PUT", str(location).split("?", 1)[0], doing, params=params, content=data,
+                                headers={"Content-Type": "application/octet-stream"})
+        if done.status_code not in (201, 204):
+            raise self._fail(done, doing)
+        return digest

@@ -1,0 +1,87 @@
+"""Which token scope a registry request needs. Pure.
+
+Mirrors distribution's registry/handlers/app.go: GET/HEAD need pull, POST/PUT/PATCH need
+pull+push, DELETE needs delete. A cross-repository mount also needs pull on the source.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass
+from typing import Iterable
+
+_REPO_PATH = re.compile(r"^/v2/(?P<name>.+?)/(?:manifests|blobs|tags)(?:/|$)")
+
+
+def actions_for_method(method: str) -> tuple[str, ...]:
+    method = method.upper()
+    if method in ("GET", "HEAD", "OPTIONS"):
+        return ("pull",)
+    if method == "DELETE":
+        return ("delete",)
+    return ("pull", "push")
+
+
+def scopes_for_request(method: str, path: str, query: dict[str, str]) -> tuple[str, ...]:
+    if path.rstrip("/") == "/v2/_catalog":
+        return ("registry:catalog:*",)
+    match = _REPO_PATH.match(path)
+    if not match:
+        return ()
+    name = match.group("name")
+    scopes = [f"repository:{name}:{','.join(actions_for_method(method))}"]
+    source = query.get("from")
+    if source and source != name:
+        scopes.append(f"repository:{source}:pull")
+    return tuple(scopes)
+
+
+@dataclass(frozen=True)
+class Challenge:
+    scheme: str
+    realm: str
+    service: str | None
+    scope: str | None
+    error: str | None
+
+
+_PARAM = re.compile(r'(\w+)="([^"]*)"')
+
+
+def parse_challenge(header: str) -> Challenge | None:
+    scheme, _, rest = header.strip().partition(" ")
+    params = dict(_PARAM.findall(rest))
+    if "realm" not in params:
+        return None
+    return Challenge(scheme.lower(), params["realm"], params.get("service"), params.get("scope"), params.get("error"))
+
+
+def jwt_claims(token: str) -> dict:
+    """The claims of a JWT, unverified: we only read `exp` and `access` of our own token."""
+    try:
+        payload = token.split(".")[1]
+        payload += "=" * (-len(payload) % 4)
+        return json.loads(base64.urlsafe_b64decode(payload))
+    except (IndexError, ValueError):
+        return {}
+
+
+def missing_actions(claims: dict, scopes: Iterable[str]) -> list[tuple[str, str, list[str]]]:
+    """[(type, name, [missing actions])] for every requested scope the token does not grant."""
+    granted: dict[tuple[str, str], set[str]] = {}
+    for entry in claims.get("access") or []:
+        key = (entry.get("type", ""), entry.get("name", ""))
+        granted.setdefault(key, set()).update(entry.get("actions") or [])
+    missing = []
+    for scope in scopes:
+        kind, _, rest = scope.partition(":")
+        name, _, actions = rest.rpartition(":")
+        have = granted.get((kind, name), set())
+        if "*" in have:
+            continue
+        lacking = [a for a in actions.split(",") if a and a not in have and not (a == "*" and have)]
+        if lacking:
+            missing.append((kind, name, lacking))
+    return missing

@@ -1,0 +1,33 @@
+"""Writers for stdout (data) and stderr (talk)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, Iterable, Sequence, TextIO
+
+
+def write_json(data: Any, out: TextIO | None = None) -> None:
+    out = out or sys.stdout
+    json.dump(data, out, indent=2, sort_keys=False, default=str)
+    out.write("\n")
+
+
+def write_plain(lines: Iterable[str], out: TextIO | None = None) -> None:
+    out = out or sys.stdout
+    for line in lines:
+        out.write(f"{line}\n")
+
+
+def write_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]],
+                out: TextIO | None = None, *, justify_right: Sequence[str] = ()) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(file=out or sys.stdout, soft_wrap=False)
+    table = Table(title=title, title_justify="left", header_style="bold", box=None, pad_edge=False)
+    for column in columns:
+        table.add_column(column, justify="right" if column in justify_right else "left", overflow="fold")
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    console.print(table)

@@ -1,0 +1,45 @@
+"""Selecting and ordering tags for listings (`glcr tags list` filters). Pure."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Sequence
+
+from glcr.errors import InvalidInputError
+from glcr.models import TagDetails
+
+
+class TagSort(str, Enum):
+    NAME = "name"
+    CREATED = "created"
+    SIZE = "size"
+
+
+def compile_match(pattern: str):
+    """RE2, searched anywhere in the name (like grep); anchor with ^...$ for a full match."""
+    import re2
+
+    try:
+        return re2.compile(pattern)
+    except re2.error as exc:
+        raise InvalidInputError(f"--match {pattern!r} is not valid RE2: {exc}") from None
+
+
+def select_tags(tags: Sequence[TagDetails], *, match: str | None = None, older_than: timedelta | None = None,
+                now: datetime, sort: TagSort = TagSort.NAME, limit: int | None = None) -> list[TagDetails]:
+    selected = list(tags)
+    if match:
+        regex = compile_match(match)
+        selected = [t for t in selected if regex.search(t.name)]
+    if older_than is not None:
+        cutoff = now - older_than
+        # Like GitLab's cleanup: a tag without a date is never "older than" anything.
+        selected = [t for t in selected if t.created_at is not None and t.created_at < cutoff]
+    if sort is TagSort.NAME:
+        selected.sort(key=lambda t: t.name)
+    elif sort is TagSort.CREATED:  # newest first; undated last
+        selected.sort(key=lambda t: (t.created_at is None, -(t.created_at.timestamp() if t.created_at else 0), t.name))
+    else:  # biggest first
+        selected.sort(key=lambda t: (-(t.total_size or 0), t.name))
+    return selected[:limit] if limit else selected

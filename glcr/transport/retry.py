@@ -1,0 +1,64 @@
+"""An httpx transport that retries throttled and failing requests (see backoff.py for when)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from typing import Awaitable, Callable
+
+import httpx
+
+from glcr.transport.backoff import RetryPolicy
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class RetryTransport(httpx.AsyncBaseTransport):
+    """Wraps the wire transport; only the wire is swapped in tests (httpx.MockTransport)."""
+
+    def __init__(
+        self,
+        inner: httpx.AsyncBaseTransport,
+        policy: RetryPolicy,
+        *,
+        sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+        on_retry: Callable[[httpx.Request, int, float], None] | None = None,
+    ) -> None:
+        self._inner = inner
+        self._policy = policy
+        self._sleep = sleep
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._on_retry = on_retry
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        attempt = 1
+        while True:
+            try:
+                response = await self._inner.handle_async_request(request)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as exc:
+                # Nothing reached the server (or the connection was reset before an answer):
+                # safe to retry idempotent methods.
+                if attempt >= self._policy.max_attempts or request.method not in ("GET", "HEAD", "OPTIONS"):
+                    raise
+                wait = self._policy.delay(attempt, {}, self._clock(), self._rng)
+                if self._on_retry:
+                    self._on_retry(request, 0, wait)
+                await self._sleep(wait)
+                attempt += 1
+                continue
+            if not self._policy.should_retry(request.method, response.status_code, attempt):
+                return response
+            wait = self._policy.delay(attempt, response.headers, self._clock(), self._rng)
+            await response.aread()
+            await response.aclose()
+            if self._on_retry:
+                self._on_retry(request, response.status_code, wait)
+            await self._sleep(wait)
+            attempt += 1
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
