@@ -12,8 +12,8 @@ from glcr.errors import InvalidInputError
 from glcr.models import ImageRef
 
 # distribution: a tag is [\w][\w.-]{0,127}; GitLab's routes use the same.
-TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
 # GitLab's newest container_repository_name_regex (lowercase, separators . _ / __ or runs of -).
 REPOSITORY_PATH_RE = re.compile(r"^[a-z0-9]+(?:(?:[._/]|__|-*)[a-z0-9]+)*$")
 MAX_NAME_LENGTH = 255  # distribution NameTotalLengthMax
@@ -21,7 +21,7 @@ MAX_LEVELS_BELOW_PROJECT = 2  # docs: "up to two levels deep" after the project 
 
 
 def is_valid_tag(name: str) -> bool:
-    return bool(TAG_RE.match(name))
+    return bool(TAG_RE.fullmatch(name))
 
 
 def validate_tag(name: str) -> str:
@@ -45,7 +45,7 @@ def parse_image_ref(text: str) -> ImageRef:
     digest = None
     if "@" in raw:
         raw, digest = raw.split("@", 1)
-        if not DIGEST_RE.match(digest):
+        if not DIGEST_RE.fullmatch(digest):
             raise InvalidInputError(f"{digest!r} is not a sha256 digest")
     host = None
     first, _, rest = raw.partition("/")
