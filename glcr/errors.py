@@ -89,6 +89,9 @@ class HTTPStatusError(GlcrError):
 
 def for_status(status: int, doing: str, detail: str = "") -> GlcrError:
     """Map an HTTP status to the error kind a user can act on."""
+    detail = detail.strip()
+    if detail.startswith(str(status)):
+        detail = detail[len(str(status)):].strip()  # GitLab's "401 Unauthorized" already says it
     what = f"{doing}: {status}" + (f" {detail}" if detail else "")
     if status == 401:
         return AuthError(what, hint="check the token (expired or revoked?) with `glcr auth status`")

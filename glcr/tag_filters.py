@@ -18,12 +18,13 @@ class TagSort(str, Enum):
 
 def compile_match(pattern: str):
     """RE2, searched anywhere in the name (like grep); anchor with ^...$ for a full match."""
-    import re2
+    from glcr.policy.regex import compile_quiet, re2_error
 
-    try:
-        return re2.compile(pattern)
-    except re2.error as exc:
-        raise InvalidInputError(f"--match {pattern!r} is not valid RE2: {exc}") from None
+    problem = re2_error(pattern)
+    if problem is not None:
+        raise InvalidInputError(f"--match {pattern!r} is not valid RE2: {problem}",
+                                hint="RE2 has no lookaround or backreferences")
+    return compile_quiet(pattern)
 
 
 def select_tags(tags: Sequence[TagDetails], *, match: str | None = None, older_than: timedelta | None = None,

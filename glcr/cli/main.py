@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from glcr import __version__
-from glcr.cli import auth_cmd, repos_cmd, sandbox_cmd, tags_cmd
+from glcr.cli import auth_cmd, cleanup_cmd, plan_cmds, policy_cmd, repos_cmd, sandbox_cmd, tags_cmd  # noqa: F401 (plan_cmds adds to tags)
 from glcr.cli.context import ENVIRONMENT, AppContext
 
 EPILOG = (
@@ -29,6 +29,8 @@ app = typer.Typer(
 )
 app.add_typer(repos_cmd.app, name="repos")
 app.add_typer(tags_cmd.app, name="tags")
+app.add_typer(policy_cmd.app, name="policy")
+app.add_typer(cleanup_cmd.app, name="cleanup")
 app.add_typer(auth_cmd.app, name="auth")
 app.add_typer(sandbox_cmd.app, name="sandbox")
 

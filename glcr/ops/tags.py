@@ -122,3 +122,22 @@ async def tag_with_siblings(session: Session, repo: Repository, name: str):
     siblings = sorted(t for t, d in current.items() if d == details.digest and t != name)
     manifest = await client.get_manifest(path, details.digest or name)
     return details, siblings, manifest
+
+
+async def index_children(session: Session, repo: Repository, digests: Sequence[Digest]) -> dict[Digest, frozenset[Digest]]:
+    """For every index among `digests`: the digests of its child manifests (for multi-arch safety)."""
+    from glcr.models import INDEX_MEDIA_TYPES
+    from glcr.transport.concurrency import gather_bounded
+
+    client = session.registry(repo.registry_host)
+    path = registry_path(repo)
+
+    async def one(digest: Digest):
+        head = await client.head_manifest(path, digest)
+        if head is None or head.media_type not in INDEX_MEDIA_TYPES:
+            return None
+        manifest = await client.get_manifest(path, digest)
+        return digest, frozenset(c.digest for c in manifest.children)
+
+    found = await gather_bounded(session.options.jobs, [lambda d=d: one(d) for d in sorted(set(digests))])
+    return dict(f for f in found if f)

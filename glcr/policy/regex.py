@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from typing import Any
+
 import re2
 
 from glcr.errors import InvalidInputError
@@ -207,3 +209,11 @@ def describe_alternation(branches: tuple[str, ...]) -> str:
     parts += [f"contain `{b}`" for b in branches[1:-1]]
     parts.append(f"end with `{branches[-1]}`")
     return "names that " + ", or ".join(parts)
+
+
+def compile_quiet(pattern: str) -> Any:
+    """RE2-compile `pattern` as written (no anchoring), without RE2 logging to stderr.
+
+    Raises re2.error; glcr's own filters (`tags list --match`, `tags plan`) use it.
+    """
+    return re2.compile(pattern, _options())

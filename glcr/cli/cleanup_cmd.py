@@ -1,0 +1,172 @@
+"""`glcr cleanup`: what GitLab's cleanup policy would delete, tag by tag; and doing it now."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from glcr.cli.context import app_context
+from glcr.cli.options import OUTPUT, YES
+from glcr.render.format import OutputFormat
+
+app = typer.Typer(help="Simulate and apply GitLab's cleanup policy.", no_args_is_help=True)
+
+
+class VariantChoice(str, Enum):
+    AUTO = "auto"
+    GITLAB = "gitlab"
+    THIRD_PARTY = "third-party"
+
+
+def _params(ctx_obj, project: str, overrides: dict):
+    """The saved policy with the given flags on top; validated like `policy set`."""
+    from glcr.errors import InvalidInputError
+    from glcr.gitlab.rest import GitLabRest
+    from glcr.policy import CleanupParams, merge_policy, validate_policy
+
+    data = GitLabRest(ctx_obj.credentials()).project(project)
+    saved = data.get("container_expiration_policy") or {}
+    given = {k: v for k, v in overrides.items() if v is not None}
+    change = merge_policy({k: v for k, v in saved.items() if k != "next_run_at"}, given)
+    after = dict(change.after)
+    checks = validate_policy({**after, "enabled": True})
+    checks.raise_for_errors("this policy cannot run")
+    if not after.get("name_regex"):
+        raise InvalidInputError("the policy has no name_regex, so GitLab deletes nothing",
+                                hint="pass --name-regex to try one")
+    return CleanupParams.from_policy(after), checks.warnings, bool(saved.get("enabled"))
+
+
+def _common(ctx: typer.Context, project: str, repo: Optional[str], name_regex, name_regex_keep, keep_n,
+            older_than, variant: VariantChoice, max_list_size: int):
+    from datetime import datetime, timezone
+
+    from glcr.ops.cleanup import simulate_cleanup
+    from glcr.policy import Variant, describe_params
+
+    app_ctx = app_context(ctx)
+    params, warnings, enabled = _params(app_ctx, project, {
+        "name_regex": name_regex, "name_regex_keep": name_regex_keep, "keep_n": keep_n, "older_than": older_than})
+    console = app_ctx.stderr()
+    console.print(f"Policy: {describe_params(params)}" + ("" if enabled else "  [dim](saved policy is disabled)[/dim]"))
+    for warning in warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    chosen = {VariantChoice.AUTO: None, VariantChoice.GITLAB: Variant.GITLAB_API,
+              VariantChoice.THIRD_PARTY: Variant.THIRD_PARTY}[variant]
+    now = datetime.now(timezone.utc)
+
+    def seen(repository, count):
+        console.print(f"  {repository.path}: {count} tags")
+
+    project_obj, items = app_ctx.run(lambda s: simulate_cleanup(
+        s, project, params, now=now, repository=repo, variant=chosen, max_list_size=max_list_size, on_repository=seen))
+    for item in items:
+        label = item.result.summary.variant.value
+        console.print(f"  {item.repository.path}: simulated the {label} variant (registry: {item.kind.label})")
+    return app_ctx, params, project_obj, items, now
+
+
+REPO = typer.Option(None, "--repo", help="only this repository path")
+NAME_REGEX = typer.Option(None, "--name-regex", help="override the policy's name_regex")
+NAME_REGEX_KEEP = typer.Option(None, "--name-regex-keep", help="override name_regex_keep")
+KEEP_N = typer.Option(None, "--keep-n", help="override keep_n")
+OLDER_THAN = typer.Option(None, "--older-than", help="override older_than")
+VARIANT = typer.Option(VariantChoice.AUTO, "--variant", help="auto: detected from the registry")
+MAX_LIST = typer.Option(200, "--max-list-size", min=0,
+                        help="GitLab's container_registry_cleanup_tags_service_max_list_size (third-party registries)")
+
+
+@app.command("dry-run")
+def dry_run(ctx: typer.Context, project: str = typer.Argument(..., help="project path or id"),
+            repo: Optional[str] = REPO, name_regex: Optional[str] = NAME_REGEX,
+            name_regex_keep: Optional[str] = NAME_REGEX_KEEP, keep_n: Optional[int] = KEEP_N,
+            older_than: Optional[str] = OLDER_THAN, variant: VariantChoice = VARIANT, max_list_size: int = MAX_LIST,
+            output: OutputFormat = OUTPUT) -> None:
+    """Exactly which tags GitLab's cleanup would delete, and why, tag by tag. Changes nothing.
+
+    Uses the saved policy; the flags override it, to try a policy before saving it.
+
+    Examples:
+      glcr cleanup dry-run mygroup/app
+      glcr cleanup dry-run mygroup/app --name-regex '.*' --keep-n 5 --older-than 30d
+      glcr cleanup dry-run mygroup/app -o json | jq '.[] | select(.action=="delete") | .name'
+    """
+    from glcr.render.policy import render_cleanup
+
+    _, _, _, items, _ = _common(ctx, project, repo, name_regex, name_regex_keep, keep_n, older_than, variant,
+                                max_list_size)
+    render_cleanup([(i.repository.path, i.result) for i in items], output)
+
+
+@app.command()
+def run(ctx: typer.Context, project: str = typer.Argument(..., help="project path or id"),
+        repo: Optional[str] = REPO, name_regex: Optional[str] = NAME_REGEX,
+        name_regex_keep: Optional[str] = NAME_REGEX_KEEP, keep_n: Optional[int] = KEEP_N,
+        older_than: Optional[str] = OLDER_THAN, variant: VariantChoice = VARIANT, max_list_size: int = MAX_LIST,
+        state_dir: Optional[Path] = typer.Option(None, "--state-dir", help="where plans and journals go"),
+        yes: bool = YES) -> None:
+    """Apply the policy's decisions now, client-side, journaled and resumable.
+
+    For projects whose server-side cleanup times out, is rate-limited or stops on expired tokens.
+    Third-party registries: all candidates at once (no random truncation).
+
+    Examples:
+      glcr cleanup run mygroup/app            # shows the dry-run, then asks
+      glcr cleanup run mygroup/app --yes      # in a scheduled CI job
+    """
+    from datetime import datetime, timezone
+
+    from glcr.errors import PartialFailureError
+    from glcr.ops.apply import apply_plan
+    from glcr.ops.cleanup import cleanup_plan
+    from glcr.plan.journal import JournalWriter, default_paths, new_run_id, replay
+    from glcr.plan.progress import summarize
+    from glcr.policy import describe_params
+    from glcr.render.policy import render_cleanup
+    from glcr.render.progress import counting_progress
+
+    app_ctx, params, project_obj, items, now = _common(ctx, project, repo, name_regex, name_regex_keep, keep_n,
+                                                       older_than, variant, max_list_size)
+    render_cleanup([(i.repository.path, i.result) for i in items], OutputFormat.TABLE, verbose=False)
+    total = sum(i.result.summary.delete for i in items)
+    if total == 0:
+        app_ctx.say("Nothing to delete.")
+        return
+    app_ctx.confirm(f"Delete {total} tag(s) from {project_obj.path_with_namespace}?", yes)
+    base = state_dir or _default_state_dir(project_obj.path_with_namespace)
+    base.mkdir(parents=True, exist_ok=True)
+    console = app_ctx.stderr()
+    failed = 0
+    for item in items:
+        if not item.result.summary.delete:
+            continue
+        plan = cleanup_plan(project_obj, item, now, describe_params(params))
+        plan_path = base / (item.repository.path.replace("/", "__") + ".plan.json")
+        plan_path.write_text(plan.to_json() + "\n", encoding="utf-8")
+        paths = default_paths(plan_path)
+        replayed = replay(paths.journal)
+
+        async def work(session, plan=plan, item=item, paths=paths, replayed=replayed):
+            with JournalWriter(paths.journal, log_path=paths.log) as writer, \
+                    counting_progress(console, f"Deleting from {item.repository.path}") as bar:
+                bar.set_total(item.result.summary.delete)
+                return await apply_plan(session, plan, item.repository, writer, replayed,
+                                        run_id=new_run_id(datetime.now(timezone.utc)), on_result=lambda r: bar.advance())
+
+        app_ctx.run(work)
+        summary = summarize(plan, replay(paths.journal))
+        failed += summary.failed
+        console.print(f"{item.repository.path}: deleted {summary.deleted}, already absent {summary.already_absent}, "
+                      f"stale {summary.stale}, failed {summary.failed}  (journal {paths.journal})")
+    if failed:
+        raise PartialFailureError(f"{failed} tag(s) failed", hint="run the same command again to retry")
+
+
+def _default_state_dir(project_path: str) -> Path:
+    import os
+
+    root = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return root / "glcr" / "cleanup" / project_path.replace("/", "__")

@@ -1,0 +1,207 @@
+"""`glcr tags plan` and `glcr tags apply`: reviewable bulk deletion (replacing the docs' scripts)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from glcr.cli.context import app_context
+from glcr.cli.options import YES
+from glcr.cli.tags_cmd import PATH_HELP, app
+
+
+@app.command()
+def plan(
+    ctx: typer.Context,
+    path: str = typer.Argument(..., help=PATH_HELP),
+    keep_latest: bool = typer.Option(True, "--keep-latest/--no-keep-latest", help="never delete `latest`"),
+    keep_first: Optional[int] = typer.Option(None, "--keep-first", min=1, help="keep the N newest candidates"),
+    keep_regex: List[str] = typer.Option([], "--keep-regex", help="keep tags matching this RE2 (whole name); repeatable"),
+    delete_regex: Optional[str] = typer.Option(None, "--delete-regex", help="only tags matching this RE2 (whole name) may go"),
+    older_than: Optional[str] = typer.Option(None, "--older-than", help="only delete tags older than this, e.g. 30d"),
+    keep_semver_latest: Optional[int] = typer.Option(None, "--keep-semver-latest", min=1,
+                                                      help="keep the N highest semantic versions"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o",
+                                          help="write the plan: *.json = plan with digests, anything else = one tag a line"),
+) -> None:
+    """Decide which tags to delete and write a reviewable plan. Deletes nothing.
+
+    Regexes here match the WHOLE tag name (unlike GitLab's cleanup policy, see `glcr cleanup`).
+
+    Examples:
+      glcr tags plan mygroup/app --older-than 90d --keep-semver-latest 5 -o plan.json
+      glcr tags plan mygroup/app --delete-regex 'feature-.*' --keep-first 3 -o list_o_tags.out
+      glcr tags apply mygroup/app --from-file plan.json
+    """
+    from datetime import datetime, timezone
+
+    from glcr.durations import parse_age
+    from glcr.ops.resolve import resolve_repository
+    from glcr.ops.tags import index_children, list_tag_details
+    from glcr.plan.build import PlanRules, build_tag_plan
+    from glcr.render.plans import render_plan, write_plan_file
+    from glcr.render.progress import counting_progress
+
+    rules = PlanRules(keep_latest=keep_latest, keep_first=keep_first, keep_regexes=tuple(keep_regex),
+                      delete_regex=delete_regex, older_than=parse_age(older_than, "--older-than") if older_than else None,
+                      keep_semver_latest=keep_semver_latest)
+    app_ctx = app_context(ctx)
+
+    async def work(session):
+        resolved = await resolve_repository(session, path)
+        repo = resolved.repository
+        with counting_progress(app_ctx.stderr(), f"Reading tags of {repo.path}") as bar:
+            tags = await list_tag_details(session, repo, bar.set_total, bar.advance)
+        children = await index_children(session, repo, [t.digest for t in tags if t.digest])
+        return build_tag_plan(tags, rules, now=datetime.now(timezone.utc), repository=repo,
+                              index_children=children, project=resolved.project)
+
+    the_plan = app_ctx.run(work)
+    render_plan(the_plan, app_ctx.stderr() if output else None)
+    if output:
+        write_plan_file(the_plan, output)
+        app_ctx.say(f"Wrote {output}: {len(the_plan.to_delete)} tag(s) to delete. "
+                    f"Review it, then: glcr tags apply {the_plan.repository_path} --from-file {output}")
+
+
+@app.command()
+def apply(
+    ctx: typer.Context,
+    path: str = typer.Argument(..., help=PATH_HELP),
+    from_file: Path = typer.Option(..., "--from-file", "-f", exists=True, dir_okay=False,
+                                   help="a plan (JSON from `glcr tags plan`) or a list, one tag a line"),
+    journal: Optional[Path] = typer.Option(None, "--journal", help="journal file (default: FILE.journal.jsonl beside FILE)"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="show what would be deleted and stop"),
+    yes: bool = YES,
+) -> None:
+    """Delete the tags a plan or list names, re-checking each digest; resumable.
+
+    Every outcome goes to a JSON-lines journal and a human log beside the file. Run the same
+    command again after an interruption: finished tags are skipped, "already gone" counts as done,
+    and a tag that now points at another digest is reported stale and never deleted.
+
+    Examples:
+      glcr tags apply mygroup/app --from-file plan.json --dry-run
+      glcr tags apply mygroup/app --from-file list_o_tags.out --yes
+    """
+    from datetime import datetime, timezone
+
+    from glcr.errors import PartialFailureError
+    from glcr.ops.apply import apply_plan
+    from glcr.ops.resolve import resolve_repository
+    from glcr.ops.tags import list_tag_details
+    from glcr.plan.build import plan_from_list
+    from glcr.plan.journal import JournalPaths, JournalWriter, default_paths, new_run_id, replay
+    from glcr.plan.listfile import TagList, load_plan_or_list
+    from glcr.plan.model import ensure_for_repository
+    from glcr.plan.progress import pending_entries, summarize
+    from glcr.render.plans import render_apply_preview, render_apply_summary
+    from glcr.render.progress import counting_progress
+
+    loaded = load_plan_or_list(from_file.read_text(encoding="utf-8-sig"), str(from_file))
+    paths = default_paths(from_file)
+    if journal:
+        paths = JournalPaths(journal=journal, log=journal.with_suffix(".log"))
+    app_ctx = app_context(ctx)
+    console = app_ctx.stderr()
+    for warning in getattr(loaded, "warnings", ()):
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+
+    async def prepare(session):
+        resolved = await resolve_repository(session, path)
+        repo = resolved.repository
+        if isinstance(loaded, TagList):
+            with counting_progress(console, f"Reading tags of {repo.path}") as bar:
+                current = {t.name: t for t in await list_tag_details(session, repo, bar.set_total, bar.advance)}
+            return repo, plan_from_list(loaded.tags, current, repo, now=datetime.now(timezone.utc),
+                                        source=from_file.name, project=resolved.project)
+        ensure_for_repository(loaded, repo.path, filename=from_file.name)
+        return repo, loaded
+
+    repo, the_plan = app_ctx.run(prepare)
+    replayed = replay(paths.journal)
+    pending = pending_entries(the_plan, replayed)
+    render_apply_preview(the_plan, pending, summarize(the_plan, replayed), console)
+    if dry_run or not pending:
+        return
+    app_ctx.confirm(f"Delete {len(pending)} tag(s) from {repo.path}?", yes)
+
+    async def work(session):
+        with JournalWriter(paths.journal, log_path=paths.log) as writer, \
+                counting_progress(console, f"Deleting from {repo.path}") as bar:
+            bar.set_total(len(pending))
+            return await apply_plan(session, the_plan, repo, writer, replayed,
+                                    run_id=new_run_id(datetime.now(timezone.utc)), on_result=lambda r: bar.advance())
+
+    run = app_ctx.run(work)
+    final = summarize(the_plan, replay(paths.journal))
+    render_apply_summary(final, run.report, paths, console)
+    if final.failed or (run.report and run.report.damage):
+        raise PartialFailureError(f"{final.failed} tag(s) failed", hint="re-run the same command to retry them")
+
+
+@app.command("bulk-delete")
+def bulk_delete(
+    ctx: typer.Context,
+    path: str = typer.Argument(..., help=PATH_HELP),
+    name_regex_delete: str = typer.Option(..., "--name-regex-delete", help="RE2; GitLab anchors it (\\A…\\z)"),
+    name_regex_keep: Optional[str] = typer.Option(None, "--name-regex-keep", help="RE2; matching tags stay"),
+    keep_n: Optional[int] = typer.Option(None, "--keep-n", min=0, help="keep the N newest matching tags"),
+    older_than: Optional[str] = typer.Option(None, "--older-than", help="ChronicDuration: 1h, 7d, 1month"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="show what GitLab would delete; send nothing"),
+    yes: bool = YES,
+) -> None:
+    """GitLab's asynchronous bulk delete API, with a preview of what the server will delete.
+
+    GitLab runs it in the background, reports nothing back, and accepts it at most once an hour
+    per repository (it answers 400 before that). `latest` is never deleted. For a journaled,
+    immediate and verified delete, use `glcr tags plan` + `glcr tags apply` instead.
+
+    Examples:
+      glcr tags bulk-delete mygroup/app --name-regex-delete '.*' --keep-n 5 --older-than 30d --dry-run
+      glcr tags bulk-delete mygroup/app --name-regex-delete 'feature-.*' --yes
+    """
+    from datetime import datetime, timezone
+
+    from glcr.errors import RefusedError
+    from glcr.gitlab.rest import GitLabRest
+    from glcr.ops.resolve import resolve_repository
+    from glcr.ops.tags import list_tag_details, registry_path
+    from glcr.policy import CleanupParams, Variant, decide, validate_bulk_delete
+    from glcr.render.format import OutputFormat
+    from glcr.render.policy import render_cleanup
+
+    params = {"name_regex_delete": name_regex_delete, "name_regex_keep": name_regex_keep,
+              "keep_n": keep_n, "older_than": older_than}
+    checks = validate_bulk_delete({k: v for k, v in params.items() if v is not None})
+    app_ctx = app_context(ctx)
+    console = app_ctx.stderr()
+    for warning in checks.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    checks.raise_for_errors("nothing was sent")
+
+    async def preview(session):
+        resolved = await resolve_repository(session, path)
+        repo = resolved.repository
+        kind = await session.registry(repo.registry_host).kind(registry_path(repo))
+        tags = await list_tag_details(session, repo)
+        result = decide(tags, CleanupParams.from_bulk_delete(checks.attributes), variant=Variant.for_registry(kind),
+                        now=datetime.now(timezone.utc))
+        return repo, result
+
+    repo, result = app_ctx.run(preview)
+    render_cleanup([(repo.path, result)], OutputFormat.TABLE)
+    if dry_run or not result.summary.delete:
+        return
+    app_ctx.confirm(f"Ask GitLab to delete {result.summary.delete} tag(s) from {repo.path} in the background?", yes)
+    try:
+        GitLabRest(app_ctx.credentials()).bulk_delete_tags(repo.project_id, repo.id, dict(checks.attributes))
+    except RefusedError as exc:
+        if "once an hour" in exc.message:
+            raise RefusedError(exc.message, hint="GitLab allows one bulk delete per repository per hour; "
+                                                 "use `glcr tags plan/apply` to delete now") from None
+        raise
+    app_ctx.say("Scheduled: GitLab deletes in the background (202 Accepted). "
+                "Check later with `glcr tags list`; the next bulk call for this repository is allowed in an hour.")

@@ -1,0 +1,90 @@
+"""`glcr policy`: show and edit a project's cleanup policy, validated as GitLab validates it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from glcr.cli.context import app_context
+from glcr.cli.options import OUTPUT, YES
+from glcr.render.format import OutputFormat
+
+app = typer.Typer(help="A project's container cleanup policy (container_expiration_policy).", no_args_is_help=True)
+
+
+@app.command()
+def show(ctx: typer.Context, project: str = typer.Argument(..., help="project path or id"),
+         output: OutputFormat = OUTPUT) -> None:
+    """Show the policy, what each field means, when it runs next, and its traps.
+
+    Examples:
+      glcr policy show mygroup/app
+      glcr policy show mygroup/app -o json
+    """
+    from glcr.gitlab.rest import GitLabRest
+    from glcr.policy import describe_policy, validate_policy
+    from glcr.render.policy import render_policy
+
+    app_ctx = app_context(ctx)
+    data = GitLabRest(app_ctx.credentials()).project(project)
+    policy = data.get("container_expiration_policy")
+    checks = validate_policy({k: v for k, v in (policy or {}).items() if k != "next_run_at"}) if policy else None
+    render_policy(data.get("path_with_namespace", project), policy, describe_policy(policy) if policy else (),
+                  checks, output)
+
+
+@app.command("set")
+def set_(
+    ctx: typer.Context,
+    project: str = typer.Argument(..., help="project path or id"),
+    enable: Optional[bool] = typer.Option(None, "--enable/--disable", help="turn the policy on or off"),
+    cadence: Optional[str] = typer.Option(None, "--cadence", help="1d, 7d, 14d, 1month or 3month"),
+    keep_n: Optional[int] = typer.Option(None, "--keep-n", help="1, 5, 10, 25, 50 or 100"),
+    older_than: Optional[str] = typer.Option(None, "--older-than", help="7d, 14d, 30d, 90d (newer GitLab: 1d … 1095d)"),
+    name_regex: Optional[str] = typer.Option(None, "--name-regex", help="RE2: tags to delete (GitLab anchors it)"),
+    name_regex_keep: Optional[str] = typer.Option(None, "--name-regex-keep", help="RE2: tags to keep (wins)"),
+    from_file: Optional[Path] = typer.Option(None, "--from-file", exists=True, dir_okay=False,
+                                             help="policy.json or policy.yaml with any of the fields"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="validate and show the diff; send nothing"),
+    yes: bool = YES,
+) -> None:
+    """Change only the given fields; validate first, show before/after, then send.
+
+    Nothing is sent when a value is outside GitLab's sets or a regex is not valid RE2.
+
+    Examples:
+      glcr policy set mygroup/app --enable --cadence 7d --keep-n 10 --older-than 30d --name-regex '.*'
+      glcr policy set mygroup/app --name-regex-keep '(?:main|release-.*)'
+      glcr policy set mygroup/app --from-file policy.yaml --yes
+    """
+    from glcr.errors import InvalidInputError
+    from glcr.gitlab.rest import GitLabRest
+    from glcr.policy import merge_policy, parse_policy_text, validate_policy
+    from glcr.render.policy import render_policy_change
+
+    changes: dict = {}
+    if from_file:
+        fmt = "yaml" if from_file.suffix.lower() in (".yaml", ".yml") else "json"
+        changes.update(parse_policy_text(from_file.read_text(encoding="utf-8"), fmt, source=str(from_file)))
+    flags = {"enabled": enable, "cadence": cadence, "keep_n": keep_n, "older_than": older_than,
+             "name_regex": name_regex, "name_regex_keep": name_regex_keep}
+    changes.update({k: v for k, v in flags.items() if v is not None})
+    if not changes:
+        raise InvalidInputError("nothing to change", hint="give at least one of the options, or --from-file")
+    app_ctx = app_context(ctx)
+    rest = GitLabRest(app_ctx.credentials())
+    data = rest.project(project)
+    change = merge_policy(data.get("container_expiration_policy"), changes)
+    checks = validate_policy(change.after)
+    console = app_ctx.stderr()
+    render_policy_change(change, checks, console)
+    checks.raise_for_errors("the policy was not sent")
+    if not change.changed or dry_run:
+        app_ctx.say("Nothing sent." if dry_run else "No change: the policy already has these values.")
+        return
+    app_ctx.confirm(f"Update the cleanup policy of {data.get('path_with_namespace', project)}?", yes)
+    updated = rest.update_project(data["id"], {"container_expiration_policy_attributes": change.payload()})
+    next_run = (updated.get("container_expiration_policy") or {}).get("next_run_at")
+    app_ctx.say(f"Updated. Next run: {next_run or 'not scheduled'}")

@@ -1,0 +1,57 @@
+"""Applying a tag plan: re-check each digest, delete safely, journal every outcome.
+
+Re-running the same plan resumes: the journal says what is final (deleted, already absent,
+stale) and only the rest is attempted. A tag whose digest moved since the plan was made is
+reported stale and left alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
+
+from glcr.models import Repository
+from glcr.ops.tags import DeleteReport, execute_delete, preview_delete
+from glcr.plan.journal import JournalWriter
+from glcr.plan.model import Plan, PlanEntry
+from glcr.plan.progress import Event, JournalRecord, pending_entries
+from glcr.registry.delete import DeleteRequest, DeleteResult, Outcome
+from glcr.session import Session
+
+_EVENT = {Outcome.DELETED: Event.DELETED, Outcome.ALREADY_ABSENT: Event.ALREADY_ABSENT,
+          Outcome.STALE: Event.STALE, Outcome.FAILED: Event.FAILED}
+
+
+@dataclass
+class ApplyRun:
+    pending: list[PlanEntry]
+    report: DeleteReport | None
+
+
+async def apply_plan(session: Session, plan: Plan, repo: Repository, journal: JournalWriter,
+                     replayed: dict, *, run_id: str,
+                     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                     on_result: Callable[[DeleteResult], None] | None = None) -> ApplyRun:
+    pending = pending_entries(plan, replayed)
+    if not pending:
+        return ApplyRun([], None)
+    expected = {e.tag: e.digest for e in pending}
+
+    def record(tag: str, event: Event, detail: str = "") -> None:
+        journal.write(JournalRecord(clock(), run_id, repo.path, tag, expected.get(tag), event, detail))
+
+    preview = await preview_delete(session, repo, [DeleteRequest(e.tag, e.digest) for e in pending])
+    for entry in pending:  # before anything changes: a kill from here on is retried on resume
+        record(entry.tag, Event.START)
+
+    def on_progress(result: DeleteResult) -> None:
+        record(result.tag, _EVENT[result.outcome], result.detail)
+        if on_result:
+            on_result(result)
+
+    report = await execute_delete(session, preview, on_progress)
+    for result in report.results:  # verification may have turned a "deleted" into "failed"
+        if result.outcome is Outcome.FAILED and result.detail.startswith("still present"):
+            record(result.tag, Event.FAILED, result.detail)
+    return ApplyRun(pending, report)

@@ -1,0 +1,59 @@
+"""GitLab's cleanup policy, simulated locally (dry-run) and applied client-side (run)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+from glcr.errors import NotFoundError
+from glcr.gitlab import convert
+from glcr.models import Project, RegistryKind, Repository, TagDetails
+from glcr.ops.tags import list_tag_details, registry_path
+from glcr.plan.model import Action as PlanAction, Plan, PlanEntry
+from glcr.policy import CleanupParams, CleanupResult, Variant, decide
+from glcr.session import Session
+
+
+@dataclass
+class RepositoryCleanup:
+    repository: Repository
+    kind: RegistryKind
+    tags: list[TagDetails]
+    result: CleanupResult
+
+
+async def simulate_cleanup(session: Session, project: str, params: CleanupParams, *, now: datetime,
+                           repository: str | None = None, variant: Variant | None = None,
+                           max_list_size: int = 200,
+                           on_repository: Callable[[Repository, int], None] | None = None
+                           ) -> tuple[Project, list[RepositoryCleanup]]:
+    the_project = convert.project(await session.api.project(project))
+    repos = await session.api.project_repositories(the_project.id)
+    if repository:
+        repos = [r for r in repos if r.path == repository.lower()]
+        if not repos:
+            raise NotFoundError(f"no repository {repository} in {the_project.path_with_namespace}")
+    out = []
+    for repo in sorted(repos, key=lambda r: r.path):
+        kind = await session.registry(repo.registry_host).kind(registry_path(repo))
+        tags = await list_tag_details(session, repo)
+        if on_repository:
+            on_repository(repo, len(tags))
+        chosen = variant or Variant.for_registry(kind)
+        result = decide(tags, params, variant=chosen, now=now, max_list_size=max_list_size)
+        out.append(RepositoryCleanup(repo, kind, tags, result))
+    return the_project, out
+
+
+def cleanup_plan(project: Project, item: RepositoryCleanup, now: datetime, params_text: str) -> Plan:
+    """The decisions as a tag plan (expected digests recorded), for the journaled apply."""
+    entries = tuple(
+        PlanEntry(d.name, d.digest, PlanAction.DELETE if d.action.value == "delete" else PlanAction.KEEP,
+                  d.detail, d.created_at, d.total_size)
+        for d in sorted(item.result.decisions, key=lambda d: d.name)
+    )
+    repo = item.repository
+    return Plan(project_id=project.id, project_path=project.path_with_namespace, repository_id=repo.id,
+                repository_path=repo.path, repository_location=repo.location, created_at=now,
+                entries=entries, rules={"cleanup_policy": params_text})

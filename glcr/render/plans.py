@@ -1,0 +1,71 @@
+"""Plans and apply runs, for people; plan files for review."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from glcr.plan.model import Plan
+from glcr.render.format import human_size, short_digest
+from glcr.render.output import write_table
+
+
+def write_plan_file(plan: Plan, path: Path) -> None:
+    """`.json`: the full plan with expected digests; anything else: the docs' one-tag-a-line list."""
+    if path.suffix.lower() == ".json":
+        path.write_text(plan.to_json() + "\n", encoding="utf-8")
+    else:
+        path.write_text("".join(f"{e.tag}\n" for e in plan.to_delete), encoding="utf-8")
+
+
+def render_plan(plan: Plan, console=None) -> None:
+    """The decision table: to stdout, or to stderr (`console`) when the plan goes to a file."""
+    rows = [(e.action.value, e.tag, short_digest(e.digest), human_size(e.total_size), e.reason)
+            for e in sorted(plan.entries, key=lambda e: (e.action.value != "delete", e.tag))]
+    if console is None:
+        write_table(None, ["ACTION", "TAG", "DIGEST", "SIZE", "REASON"], rows)
+    else:
+        from rich.table import Table
+
+        table = Table(box=None, header_style="bold")
+        for column in ("ACTION", "TAG", "DIGEST", "SIZE", "REASON"):
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+    out = console
+    summary = (f"{plan.repository_path}: {len(plan.to_delete)} to delete "
+               f"(up to {human_size(plan.delete_size)}; layers shared with kept tags are not freed), "
+               f"{len(plan.entries) - len(plan.to_delete)} kept")
+    if out is None:
+        import sys
+
+        print(summary, file=sys.stderr)
+        for warning in plan.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+    else:
+        out.print(summary)
+        for warning in plan.warnings:
+            out.print(f"[yellow]warning:[/yellow] {warning}")
+
+
+def render_apply_preview(plan: Plan, pending, summary, console) -> None:
+    done = summary.deleted + summary.already_absent + summary.stale
+    console.print(f"Plan for {plan.repository_path}: {summary.to_delete} tag(s) to delete, "
+                  f"{done} already settled by an earlier run, {len(pending)} to do now.")
+    for entry in pending[:50]:
+        console.print(f"  delete {entry.tag}  {short_digest(entry.digest)}")
+    if len(pending) > 50:
+        console.print(f"  … and {len(pending) - 50} more")
+
+
+def render_apply_summary(summary, report, paths, console) -> None:
+    console.print(
+        f"deleted {summary.deleted}, already absent {summary.already_absent}, stale {summary.stale} "
+        f"(left alone: they point at another digest now), failed {summary.failed}, "
+        f"not started {summary.not_started}; up to {human_size(summary.freed_size)} freed after garbage collection.")
+    if report is not None:
+        console.print(f"Method: {report.method}.")
+        for damage in report.damage:
+            console.print(f"[red]changed:[/red] {damage.tag} was {short_digest(damage.before)}, "
+                          f"now {short_digest(damage.after)}")
+    console.print(f"Journal: {paths.journal}   Log: {paths.log}")

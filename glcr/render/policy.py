@@ -1,0 +1,68 @@
+"""Cleanup policies and dry-run decisions, for people and scripts."""
+
+from __future__ import annotations
+
+from glcr.render.format import OutputFormat, human_size, short_digest, when
+from glcr.render.output import write_json, write_table
+
+
+def render_policy(project: str, policy, lines, checks, fmt: OutputFormat) -> None:
+    if fmt is OutputFormat.JSON:
+        write_json({"project": project, "container_expiration_policy": policy,
+                    "warnings": [str(w) for w in (checks.warnings if checks else ())],
+                    "errors": [str(e) for e in (checks.errors if checks else ())]})
+        return
+    if policy is None:
+        print(f"{project} has no cleanup policy.")
+        return
+    rows = [(line.field, "" if line.value is None else line.value, line.meaning) for line in lines]
+    rows.append(("next_run_at", policy.get("next_run_at") or "-", "when GitLab's cron picks it up next"))
+    write_table(f"Cleanup policy of {project}", ["FIELD", "VALUE", "MEANING"], rows)
+    for issue in (checks.errors if checks else ()):
+        print(f"error: {issue}")
+    for issue in (checks.warnings if checks else ()):
+        print(f"warning: {issue}")
+
+
+def render_policy_change(change, checks, console) -> None:
+    from rich.table import Table
+
+    table = Table(title="Cleanup policy change", title_justify="left", box=None, header_style="bold")
+    for column in ("FIELD", "BEFORE", "AFTER"):
+        table.add_column(column)
+    for row in change.rows:
+        style = "bold" if row.changed else "dim"
+        table.add_row(row.field, repr(row.before), f"[{style}]{row.after!r}[/{style}]")
+    console.print(table)
+    for issue in checks.errors:
+        console.print(f"[red]error:[/red] {issue}")
+    for issue in checks.warnings:
+        console.print(f"[yellow]warning:[/yellow] {issue}")
+
+
+def render_cleanup(reports, fmt: OutputFormat, verbose: bool = True) -> None:
+    """`reports`: [(repository path, CleanupResult)]."""
+    if fmt is OutputFormat.JSON:
+        out = []
+        for path, result in reports:
+            for decision in result.decisions:
+                item = decision.to_dict()
+                item["repository"] = path
+                item["reason"] = decision.reason.value
+                out.append(item)
+        write_json(out)
+        return
+    for path, result in reports:
+        s = result.summary
+        if verbose:
+            rows = [(d.action.value, d.name, short_digest(d.digest), when(d.created_at), d.detail)
+                    for d in result.decisions]
+            write_table(f"{path}  ({s.variant.value} variant)", ["ACTION", "TAG", "DIGEST", "CREATED", "WHY"], rows)
+        print(f"{path}: {s.tags} tags, {s.delete} to delete, {s.keep} to keep; about "
+              f"{human_size(s.bytes_freed_estimate)} freed ({s.digests_still_tagged} deleted digest(s) "
+              f"stay tagged elsewhere; layers shared with kept images are not freed)")
+        for note in s.notes:
+            print(f"  note: {note}")
+        if s.truncated:
+            print(f"  GitLab needs several runs: it samples {s.sample_size} of {s.candidates} candidates per run "
+                  f"(about {s.runs_needed} runs)")

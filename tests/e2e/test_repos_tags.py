@@ -1,0 +1,123 @@
+"""The foundation end to end: the real glcr command, the sandbox, the real registry, skopeo."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from glcr.errors import ExitCode
+from glcr.sandbox.seed import push_image, tag_existing
+
+from glcr_runner import glcr, skopeo_digest, skopeo_tags
+
+UTC = dt.timezone.utc
+
+
+def test_tags_list_pages_past_100_with_details(sandbox, project, registry, sandbox_env):
+    repo = project.path_with_namespace.lower()
+    now = dt.datetime.now(UTC)
+    ages = {"t000": 1, "t001": 5, "t002": 20}
+    names = [f"t{i:03d}" for i in range(130)]
+    digests = {}
+    for name, days in ages.items():
+        digests[name] = push_image(registry, repo, name, created=now - dt.timedelta(days=days), seed=name)
+    for name in names[3:]:
+        tag_existing(registry, repo, name, digests["t000"])
+    sandbox.sync()
+
+    out = glcr(sandbox_env, "tags", "list", repo, "-o", "json")
+    assert out.code == 0, out.stderr
+    tags = out.json()
+    assert [t["name"] for t in tags] == names  # all pages (GitLab pages at most 100)
+    by_name = {t["name"]: t for t in tags}
+    assert by_name["t001"]["digest"] == digests["t001"]
+    assert by_name["t002"]["created_at"].startswith((now - dt.timedelta(days=20)).strftime("%Y-%m-%d"))
+    assert all(t["total_size"] and t["total_size"] > 0 for t in tags)
+
+    plain = glcr(sandbox_env, "tags", "list", repo, "-o", "plain", "--sort", "created", "--limit", "2")
+    assert plain.stdout.split() == ["t000", "t003"]  # newest first; ties (same image) by name
+    older = glcr(sandbox_env, "tags", "list", repo, "--older-than", "10d", "--match", "^t00[0-2]$", "-o", "plain")
+    assert older.stdout.split() == ["t002"]
+
+
+def test_tag_delete_keeps_a_sibling_with_the_same_digest(sandbox, project, registry, sandbox_env):
+    repo = project.path_with_namespace.lower()
+    shared = push_image(registry, repo, "v1.0", seed="a")
+    tag_existing(registry, repo, "stable", shared)
+    other = push_image(registry, repo, "v2.0", seed="b")
+    sandbox.sync()
+
+    preview = glcr(sandbox_env, "tags", "delete", repo, "v1.0", "--dry-run")
+    assert preview.code == 0
+    assert "stable" in preview.stderr  # the sibling is named before anything happens
+    assert skopeo_digest(sandbox, f"{repo}:v1.0") == shared
+
+    done = glcr(sandbox_env, "tags", "delete", repo, "v1.0", "--yes", "-o", "json")
+    assert done.code == 0, done.stderr
+    assert {r["name"]: r["outcome"] for r in done.json()["results"]} == {"v1.0": "deleted"}
+    # skopeo, an independent client, is the witness
+    assert skopeo_digest(sandbox, f"{repo}:v1.0") is None
+    assert skopeo_digest(sandbox, f"{repo}:stable") == shared
+    assert skopeo_digest(sandbox, f"{repo}:v2.0") == other
+    assert skopeo_tags(sandbox, repo) == ["stable", "v2.0"]
+
+
+def test_delete_needs_confirmation_in_scripts(sandbox, project, registry, sandbox_env):
+    repo = project.path_with_namespace.lower()
+    digest = push_image(registry, repo, "keep-me", seed="c")
+    sandbox.sync()
+    refused = glcr(sandbox_env, "tags", "delete", repo, "keep-me", input="")
+    assert refused.code == ExitCode.ABORTED
+    assert skopeo_digest(sandbox, f"{repo}:keep-me") == digest
+
+
+def test_repos_list_show_and_delete(sandbox, project, registry, sandbox_env):
+    base = project.path_with_namespace.lower()
+    push_image(registry, base, "latest", seed="root")
+    push_image(registry, f"{base}/api", "v1", seed="api")
+    push_image(registry, f"{base}/api", "v2", seed="api2")
+    sandbox.sync()
+
+    listed = glcr(sandbox_env, "repos", "list", "--project", project.path_with_namespace, "-o", "json")
+    assert listed.code == 0, listed.stderr
+    assert {r["path"]: r["tags_count"] for r in listed.json()} == {base: 1, f"{base}/api": 2}
+    assert all(r["location"].startswith(sandbox.registry_host) for r in listed.json())
+    group = glcr(sandbox_env, "repos", "list", "--group", "demo", "--search", base.split("/")[1], "--sort", "tags",
+                 "-o", "plain")
+    assert group.stdout.split() == [f"{base}/api", base]
+
+    shown = glcr(sandbox_env, "repos", "show", f"{sandbox.registry_host}/{base}/api", "-o", "json")
+    assert shown.json()["tags_count"] == 2 and shown.json()["registry_kind"] == "third-party"
+
+    deleted = glcr(sandbox_env, "repos", "delete", f"{base}/api", "--yes")
+    assert deleted.code == 0, deleted.stderr
+    after = glcr(sandbox_env, "repos", "list", "--project", project.path_with_namespace, "-o", "plain")
+    assert after.stdout.split() == [base]
+    assert skopeo_tags(sandbox, f"{base}/api") == []
+
+
+def test_bad_input_gets_one_line_and_a_distinct_exit_code(sandbox, project, sandbox_env):
+    cases = [
+        (["tags", "list", "demo/does-not-exist"], ExitCode.NOT_FOUND),
+        (["tags", "list", project.path_with_namespace, "--match", "(?<=x)"], ExitCode.INVALID_INPUT),
+        (["tags", "delete", project.path_with_namespace, "bad!tag", "--yes"], ExitCode.INVALID_INPUT),
+        (["repos", "list"], ExitCode.INVALID_INPUT),
+    ]
+    for args, code in cases:
+        out = glcr(sandbox_env, *args)
+        assert out.code == code, (args, out.stderr)
+        assert out.stderr.count("\n") == 1 and out.stderr.startswith("glcr: error:"), out.stderr
+        assert "Traceback" not in out.stderr
+
+    bad_token = glcr({**sandbox_env, "GITLAB_TOKEN": "glpat-wrong-token-123"}, "tags", "list", project.path_with_namespace)
+    assert bad_token.code == ExitCode.AUTH
+    assert "glpat-wrong-token-123" not in bad_token.stderr
+
+
+def test_reporter_cannot_delete_and_nothing_changes(sandbox, project, registry, sandbox_env):
+    repo = project.path_with_namespace.lower()
+    digest = push_image(registry, repo, "v1", seed="r")
+    sandbox.sync()
+    reporter = {**sandbox_env, "GITLAB_TOKEN": sandbox.tokens["reporter"]}
+    out = glcr(reporter, "tags", "delete", repo, "v1", "--yes")
+    assert out.code in (ExitCode.PERMISSION, ExitCode.PARTIAL), out.stderr
+    assert skopeo_digest(sandbox, f"{repo}:v1") == digest
