@@ -64,13 +64,20 @@ class RegistryClient:
             raise self._fail(response, "contacting the registry")
 
     async def kind(self, repository: str) -> RegistryKind:
-        """Detect the registry's kind once per client (GitLab's API; tag-only delete)."""
+        """Detect the registry's kind once per client.
+
+        gitlab_api: `GET /gitlab/v1/` answers 2xx or 401 (as GitLab's supports_gitlab_api?).
+        tag_delete: only GitLab's registry, which announces `tag_delete` in the
+        Gitlab-Container-Registry-Features header of `GET /v2/`. An `OPTIONS` probe is not
+        enough: distribution 2.8 answers `Allow: DELETE` on manifests/<tag> and then refuses
+        the DELETE by tag with 400 UNSUPPORTED.
+        """
         if self._kind is None:
             probe = await self._send("GET", "/gitlab/v1/", "probing the registry")
             gitlab_api = 200 <= probe.status_code < 300 or probe.status_code == 401
-            options = await self._send("OPTIONS", f"/v2/{repository}/manifests/glcr-probe", "probing tag delete")
-            allow = options.headers.get("Allow", "")
-            tag_delete = 200 <= options.status_code < 300 and "DELETE" in allow.upper()
+            base = await self._send("GET", "/v2/", "contacting the registry")
+            features = base.headers.get("Gitlab-Container-Registry-Features", "")
+            tag_delete = "tag_delete" in [f.strip() for f in features.split(",")]
             self._kind = RegistryKind(gitlab_api=gitlab_api, tag_delete=tag_delete)
         return self._kind
 
