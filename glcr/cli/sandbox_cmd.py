@@ -1,0 +1,173 @@
+"""`glcr sandbox`: a local GitLab API sandbox over a real registry, for trying glcr safely."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(
+    help=(
+        "A local GitLab API sandbox over a real registry (Debian's docker-registry), on 127.0.0.1.\n\n"
+        "It answers GitLab's REST API for the registry endpoints glcr uses, signs registry tokens "
+        "like GitLab's /jwt/auth, and deletes tags the way GitLab does on third-party registries.\n\n"
+        'Try it:  eval "$(glcr sandbox up)"  then  glcr repos list --group demo'
+    ),
+    no_args_is_help=True,
+)
+
+
+def default_state_dir() -> Path:
+    """$XDG_STATE_HOME/glcr/sandbox, else ~/.local/state/glcr/sandbox (XDG base directory spec)."""
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(base) / "glcr" / "sandbox"
+
+
+STATE_DIR = typer.Option(
+    None,
+    "--state-dir",
+    help=(
+        "where the sandbox keeps its world, keys and images "
+        "(default: $XDG_STATE_HOME/glcr/sandbox, else ~/.local/state/glcr/sandbox)"
+    ),
+)
+USER = typer.Option(
+    "maintainer", "--user", "-u", help="whose token to export: root (admin), maintainer, developer, reporter"
+)
+
+
+def _say(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _exports(info: dict, user: str) -> str:
+    tokens = info.get("tokens", {})
+    if user not in tokens:
+        raise typer.BadParameter(f"no user {user!r}; choose one of {', '.join(tokens)}", param_hint="--user")
+    return f"export GITLAB_URL={info['url']}\nexport GITLAB_TOKEN={tokens[user]}"
+
+
+def _running(state_dir: Path) -> dict | None:
+    from glcr.sandbox.daemon import healthy, read_info
+
+    info = read_info(state_dir)
+    return info if info and healthy(info) else None
+
+
+@app.command()
+def up(
+    state_dir: Optional[Path] = STATE_DIR,
+    port: int = typer.Option(0, "--port", help="API port on 127.0.0.1 (0: any free port)"),
+    latency_ms: int = typer.Option(0, "--latency-ms", min=0, help="sleep this long before every GitLab API answer"),
+    seed: bool = typer.Option(True, "--seed/--no-seed", help="push the demo images (group demo, project demo/app)"),
+    user: str = USER,
+) -> None:
+    """Start the sandbox in the background; print GITLAB_URL and GITLAB_TOKEN export lines.
+
+    The world and the images persist in the state directory across `down` and `up`.
+
+    Examples:
+      eval "$(glcr sandbox up)"
+      eval "$(glcr sandbox up --latency-ms 50 --no-seed)"
+      glcr sandbox up --state-dir /tmp/sb --port 8929 --user root
+    """
+    from glcr.sandbox.daemon import spawn
+    from glcr.sandbox.registry_process import RegistryBinaryMissing, find_binary
+
+    state_dir = state_dir or default_state_dir()
+    info = _running(state_dir)
+    if info:
+        _say(f"the sandbox is already running at {info['url']} (state in {state_dir})")
+    else:
+        try:
+            find_binary()
+        except RegistryBinaryMissing as exc:
+            _say(f"glcr: {exc}")
+            raise typer.Exit(1) from None
+        _say("starting the sandbox" + (" and pushing the demo images" if seed else "") + " ...")
+        try:
+            info = spawn(state_dir, port=port, latency_ms=latency_ms, seed=seed)
+        except RuntimeError as exc:
+            _say(f"glcr: {exc}")
+            raise typer.Exit(1) from None
+        _say(f"sandbox at {info['url']}, registry at {info['registry_host']}, state in {state_dir}")
+        _say("users: root (admin), maintainer, developer, reporter; `glcr sandbox env --user root` for another token")
+    typer.echo(_exports(info, user))
+
+
+@app.command()
+def env(state_dir: Optional[Path] = STATE_DIR, user: str = USER) -> None:
+    """Print the export lines of a running sandbox again.
+
+    Examples:
+      eval "$(glcr sandbox env)"
+      eval "$(glcr sandbox env --user root)"
+    """
+    state_dir = state_dir or default_state_dir()
+    info = _running(state_dir)
+    if not info:
+        _say("the sandbox is not running; start it with `glcr sandbox up`")
+        raise typer.Exit(1)
+    typer.echo(_exports(info, user))
+
+
+@app.command()
+def status(state_dir: Optional[Path] = STATE_DIR) -> None:
+    """Show whether the sandbox runs, where, and what it holds (exit 1 when it is down).
+
+    Example:
+      glcr sandbox status
+    """
+    import httpx
+
+    state_dir = state_dir or default_state_dir()
+    info = _running(state_dir)
+    if not info:
+        _say(f"the sandbox is not running (state in {state_dir})")
+        raise typer.Exit(1)
+    world = httpx.get(f"{info['url']}/-/sandbox/state", timeout=10).json()
+    typer.echo(f"url:           {info['url']}")
+    typer.echo(f"registry:      {info['registry_host']}")
+    typer.echo(f"pid:           {info['pid']}")
+    typer.echo(f"state dir:     {state_dir}")
+    typer.echo(f"projects:      {len(world['projects'])}")
+    typer.echo(f"repositories:  {len(world['repositories'])}")
+    typer.echo(f"latency (ms):  {world['config']['latency_ms']}")
+
+
+@app.command("seed")
+def seed_cmd(state_dir: Optional[Path] = STATE_DIR) -> None:
+    """Push the demo images into a running sandbox (again): demo/app, demo/app/api, demo/app/web.
+
+    Example:
+      glcr sandbox seed
+    """
+    from glcr.sandbox.keys import SigningKey
+    from glcr.sandbox.registry_client import RegistryClient
+    from glcr.sandbox.seed import seed_demo
+
+    state_dir = state_dir or default_state_dir()
+    info = _running(state_dir)
+    if not info:
+        _say("the sandbox is not running; start it with `glcr sandbox up`")
+        raise typer.Exit(1)
+    key = SigningKey.load_or_create(state_dir / "keys")
+    with RegistryClient(info["registry_url"], key) as registry:
+        pushed = seed_demo(info["url"], registry)
+    for repo, tags in pushed.items():
+        typer.echo(f"{info['registry_host']}/{repo}: {len(tags)} tags")
+
+
+@app.command()
+def down(state_dir: Optional[Path] = STATE_DIR) -> None:
+    """Stop the sandbox (its world and images stay in the state directory).
+
+    Example:
+      glcr sandbox down
+    """
+    from glcr.sandbox.daemon import stop
+
+    state_dir = state_dir or default_state_dir()
+    _say("sandbox stopped" if stop(state_dir) else "the sandbox was not running")

@@ -1,0 +1,29 @@
+"""`python -m glcr.sandbox serve --state-dir DIR [--port N] [--latency-ms N] [--seed]`.
+
+The foreground process behind `glcr sandbox up`; stops on SIGTERM or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m glcr.sandbox", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the sandbox in the foreground")
+    serve.add_argument("--state-dir", type=Path, required=True)
+    serve.add_argument("--port", type=int, default=0, help="API port on 127.0.0.1 (0: any free port)")
+    serve.add_argument("--latency-ms", type=int, default=0, help="sleep before every GitLab API answer")
+    serve.add_argument("--seed", action="store_true", help="push the demo images if demo/app has none")
+    args = parser.parse_args(argv)
+
+    from glcr.sandbox.daemon import serve as run
+
+    return run(args.state_dir, port=args.port, latency_ms=args.latency_ms, seed=args.seed)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

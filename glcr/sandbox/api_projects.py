@@ -1,0 +1,272 @@
+"""REST endpoints outside the registry: version, user, token, projects, groups, settings.
+
+Behaviour read in GitLab's source: lib/api/projects.rb (PUT :id and PUT :id/transfer),
+app/services/projects/update_service.rb and transfer_service.rb, lib/api/settings.rb.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from glcr.sandbox import entities
+from glcr.sandbox.api_auth import Caller, authenticate
+from glcr.sandbox.context import SandboxContext
+from glcr.sandbox.permissions import can, can_group
+from glcr.sandbox.state import REGISTRY_ACCESS_LEVELS, Namespace, Project, iso, utcnow
+from glcr.sandbox.validation import (
+    CADENCE_SECONDS,
+    POLICY_STRING_FIELDS,
+    coerce_settings,
+    to_bool,
+    validate_policy,
+    validate_project_path,
+)
+from glcr.sandbox.web import (
+    Request,
+    Response,
+    api_message,
+    forbidden,
+    grape_error,
+    json_response,
+    not_found,
+)
+
+RENAME_WITH_TAGS = "Cannot rename project because it contains container registry tags!"
+TRANSFER_WITH_TAGS = "Project cannot be transferred, because image tags are present in its container registry"
+UPDATE_PARAMS = (
+    "name",
+    "path",
+    "description",
+    "container_registry_access_level",
+    "container_registry_enabled",
+    "container_expiration_policy_attributes",
+)
+
+
+def find_project(ctx: SandboxContext, caller: Caller, ref: str) -> Project:
+    """user_project: a project the caller cannot see is "404 Project Not Found", never 403."""
+    project = ctx.world.find_project(ref)
+    if project is None:
+        raise not_found("Project")
+    if caller.job_project_id is not None:
+        caller.check_job_scope(project)
+        return project
+    if not can(ctx.world, caller.user, "read_project", project):
+        raise not_found("Project")
+    return project
+
+
+def find_group(ctx: SandboxContext, caller: Caller, ref: str) -> Namespace:
+    group = ctx.world.find_namespace(ref)
+    if group is None or not can_group(ctx.world, caller.user, "read_group", group):
+        raise not_found("Group")
+    return group
+
+
+# --- version, user, token ----------------------------------------------------------------
+
+
+def get_version(ctx: SandboxContext, req: Request) -> Response:
+    authenticate(ctx, req).require_user()
+    return json_response(
+        200,
+        {
+            "version": entities.VERSION,
+            "revision": entities.REVISION,
+            "kas": {"enabled": False, "externalUrl": None, "externalK8sProxyUrl": None, "version": None},
+            "enterprise": False,
+        },
+    )
+
+
+def get_user(ctx: SandboxContext, req: Request) -> Response:
+    user = authenticate(ctx, req).require_user()
+    return json_response(200, entities.user(user, req.base_url))
+
+
+def get_token_self(ctx: SandboxContext, req: Request) -> Response:
+    caller = authenticate(ctx, req)
+    caller.require_user()
+    assert caller.token is not None
+    return json_response(200, entities.personal_access_token(caller.token))
+
+
+# --- projects ----------------------------------------------------------------------------
+
+
+def get_project(ctx: SandboxContext, req: Request, id: str) -> Response:
+    caller = authenticate(ctx, req)
+    project = find_project(ctx, caller, id)
+    return json_response(200, entities.project(ctx, project, req.base_url, caller.user))
+
+
+def put_project(ctx: SandboxContext, req: Request, id: str) -> Response:
+    caller = authenticate(ctx, req)
+    user = caller.require_user()
+    project = find_project(ctx, caller, id)
+    world = ctx.world
+    if not can(world, user, "admin_project", project):
+        raise forbidden()
+    params = {k: v for k, v in req.params.items() if k in UPDATE_PARAMS}
+    if not params:
+        raise grape_error(f"{', '.join(UPDATE_PARAMS)} are missing, at least one parameter must be provided")
+
+    level = params.get("container_registry_access_level")
+    if level is not None and level not in REGISTRY_ACCESS_LEVELS:
+        raise grape_error("container_registry_access_level does not have a valid value")
+    if "container_registry_enabled" in params and to_bool(params["container_registry_enabled"]) is None:
+        raise grape_error("container_registry_enabled is invalid")
+    policy_attrs = _declared_policy_attributes(params.get("container_expiration_policy_attributes"))
+
+    new_path = params.get("path")
+    if new_path is not None and new_path != project.path and ctx.has_tags(project):
+        # Without the registry's GitLab API the rename is refused; the newest
+        # lib/api/projects.rb answers a service error without model errors with 422.
+        raise api_message(422, RENAME_WITH_TAGS)
+
+    with world.lock:
+        errors: dict[str, list[str]] = {}
+        siblings = [p for p in world.projects.values() if p.namespace_id == project.namespace_id and p.id != project.id]
+        if new_path is not None and new_path != project.path:
+            errors.update(validate_project_path(new_path))
+            if any(p.path.lower() == new_path.lower() for p in siblings):
+                errors.setdefault("path", []).append("has already been taken")
+        if "name" in params:
+            if not params["name"]:
+                errors.setdefault("name", []).append("can't be blank")
+            elif any(p.name == params["name"] for p in siblings):
+                errors.setdefault("name", []).append("has already been taken")
+        policy = dict(vars(project.container_expiration_policy))
+        if policy_attrs:
+            policy.update(policy_attrs)
+            errors.update(validate_policy(policy))
+        if errors:
+            raise api_message(400, errors)
+
+        if "name" in params:
+            project.name = params["name"]
+        if new_path is not None:
+            project.path = new_path
+        if "description" in params:
+            project.description = params["description"]
+        if "container_registry_enabled" in params:
+            # The deprecated boolean maps onto the access level, as ProjectFeature does.
+            enabled = to_bool(params["container_registry_enabled"])
+            project.container_registry_access_level = "enabled" if enabled else "disabled"
+        if level is not None:
+            project.container_registry_access_level = level
+        if policy_attrs:
+            # Schedulable: a saved policy is rescheduled from now ("the interval is reset").
+            policy["next_run_at"] = iso(utcnow() + dt.timedelta(seconds=CADENCE_SECONDS[policy["cadence"]]))
+            for key, value in policy.items():
+                setattr(project.container_expiration_policy, key, value)
+        world.save()
+    return json_response(200, entities.project(ctx, project, req.base_url, user))
+
+
+def _declared_policy_attributes(raw: Any) -> dict[str, Any]:
+    """Grape's declared params for container_expiration_policy_attributes (types coerced)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise grape_error("container_expiration_policy_attributes is invalid")
+    declared: dict[str, Any] = {}
+    for key in POLICY_STRING_FIELDS:
+        if key in raw:
+            declared[key] = None if raw[key] is None else str(raw[key])
+    if "keep_n" in raw:
+        value = raw["keep_n"]
+        try:
+            declared["keep_n"] = None if value is None else int(value)
+        except (TypeError, ValueError):
+            raise grape_error("container_expiration_policy_attributes[keep_n] is invalid") from None
+    if "enabled" in raw:
+        flag = to_bool(raw["enabled"])
+        if flag is None:
+            raise grape_error("container_expiration_policy_attributes[enabled] is invalid")
+        declared["enabled"] = flag
+    return declared
+
+
+def transfer_project(ctx: SandboxContext, req: Request, id: str) -> Response:
+    caller = authenticate(ctx, req)
+    user = caller.require_user()
+    project = find_project(ctx, caller, id)
+    world = ctx.world
+    if not can(world, user, "change_namespace", project):
+        raise forbidden()
+    ref = req.params.get("namespace")
+    if ref is None or ref == "":
+        raise grape_error("namespace is missing")
+    target = world.find_namespace(str(ref))
+    if target is None or not can_group(world, user, "read_group", target):
+        raise not_found("Namespace")
+
+    def refuse(reason: str) -> Response:
+        # execute_sync_transfer: "Failed to transfer project #{project.errors.messages}" (a Ruby hash).
+        escaped = reason.replace('"', '\\"')
+        return json_response(400, {"message": f'Failed to transfer project {{:new_namespace=>["{escaped}"]}}'})
+
+    if target.id == project.namespace_id:
+        return refuse("Project is already in this namespace.")
+    if not can_group(world, user, "transfer_projects", target):
+        return refuse("You don't have permission to transfer projects into that namespace.")
+    with world.lock:
+        taken = any(
+            p.namespace_id == target.id and (p.path.lower() == project.path.lower() or p.name == project.name)
+            for p in world.projects.values()
+        )
+    if taken:
+        return refuse("Project with same name or path in target namespace already exists")
+    if ctx.has_tags(project):
+        return refuse(TRANSFER_WITH_TAGS)
+    with world.lock:
+        project.namespace_id = target.id  # empty repository records follow: their path is derived
+        world.save()
+    return json_response(200, entities.project(ctx, project, req.base_url, user))
+
+
+# --- groups ------------------------------------------------------------------------------
+
+
+def get_group(ctx: SandboxContext, req: Request, id: str) -> Response:
+    caller = authenticate(ctx, req)
+    group = find_group(ctx, caller, id)
+    return json_response(200, entities.group(ctx.world, group, req.base_url))
+
+
+# --- application settings ----------------------------------------------------------------
+
+
+def _require_admin(ctx: SandboxContext, req: Request) -> None:
+    user = authenticate(ctx, req).require_user()
+    if not user.admin:
+        raise forbidden()
+
+
+def _settings_body(ctx: SandboxContext) -> dict[str, Any]:
+    return {"id": 1, "default_projects_limit": 100000, **ctx.world.settings}
+
+
+def get_settings(ctx: SandboxContext, req: Request) -> Response:
+    _require_admin(ctx, req)
+    return json_response(200, _settings_body(ctx))
+
+
+def put_settings(ctx: SandboxContext, req: Request) -> Response:
+    _require_admin(ctx, req)
+    raw = req.params
+    delay = raw.get("container_registry_token_expire_delay")
+    if delay is not None and not isinstance(delay, bool):
+        try:
+            int(str(delay))
+        except ValueError:
+            raise grape_error("container_registry_token_expire_delay is invalid") from None
+    values, errors = coerce_settings(raw)
+    if errors:
+        raise api_message(400, errors)
+    with ctx.world.lock:
+        ctx.world.settings.update(values)
+        ctx.world.save()
+    return json_response(200, _settings_body(ctx))

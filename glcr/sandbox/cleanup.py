@@ -1,0 +1,135 @@
+"""GitLab's third-party cleanup (Projects::ContainerRepository::ThirdParty::CleanupTagsService).
+
+An independent implementation of the order of operations in the fact sheet §3.2-§3.3:
+all tags (sorted by name) -> drop `latest` -> name filter -> random truncation to
+max_list_size + keep_n -> keep the newest keep_n -> keep the ones not older than older_than
+-> delete the rest with the dummy-manifest workaround. Timestamps are the config's `created`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from glcr.sandbox.durations import parse_duration
+from glcr.sandbox.registry_client import RegistryClient
+from glcr.sandbox.tag_delete import TagDeleteError, delete_tags
+from glcr.sandbox.tag_details import TagInspector
+from glcr.sandbox.untrusted_regexp import InvalidRegexp, anchored, compile_untrusted, matches
+
+INSPECT_CONCURRENCY = 8
+
+
+@dataclass(frozen=True)
+class CleanupParams:
+    name_regex_delete: str | None = None
+    name_regex: str | None = None  # deprecated alias; `name_regex_delete || name_regex`
+    name_regex_keep: str | None = None
+    keep_n: int | None = None
+    older_than: str | None = None
+    keep_latest: bool = True  # only repository deletion passes false
+
+    @classmethod
+    def from_api(cls, params: dict[str, Any]) -> "CleanupParams":
+        keep_n = params.get("keep_n")
+        return cls(
+            name_regex_delete=params.get("name_regex_delete"),
+            name_regex=params.get("name_regex"),
+            name_regex_keep=params.get("name_regex_keep"),
+            keep_n=int(keep_n) if keep_n is not None else None,
+            older_than=params.get("older_than"),
+        )
+
+
+@dataclass
+class CleanupResult:
+    status: str  # "success" or "error"
+    deleted: list[str] = field(default_factory=list)
+    original_size: int = 0
+    before_truncate_size: int = 0
+    after_truncate_size: int = 0
+    before_delete_size: int = 0
+    message: str | None = None
+
+    @property
+    def deleted_size(self) -> int:
+        return len(self.deleted)
+
+
+@dataclass
+class _Tag:
+    name: str
+    created: dt.datetime | None = None
+
+
+def cleanup_tags(
+    registry: RegistryClient,
+    inspector: TagInspector,
+    repo: str,
+    params: CleanupParams,
+    *,
+    max_list_size: int,
+    now: dt.datetime | None = None,
+    rng: random.Random | None = None,
+) -> CleanupResult:
+    now = now or dt.datetime.now(dt.timezone.utc)
+    for pattern in (params.name_regex_delete, params.name_regex, params.name_regex_keep):
+        if pattern:
+            try:
+                compile_untrusted(pattern)
+            except InvalidRegexp:
+                return CleanupResult("error", message="invalid regex")
+
+    tags = [_Tag(name) for name in registry.tags(repo) or []]
+    result = CleanupResult("success", original_size=len(tags))
+
+    if params.keep_latest:
+        tags = [t for t in tags if t.name != "latest"]
+
+    # Ruby `||`: an empty name_regex_delete ("") still wins over name_regex, and deletes nothing.
+    delete_re = anchored(params.name_regex_delete if params.name_regex_delete is not None else params.name_regex)
+    keep_re = anchored(params.name_regex_keep)
+    tags = [t for t in tags if matches(delete_re, t.name) and not matches(keep_re, t.name)]
+
+    result.before_truncate_size = len(tags)
+    limit = max_list_size + (params.keep_n or 0)
+    if max_list_size > 0 and len(tags) > limit:
+        tags = (rng or random).sample(tags, max(limit, 0))  # Array#sample: random, not oldest
+    result.after_truncate_size = len(tags)
+
+    if params.keep_n is not None or params.older_than is not None:
+        _load_created(inspector, repo, tags)
+
+    if params.keep_n is not None:
+        # Sort ascending by time (undated = now), then reverse: newest first; ties end up in
+        # descending name order, as GitLab's specs expect.
+        ordered = list(reversed(sorted(tags, key=lambda t: t.created or now)))
+        tags = ordered[max(params.keep_n, 0) :]
+
+    if params.older_than is not None:
+        seconds = parse_duration(params.older_than)
+        if seconds is None:
+            return CleanupResult("error", message=f"invalid older_than: {params.older_than}")
+        cutoff = now - dt.timedelta(seconds=seconds)
+        tags = [t for t in tags if t.created is not None and t.created < cutoff]  # undated: always kept
+
+    result.before_delete_size = len(tags)
+    try:
+        result.deleted = delete_tags(registry, repo, [t.name for t in tags])
+    except TagDeleteError as exc:
+        result.status, result.message = "error", str(exc)
+    if result.after_truncate_size != result.before_truncate_size:
+        result.status = "error"  # truncated: the caller should run again
+    return result
+
+
+def _load_created(inspector: TagInspector, repo: str, tags: list[_Tag]) -> None:
+    def load(tag: _Tag) -> None:
+        info = inspector.inspect(repo, tag.name)
+        tag.created = info.created if info else None
+
+    with ThreadPoolExecutor(max_workers=INSPECT_CONCURRENCY) as pool:
+        list(pool.map(load, tags))

@@ -1,0 +1,104 @@
+"""Everything an endpoint needs, in one object passed to every handler (no module globals)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from glcr.sandbox.cleanup import CleanupResult
+from glcr.sandbox.jobs import Jobs
+from glcr.sandbox.keys import SigningKey
+from glcr.sandbox.ratelimit import RateLimiter
+from glcr.sandbox.registry_client import RegistryClient
+from glcr.sandbox.state import Project, Repository, World
+from glcr.sandbox.tag_details import TagInspector
+
+CLEANUP_LEASE_S = 3600  # ExclusiveLease "container_repository:cleanup_tags:<id>", timeout: 1.hour
+
+
+@dataclass
+class Knobs:
+    """Runtime settings the control API can change."""
+
+    latency_ms: int = 0
+    repository_delete_delay_s: float = 0.3  # delete_scheduled -> delete_ongoing
+    repository_delete_ongoing_s: float = 0.2  # how long delete_ongoing stays visible before the work
+    bulk_delete_delay_s: float = 0.1  # 202 -> the cleanup worker starts
+    # Not GitLab: overrides container_registry_token_expire_delay (whole minutes) so tests can
+    # get tokens that expire within seconds. The registry still allows 60 s of leeway.
+    registry_token_lifetime_s: int | None = None
+
+
+@dataclass
+class SandboxContext:
+    world: World
+    key: SigningKey
+    registry: RegistryClient
+    inspector: TagInspector
+    jobs: Jobs
+    knobs: Knobs = field(default_factory=Knobs)
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+    _leases: dict[int, float] = field(default_factory=dict)
+    _lease_lock: threading.Lock = field(default_factory=threading.Lock)
+    _sync_lock: threading.Lock = field(default_factory=threading.Lock)
+    cleanup_log: list[dict[str, Any]] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)  # what GET /-/sandbox/info shows
+
+    @property
+    def registry_host(self) -> str:
+        return self.registry.host
+
+    # --- the hourly bulk-delete lease ----------------------------------------------------
+
+    def try_obtain_cleanup_lease(self, repo_id: int) -> bool:
+        now = time.monotonic()
+        with self._lease_lock:
+            if self._leases.get(repo_id, 0) > now:
+                return False
+            self._leases[repo_id] = now + CLEANUP_LEASE_S
+            return True
+
+    def reset_cleanup_leases(self, repo_id: int | None = None) -> None:
+        with self._lease_lock:
+            if repo_id is None:
+                self._leases.clear()
+            else:
+                self._leases.pop(repo_id, None)
+
+    def record_cleanup(self, repo_id: int, path: str, result: CleanupResult) -> None:
+        """Keep the bulk-delete outcomes (GitLab logs them) for tests and `GET /-/sandbox/state`."""
+        entry = {"repository_id": repo_id, "path": path, **asdict(result), "deleted_size": result.deleted_size}
+        with self._lease_lock:
+            self.cleanup_log.append(entry)
+            del self.cleanup_log[:-100]
+
+    # --- repository records --------------------------------------------------------------
+
+    def sync_catalog(self) -> None:
+        """Create records for repositories pushed straight to the registry (the seeder).
+
+        GitLab only learns of a repository when /jwt/auth grants a push. Pushes that bypass
+        /jwt/auth are discovered here; only paths that have tags get a record, so a repository
+        deleted through the API does not come back from the catalog's leftover directory.
+        """
+        with self._sync_lock:
+            for path in self.registry.catalog():
+                if self.world.find_repository_by_path(path):
+                    continue
+                owner = self.world.project_for_path(path)
+                if owner is None:
+                    continue
+                if self.registry.tags(path):
+                    self.world.ensure_repository(*owner)
+
+    def repository_path(self, repo: Repository) -> str:
+        return self.world.repository_path(repo)
+
+    def has_tags(self, project: Project) -> bool:
+        """Project#has_container_registry_tags?: any repository (or the root image) has tags."""
+        self.sync_catalog()
+        paths = [self.world.repository_path(r) for r in self.world.project_repositories(project)]
+        root = self.world.project_full_path(project).lower()
+        return any(self.registry.tags(p) for p in {*paths, root})

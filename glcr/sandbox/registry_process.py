@@ -1,0 +1,147 @@
+"""Run Debian's `docker-registry` (distribution 2.8) with token auth pointing at the sandbox.
+
+The registry is a real third-party registry: no GitLab API (`/gitlab/v1/`), no tag delete,
+so GitLab (and the sandbox) use the dummy-manifest workaround to delete tags.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import yaml
+
+DEFAULT_BINARY = "/usr/bin/docker-registry"
+START_TIMEOUT_S = 15.0  # a cold start on a slow CI box takes about a second
+
+
+class RegistryBinaryMissing(RuntimeError):
+    pass
+
+
+def find_binary(binary: str | None = None) -> str:
+    """The registry binary, or a clear error saying how to install it."""
+    candidate = binary or os.environ.get("GLCR_SANDBOX_REGISTRY_BIN") or DEFAULT_BINARY
+    if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+        return candidate
+    found = shutil.which("docker-registry") or shutil.which("registry")
+    if found:
+        return found
+    raise RegistryBinaryMissing(
+        f"the registry binary {candidate} is missing; install it: apt-get install docker-registry"
+    )
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def registry_config(*, storage: Path, port: int, realm: str, cert_path: Path) -> dict:
+    return {
+        "version": 0.1,
+        "log": {"level": "warn", "accesslog": {"disabled": True}, "fields": {"service": "registry"}},
+        "storage": {
+            "filesystem": {"rootdirectory": str(storage)},
+            # Needed for DELETE /v2/<name>/manifests/<digest>: GitLab's third-party tag delete.
+            "delete": {"enabled": True},
+            "maintenance": {"uploadpurging": {"enabled": False}},
+        },
+        "http": {
+            "addr": f"127.0.0.1:{port}",
+            # Only used to sign upload state; any value works, but distribution warns without one.
+            "secret": secrets.token_hex(8),
+            "headers": {"X-Content-Type-Options": ["nosniff"]},
+        },
+        "auth": {
+            "token": {
+                "realm": realm,
+                "service": "container_registry",
+                "issuer": "gitlab-issuer",
+                "rootcertbundle": str(cert_path),
+            }
+        },
+    }
+
+
+@dataclass
+class RegistryProcess:
+    """One `docker-registry serve` child process; `start()` returns once `/v2/` answers 401."""
+
+    directory: Path
+    realm: str
+    cert_path: Path
+    port: int = 0
+    binary: str | None = None
+    _proc: subprocess.Popen | None = field(default=None, init=False, repr=False)
+    _log: object | None = field(default=None, init=False, repr=False)
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.directory / "registry.log"
+
+    def start(self) -> None:
+        binary = find_binary(self.binary)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if not self.port:
+            self.port = free_port()
+        config_path = self.directory / "config.yml"
+        config = registry_config(
+            storage=self.directory / "storage", port=self.port, realm=self.realm, cert_path=self.cert_path
+        )
+        config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+        self._log = open(self.log_path, "ab")
+        self._proc = subprocess.Popen(
+            [binary, "serve", str(config_path)],
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self._proc is not None and self._proc.poll() is not None:
+                raise RuntimeError(f"docker-registry exited with {self._proc.returncode}; see {self.log_path}")
+            try:
+                if httpx.get(f"{self.url}/v2/", timeout=1.0).status_code == 401:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"docker-registry did not answer on {self.url} in {START_TIMEOUT_S}s; see {self.log_path}")
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+        if self._log is not None:
+            self._log.close()  # type: ignore[attr-defined]
+            self._log = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None

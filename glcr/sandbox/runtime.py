@@ -1,0 +1,223 @@
+"""`Sandbox`: the registry process, the API server thread and the default world, as one object.
+
+    sandbox = Sandbox.start(Path("/tmp/sb"))
+    sandbox.url          # http://127.0.0.1:PORT   (GITLAB_URL)
+    sandbox.token        # api token of `maintainer`, Maintainer of group `demo`
+    sandbox.registry_host
+    sandbox.stop()
+
+State directory layout: world.json (the world), keys/ (signing key and certificate),
+registry/ (config, storage, log), sandbox.json (written by the background daemon only).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from glcr.sandbox.context import Knobs, SandboxContext
+from glcr.sandbox.jobs import Jobs
+from glcr.sandbox.keys import SigningKey
+from glcr.sandbox.registry_client import RegistryClient
+from glcr.sandbox.registry_process import RegistryProcess, free_port
+from glcr.sandbox.server import SandboxHTTPServer, ServerThread
+from glcr.sandbox.state import DEVELOPER, MAINTAINER, OWNER, REPORTER, Namespace, Project, World, utcnow
+from glcr.sandbox.tag_details import TagInspector
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GROUP = "demo"
+# username -> access level in group `demo` (root is also an instance admin).
+DEFAULT_USERS = {"root": OWNER, "maintainer": MAINTAINER, "developer": DEVELOPER, "reporter": REPORTER}
+INFO_FILE = "sandbox.json"
+
+
+@dataclass
+class Sandbox:
+    state_dir: Path
+    ctx: SandboxContext
+    registry_process: RegistryProcess
+    server: ServerThread
+    tokens: dict[str, str] = field(default_factory=dict, repr=False)  # username -> api token
+
+    def __repr__(self) -> str:  # no tokens in test reports
+        return f"Sandbox(url={self.url!r}, registry_host={self.registry_host!r}, state_dir={str(self.state_dir)!r})"
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    @classmethod
+    def start(
+        cls,
+        state_dir: Path | str,
+        *,
+        port: int = 0,
+        latency_ms: int = 0,
+        registry_port: int = 0,
+        token_expire_delay_minutes: int | None = None,
+        registry_binary: str | None = None,
+    ) -> "Sandbox":
+        state_dir = Path(state_dir)
+        state_dir.mkdir(parents=True, exist_ok=True)
+        key = SigningKey.load_or_create(state_dir / "keys")
+        world = World(state_dir / "world.json")
+        # The API port must be known before the registry starts: it is the token realm.
+        api_port = port or free_port()
+        registry = RegistryProcess(
+            state_dir / "registry",
+            realm=f"http://127.0.0.1:{api_port}/jwt/auth",
+            cert_path=key.cert_path,
+            port=registry_port,
+            binary=registry_binary,
+        )
+        registry.start()
+        client = RegistryClient(registry.url, key)
+        jobs = Jobs()
+        ctx = SandboxContext(world, key, client, TagInspector(client), jobs, Knobs(latency_ms=latency_ms))
+        try:
+            server = ServerThread(SandboxHTTPServer(api_port, ctx))
+        except OSError:
+            jobs.stop()
+            client.close()
+            registry.stop()
+            raise
+        sandbox = cls(state_dir, ctx, registry, server)
+        sandbox.tokens = sandbox._ensure_default_world()
+        if token_expire_delay_minutes is not None:
+            with world.lock:
+                world.settings["container_registry_token_expire_delay"] = token_expire_delay_minutes
+                world.save()
+        server.start()
+        ctx.info.update(sandbox.describe())
+        return sandbox
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.ctx.jobs.stop()
+        self.ctx.registry.close()
+        self.registry_process.stop()
+
+    def __enter__(self) -> "Sandbox":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- addresses and credentials -------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.port}"
+
+    @property
+    def token(self) -> str:
+        """The `maintainer` user's api token: Maintainer of group `demo`."""
+        return self.tokens["maintainer"]
+
+    @property
+    def root_token(self) -> str:
+        return self.tokens["root"]
+
+    @property
+    def registry_host(self) -> str:
+        return self.registry_process.host
+
+    @property
+    def registry_url(self) -> str:
+        return self.registry_process.url
+
+    @property
+    def world(self) -> World:
+        return self.ctx.world
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "token": self.token,
+            "root_token": self.root_token,
+            "tokens": dict(self.tokens),
+            "registry_host": self.registry_host,
+            "registry_url": self.registry_url,
+            "state_dir": str(self.state_dir),
+        }
+
+    def registry_client(self) -> RegistryClient:
+        """A new full-access registry client (tokens signed with the sandbox key). Close it."""
+        return RegistryClient(self.registry_url, self.ctx.key)
+
+    # --- world helpers for tests (the control API offers the same over HTTP) -------------
+
+    def create_project(self, path: str, namespace: str = DEFAULT_GROUP, *, name: str | None = None) -> Project:
+        ns = self.world.find_namespace(namespace)
+        if ns is None:
+            raise ValueError(f"no namespace {namespace}")
+        return self.world.add_project(ns, path, name=name)
+
+    def create_group(self, path: str, parent: str | None = None) -> Namespace:
+        parent_ns = self.world.find_namespace(parent) if parent else None
+        return self.world.add_group(path, parent=parent_ns)
+
+    def create_user(self, username: str, *, admin: bool = False) -> None:
+        self.world.add_user(username, admin=admin)
+
+    def create_token(
+        self, username: str, scopes: tuple[str, ...] = ("api",), *, expires_in: float | None = None
+    ) -> str:
+        user = self.world.user_by_name(username)
+        if user is None:
+            raise ValueError(f"no user {username}")
+        expires = utcnow() + dt.timedelta(seconds=expires_in) if expires_in is not None else None
+        return self.world.add_token(user, scopes, expires_at=expires).value
+
+    def create_job_token(self, username: str, project: str | int) -> str:
+        user, proj = self.world.user_by_name(username), self.world.find_project(project)
+        if user is None or proj is None:
+            raise ValueError("unknown user or project")
+        return self.world.add_token(user, [], kind="job", project=proj, name="ci-job").value
+
+    def set_member(
+        self, username: str, access_level: int, *, project: str | int | None = None, group: str | None = None
+    ) -> None:
+        user = self.world.user_by_name(username)
+        if user is None:
+            raise ValueError(f"no user {username}")
+        proj = self.world.find_project(project) if project is not None else None
+        grp = self.world.find_namespace(group) if group is not None else None
+        self.world.set_member(user, access_level, project=proj, group=grp)
+
+    def set_latency(self, latency_ms: int) -> None:
+        self.ctx.knobs.latency_ms = latency_ms
+
+    def reset_leases(self) -> None:
+        self.ctx.reset_cleanup_leases()
+
+    def sync(self) -> None:
+        self.ctx.sync_catalog()
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        return self.ctx.jobs.wait_idle(timeout)
+
+    # --- the default world ---------------------------------------------------------------
+
+    def _ensure_default_world(self) -> dict[str, str]:
+        """root (admin, Owner of demo), maintainer, developer, reporter; each with an api token."""
+        world = self.world
+        with world.lock:
+            group = world.find_namespace(DEFAULT_GROUP) or world.add_group(DEFAULT_GROUP, name="Demo")
+            tokens: dict[str, str] = {}
+            for username, level in DEFAULT_USERS.items():
+                user = world.user_by_name(username) or world.add_user(
+                    username, admin=username == "root", name="Administrator" if username == "root" else None
+                )
+                if world.group_access(user, group) == 0:
+                    world.set_member(user, level, group=group)
+                usable = [
+                    t for t in world.tokens.values()
+                    if t.user_id == user.id and t.kind == "personal" and t.name == "default"
+                    and not t.revoked and not t.expired()
+                ]
+                token = usable[0] if usable else world.add_token(user, ["api"], name="default")
+                tokens[username] = token.value
+            return tokens

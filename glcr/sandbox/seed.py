@@ -1,0 +1,287 @@
+"""Push images straight through the registry HTTP API (no docker): for tests, benchmarks, the demo.
+
+Layers are random bytes (the registry never looks inside), configs carry a chosen `created`
+time (what GitLab's third-party cleanup sorts by), manifests are Docker v2 or OCI. Content is
+derived from a seed string, so pushing the same thing twice gives the same digests.
+
+    with sandbox.registry_client() as reg:
+        digest = push_image(reg, "demo/app", "v1", created=datetime(2024, 1, 1, tzinfo=UTC))
+        tag_existing(reg, "demo/app", "stable", digest)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import random
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Iterable
+
+import httpx
+
+from glcr.models import (
+    MEDIA_DOCKER_CONFIG,
+    MEDIA_DOCKER_LIST,
+    MEDIA_DOCKER_MANIFEST,
+    MEDIA_OCI_CONFIG,
+    MEDIA_OCI_INDEX,
+    MEDIA_OCI_MANIFEST,
+)
+from glcr.sandbox.registry_client import RegistryClient, sha256_digest
+
+MEDIA_DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+MEDIA_OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
+MEDIA_OCI_EMPTY = "application/vnd.oci.empty.v1+json"  # OCI 1.1 empty descriptor: the 2-byte "{}"
+SBOM_ARTIFACT_TYPE = "application/spdx+json"
+PUSH_CONCURRENCY = 8  # distribution on loopback keeps up with 8 writers; more just queues
+UTC = dt.timezone.utc
+
+
+def _rng(*parts: object) -> random.Random:
+    return random.Random(hashlib.sha256("|".join(map(str, parts)).encode()).digest())
+
+
+def _json(obj: Any) -> bytes:
+    return json.dumps(obj, indent=3).encode()  # the indentation docker itself uses
+
+
+def _rfc3339(value: dt.datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _descriptor(media_type: str, data: bytes, **extra: Any) -> dict[str, Any]:
+    return {"mediaType": media_type, "size": len(data), "digest": sha256_digest(data), **extra}
+
+
+def image_config(created: dt.datetime | None, diff_ids: list[str], *, arch: str = "amd64", os: str = "linux") -> bytes:
+    config: dict[str, Any] = {
+        "architecture": arch,
+        "os": os,
+        "config": {"Env": ["PATH=/usr/local/bin:/usr/bin:/bin"], "Cmd": ["/app"]},
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+    }
+    if created is not None:  # an image without `created` has no date in GitLab (kept by older_than)
+        config["created"] = _rfc3339(created)
+        config["history"] = [{"created": _rfc3339(created), "created_by": "glcr sandbox seed"}]
+    return _json(config)
+
+
+def build_image(
+    registry: RegistryClient,
+    repo: str,
+    *,
+    created: dt.datetime | None,
+    layers: int = 1,
+    size: int = 1024,
+    oci: bool = False,
+    arch: str = "amd64",
+    seed: str = "",
+) -> tuple[bytes, str]:
+    """Upload layers and config; return the manifest bytes and media type (not pushed yet)."""
+    rng = _rng(repo, seed, created, layers, size, arch)
+    layer_descs, diff_ids = [], []
+    for _ in range(layers):
+        blob = rng.randbytes(size)
+        registry.upload_blob(repo, blob, skip_existing=True)
+        layer_descs.append(_descriptor(MEDIA_OCI_LAYER if oci else MEDIA_DOCKER_LAYER, blob))
+        diff_ids.append(sha256_digest(blob))  # not a real diff id; nothing checks it
+    config = image_config(created, diff_ids, arch=arch)
+    registry.upload_blob(repo, config, skip_existing=True)
+    media_type = MEDIA_OCI_MANIFEST if oci else MEDIA_DOCKER_MANIFEST
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": media_type,
+        "config": _descriptor(MEDIA_OCI_CONFIG if oci else MEDIA_DOCKER_CONFIG, config),
+        "layers": layer_descs,
+    }
+    return _json(manifest), media_type
+
+
+def push_image(
+    registry: RegistryClient,
+    repo: str,
+    tag: str | None,
+    *,
+    created: dt.datetime | None = None,
+    layers: int = 1,
+    size: int = 1024,
+    oci: bool = False,
+    arch: str = "amd64",
+    seed: str = "",
+    undated: bool = False,
+) -> str:
+    """Push one image; tagged when `tag` is given, else by digest only. Returns the digest.
+
+    `created` defaults to now; `undated=True` leaves it out of the config (GitLab: no date)."""
+    created = None if undated else (created or dt.datetime.now(UTC))
+    raw, media_type = build_image(
+        registry, repo, created=created, layers=layers, size=size, oci=oci, arch=arch, seed=seed
+    )
+    return registry.put_manifest(repo, tag or sha256_digest(raw), raw, media_type)
+
+
+def tag_existing(registry: RegistryClient, repo: str, tag: str, digest: str) -> str:
+    """Point `tag` at an existing manifest (the same bytes, so the same digest)."""
+    fetched = registry.manifest(repo, digest)
+    if fetched is None:
+        raise LookupError(f"{repo}@{digest} does not exist")
+    return registry.put_manifest(repo, tag, fetched.raw, fetched.media_type)
+
+
+def push_index(
+    registry: RegistryClient,
+    repo: str,
+    tag: str,
+    *,
+    created: dt.datetime | None = None,
+    platforms: Iterable[tuple[str, str]] = (("linux", "amd64"), ("linux", "arm64")),
+    docker: bool = False,
+    size: int = 1024,
+) -> str:
+    """A multi-arch index whose child manifests are pushed by digest only (untagged)."""
+    created = created or dt.datetime.now(UTC)
+    entries = []
+    for os_name, arch in platforms:
+        raw, media_type = build_image(
+            registry, repo, created=created, oci=not docker, arch=arch, size=size, seed=f"{tag}/{arch}"
+        )
+        registry.put_manifest(repo, sha256_digest(raw), raw, media_type)
+        entries.append(_descriptor(media_type, raw, platform={"architecture": arch, "os": os_name}))
+    media_type = MEDIA_DOCKER_LIST if docker else MEDIA_OCI_INDEX
+    index = _json({"schemaVersion": 2, "mediaType": media_type, "manifests": entries})
+    return registry.put_manifest(repo, tag, index, media_type)
+
+
+def push_artifact(
+    registry: RegistryClient,
+    repo: str,
+    subject_digest: str,
+    *,
+    tag: str | None = None,
+    artifact_type: str = SBOM_ARTIFACT_TYPE,
+    payload: bytes | None = None,
+) -> str:
+    """An OCI 1.1 artifact (artifactType, empty config, `subject` = the image it describes)."""
+    subject = registry.manifest(repo, subject_digest)
+    if subject is None:
+        raise LookupError(f"{repo}@{subject_digest} does not exist")
+    if payload is None:
+        payload = _json({"spdxVersion": "SPDX-2.3", "name": repo, "subject": subject_digest})
+    empty = b"{}"
+    registry.upload_blob(repo, empty, skip_existing=True)
+    registry.upload_blob(repo, payload, skip_existing=True)
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": MEDIA_OCI_MANIFEST,
+        "artifactType": artifact_type,
+        "config": _descriptor(MEDIA_OCI_EMPTY, empty),
+        "layers": [_descriptor(artifact_type, payload)],
+        "subject": _descriptor(subject.media_type, subject.raw),
+        "annotations": {"org.opencontainers.image.created": _rfc3339(dt.datetime.now(UTC))},
+    }
+    raw = _json(manifest)
+    return registry.put_manifest(repo, tag or sha256_digest(raw), raw, MEDIA_OCI_MANIFEST)
+
+
+def seed_many_tags(
+    registry: RegistryClient,
+    repo: str,
+    n: int,
+    *,
+    prefix: str = "t",
+    distinct: int = 100,
+    newest: dt.datetime | None = None,
+    step: dt.timedelta = dt.timedelta(hours=1),
+    workers: int = PUSH_CONCURRENCY,
+) -> list[str]:
+    """`n` tags `<prefix>00000`.. pushed in parallel, over `distinct` images: tag i points at
+    image i % distinct, created (i % distinct) * step before `newest`.
+
+    Each distinct image costs a config upload (two requests), each tag one manifest PUT: the
+    default of 100 images seeds 2,000 tags in about 5 s on a laptop; distinct=n gives every
+    tag its own date at about three times the cost.
+    """
+    newest = newest or dt.datetime.now(UTC)
+    distinct = max(1, min(distinct, n))
+    layer = _rng(repo, "shared-layer").randbytes(512)
+    registry.upload_blob(repo, layer, skip_existing=True)
+    layer_desc = _descriptor(MEDIA_DOCKER_LAYER, layer)
+
+    def manifest_for(i: int) -> bytes:
+        config = image_config(newest - step * i, [sha256_digest(layer)])
+        registry.upload_blob(repo, config)
+        return _json({
+            "schemaVersion": 2,
+            "mediaType": MEDIA_DOCKER_MANIFEST,
+            "config": _descriptor(MEDIA_DOCKER_CONFIG, config),
+            "layers": [layer_desc],
+        })  # fmt: skip
+
+    names = [f"{prefix}{i:05d}" for i in range(n)]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        manifests = list(pool.map(manifest_for, range(distinct)))
+        list(
+            pool.map(
+                lambda i: registry.put_manifest(repo, names[i], manifests[i % distinct], MEDIA_DOCKER_MANIFEST),
+                range(n),
+            )
+        )
+    return names
+
+
+# --- the demo world ----------------------------------------------------------------------
+
+DEMO_PROJECT = "demo/app"
+
+
+def _control(api_url: str, method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
+    return httpx.request(method, f"{api_url.rstrip('/')}/-/sandbox/{path}", json=body, timeout=30)
+
+
+def ensure_project(api_url: str, full_path: str) -> None:
+    """Create the project (and its group) through the control API unless it exists."""
+    namespace, _, path = full_path.rpartition("/")
+    resp = _control(api_url, "POST", "groups", {"path": namespace})
+    if resp.status_code not in (201, 400):  # 400: the group exists
+        resp.raise_for_status()
+    resp = _control(api_url, "POST", "projects", {"namespace": namespace, "path": path})
+    if resp.status_code not in (201, 400):
+        resp.raise_for_status()
+
+
+def seed_demo(api_url: str, registry: RegistryClient, *, now: dt.datetime | None = None) -> dict[str, dict[str, str]]:
+    """Group `demo`, project `demo/app` and its repositories:
+
+    demo/app      Docker v2 images over 14 months: v0.9.0 .. v1.2.0 (= latest), main, stable (= v1.1.0),
+                  feature/MR branches; an SBOM artifact of v1.2.0 tagged `sha256-<hex>.sbom`
+    demo/app/api  OCI images: v1.0.0, v1.1.0 (= latest), an undated `nightly`
+    demo/app/web  a multi-arch OCI index (`latest`, `v2.0.0`) with two untagged children
+    Returns {repository: {tag: digest}}.
+    """
+    now = now or dt.datetime.now(UTC)
+    day = dt.timedelta(days=1)
+    ensure_project(api_url, DEMO_PROJECT)
+    result: dict[str, dict[str, str]] = {}
+
+    app = result.setdefault("demo/app", {})
+    for tag, age in [("v0.9.0", 420), ("v1.0.0", 180), ("v1.1.0", 90), ("v1.2.0", 30), ("main", 2),
+                     ("feature-login", 45), ("feature-search", 10), ("mr-17", 60), ("mr-23", 5)]:  # fmt: skip
+        app[tag] = push_image(registry, "demo/app", tag, created=now - age * day, layers=2, size=2048, seed=tag)
+    app["latest"] = tag_existing(registry, "demo/app", "latest", app["v1.2.0"])
+    app["stable"] = tag_existing(registry, "demo/app", "stable", app["v1.1.0"])
+    sbom_tag = app["v1.2.0"].replace(":", "-") + ".sbom"  # cosign's tag naming for attachments
+    app[sbom_tag] = push_artifact(registry, "demo/app", app["v1.2.0"], tag=sbom_tag)
+
+    api = result.setdefault("demo/app/api", {})
+    api["v1.0.0"] = push_image(registry, "demo/app/api", "v1.0.0", created=now - 120 * day, oci=True, seed="api-1")
+    api["v1.1.0"] = push_image(registry, "demo/app/api", "v1.1.0", created=now - 20 * day, oci=True, seed="api-2")
+    api["latest"] = tag_existing(registry, "demo/app/api", "latest", api["v1.1.0"])
+    api["nightly"] = push_image(registry, "demo/app/api", "nightly", undated=True, oci=True, seed="api-nightly")
+
+    web = result.setdefault("demo/app/web", {})
+    web["v2.0.0"] = push_index(registry, "demo/app/web", "v2.0.0", created=now - 7 * day)
+    web["latest"] = tag_existing(registry, "demo/app/web", "latest", web["v2.0.0"])
+
+    _control(api_url, "POST", "sync").raise_for_status()
+    return result

@@ -1,0 +1,58 @@
+"""GitLab's tag delete for registries without tag delete (ThirdParty::DeleteTagsService).
+
+Distribution 2.8 cannot delete a tag by name (DELETE by tag answers 400 DIGEST_INVALID), so
+GitLab re-points every tag to one tiny dummy manifest, then deletes that manifest by digest:
+the registry drops all tags pointing at it, and the real images keep their other tags.
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+from glcr.models import MEDIA_DOCKER_CONFIG, MEDIA_DOCKER_MANIFEST
+from glcr.sandbox.registry_client import RegistryClient, RegistryError, sha256_digest
+
+# Ruby's JSON.pretty_generate({config: {}}): 21 bytes, sha256:4435000728ee66e6...
+DUMMY_CONFIG = b'{\n  "config": {\n  }\n}'
+PUT_CONCURRENCY = 8  # GitLab re-points tags one by one; a few at once keeps big deletes quick
+
+
+class TagDeleteError(RuntimeError):
+    pass
+
+
+def dummy_manifest() -> bytes:
+    body = {
+        "schemaVersion": 2,
+        "mediaType": MEDIA_DOCKER_MANIFEST,
+        "config": {"mediaType": MEDIA_DOCKER_CONFIG, "size": len(DUMMY_CONFIG), "digest": sha256_digest(DUMMY_CONFIG)},
+    }
+    return json.dumps(body, indent=2).encode()  # same bytes as Gitlab::Json.pretty_generate
+
+
+def delete_tags(registry: RegistryClient, repo: str, names: list[str]) -> list[str]:
+    """Delete `names` from `repo`; returns the names deleted. Deleting a missing tag 'succeeds'."""
+    if not names:
+        return []
+    try:
+        registry.upload_blob(repo, DUMMY_CONFIG)
+    except RegistryError as exc:
+        raise TagDeleteError("could not generate manifest") from exc
+    manifest = dummy_manifest()
+
+    def repoint(name: str) -> tuple[str, str | None]:
+        try:
+            return name, registry.put_manifest(repo, name, manifest, MEDIA_DOCKER_MANIFEST)
+        except RegistryError:
+            return name, None  # GitLab skips tags it could not re-point
+
+    with ThreadPoolExecutor(max_workers=PUT_CONCURRENCY) as pool:
+        results = list(pool.map(repoint, names))
+    repointed = [name for name, digest in results if digest]
+    digests = {digest for _, digest in results if digest}
+    if not repointed:
+        raise TagDeleteError(f"could not delete tags: {', '.join(names)}"[:1000])
+    for digest in digests:  # always one digest: the dummy manifest's
+        registry.delete_manifest(repo, digest)
+    return repointed

@@ -1,0 +1,90 @@
+"""What GitLab shows for a tag on a third-party registry (ContainerRegistry::Tag).
+
+digest: the manifest's Docker-Content-Digest; revision: the config blob digest without
+`sha256:`; created_at: the config blob's `created` (the image build time, not the push time);
+total_size: the sum of layer sizes for image manifests, else None.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from glcr.models import INDEX_MEDIA_TYPES
+from glcr.sandbox.registry_client import RegistryClient
+
+_FRACTION = re.compile(r"(\.\d{6})\d+")  # Go writes nanoseconds; Python parses microseconds
+
+
+@dataclass(frozen=True)
+class TagInfo:
+    name: str
+    digest: str
+    media_type: str
+    config_digest: str | None
+    created: dt.datetime | None
+    total_size: int | None
+
+
+def parse_created(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(_FRACTION.sub(r"\1", value.replace("Z", "+00:00")))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def format_created(value: dt.datetime) -> str:
+    """DateTime#as_json: milliseconds and the offset written out (`+00:00`)."""
+    text = value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}"
+    offset = value.strftime("%z") or "+0000"
+    return f"{text}{offset[:3]}:{offset[3:]}"
+
+
+class TagInspector:
+    """Reads manifests and config blobs; config blobs are cached by digest (they never change)."""
+
+    def __init__(self, registry: RegistryClient) -> None:
+        self._registry = registry
+        self._configs: dict[str, dict[str, Any] | None] = {}
+        self._lock = threading.Lock()
+
+    def inspect(self, repo: str, tag: str) -> TagInfo | None:
+        fetched = self._registry.manifest(repo, tag)
+        if fetched is None:
+            return None
+        try:
+            manifest = json.loads(fetched.raw)
+        except ValueError:
+            manifest = {}
+        media_type = fetched.media_type or manifest.get("mediaType", "")
+        if media_type in INDEX_MEDIA_TYPES or "manifests" in manifest:
+            return TagInfo(tag, fetched.digest, media_type, None, None, None)
+        config_digest = (manifest.get("config") or {}).get("digest")
+        config = self._config(repo, config_digest) if config_digest else None
+        layers = manifest.get("layers")
+        total = sum(int(layer.get("size", 0)) for layer in layers) if isinstance(layers, list) else None
+        created = parse_created(config.get("created")) if config else None
+        return TagInfo(tag, fetched.digest, media_type, config_digest, created, total)
+
+    def _config(self, repo: str, digest: str) -> dict[str, Any] | None:
+        with self._lock:
+            if digest in self._configs:
+                return self._configs[digest]
+        raw = self._registry.blob(repo, digest)
+        try:
+            config = json.loads(raw) if raw is not None else None
+        except ValueError:
+            config = None
+        if not isinstance(config, dict):
+            config = None
+        if raw is not None:  # a missing blob may appear later; only cache what we read
+            with self._lock:
+                self._configs[digest] = config
+        return config

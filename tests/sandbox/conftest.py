@@ -1,0 +1,36 @@
+"""Fixtures for the tests of the sandbox itself (see glcr.sandbox.pytest_fixtures).
+
+Tests that start the sandbox are marked `e2e`; the pure ones (cleanup rules) are not.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import httpx
+import pytest
+
+from glcr.sandbox.pytest_fixtures import mark_e2e, project, registry, sandbox, sandbox_env  # noqa: F401 (fixtures)
+from glcr.sandbox.runtime import Sandbox
+from sandbox_helpers import api_client
+
+HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    mark_e2e(items, HERE, only_sandbox_users=True)
+
+
+@pytest.fixture
+def api(sandbox: Sandbox) -> Iterator[httpx.Client]:
+    """The REST API as `maintainer` (Maintainer of group demo)."""
+    with api_client(sandbox, sandbox.token) as client:
+        yield client
+
+
+@pytest.fixture
+def root_api(sandbox: Sandbox) -> Iterator[httpx.Client]:
+    """The REST API as `root` (instance admin, Owner of group demo)."""
+    with api_client(sandbox, sandbox.root_token) as client:
+        yield client

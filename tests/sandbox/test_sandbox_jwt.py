@@ -1,0 +1,96 @@
+"""/jwt/auth grants like GitLab, and the real registry accepts (or refuses) those tokens."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import httpx
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.x509 import load_pem_x509_certificate
+
+from glcr.models import Project
+from glcr.sandbox.keys import decode_unverified, libtrust_key_id
+from glcr.sandbox.registry_client import RegistryClient
+from glcr.sandbox.runtime import Sandbox
+from glcr.sandbox.seed import push_image
+from sandbox_helpers import api_client, repository_id
+
+
+def token_for(sandbox: Sandbox, user: str, secret: str, *scopes: str) -> httpx.Response:
+    params = [("service", "container_registry"), ("account", user)] + [("scope", s) for s in scopes]
+    return httpx.get(f"{sandbox.url}/jwt/auth", params=params, auth=(user, secret))
+
+
+def access(resp: httpx.Response) -> list[dict]:
+    assert resp.status_code == 200, resp.text
+    assert list(resp.json()) == ["token"]  # GitLab answers only `token`
+    return decode_unverified(resp.json()["token"])["access"]
+
+
+def test_actions_are_dropped_silently(sandbox: Sandbox, project: Project) -> None:
+    scope = f"repository:{project.path_with_namespace}:pull,push,delete"
+    assert access(token_for(sandbox, "maintainer", sandbox.token, scope))[0]["actions"] == ["pull", "push", "delete"]
+    assert access(token_for(sandbox, "developer", sandbox.tokens["developer"], scope))[0]["actions"] == ["pull", "push"]
+    assert access(token_for(sandbox, "reporter", sandbox.tokens["reporter"], scope))[0]["actions"] == ["pull"]
+    write_only = sandbox.create_token("maintainer", ("write_registry",))
+    assert access(token_for(sandbox, "maintainer", write_only, scope))[0]["actions"] == ["push"]
+    read_only = sandbox.create_token("maintainer", ("read_registry",))
+    assert access(token_for(sandbox, "maintainer", read_only, scope))[0]["actions"] == ["pull"]
+    # Space-separated scopes in one parameter count as several; a scope with nothing left goes.
+    both = f"repository:{project.path_with_namespace}:pull registry:catalog:*"
+    granted = access(token_for(sandbox, "developer", sandbox.tokens["developer"], both))
+    assert [a["name"] for a in granted] == [project.path_with_namespace]
+    admin = access(token_for(sandbox, "root", sandbox.root_token, "registry:catalog:*"))
+    assert admin == [{"type": "registry", "name": "catalog", "actions": ["*"]}]
+
+
+def test_claims_and_signature(sandbox: Sandbox, project: Project) -> None:
+    resp = token_for(sandbox, "developer", sandbox.tokens["developer"], f"repository:{project.path_with_namespace}:pull")
+    token = resp.json()["token"]
+    header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
+    claims = decode_unverified(token)
+    cert = load_pem_x509_certificate(sandbox.ctx.key.cert_path.read_bytes())
+    assert header == {"typ": "JWT", "alg": "RS256", "kid": libtrust_key_id(cert.public_key())}
+    signing_input, signature = token.rsplit(".", 1)
+    cert.public_key().verify(  # raises when the signature is wrong
+        base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4)), signing_input.encode(), padding.PKCS1v15(), hashes.SHA256()
+    )
+    assert (claims["iss"], claims["aud"], claims["sub"]) == ("gitlab-issuer", "container_registry", "developer")
+    assert claims["nbf"] == claims["iat"] - 5 and claims["exp"] == claims["iat"] + 300
+    assert claims["access"][0]["meta"]["project_id"] == project.id
+
+
+def test_errors(sandbox: Sandbox, project: Project) -> None:
+    bad = token_for(sandbox, "maintainer", "glpat-wrong", "repository:demo/x:pull")
+    assert bad.status_code == 401 and bad.json()["errors"][0]["code"] == "UNAUTHORIZED"
+    other_service = httpx.get(f"{sandbox.url}/jwt/auth", params={"service": "nope"}, auth=("maintainer", sandbox.token))
+    assert (other_service.status_code, other_service.content) == (404, b"")
+    anonymous = httpx.get(f"{sandbox.url}/jwt/auth", params={"service": "container_registry", "scope": f"repository:{project.path_with_namespace}:pull"})
+    assert anonymous.status_code == 403
+    assert anonymous.json() == {"errors": [{"code": "DENIED", "message": "access forbidden"}]}
+    no_registry_scope = sandbox.create_token("maintainer", ("read_user",))
+    assert token_for(sandbox, "maintainer", no_registry_scope).status_code == 403
+
+
+def test_push_grant_creates_the_repository_record(sandbox: Sandbox, project: Project) -> None:
+    path = f"{project.path_with_namespace}/created-by-push"
+    with api_client(sandbox, sandbox.token) as api:
+        before = api.get(f"/projects/{project.id}/registry/repositories").json()
+        assert before == []
+        access(token_for(sandbox, "developer", sandbox.tokens["developer"], f"repository:{path}:push,pull"))
+        after = api.get(f"/projects/{project.id}/registry/repositories").json()
+        assert [(r["name"], r["path"]) for r in after] == [("created-by-push", path)]
+
+
+def test_registry_honours_the_tokens(sandbox: Sandbox, project: Project, registry: RegistryClient) -> None:
+    repo = project.path_with_namespace
+    digest = push_image(registry, repo, "v1")
+    reporter = token_for(sandbox, "reporter", sandbox.tokens["reporter"], f"repository:{repo}:pull,delete").json()["token"]
+    headers = {"Authorization": f"Bearer {reporter}"}  # granted: pull only
+    assert httpx.get(f"{sandbox.registry_url}/v2/{repo}/tags/list", headers=headers).json()["tags"] == ["v1"]
+    refused = httpx.delete(f"{sandbox.registry_url}/v2/{repo}/manifests/{digest}", headers=headers)
+    assert refused.status_code == 401 and "insufficient_scope" in refused.headers["www-authenticate"]
+    with api_client(sandbox, sandbox.token) as api:
+        assert repository_id(api, project) > 0
