@@ -74,6 +74,13 @@ class TagDetails:
     total_size: int | None
     revision: str | None = None
     short_revision: str | None = None
+    # GitLab's registry only: when the tag was last re-pointed (GitLab's cleanup uses
+    # updated_at || created_at as the push time).
+    updated_at: datetime | None = None
+
+    @property
+    def pushed_at(self) -> datetime | None:
+        return self.updated_at or self.created_at
 
 
 class Cadence(str, Enum):

@@ -167,6 +167,7 @@ def bulk_delete(
 
     from glcr.errors import RefusedError
     from glcr.gitlab.rest import GitLabRest
+    from glcr.ops.cleanup import policy_tags
     from glcr.ops.resolve import resolve_repository
     from glcr.ops.tags import list_tag_details, registry_path
     from glcr.policy import CleanupParams, Variant, decide, validate_bulk_delete
@@ -187,7 +188,8 @@ def bulk_delete(
         repo = resolved.repository
         kind = await session.registry(repo.registry_host).kind(registry_path(repo))
         tags = await list_tag_details(session, repo)
-        result = decide(tags, CleanupParams.from_bulk_delete(checks.attributes), variant=Variant.for_registry(kind),
+        variant = Variant.for_registry(kind)
+        result = decide(policy_tags(tags, variant), CleanupParams.from_bulk_delete(checks.attributes), variant=variant,
                         now=datetime.now(timezone.utc))
         return repo, result
 

@@ -11,7 +11,7 @@ from glcr.gitlab import convert
 from glcr.models import Project, RegistryKind, Repository, TagDetails
 from glcr.ops.tags import list_tag_details, registry_path
 from glcr.plan.model import Action as PlanAction, Plan, PlanEntry
-from glcr.policy import CleanupParams, CleanupResult, Variant, decide
+from glcr.policy import CleanupParams, CleanupResult, PolicyTag, Variant, decide
 from glcr.session import Session
 
 
@@ -41,9 +41,17 @@ async def simulate_cleanup(session: Session, project: str, params: CleanupParams
         if on_repository:
             on_repository(repo, len(tags))
         chosen = variant or Variant.for_registry(kind)
-        result = decide(tags, params, variant=chosen, now=now, max_list_size=max_list_size)
+        result = decide(policy_tags(tags, chosen), params, variant=chosen, now=now, max_list_size=max_list_size)
         out.append(RepositoryCleanup(repo, kind, tags, result))
     return the_project, out
+
+
+def policy_tags(tags: list[TagDetails], variant: Variant) -> list[PolicyTag]:
+    """The timestamp each variant of GitLab's cleanup reads: push time (updated_at || created_at)
+    on GitLab's registry, the image config's `created` elsewhere."""
+    if variant is Variant.GITLAB_API:
+        return [PolicyTag(t.name, t.pushed_at, t.digest, t.total_size) for t in tags]
+    return [PolicyTag(t.name, t.created_at, t.digest, t.total_size) for t in tags]
 
 
 def cleanup_plan(project: Project, item: RepositoryCleanup, now: datetime, params_text: str) -> Plan:

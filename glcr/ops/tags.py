@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from glcr.errors import GlcrError
+from glcr.errors import AuthError, GlcrError, NetworkError, PermissionDeniedError
+from glcr.registry.details import registry_tag_details
 from glcr.models import Digest, RegistryKind, Repository, TagDetails
 from glcr.registry.delete import DeleteRequest, DeleteResult, Outcome, SiblingDamage, TagDeleter, snapshot
 from glcr.session import Session
@@ -14,6 +15,21 @@ from glcr.session import Session
 async def list_tag_details(session: Session, repo: Repository,
                            on_total: Callable[[int], None] | None = None,
                            on_one: Callable[[], None] | None = None) -> list[TagDetails]:
+    """Every tag with GitLab's TagDetails fields.
+
+    From the registry when this token may pull there (see registry/details.py: 1 request per tag
+    at most, none per tag on GitLab's registry); otherwise GitLab's tag-details API, one call per
+    tag, concurrently.
+    """
+    client = session.registry(repo.registry_host)
+    path = registry_path(repo)
+    try:
+        kind = await client.kind(path)
+        if await session.registry_grants(repo.registry_host, path, "pull"):
+            return await registry_tag_details(client, path, repo.location, kind,
+                                              jobs=session.options.jobs, on_total=on_total, progress=on_one)
+    except (NetworkError, PermissionDeniedError, AuthError):
+        pass  # the registry is not reachable or not ours to read: ask GitLab instead
     tags = await session.api.tags(repo)
     if on_total:
         on_total(len(tags))

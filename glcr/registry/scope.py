@@ -12,7 +12,10 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
-_REPO_PATH = re.compile(r"^/v2/(?P<name>.+?)/(?:manifests|blobs|tags)(?:/|$)")
+# The name may itself contain `tags`, `blobs` or `manifests` components (group/tags is a valid
+# project), so the route is matched from the end, as distribution's router does.
+_REPO_PATH = re.compile(
+    r"^/v2/(?P<name>.+?)/(?:tags/list|manifests/[^/]+|blobs/uploads/[^/]*|blobs/[^/]+|referrers/[^/]+)$")
 
 
 def actions_for_method(method: str) -> tuple[str, ...]:

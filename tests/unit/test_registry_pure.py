@@ -17,6 +17,10 @@ from glcr.registry.client import registry_base_url
      ("repository:new/p:pull,push", "repository:old/p:pull")),
     ("GET", "/v2/g/p/tags/list", {}, ("repository:g/p:pull",)),
     ("GET", "/v2/_catalog", {}, ("registry:catalog:*",)),
+    ("GET", "/v2/bench/tags/tags/list", {}, ("repository:bench/tags:pull",)),
+    ("PUT", "/v2/g/manifests/manifests/v1", {}, ("repository:g/manifests:pull,push",)),
+    ("POST", "/v2/g/blobs/blobs/uploads/", {}, ("repository:g/blobs:pull,push",)),
+    ("PATCH", "/v2/g/p/blobs/uploads/0b6c-uuid", {}, ("repository:g/p:pull,push",)),
     ("GET", "/v2/", {}, ()),
 ])
 def test_scopes(method, path, query, expected):

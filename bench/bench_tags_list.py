@@ -1,0 +1,67 @@
+"""List 2,000 tags with details through the sandbox at 20 ms injected latency:
+`glcr tags list -o json` beside python-gitlab's sequential loop, in the same run, as a ratio.
+
+Target: glcr at least 10x faster. Run: .venv/bin/python bench/bench_tags_list.py [--tags N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from sandbox_bench import ensure_project, glcr_env, running_sandbox, timed  # noqa: E402
+
+from glcr.sandbox.seed import seed_many_tags  # noqa: E402
+
+PROJECT = "bench/tags"
+
+
+def python_gitlab_loop(url: str, token: str) -> int:
+    """What users write today: list the tags, then GET each tag's details, one after another."""
+    import gitlab
+
+    gl = gitlab.Gitlab(url, private_token=token)
+    project = gl.projects.get(PROJECT)
+    count = 0
+    for repo in project.repositories.list(get_all=True):
+        for tag in repo.tags.list(get_all=True):
+            details = repo.tags.get(id=tag.name)
+            assert details.digest
+            count += 1
+    return count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--tags", type=int, default=2000)
+    parser.add_argument("--latency-ms", type=int, default=20)
+    parser.add_argument("--jobs", type=int, default=8)
+    args = parser.parse_args()
+
+    with running_sandbox(args.latency_ms) as (info, registry, _):
+        ensure_project(info["url"], PROJECT)
+        t0 = time.perf_counter()
+        seed_many_tags(registry, PROJECT, args.tags)
+        print(f"seeded {args.tags} tags in {time.perf_counter() - t0:.1f}s; latency {args.latency_ms} ms per API call")
+        env = glcr_env(info)
+
+        glcr_s, proc = timed([sys.executable, "-m", "glcr", "--jobs", str(args.jobs), "tags", "list", PROJECT, "-o", "json"], env)
+        tags = json.loads(proc.stdout)
+        assert len(tags) == args.tags and all(t["digest"] for t in tags)
+
+        t0 = time.perf_counter()
+        count = python_gitlab_loop(info["url"], info["root_token"])
+        baseline_s = time.perf_counter() - t0
+        assert count == args.tags
+
+    print(f"python-gitlab sequential loop: {baseline_s:7.2f} s  (baseline)")
+    print(f"glcr tags list --jobs {args.jobs}:     {glcr_s:7.2f} s  ({baseline_s / glcr_s:.1f}x faster; target >= 10x)")
+
+
+if __name__ == "__main__":
+    main()
