@@ -1,0 +1,245 @@
+"""Fast start: the console entry point, and command groups that load their module on first use.
+
+`glcr` runs in terminals all day, on every TAB, and in CI jobs, so start-up time is a feature:
+
+* `glcr --version` is answered here before Typer is imported (Typer and its click copy cost
+  about 40 ms; this module costs nothing beyond the interpreter).
+* The root group lists its sub-commands from a table of module paths and one-line helps
+  (`LazyCommand`), so `glcr --help` and completing `glcr ta<TAB>` import no command module,
+  and with it no httpx, python-gitlab, rich table or re2. A module is imported only when its
+  command runs, when its own `--help` is asked for, or when completion descends into it.
+
+This module must stay free of imports at module level beyond the standard library: it is the
+first thing the entry point loads. `LazyGroup` (which needs Typer) is built on first access
+through the module's `__getattr__` (PEP 562).
+"""
+
+from __future__ import annotations
+
+import sys
+
+# Neither `typing` nor `dataclasses` at run time: together they cost ~15 ms, more than the
+# rest of `glcr --version`. Annotations are strings (PEP 563) and never evaluated.
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any, Sequence
+
+
+class LazyCommand:
+    """A sub-command known by where it lives, not by its object.
+
+    target: "package.module:attribute", the attribute being a `typer.Typer` (a group, or an app
+        with exactly one command, which becomes a plain command) or a click command.
+    help: the one line shown in `glcr --help` and in completion menus without importing the
+        module. tests/cli/test_startup.py checks that it matches the loaded command's help.
+    imports: modules that add commands to the target when imported (e.g. glcr.cli.plan_cmds
+        adds `plan` and `apply` to the `tags` group); imported before the target is built.
+    """
+
+    __slots__ = ("target", "help", "hidden", "imports")
+
+    def __init__(self, target: str, help: str, *, hidden: bool = False, imports: tuple[str, ...] = ()) -> None:
+        self.target = target
+        self.help = help
+        self.hidden = hidden
+        self.imports = tuple(imports)
+
+    def __repr__(self) -> str:
+        return f"LazyCommand({self.target!r}, {self.help!r})"
+
+    def load(self, name: str) -> Any:
+        """Import the target and turn it into a click command named `name`."""
+        import importlib
+
+        module_name, _, attribute = self.target.partition(":")
+        for extra in self.imports:
+            importlib.import_module(extra)
+        obj = getattr(importlib.import_module(module_name), attribute or "app")
+        return to_click(obj, name)
+
+
+def to_click(obj: Any, name: str) -> Any:
+    """A Typer app or click command as the click command `name`, built as `add_typer` would.
+
+    The sub-app keeps its own rich_markup_mode (Typer's default: rich when installed), so its
+    help looks exactly as it did when it was registered with `app.add_typer`.
+    """
+    import typer
+    import typer.main as tm
+    from typer.models import TyperInfo
+
+    if not isinstance(obj, typer.Typer):
+        obj.name = name
+        return obj
+    if obj.registered_callback or obj.registered_groups or len(obj.registered_commands) != 1:
+        return tm.get_group_from_info(
+            TyperInfo(obj, name=name),
+            pretty_exceptions_short=obj.pretty_exceptions_short,
+            suggest_commands=obj.suggest_commands,
+            rich_markup_mode=obj.rich_markup_mode,
+        )
+    command = tm.get_command_from_info(
+        obj.registered_commands[0],
+        pretty_exceptions_short=obj.pretty_exceptions_short,
+        rich_markup_mode=obj.rich_markup_mode,
+    )
+    command.name = name
+    return command
+
+
+def lazy_group(commands: dict[str, LazyCommand]) -> type:
+    """A `LazyGroup` subclass that knows these sub-commands; pass it as `typer.Typer(cls=...)`.
+
+    Typer builds the click group itself (`cls(name=..., commands=...)`), so the table travels
+    on the class.
+    """
+    base = __getattr__("LazyGroup")  # a bare name would not reach the module __getattr__
+    return type("GlcrLazyGroup", (base,), {"lazy_commands": dict(commands)})
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """The console entry point (`glcr = "glcr.cli.lazy:main"`).
+
+    `glcr --version` alone is answered without importing Typer; everything else goes to
+    glcr.cli.main.main, which owns the error edge.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args == ["--version"]:
+        from glcr import __version__
+
+        sys.stdout.write(f"glcr {__version__}\n")
+        return
+    from glcr.cli.main import main as run
+
+    run(None if argv is None else args)
+
+
+def _build_lazy_group() -> type:
+    import types
+    import typing
+    from difflib import get_close_matches
+    from enum import Enum
+
+    from typer import _click
+    from typer._coercion import build_runtime_param
+    from typer.core import TyperCommand, TyperGroup
+
+    def placeholder(name: str, spec: LazyCommand) -> Any:
+        """Stands in for an unloaded sub-command in help listings and completion menus."""
+        # help, not short_help: the listing shortens it exactly as it shortens the real one.
+        return TyperCommand(name, help=spec.help, hidden=spec.hidden, rich_markup_mode=None)
+
+    class _Deferred:
+        """Coerce trivially-typed values directly; build Typer's pydantic coercion only when needed."""
+
+        def __init__(self, base: type) -> None:
+            self.base = base
+
+        def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
+            if value is None:
+                return () if (param.multiple or param.nargs == -1) else None
+            if type(value) is self.base or (issubclass(self.base, Enum) and isinstance(value, self.base)):
+                low, high = getattr(param, "min", None), getattr(param, "max", None)
+                in_range = not isinstance(value, int) or ((low is None or value >= low) and (high is None or value <= high))
+                if in_range:
+                    return value
+            param._runtime_param = build_runtime_param(param.type_descriptor)
+            return param._runtime_param.coerce(value, param=param, ctx=ctx)
+
+    def _cheap_coercion(param: Any) -> None:
+        descriptor = getattr(param, "type_descriptor", None)
+        if descriptor is None or getattr(param, "_runtime_param", 0) is not None:
+            return  # not a Typer parameter, or its coercion is already built
+        if descriptor.is_file or descriptor.is_list or descriptor.is_tuple or getattr(descriptor.parameter_info, "clamp", False):
+            return
+        base = descriptor.annotation
+        options = typing.get_args(base)
+        if typing.get_origin(base) in (typing.Union, types.UnionType) and len(options) == 2 and type(None) in options:
+            base = next(o for o in options if o is not type(None))
+        if isinstance(base, type) and (base in (str, int, bool) or issubclass(base, Enum)):
+            param._runtime_param = _Deferred(base)
+
+    class LazyGroup(TyperGroup):
+        """A Typer group whose sub-commands are imported on first use.
+
+        `get_command` loads the real command, except while the group only *lists* its
+        sub-commands (its own help page, or completing a sub-command name), when a placeholder
+        with the one-line help is enough.
+        """
+
+        lazy_commands: dict[str, LazyCommand] = {}
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._listing = 0
+
+        def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+            # Typer coerces every parameter, defaults included, through a pydantic TypeAdapter:
+            # ~60 ms of imports before any sub-command runs. The root options' usual values
+            # (None, the int default of --jobs, a str from the command line) need none of it.
+            for param in self.get_params(ctx):  # with -h/--help, which is added per context
+                _cheap_coercion(param)
+            return super().parse_args(ctx, args)
+
+        def list_commands(self, ctx: Any) -> list[str]:
+            # Eager commands first, then the lazy ones in table order, loaded or not.
+            eager = [n for n in super().list_commands(ctx) if n not in self.lazy_commands]
+            return eager + list(self.lazy_commands)
+
+        def get_command(self, ctx: Any, cmd_name: str) -> Any:
+            command = self.commands.get(cmd_name)
+            if command is not None:
+                return command
+            spec = self.lazy_commands.get(cmd_name)
+            if spec is None:
+                return None
+            if self._listing:
+                return placeholder(cmd_name, spec)
+            command = self.commands[cmd_name] = spec.load(cmd_name)
+            return command
+
+        def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+            # TyperGroup suggests "Did you mean ...?" from the loaded commands only.
+            try:
+                return self._click_resolve_command(ctx, args)
+            except _click.exceptions.UsageError as exc:
+                if self.suggest_commands and args:
+                    matches = get_close_matches(args[0], self.list_commands(ctx))
+                    if matches:
+                        names = ", ".join(repr(m) for m in matches)
+                        exc.message = f"{exc.message.rstrip('.')}. Did you mean {names}?"
+                raise
+
+        def load_all(self) -> dict[str, Any]:
+            """Every sub-command, loaded (for scripts/gen_docs.py and tests)."""
+            for name in self.lazy_commands:
+                self.get_command(None, name)
+            return {name: self.commands[name] for name in self.list_commands(None)}
+
+        def _listing_only(self, method: Any, *args: Any) -> Any:
+            self._listing += 1
+            try:
+                return method(*args)
+            finally:
+                self._listing -= 1
+
+        def format_help(self, ctx: Any, formatter: Any) -> None:
+            return self._listing_only(super().format_help, ctx, formatter)
+
+        def shell_complete(self, ctx: Any, incomplete: str) -> Any:
+            # Completing a sub-command *name* lists; descending into a sub-command goes through
+            # resolve_command, which is not wrapped and loads the real one.
+            return self._listing_only(super().shell_complete, ctx, incomplete)
+
+    return LazyGroup
+
+
+_built: dict[str, type] = {}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "LazyGroup":
+        if name not in _built:
+            _built[name] = _build_lazy_group()
+        return _built[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
