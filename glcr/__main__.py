@@ -1,3 +1,3 @@
-from glcr.cli.main import main
+from glcr.cli.lazy import main
 
 main()

@@ -8,6 +8,7 @@ from typing import Optional
 
 import typer
 
+from glcr.cli.complete import complete_project, complete_repository
 from glcr.cli.context import app_context
 from glcr.cli.options import OUTPUT, YES
 from glcr.render.format import OutputFormat
@@ -69,7 +70,7 @@ def _common(ctx: typer.Context, project: str, repo: Optional[str], name_regex, n
     return app_ctx, params, project_obj, items, now
 
 
-REPO = typer.Option(None, "--repo", help="only this repository path")
+REPO = typer.Option(None, "--repo", help="only this repository path", autocompletion=complete_repository)
 NAME_REGEX = typer.Option(None, "--name-regex", help="override the policy's name_regex")
 NAME_REGEX_KEEP = typer.Option(None, "--name-regex-keep", help="override name_regex_keep")
 KEEP_N = typer.Option(None, "--keep-n", help="override keep_n")
@@ -80,7 +81,7 @@ MAX_LIST = typer.Option(200, "--max-list-size", min=0,
 
 
 @app.command("dry-run")
-def dry_run(ctx: typer.Context, project: str = typer.Argument(..., help="project path or id"),
+def dry_run(ctx: typer.Context, project: str = typer.Argument(..., help="project path or id", autocompletion=complete_project),
             repo: Optional[str] = REPO, name_regex: Optional[str] = NAME_REGEX,
             name_regex_keep: Optional[str] = NAME_REGEX_KEEP, keep_n: Optional[int] = KEEP_N,
             older_than: Optional[str] = OLDER_THAN, variant: VariantChoice = VARIANT, max_list_size: int = MAX_LIST,
@@ -102,7 +103,7 @@ def dry_run(ctx: typer.Context, project: str = typer.Argument(..., help="project
 
 
 @app.command()
-def run(ctx: typer.Context, project: str = typer.Argument(..., help="project path or id"),
+def run(ctx: typer.Context, project: str = typer.Argument(..., help="project path or id", autocompletion=complete_project),
         repo: Optional[str] = REPO, name_regex: Optional[str] = NAME_REGEX,
         name_regex_keep: Optional[str] = NAME_REGEX_KEEP, keep_n: Optional[int] = KEEP_N,
         older_than: Optional[str] = OLDER_THAN, variant: VariantChoice = VARIANT, max_list_size: int = MAX_LIST,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ ENVIRONMENT = {
     "GLCR_INSECURE_REGISTRY": "1: plain http to the registry, as docker's insecure-registries",
     "PYTHON_GITLAB_CFG": "python-gitlab config file to read tokens from",
     "NO_COLOR": "disable colours",
+    "GLCR_SANDBOX_REGISTRY_BIN": "`glcr sandbox`: the registry binary (default /usr/bin/docker-registry)",
 }
 
 
@@ -52,6 +52,7 @@ class AppContext:
 
     def run(self, work: Callable[[Any], Awaitable[T]]) -> T:
         """Run async work with a fresh session that is closed afterwards."""
+        import asyncio
 
         async def runner() -> T:
             async with self.session() as session:

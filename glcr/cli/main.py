@@ -9,8 +9,8 @@ from typing import Optional
 import typer
 
 from glcr import __version__
-from glcr.cli import auth_cmd, cleanup_cmd, plan_cmds, policy_cmd, repos_cmd, sandbox_cmd, tags_cmd  # noqa: F401 (plan_cmds adds to tags)
 from glcr.cli.context import ENVIRONMENT, AppContext
+from glcr.cli.lazy import LazyCommand, lazy_group
 
 EPILOG = (
     "Environment: " + "; ".join(f"{k}: {v}" for k, v in ENVIRONMENT.items()) + ".  "
@@ -18,8 +18,35 @@ EPILOG = (
     "7 network, 8 refused by server, 9 partial failure, 10 aborted, 11 stale plan."
 )
 
+# Sub-commands by module path: `glcr --help` and a TAB import none of them (see lazy.py).
+# Each help must be the command's own first sentence (tests/cli/test_startup.py checks it).
+COMMANDS = {
+    "repos": LazyCommand("glcr.cli.repos_cmd:app", "Registry repositories of a project or a group."),
+    "tags": LazyCommand("glcr.cli.tags_cmd:app", "Tags of a registry repository.",
+                        imports=("glcr.cli.plan_cmds",)),  # plan_cmds adds `tags plan|apply|bulk-delete`
+    "policy": LazyCommand("glcr.cli.policy_cmd:app",
+                          "A project's container cleanup policy (container_expiration_policy)."),
+    "cleanup": LazyCommand("glcr.cli.cleanup_cmd:app", "Simulate and apply GitLab's cleanup policy."),
+    "migrate-project": LazyCommand(
+        "glcr.cli.migrate_cmd:app",
+        "Move or rename a project whose registry holds images: copy every tag to a holding place, verify it, "
+        "delete the tags, move the project, restore every tag under the new path, verify every digest, then "
+        "remove the holding copies."),
+    "registry": LazyCommand("glcr.cli.registry_cmd:app", "Enable, restrict or disable a project's container registry."),
+    "doctor": LazyCommand("glcr.cli.doctor_cmd:app",
+                          "Check URL, token, registry, clock and image names; print a fix for each problem."),
+    "auth": LazyCommand("glcr.cli.auth_cmd:app", "Store and check GitLab credentials (OS keyring)."),
+    "admin": LazyCommand("glcr.cli.admin_cmd:app", "Instance settings for administrators (cleanup limits)."),
+    "ci-template": LazyCommand("glcr.cli.ci_cmd:app",
+                               "Print a .gitlab-ci.yml job that runs `glcr cleanup run` on a schedule."),
+    "sandbox": LazyCommand("glcr.cli.sandbox_cmd:app",
+                           "A local GitLab API sandbox over a real registry (Debian's docker-registry), on 127.0.0.1."),
+}
+
 app = typer.Typer(
     name="glcr",
+    cls=lazy_group(COMMANDS),
+    rich_markup_mode=None,  # plain root help: rich's help renderer costs ~100 ms of imports
     help="Operate a GitLab Container Registry: list, inspect, plan and delete tags, clean up, migrate.",
     epilog=EPILOG,
     no_args_is_help=True,
@@ -27,12 +54,6 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.add_typer(repos_cmd.app, name="repos")
-app.add_typer(tags_cmd.app, name="tags")
-app.add_typer(policy_cmd.app, name="policy")
-app.add_typer(cleanup_cmd.app, name="cleanup")
-app.add_typer(auth_cmd.app, name="auth")
-app.add_typer(sandbox_cmd.app, name="sandbox")
 
 
 def _version(value: bool) -> None:

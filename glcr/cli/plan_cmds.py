@@ -7,6 +7,7 @@ from typing import List, Optional
 
 import typer
 
+from glcr.cli.complete import complete_repository
 from glcr.cli.context import app_context
 from glcr.cli.options import YES
 from glcr.cli.tags_cmd import PATH_HELP, app
@@ -15,7 +16,7 @@ from glcr.cli.tags_cmd import PATH_HELP, app
 @app.command()
 def plan(
     ctx: typer.Context,
-    path: str = typer.Argument(..., help=PATH_HELP),
+    path: str = typer.Argument(..., help=PATH_HELP, autocompletion=complete_repository),
     keep_latest: bool = typer.Option(True, "--keep-latest/--no-keep-latest", help="never delete `latest`"),
     keep_first: Optional[int] = typer.Option(None, "--keep-first", min=1, help="keep the N newest candidates"),
     keep_regex: List[str] = typer.Option([], "--keep-regex", help="keep tags matching this RE2 (whole name); repeatable"),
@@ -69,7 +70,7 @@ def plan(
 @app.command()
 def apply(
     ctx: typer.Context,
-    path: str = typer.Argument(..., help=PATH_HELP),
+    path: str = typer.Argument(..., help=PATH_HELP, autocompletion=complete_repository),
     from_file: Path = typer.Option(..., "--from-file", "-f", exists=True, dir_okay=False,
                                    help="a plan (JSON from `glcr tags plan`) or a list, one tag a line"),
     journal: Optional[Path] = typer.Option(None, "--journal", help="journal file (default: FILE.journal.jsonl beside FILE)"),
@@ -145,7 +146,7 @@ def apply(
 @app.command("bulk-delete")
 def bulk_delete(
     ctx: typer.Context,
-    path: str = typer.Argument(..., help=PATH_HELP),
+    path: str = typer.Argument(..., help=PATH_HELP, autocompletion=complete_repository),
     name_regex_delete: str = typer.Option(..., "--name-regex-delete", help="RE2; GitLab anchors it (\\A…\\z)"),
     name_regex_keep: Optional[str] = typer.Option(None, "--name-regex-keep", help="RE2; matching tags stay"),
     keep_n: Optional[int] = typer.Option(None, "--keep-n", min=0, help="keep the N newest matching tags"),

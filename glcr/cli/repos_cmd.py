@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from glcr.cli.complete import complete_group, complete_project, complete_repository
 from glcr.cli.context import app_context
 from glcr.cli.options import OUTPUT, YES
 from glcr.render.format import OutputFormat
@@ -23,8 +24,10 @@ class RepoSort(str, Enum):
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    project: Optional[str] = typer.Option(None, "--project", "-p", help="project path or id"),
-    group: Optional[str] = typer.Option(None, "--group", "-g", help="group path or id (includes subgroups)"),
+    project: Optional[str] = typer.Option(None, "--project", "-p", help="project path or id",
+                                           autocompletion=complete_project),
+    group: Optional[str] = typer.Option(None, "--group", "-g", help="group path or id (includes subgroups)",
+                                         autocompletion=complete_group),
     search: Optional[str] = typer.Option(None, "--search", "-s", help="only paths containing this text"),
     sort: RepoSort = typer.Option(RepoSort.NAME, "--sort", help="name, created (newest first) or tags (most first)"),
     output: OutputFormat = OUTPUT,
@@ -50,7 +53,7 @@ def list_(
 
 
 @app.command()
-def show(ctx: typer.Context, path: str = typer.Argument(..., help="repository path, e.g. group/app/api"),
+def show(ctx: typer.Context, path: str = typer.Argument(..., help="repository path, e.g. group/app/api", autocompletion=complete_repository),
          output: OutputFormat = OUTPUT) -> None:
     """Show one repository: id, location, tag count, size, status and the registry's kind.
 
@@ -67,7 +70,7 @@ def show(ctx: typer.Context, path: str = typer.Argument(..., help="repository pa
 @app.command()
 def delete(
     ctx: typer.Context,
-    path: str = typer.Argument(..., help="repository path"),
+    path: str = typer.Argument(..., help="repository path", autocompletion=complete_repository),
     yes: bool = YES,
     wait: bool = typer.Option(True, "--wait/--no-wait", help="poll until GitLab has removed it"),
     timeout: float = typer.Option(900, "--timeout", help="seconds to wait for the removal"),

@@ -6,6 +6,7 @@ from typing import List, Optional
 
 import typer
 
+from glcr.cli.complete import complete_ref, complete_repository, complete_tag
 from glcr.cli.context import app_context
 from glcr.cli.options import OUTPUT, YES
 from glcr.render.format import OutputFormat
@@ -19,7 +20,7 @@ PATH_HELP = "repository path (group/project[/image]) or image name (registry.exa
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    path: str = typer.Argument(..., help=PATH_HELP),
+    path: str = typer.Argument(..., help=PATH_HELP, autocompletion=complete_repository),
     match: Optional[str] = typer.Option(None, "--match", "-m", help="RE2 searched in the name; ^...$ for a full match"),
     older_than: Optional[str] = typer.Option(None, "--older-than", help="only tags created before this age, e.g. 30d, 12h, 2w"),
     sort: TagSort = typer.Option(TagSort.NAME, "--sort", help="name, created (newest first) or size (biggest first)"),
@@ -60,7 +61,7 @@ def list_(
 
 
 @app.command()
-def show(ctx: typer.Context, ref: str = typer.Argument(..., help="PATH:TAG"), output: OutputFormat = OUTPUT) -> None:
+def show(ctx: typer.Context, ref: str = typer.Argument(..., help="PATH:TAG", autocompletion=complete_ref), output: OutputFormat = OUTPUT) -> None:
     """Show one tag: digest, created_at, size, and other tags that share its digest.
 
     Example:
@@ -89,8 +90,9 @@ def show(ctx: typer.Context, ref: str = typer.Argument(..., help="PATH:TAG"), ou
 @app.command()
 def delete(
     ctx: typer.Context,
-    path: str = typer.Argument(..., help=PATH_HELP),
-    tags: List[str] = typer.Argument(..., help="tag names to delete (only these: never a sibling)"),
+    path: str = typer.Argument(..., help=PATH_HELP, autocompletion=complete_repository),
+    tags: List[str] = typer.Argument(..., help="tag names to delete (only these: never a sibling)",
+                                     autocompletion=complete_tag),
     yes: bool = YES,
     dry_run: bool = typer.Option(False, "--dry-run", help="show what would happen and stop"),
     output: OutputFormat = OUTPUT,
