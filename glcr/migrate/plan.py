@@ -1,0 +1,434 @@
+"""The migration planner and the journal replay. PURE: inventory and facts in, findings and
+ordered steps out; no I/O (a test checks the imports).
+
+Order, and why:
+1. BACKUP every repository first, verified, before anything is deleted: a kill at any later
+   point leaves every image in the holding place.
+2. DELETE_TAGS, DELETE_REPOSITORY, WAIT_NO_TAGS: GitLab checks "has tags" by asking the
+   registry, and a repository record left in `delete_scheduled` would have its deletion worker
+   run against the project's *new* path after the move; so records are removed and waited for.
+3. TRANSFER before RENAME (both when the namespace and the path change): a refused transfer
+   then leaves the project where it was, under its original path.
+4. RESTORE each repository, verifying each tag's digest equals the original one.
+5. DROP_HOLDING only after every RESTORE is done (steps run in order, and a step runs only when
+   every earlier one is done).
+6. VERIFY: every tag at the final path with its original digest, none left at the old path.
+
+If the move is refused, `rollback_steps` replace what is left: restore under the project's
+*current* path (the original one when the transfer was refused), drop the holding copies, verify.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+from glcr.migrate.model import (
+    Event, Finding, Inventory, JournalEntry, Level, ManifestNode, MigrationPlan, Mode, PreflightFacts,
+    RepoInventory, Step, StepKind, repository_path, split_full_path,
+)
+from glcr.models import Digest
+from glcr.reference import MAX_NAME_LENGTH, REPOSITORY_PATH_RE
+
+# GitLab access levels (Gitlab::Access); "admin" ranks above every member.
+ACCESS = {"guest": 10, "reporter": 20, "developer": 30, "maintainer": 40, "owner": 50, "admin": 60}
+MAINTAINER, OWNER = 40, 50
+# app/policies/project_policy.rb: change_namespace needs Owner, rename_project Maintainer;
+# creating (or transferring) projects in a group needs Maintainer by default.
+TRANSFER_ROLE, RENAME_ROLE, TARGET_GROUP_ROLE = OWNER, MAINTAINER, MAINTAINER
+# A path component: distribution's reference grammar (and GitLab's project path rules are stricter).
+PROJECT_PATH_PART = r"[A-Za-z0-9_][A-Za-z0-9_.-]*"
+
+
+# --- target and holding paths ----------------------------------------------------------------
+
+
+def parse_target(source: str, target: str) -> tuple[str, str]:
+    """"NEWGROUP/NEWPATH" -> (namespace, path). ValueError with a readable reason."""
+    import re
+
+    text = target.strip().strip("/")
+    namespace, path = split_full_path(text)
+    if not namespace or not path:
+        raise ValueError(f"{target!r}: give the full new path, NAMESPACE/PROJECT")
+    for part in text.split("/"):
+        if not re.fullmatch(PROJECT_PATH_PART, part) or part.endswith((".git", ".atom")):
+            raise ValueError(f"{target!r}: {part!r} is not a valid GitLab path component")
+    if text == source.strip("/"):
+        raise ValueError(f"{target!r} is where the project already is: nothing to do")
+    return namespace, path
+
+
+def holding_path(holding_project: str, migration_id: str, index: int, name: str) -> str:
+    """Where repository `index` is held: `<holding>/glcr-<id>/<index>-<name>`.
+
+    Two levels below the holding project (GitLab resolves at most two, fact sheet §10); the index
+    keeps names unique even when `a/b` and `a-b` both exist; the migration id keeps two
+    migrations through one holding project apart.
+    """
+    slug = (name or "root").replace("/", "-")
+    base = f"{holding_project.strip('/').lower()}/glcr-{migration_id.lower()}/{index}-"
+    room = MAX_NAME_LENGTH - len(base)
+    if room < 4:
+        raise ValueError(f"the holding project path {holding_project!r} is too long")
+    slug = slug[:room].rstrip("-._") or "r"
+    path = base + slug
+    if not REPOSITORY_PATH_RE.match(path):
+        raise ValueError(f"{path!r} is not a valid registry path")
+    return path
+
+
+def target_paths(inventory: Inventory, target_full_path: str) -> list[str]:
+    return [repository_path(target_full_path, r.name) for r in inventory.repositories]
+
+
+# --- preflight --------------------------------------------------------------------------------
+
+
+def choose_mode(inventory: Inventory, target: str, *, holding: str | None, backup_dir: str | None) -> Mode:
+    """GitLab moves the images itself with the metadata database inside one top-level namespace
+    (transfer_service.rb; a rename never changes it); with no tags there is nothing to move."""
+    same_top = inventory.project.top_level == target.split("/", 1)[0].lower()
+    if inventory.tag_count == 0 or (inventory.gitlab_api and same_top):
+        return Mode.NATIVE
+    if holding:
+        return Mode.HOLDING
+    if backup_dir:
+        return Mode.DIRECTORY
+    return Mode.HOLDING  # evaluate() reports that a holding place is missing
+
+
+def _level(name: str | None) -> int | None:
+    return ACCESS.get(name.lower()) if isinstance(name, str) else None
+
+
+def _search(pattern: str, text: str) -> bool:
+    """GitLab matches protection patterns with UntrustedRegexp#match?: RE2, unanchored."""
+    import re2
+
+    try:
+        return re2.search(pattern, text) is not None
+    except re2.error:
+        return True  # a pattern we cannot read: assume it protects, GitLab would decide
+
+
+def _glob(pattern: str, text: str) -> bool:
+    """Repository rules: SQL ILIKE with `*` as the wildcard (case-insensitive)."""
+    import fnmatch
+
+    return fnmatch.fnmatchcase(text.lower(), pattern.lower().replace("[", "[[]"))
+
+
+def evaluate(inventory: Inventory, facts: PreflightFacts, *, target: str, mode: Mode,
+             holding: str | None = None, backup_dir: str | None = None) -> list[Finding]:
+    """Everything that would make the migration fail half-way, found before anything changes."""
+    out: list[Finding] = []
+    source = inventory.project.full_path
+    new_ns, new_path = split_full_path(target)
+    old_ns, old_path = split_full_path(source)
+    transfer, rename = new_ns.lower() != old_ns.lower(), new_path != old_path
+    add = lambda level, code, message: out.append(Finding(level, code, message))  # noqa: E731
+    role = 60 if facts.is_admin else facts.project_access
+
+    if facts.token_scopes is None:
+        add(Level.WARNING, "token-scope", "could not read the token's scopes; the move needs `api`")
+    elif "api" not in facts.token_scopes:
+        add(Level.ERROR, "token-scope", f"the token has scopes {', '.join(facts.token_scopes) or 'none'}; "
+            "transferring a project and deleting registry tags need `api`")
+    if transfer and role < TRANSFER_ROLE:
+        add(Level.ERROR, "project-role", "transferring a project needs the Owner role in it")
+    elif rename and role < RENAME_ROLE:
+        add(Level.ERROR, "project-role", "renaming a project's path needs the Maintainer role")
+    if transfer:
+        if facts.target_namespace_found is False:
+            add(Level.ERROR, "target-namespace", f"namespace {new_ns} does not exist or is not visible to you")
+        elif facts.is_admin:
+            pass
+        elif facts.target_namespace_access is None:
+            add(Level.WARNING, "target-namespace",
+                f"could not check your role in {new_ns}; moving a project there needs Maintainer")
+        elif facts.target_namespace_access < TARGET_GROUP_ROLE:
+            add(Level.ERROR, "target-namespace", f"moving a project into {new_ns} needs the Maintainer role there")
+    if facts.target_project_taken:
+        add(Level.ERROR, "target-taken", f"{target} is already taken by another project")
+    for path, count in sorted(facts.target_registry_tags.items()):
+        if count:
+            add(Level.ERROR, "target-registry", f"the registry already holds {count} tag(s) at {path}; "
+                "restoring would overwrite them")
+
+    for problem in facts.problems:
+        add(Level.ERROR, "inventory", problem)
+    for repo in inventory.repositories:
+        if repo.status:
+            add(Level.ERROR, "repository-status", f"{repo.path} is {repo.status}; wait until GitLab is done with it")
+
+    if mode is Mode.NATIVE:
+        if inventory.tag_count == 0:
+            add(Level.INFO, "native", "no tags in the project's registry: GitLab accepts the move as it is")
+        else:
+            add(Level.INFO, "native", "the registry has GitLab's metadata database and the move stays in "
+                f"{inventory.project.top_level}: GitLab moves the images itself, glcr just transfers and verifies")
+        return out
+
+    for path, granted in sorted(facts.delete_granted.items()):
+        if not granted:
+            add(Level.ERROR, "registry-delete", f"the registry grants no delete on {path}; deleting tags needs "
+                "the Maintainer role and a token with `api`")
+    if mode is Mode.HOLDING:
+        h = facts.holding
+        if not holding or h is None:
+            add(Level.ERROR, "holding", "GitLab refuses the move while tags exist: give a holding place, "
+                "--via GROUP/HOLDING-PROJECT (same registry, no layer bytes move) or --backup-dir DIR")
+        elif not h.exists:
+            add(Level.ERROR, "holding", f"the holding project {holding} does not exist or is not visible to you")
+        else:
+            if h.project_id == inventory.project.id:
+                add(Level.ERROR, "holding", "the holding project cannot be the project being moved")
+            if h.registry_host and h.registry_host != inventory.registry_host:
+                add(Level.ERROR, "holding", f"the holding project's registry is {h.registry_host}, not "
+                    f"{inventory.registry_host}: blobs can only be mounted within one registry")
+            if h.delete_granted is False:
+                add(Level.ERROR, "holding", f"the registry grants no push/delete in {holding}; it needs the "
+                    "Maintainer role there")
+            elif h.delete_granted is None:
+                add(Level.WARNING, "holding", f"could not check push/delete rights in {holding}")
+    if mode is Mode.DIRECTORY:
+        if facts.backup_dir_conflict:
+            add(Level.ERROR, "backup-dir", facts.backup_dir_conflict)
+        if facts.backup_dir_free is not None and facts.backup_dir_free < inventory.size:
+            add(Level.ERROR, "backup-dir", f"{backup_dir} has {facts.backup_dir_free} bytes free; the backup "
+                f"needs {inventory.size}")
+
+    _protection(inventory, facts, role, target, out)
+    if not inventory.referrers_api:
+        add(Level.INFO, "referrers", "the registry has no referrers API: artifacts are found through their "
+            "tags and `sha256-<hex>` referrers-tag indexes only")
+    return out
+
+
+def _protection(inventory: Inventory, facts: PreflightFacts, role: int, target: str, out: list[Finding]) -> None:
+    """Protected and immutable tags block the delete step; so do repository delete rules."""
+    if facts.tag_rules is None:
+        out.append(Finding(Level.WARNING, "protected-tags",
+                           "could not read tag protection rules (GitLab before 18.7?); a protected tag "
+                           "would stop the delete step"))
+    for rule in facts.tag_rules or ():
+        immutable = rule.min_push is None and rule.min_delete is None
+        needed = _level(rule.min_delete)
+        if not immutable and (needed is None or needed <= role):
+            continue
+        hits = sorted(f"{r.path}:{t}" for r in inventory.repositories for t in r.tags if _search(rule.pattern, t))
+        if hits:
+            why = "immutable" if immutable else f"protected (delete needs {rule.min_delete})"
+            out.append(Finding(Level.ERROR, "protected-tags", f"{len(hits)} tag(s) are {why} by rule "
+                               f"`{rule.pattern}`, e.g. {hits[0]}; glcr cannot delete them to move the project"))
+    for rule in facts.repository_rules or ():
+        needed = _level(rule.min_delete)
+        if needed is not None and needed > role:
+            hits = [r.path for r in inventory.repositories if r.tags and _glob(rule.pattern, r.path)]
+            if hits:
+                out.append(Finding(Level.ERROR, "protected-repository", f"{hits[0]} is protected by rule "
+                                   f"`{rule.pattern}` (delete needs {rule.min_delete})"))
+        pushed = _level(rule.min_push)
+        if pushed is not None and pushed > role:
+            out.append(Finding(Level.WARNING, "protected-repository", f"rule `{rule.pattern}` limits pushes "
+                               f"to {rule.min_push}; check that it allows restoring under {target}"))
+
+
+def blocking(findings: Iterable[Finding], skip: Iterable[str] = ()) -> list[Finding]:
+    skipped = set(skip)
+    return [f for f in findings if f.level is Level.ERROR and f.code not in skipped]
+
+
+# --- the plan ---------------------------------------------------------------------------------
+
+
+def build_plan(inventory: Inventory, *, migration_id: str, created_at: str, target: str, mode: Mode,
+               holding: str | None = None, backup_dir: str | None = None, remove_backup: bool = False,
+               keep_records: bool = False, findings: Sequence[Finding] = ()) -> MigrationPlan:
+    """`keep_records`: leave GitLab's (empty) repository records in place; they follow the
+    project, so their ids stay, and no wait for GitLab's delete worker is needed."""
+    source = inventory.project.full_path
+    new_ns, new_path = split_full_path(target)
+    old_ns, old_path = split_full_path(source)
+    repos = inventory.repositories
+    tagged = [i for i, r in enumerate(repos) if r.tags]
+    steps: list[Step] = []
+    holding_paths: dict[int, str] = {}
+
+    if mode is Mode.HOLDING:
+        if not holding:
+            raise ValueError("a holding migration needs a holding project")
+        holding_paths = {i: holding_path(holding, migration_id, i, repos[i].name) for i in tagged}
+    if mode is not Mode.NATIVE or backup_dir:
+        steps += [Step(f"backup:{i}", StepKind.BACKUP, i) for i in tagged]
+    if mode is not Mode.NATIVE:
+        steps += [Step(f"delete-tags:{i}", StepKind.DELETE_TAGS, i) for i in tagged]
+        records = [] if keep_records else [i for i, r in enumerate(repos) if r.repository_id]
+        if records:  # one step: GitLab's workers remove them in parallel, waiting once is enough
+            steps.append(Step("delete-repositories", StepKind.DELETE_REPOSITORY, args={"repos": records}))
+        steps.append(Step("wait-no-tags", StepKind.WAIT_NO_TAGS))
+    if new_ns.lower() != old_ns.lower():
+        steps.append(Step("transfer", StepKind.TRANSFER, args={"namespace": new_ns}))
+    if new_path != old_path:
+        steps.append(Step("rename", StepKind.RENAME, args={"path": new_path}))
+    if mode is not Mode.NATIVE:
+        steps += [Step(f"restore:{i}", StepKind.RESTORE, i, {"project_path": target}) for i in tagged]
+        if mode is Mode.HOLDING:
+            steps.append(Step("drop-holding", StepKind.DROP_HOLDING, args={"repos": tagged}))
+    if backup_dir and remove_backup:
+        steps.append(Step("remove-backup", StepKind.REMOVE_BACKUP))
+    steps.append(Step("verify", StepKind.VERIFY, args={"project_path": target}))
+    return MigrationPlan(migration_id, created_at, source, target, mode, inventory, tuple(steps),
+                         holding if mode is Mode.HOLDING else None, holding_paths, backup_dir, tuple(findings))
+
+
+def rollback_steps(plan: MigrationPlan, current_full_path: str) -> list[Step]:
+    """After a refused move: restore under the path the project has now, drop the holding copies.
+
+    In native mode nothing was deleted: GitLab moves the images with the project or not at all,
+    so only the check is left."""
+    if plan.mode is Mode.NATIVE:
+        return [Step("rollback:verify", StepKind.VERIFY, args={"project_path": current_full_path})]
+    tagged = [i for i, r in enumerate(plan.inventory.repositories) if r.tags]
+    steps = [Step(f"rollback:restore:{i}", StepKind.RESTORE, i, {"project_path": current_full_path}) for i in tagged]
+    if plan.mode is Mode.HOLDING and tagged:
+        steps.append(Step("rollback:drop-holding", StepKind.DROP_HOLDING, args={"repos": tagged}))
+    steps.append(Step("rollback:verify", StepKind.VERIFY, args={"project_path": current_full_path}))
+    return steps
+
+
+def copy_levels(repo: RepoInventory) -> list[list[Digest]]:
+    """Manifests in copy order, grouped: each level only needs earlier levels.
+
+    A registry checks that an index's children exist in the repository before it accepts the
+    index (distribution's manifestlist handler), so children come first; a referrer comes after
+    its subject, so a registry with the referrers API indexes it on push.
+    """
+    nodes = repo.manifests
+    depth: dict[Digest, int] = {}
+
+    def deps(node: ManifestNode) -> list[Digest]:
+        found = [c for c in node.children if c in nodes]
+        if node.subject and node.subject in nodes:
+            found.append(node.subject)
+        return found
+
+    def visit(digest: Digest, trail: frozenset[Digest]) -> int:
+        if digest in depth:
+            return depth[digest]
+        if digest in trail:  # a cycle cannot exist in content-addressed data; be safe anyway
+            return 0
+        below = [visit(d, trail | {digest}) for d in deps(nodes[digest])]
+        depth[digest] = 1 + max(below, default=-1)
+        return depth[digest]
+
+    for digest in sorted(nodes):
+        visit(digest, frozenset())
+    levels: list[list[Digest]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
+    for digest in sorted(nodes):
+        levels[depth[digest]].append(digest)
+    return levels
+
+
+def tags_by_digest(repo: RepoInventory) -> dict[Digest, list[str]]:
+    out: dict[Digest, list[str]] = {}
+    for tag, digest in sorted(repo.tags.items()):
+        out.setdefault(digest, []).append(tag)
+    return out
+
+
+# --- journal replay ---------------------------------------------------------------------------
+
+
+@dataclass
+class Progress:
+    """Where a migration stands, replayed from its journal."""
+
+    steps: list[Step]  # the plan's steps, or the steps done before a rollback plus the rollback's
+    done: dict[str, JournalEntry] = field(default_factory=dict)  # step id -> its `done` entry
+    failed: dict[str, JournalEntry] = field(default_factory=dict)  # last failure not followed by done
+    started: set[str] = field(default_factory=set)  # started, outcome unknown
+    rolled_back: JournalEntry | None = None
+
+    @property
+    def pending(self) -> list[Step]:
+        return [s for s in self.steps if s.id not in self.done]
+
+    @property
+    def finished(self) -> bool:
+        return not self.pending
+
+    def state(self, step: Step) -> str:
+        if step.id in self.done:
+            return "done"
+        if step.id in self.failed:
+            return "failed"
+        if step.id in self.started:
+            return "interrupted"
+        return "pending"
+
+
+def replay(plan: MigrationPlan, entries: Iterable[JournalEntry]) -> Progress:
+    progress = Progress(steps=list(plan.steps))
+    for entry in entries:
+        if entry.event is Event.START:
+            progress.started.add(entry.step)
+        elif entry.event is Event.DONE:
+            progress.done[entry.step] = entry
+            progress.failed.pop(entry.step, None)
+            progress.started.discard(entry.step)
+        elif entry.event is Event.FAILED:
+            progress.failed[entry.step] = entry
+            progress.started.discard(entry.step)
+        elif entry.event is Event.ROLLBACK:
+            progress.rolled_back = entry
+            kept = [s for s in progress.steps if s.id in progress.done]
+            progress.steps = kept + [Step.from_json(s) for s in entry.data.get("steps") or []]
+    return progress
+
+
+# --- the final report -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TagCheck:
+    repository: str  # final path
+    tag: str
+    old: Digest
+    new: Digest | None
+
+    @property
+    def ok(self) -> bool:
+        return self.old == self.new
+
+
+@dataclass(frozen=True)
+class RepoRow:
+    old_path: str
+    new_path: str
+    tags: int
+    bytes: int
+    verified: int
+    uploaded: int  # bytes glcr uploaded to restore it (0 when every blob was mounted)
+
+
+def report_rows(plan: MigrationPlan, progress: Progress) -> tuple[list[RepoRow], list[TagCheck]]:
+    """Per repository, and per tag: the digest before and the one found at the final path."""
+    verify = next((s for s in reversed(progress.steps) if s.kind is StepKind.VERIFY), None)
+    final_path = (verify.args.get("project_path") if verify else None) or plan.target
+    found = progress.done.get(verify.id).data.get("found", {}) if verify and verify.id in progress.done else {}
+    uploads: dict[int, int] = {}
+    for step in progress.steps:
+        entry = progress.done.get(step.id)
+        if step.kind is StepKind.RESTORE and entry is not None and step.repo is not None:
+            uploads[step.repo] = uploads.get(step.repo, 0) + int(entry.data.get("uploaded_bytes") or 0)
+    rows, checks = [], []
+    for i, repo in enumerate(plan.inventory.repositories):
+        new_path = repository_path(final_path, repo.name)
+        seen = found.get(new_path, {})
+        repo_checks = [TagCheck(new_path, t, d, seen.get(t)) for t, d in sorted(repo.tags.items())]
+        checks += repo_checks
+        rows.append(RepoRow(repo.path, new_path, len(repo.tags), repo.size,
+                            sum(1 for c in repo_checks if c.ok), uploads.get(i, 0)))
+    return rows, checks
