@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import List, Optional
 
@@ -11,6 +12,10 @@ from glcr.cli.complete import complete_repository
 from glcr.cli.context import app_context
 from glcr.cli.options import YES
 from glcr.cli.tags_cmd import PATH_HELP, app
+
+# A snapshot of the registry read this recently is reused for the delete (no second read of
+# every tag); older, it is read again, since the tags may have moved in the meantime.
+FRESH_SECONDS = 30.0
 
 
 @app.command()
@@ -92,7 +97,8 @@ def apply(
     from glcr.errors import PartialFailureError
     from glcr.ops.apply import apply_plan
     from glcr.ops.resolve import resolve_repository
-    from glcr.ops.tags import list_tag_details
+    from glcr.models import TagDetails
+    from glcr.ops.tags import current_digests
     from glcr.plan.build import plan_from_list
     from glcr.plan.journal import JournalPaths, JournalWriter, default_paths, new_run_id, replay
     from glcr.plan.listfile import TagList, load_plan_or_list
@@ -114,26 +120,31 @@ def apply(
         resolved = await resolve_repository(session, path)
         repo = resolved.repository
         if isinstance(loaded, TagList):
-            with counting_progress(console, f"Reading tags of {repo.path}") as bar:
-                current = {t.name: t for t in await list_tag_details(session, repo, bar.set_total, bar.advance)}
-            return repo, plan_from_list(loaded.tags, current, repo, now=datetime.now(timezone.utc),
-                                        source=from_file.name, project=resolved.project)
+            # A list names tags only: record what each points at now, as the digest to expect.
+            current = await current_digests(session, repo)
+            details = {n: TagDetails(n, f"{repo.path}:{n}", f"{repo.location}:{n}", d, None, None)
+                       for n, d in current.items()}
+            return repo, plan_from_list(loaded.tags, details, repo, now=datetime.now(timezone.utc),
+                                        source=from_file.name, project=resolved.project), current
         ensure_for_repository(loaded, repo.path, filename=from_file.name)
-        return repo, loaded
+        return repo, loaded, None
 
-    repo, the_plan = app_ctx.run(prepare)
+    repo, the_plan, current = app_ctx.run(prepare)
+    read_at = time.monotonic()
     replayed = replay(paths.journal)
     pending = pending_entries(the_plan, replayed)
     render_apply_preview(the_plan, pending, summarize(the_plan, replayed), console)
     if dry_run or not pending:
         return
     app_ctx.confirm(f"Delete {len(pending)} tag(s) from {repo.path}?", yes)
+    if time.monotonic() - read_at > FRESH_SECONDS:
+        current = None  # a person took a while to answer: read the registry again
 
     async def work(session):
         with JournalWriter(paths.journal, log_path=paths.log) as writer, \
                 counting_progress(console, f"Deleting from {repo.path}") as bar:
             bar.set_total(len(pending))
-            return await apply_plan(session, the_plan, repo, writer, replayed,
+            return await apply_plan(session, the_plan, repo, writer, replayed, current=current,
                                     run_id=new_run_id(datetime.now(timezone.utc)), on_result=lambda r: bar.advance())
 
     run = app_ctx.run(work)

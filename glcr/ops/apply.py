@@ -30,9 +30,10 @@ class ApplyRun:
 
 
 async def apply_plan(session: Session, plan: Plan, repo: Repository, journal: JournalWriter,
-                     replayed: dict, *, run_id: str,
+                     replayed: dict, *, run_id: str, current: dict | None = None,
                      clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
                      on_result: Callable[[DeleteResult], None] | None = None) -> ApplyRun:
+    """`current`: the repository's digests read moments ago (None: read them now)."""
     pending = pending_entries(plan, replayed)
     if not pending:
         return ApplyRun([], None)
@@ -41,7 +42,7 @@ async def apply_plan(session: Session, plan: Plan, repo: Repository, journal: Jo
     def record(tag: str, event: Event, detail: str = "") -> None:
         journal.write(JournalRecord(clock(), run_id, repo.path, tag, expected.get(tag), event, detail))
 
-    preview = await preview_delete(session, repo, [DeleteRequest(e.tag, e.digest) for e in pending])
+    preview = await preview_delete(session, repo, [DeleteRequest(e.tag, e.digest) for e in pending], current)
     for entry in pending:  # before anything changes: a kill from here on is retried on resume
         record(entry.tag, Event.START)
 

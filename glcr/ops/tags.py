@@ -67,11 +67,21 @@ class DeletePreview:
         return out
 
 
-async def preview_delete(session: Session, repo: Repository, requests: Sequence[DeleteRequest]) -> DeletePreview:
+async def current_digests(session: Session, repo: Repository) -> dict[str, Digest]:
+    """Every tag of the repository → its digest now, straight from the registry."""
+    client = session.registry(repo.registry_host)
+    path = registry_path(repo)
+    return await snapshot(client, path, session.options.jobs, kind=await client.kind(path))
+
+
+async def preview_delete(session: Session, repo: Repository, requests: Sequence[DeleteRequest],
+                         current: dict[str, Digest] | None = None) -> DeletePreview:
+    """`current`: a snapshot the caller took moments ago (saves resolving every tag twice)."""
     client = session.registry(repo.registry_host)
     path = registry_path(repo)
     kind = await client.kind(path)
-    current = await snapshot(client, path, session.options.jobs)
+    if current is None:
+        current = await snapshot(client, path, session.options.jobs, kind=kind)
     missing = [r.tag for r in requests if r.tag not in current]
     return DeletePreview(repo, kind, current, list(requests), missing)
 
@@ -134,7 +144,7 @@ async def tag_with_siblings(session: Session, repo: Repository, name: str):
         return None
     client = session.registry(repo.registry_host)
     path = registry_path(repo)
-    current = await snapshot(client, path, session.options.jobs)
+    current = await snapshot(client, path, session.options.jobs, kind=await client.kind(path))
     siblings = sorted(t for t, d in current.items() if d == details.digest and t != name)
     manifest = await client.get_manifest(path, details.digest or name)
     return details, siblings, manifest

@@ -1,0 +1,81 @@
+"""Delete 1,000 tags named in a list through the sandbox at 20 ms injected API latency:
+`glcr tags apply --from-file list.txt --yes` beside the docs' loop (one curl DELETE per tag,
+then `sleep 0.1`), in the same run, as a ratio.
+
+Target: glcr at least 30x faster. The curl loop takes about 2-3 minutes for 1,000 tags, so by
+default it runs on the first --curl-sample tags and its per-tag time is scaled up (printed as
+such); --full runs it on all of them. Run: .venv/bin/python bench/bench_bulk_delete.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from sandbox_bench import ensure_project, glcr_env, running_sandbox, timed  # noqa: E402
+
+from glcr.sandbox.seed import seed_many_tags  # noqa: E402
+
+DOCS_LOOP = r"""
+while read -r LINE || [[ -n $LINE ]]; do echo ${LINE}; curl --silent --request DELETE --header "PRIVATE-TOKEN: $TOKEN" "$API/projects/$PROJECT_ID/registry/repositories/$REPO_ID/tags/${LINE}"; sleep 0.1; echo; done < "$LIST" > "$LOG"
+"""
+
+
+def repository_ids(url: str, token: str, path: str) -> tuple[int, int]:
+    import httpx
+
+    headers = {"PRIVATE-TOKEN": token}
+    project = httpx.get(f"{url}/api/v4/projects/{path.replace('/', '%2F')}", headers=headers).json()
+    repos = httpx.get(f"{url}/api/v4/projects/{project['id']}/registry/repositories", headers=headers).json()
+    return project["id"], next(r["id"] for r in repos if r["path"] == path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--tags", type=int, default=1000)
+    parser.add_argument("--latency-ms", type=int, default=20)
+    parser.add_argument("--curl-sample", type=int, default=100)
+    parser.add_argument("--full", action="store_true", help="run the curl loop on every tag")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="glcr-bench-delete-"))
+
+    with running_sandbox(args.latency_ms) as (info, registry, _):
+        env = glcr_env(info)
+        for path in ("bench/glcr", "bench/curl"):
+            ensure_project(info["url"], path)
+            seed_many_tags(registry, path, args.tags + 10)  # 10 tags stay
+        names = [f"t{i:05d}" for i in range(args.tags)]
+        listing = work / "list.txt"
+        listing.write_text("".join(f"{n}\n" for n in names))
+
+        glcr_s, _ = timed([sys.executable, "-m", "glcr", "tags", "apply", "bench/glcr", "--from-file", str(listing),
+                           "--yes"], env)
+        left = registry.tags("bench/glcr") or []
+        assert sorted(left) == [f"t{i:05d}" for i in range(args.tags, args.tags + 10)], len(left)
+
+        sample = names if args.full else names[: args.curl_sample]
+        curl_list = work / "curl-list.txt"
+        curl_list.write_text("".join(f"{n}\n" for n in sample))
+        project_id, repo_id = repository_ids(info["url"], info["root_token"], "bench/curl")
+        t0 = time.perf_counter()
+        subprocess.run(["bash", "-c", DOCS_LOOP], check=True, env={
+            **env, "TOKEN": info["root_token"], "API": f"{info['url']}/api/v4", "PROJECT_ID": str(project_id),
+            "REPO_ID": str(repo_id), "LIST": str(curl_list), "LOG": str(work / "delete.logs")})
+        curl_s = time.perf_counter() - t0
+        assert not set(sample) & set(registry.tags("bench/curl") or [])
+
+    per_tag = curl_s / len(sample)
+    curl_total = per_tag * args.tags
+    how = "measured" if len(sample) == args.tags else f"{per_tag * 1000:.0f} ms/tag measured on {len(sample)}, scaled"
+    print(f"docs' curl loop, {args.tags} tags:  {curl_total:7.1f} s  ({how}; baseline)")
+    print(f"glcr tags apply, {args.tags} tags:  {glcr_s:7.1f} s  ({curl_total / glcr_s:.0f}x faster; target >= 30x)")
+
+
+if __name__ == "__main__":
+    main()
