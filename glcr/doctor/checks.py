@@ -307,7 +307,8 @@ def _registry_about(headers: Mapping[str, str]) -> str:
     features = lower.get("gitlab-container-registry-features", "")
     if version:
         return f" (GitLab container registry {version}" + (f", features: {features})" if features else ")")
-    return " (not GitLab's container registry: tags are deleted through GitLab's API)"
+    return (" (a third-party registry: glcr deletes tags by pointing them at a placeholder manifest "
+            "and deleting that, never a shared digest)")
 
 
 # --------------------------------------------------------------------------- token flow

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from glcr.durable import fsync_directory, write_atomic
 from glcr.errors import GlcrError, NotFoundError, PartialFailureError, StaleError
 from glcr.migrate.model import BlobRef, ManifestNode, RepoInventory
 from glcr.migrate.plan import copy_levels, tags_by_digest
@@ -96,7 +97,7 @@ class OciLayout:
         self.blobs.mkdir(parents=True, exist_ok=True)
         marker = self.root / "oci-layout"
         if not marker.exists():
-            _atomic_write(marker, json.dumps({"imageLayoutVersion": OCI_LAYOUT_VERSION}).encode())
+            write_atomic(marker, json.dumps({"imageLayoutVersion": OCI_LAYOUT_VERSION}).encode())
         if not (self.root / "index.json").exists():
             self._write_index([])
 
@@ -118,7 +119,7 @@ class OciLayout:
         if sha256_digest(data) != digest:
             raise GlcrError(f"refusing to store {digest[:19]}: the content does not match its digest")
         if not self.has_blob(digest, len(data)):
-            _atomic_write(self.blob_path(digest), data)
+            write_atomic(self.blob_path(digest), data)
 
     def read_verified(self, digest: Digest) -> bytes:
         try:
@@ -148,7 +149,7 @@ class OciLayout:
 
     def _write_index(self, manifests: list[dict]) -> None:
         body = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": manifests}
-        _atomic_write(self.root / "index.json", json.dumps(body, indent=1, sort_keys=True).encode())
+        write_atomic(self.root / "index.json", json.dumps(body, indent=1, sort_keys=True).encode())
 
     async def set_repository(self, repo: RepoInventory) -> None:
         """Replace the index entries of one repository: its tags, and its untagged referrers."""
@@ -168,29 +169,7 @@ class OciLayout:
 
     def fsync(self) -> None:
         for directory in (self.blobs, self.root):
-            _fsync_dir(directory)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(3)}.part")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+            fsync_directory(directory)
 
 
 # --- sources ---------------------------------------------------------------------------------

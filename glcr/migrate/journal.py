@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
+from glcr.durable import fsync_directory
 from glcr.errors import InvalidInputError, NotFoundError, RefusedError
 from glcr.migrate.model import Event, JournalEntry, MigrationPlan
 
@@ -79,8 +80,8 @@ class MigrationDir:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, directory.plan_path)
-        _fsync_dir(directory.path)
-        _fsync_dir(root)
+        fsync_directory(directory.path)
+        fsync_directory(root)
         return directory
 
     def load_plan(self) -> MigrationPlan:
@@ -129,7 +130,7 @@ class JournalFile:
             if self._file.read(1) != b"\n":  # end a line cut off by a kill
                 self._append(b"\n")
         if created:
-            _fsync_dir(path.parent)
+            fsync_directory(path.parent)
 
     def write(self, step: str, event: Event, detail: str = "", data: dict | None = None) -> JournalEntry:
         entry = JournalEntry(utc_now(), step, event, detail, data or {})
@@ -195,14 +196,3 @@ def find_migration(root: Path, migration_id: str | None) -> MigrationDir:
     raise NotFoundError(f"no migration under {root}", hint="start one with `glcr migrate-project SRC --to DST`")
 
 
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

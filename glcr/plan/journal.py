@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
+from glcr.durable import fsync_directory
 from glcr.plan.model import format_time, short_digest
 from glcr.plan.progress import Event, JournalRecord, replay_records
 
@@ -73,7 +74,7 @@ class JournalWriter:
             if self._file.read(1) != b"\n":
                 self._append(b"\n")
         if created:
-            _fsync_directory(self.path.parent)
+            fsync_directory(self.path.parent)
         self._log = open(log_path, "a", encoding="utf-8") if log_path else None  # noqa: SIM115
 
     def write(self, record: JournalRecord) -> None:
@@ -138,15 +139,3 @@ def replay(path: str | os.PathLike[str]) -> dict[tuple[str, str], JournalRecord]
     return replay_records(read_journal(path).records)
 
 
-def _fsync_directory(directory: Path) -> None:
-    """Make a new journal's directory entry durable too (POSIX; a no-op where unsupported)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
