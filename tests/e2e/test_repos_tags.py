@@ -121,3 +121,20 @@ def test_reporter_cannot_delete_and_nothing_changes(sandbox, project, registry, 
     out = glcr(reporter, "tags", "delete", repo, "v1", "--yes")
     assert out.code in (ExitCode.PERMISSION, ExitCode.PARTIAL), out.stderr
     assert skopeo_digest(sandbox, f"{repo}:v1") == digest
+
+
+def test_rate_limited_gitlab_is_retried_honouring_retry_after(sandbox, project, registry, sandbox_env):
+    import httpx
+
+    repo = project.path_with_namespace.lower()
+    digest = push_image(registry, repo, "v1", seed="rl")
+    sandbox.sync()
+    config = f"{sandbox.url}/-/sandbox/config"
+    httpx.put(config, json={"rate_limit": {"enabled": True, "requests_per_period": 2, "period_seconds": 1}}).raise_for_status()
+    try:
+        out = glcr(sandbox_env, "--debug", "tags", "list", repo, "-o", "json")
+    finally:
+        httpx.put(config, json={"rate_limit": {"enabled": False}}).raise_for_status()
+    assert out.code == 0, out.stderr[-2000:]
+    assert [t["digest"] for t in out.json()] == [digest]
+    assert "retry GET" in out.stderr and "after 429" in out.stderr
