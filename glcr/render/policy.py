@@ -34,8 +34,9 @@ def render_policy_change(change, checks, console) -> None:
         style = "bold" if row.changed else "dim"
         table.add_row(row.field, repr(row.before), f"[{style}]{row.after!r}[/{style}]")
     console.print(table)
-    for issue in checks.errors:
-        console.print(f"[red]error:[/red] {issue}")
+    if len(checks.errors) > 1:  # the first one ends the command as its error line
+        for issue in checks.errors:
+            console.print(f"[red]error:[/red] {issue}")
     for issue in checks.warnings:
         console.print(f"[yellow]warning:[/yellow] {issue}")
 
