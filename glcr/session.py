@@ -69,7 +69,7 @@ class Session:
         if self._username is None:
             # Access tokens authenticate whatever the user name; asking GitLab once keeps the
             # registry's audit log honest and fails early on a bad token.
-            user = await self.api._get("user", "reading the current user")
+            user = await self.api.get_json("user", "reading the current user")
             self._username = user.get("username") or "glcr"
         return self._username, creds.token.reveal()
 

@@ -49,9 +49,9 @@ def status(ctx: typer.Context) -> None:
     creds = app_ctx.credentials()
 
     async def work(session):
-        user = await session.api._get("user", "reading the current user")
+        user = await session.api.get_json("user", "reading the current user")
         try:
-            pat = await session.api._get("personal_access_tokens/self", "reading the token")
+            pat = await session.api.get_json("personal_access_tokens/self", "reading the token")
         except Exception:
             pat = {}
         return user, pat

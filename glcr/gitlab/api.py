@@ -28,12 +28,38 @@ class GitLabApi:
         self._http = http
         self.jobs = jobs
 
-    async def _get(self, url: str, doing: str, params: dict[str, Any] | None = None) -> Any:
+    async def get_json(self, url: str, doing: str, params: dict[str, Any] | None = None) -> Any:
         try:
             response = await self._http.get(url, params=params)
         except httpx.TransportError as exc:
             raise NetworkError(f"{doing}: cannot reach GitLab ({type(exc).__name__})",
                                hint="check --url / GITLAB_URL and the network") from None
+        if response.status_code != 200:
+            raise for_status(response.status_code, doing, error_detail(response))
+        return response.json()
+
+    async def get_optional(self, url: str, doing: str, params: dict[str, Any] | None = None) -> Any | None:
+        """JSON, or None on 404 (no such thing, or an endpoint this GitLab does not have)."""
+        try:
+            return await self.get_json(url, doing, params)
+        except NotFoundError:
+            return None
+
+    async def get_response(self, url: str, doing: str) -> httpx.Response:
+        """The raw answer, for callers that read GitLab's 404 bodies themselves."""
+        try:
+            return await self._http.get(url)
+        except httpx.TransportError as exc:
+            raise NetworkError(f"{doing}: cannot reach GitLab ({type(exc).__name__})",
+                               hint="check --url / GITLAB_URL and the network") from None
+
+    async def put_form(self, url: str, doing: str, data: dict[str, Any]) -> dict:
+        """PUT with form fields, as GitLab's project endpoints take them; 200 or an error kind."""
+        try:
+            response = await self._http.put(url, data=data)
+        except httpx.TransportError as exc:
+            raise NetworkError(f"{doing}: cannot reach GitLab ({type(exc).__name__})",
+                               hint="re-run: glcr checks whether it happened") from None
         if response.status_code != 200:
             raise for_status(response.status_code, doing, error_detail(response))
         return response.json()
@@ -45,7 +71,7 @@ class GitLabApi:
         return items
 
     async def project(self, id_or_path: int | str) -> dict:
-        return await self._get(f"projects/{encode_id(id_or_path)}", f"reading project {id_or_path}")
+        return await self.get_json(f"projects/{encode_id(id_or_path)}", f"reading project {id_or_path}")
 
     async def project_repositories(self, project: int | str, *, tags_count: bool = True) -> list[Repository]:
         data = await self._all(f"projects/{encode_id(project)}/registry/repositories",
@@ -60,7 +86,7 @@ class GitLabApi:
 
     async def repository(self, repository_id: int, *, tags_count: bool = True, size: bool = False) -> Repository:
         params = {"tags_count": str(tags_count).lower(), "size": str(size).lower()}
-        data = await self._get(f"registry/repositories/{repository_id}", f"reading repository {repository_id}", params)
+        data = await self.get_json(f"registry/repositories/{repository_id}", f"reading repository {repository_id}", params)
         return convert.repository(data)
 
     async def tags(self, repo: Repository) -> list[Tag]:
@@ -71,7 +97,7 @@ class GitLabApi:
     async def tag_details(self, repo: Repository, name: str) -> TagDetails | None:
         url = f"projects/{repo.project_id}/registry/repositories/{repo.id}/tags/{quote(name, safe='')}"
         try:
-            return convert.tag_details(await self._get(url, f"reading tag {repo.path}:{name}"))
+            return convert.tag_details(await self.get_json(url, f"reading tag {repo.path}:{name}"))
         except NotFoundError:
             return None  # deleted between the list and this call
 

@@ -18,27 +18,12 @@ from glcr.migrate.model import Rule
 from glcr.transport.pagination import error_detail
 
 
-def _http(session) -> httpx.AsyncClient:
-    return session.api._http
-
-
 async def _get_optional(session, url: str, doing: str, params: dict | None = None) -> Any | None:
-    """JSON, or None on 404 (no such thing, or an endpoint this GitLab does not have)."""
-    try:
-        return await session.api._get(url, doing, params)
-    except NotFoundError:
-        return None
+    return await session.api.get_optional(url, doing, params)
 
 
 async def _put(session, url: str, doing: str, data: dict[str, Any]) -> dict:
-    try:
-        response = await _http(session).put(url, data=data)
-    except httpx.TransportError as exc:
-        raise NetworkError(f"{doing}: cannot reach GitLab ({type(exc).__name__})",
-                           hint="re-run with --resume: glcr checks whether it happened") from None
-    if response.status_code != 200:
-        raise for_status(response.status_code, doing, error_detail(response))
-    return response.json()
+    return await session.api.put_form(url, doing, data)
 
 
 async def project(session, ref: int | str) -> dict:
@@ -51,7 +36,7 @@ async def project_or_none(session, ref: int | str) -> dict | None:
 
 async def current_user(session) -> dict | None:
     try:
-        return await session.api._get("user", "reading the current user")
+        return await session.api.get_json("user", "reading the current user")
     except GlcrError:
         return None  # a job token has no /user
 
@@ -59,7 +44,7 @@ async def current_user(session) -> dict | None:
 async def token_scopes(session) -> tuple[str, ...] | None:
     """GET /personal_access_tokens/self (GitLab 15.5+); None when it cannot tell."""
     try:
-        data = await session.api._get("personal_access_tokens/self", "reading the token's scopes")
+        data = await session.api.get_json("personal_access_tokens/self", "reading the token's scopes")
     except GlcrError:
         return None
     scopes = data.get("scopes") if isinstance(data, dict) else None
@@ -70,7 +55,7 @@ async def namespace(session, full_path: str) -> dict | None:
     """The namespace (group or user) at `full_path`; None when it does not exist or is hidden."""
     for url in (f"namespaces/{encode_id(full_path)}", f"groups/{encode_id(full_path)}"):
         try:
-            data = await session.api._get(url, f"reading namespace {full_path}")
+            data = await session.api.get_json(url, f"reading namespace {full_path}")
         except (NotFoundError, PermissionDeniedError):
             continue
         if isinstance(data, dict) and "id" in data:
@@ -86,8 +71,8 @@ async def namespace_access(session, ns: dict, user: dict | None) -> int | None:
         return 50 if ns.get("full_path", "").lower() == str(user.get("username", "")).lower() else 0
     url = f"groups/{ns['id']}/members/all/{user['id']}"
     try:
-        response = await _http(session).get(url)
-    except httpx.TransportError:
+        response = await session.api.get_response(url, "reading the target namespace's members")
+    except NetworkError:
         return None
     if response.status_code == 200:
         return int(response.json().get("access_level") or 0)

@@ -46,7 +46,7 @@ def node_from_manifest(manifest: Manifest) -> ManifestNode:
 
 async def _probe_referrers(session, client: RegistryClient, path: str, digest: Digest) -> bool:
     try:
-        return await referrers(client, session.tokens, path, digest) is not None
+        return await referrers(client, path, digest) is not None
     except GlcrError:
         return False
 
@@ -84,7 +84,7 @@ async def read_repository(session, client: RegistryClient, path: str, *, name: s
             following.update(node.children)
         if use_referrers_api:
             async def refs(digest: Digest):
-                return await referrers(client, session.tokens, path, digest) or []
+                return await referrers(client, path, digest) or []
 
             lists = await gather_bounded(jobs, [lambda d=d: refs(d) for d, n in fetched if n is not None])
             following.update(entry["digest"] for entries in lists for entry in entries)

@@ -4,7 +4,7 @@
 - `download_blob`: a blob streamed to a file, hashed on the way (layers can be gigabytes);
 - `upload_blob_file`: a blob uploaded from a file in bounded chunks.
 
-They go through the client's own `_send`/`_http`, so the same auth flow, retries and debug log
+They go through the client's public `request`/`stream`, so the same auth flow, retries and debug log
 apply. They belong in RegistryClient; until they move there they live here, next to their only
 user.
 """
@@ -31,18 +31,11 @@ DOWNLOAD_BUFFER = 1024 * 1024
 Advance = Callable[[int], None]
 
 
-async def referrers(client: RegistryClient, tokens, repository: str, digest: Digest) -> list[dict] | None:
+async def referrers(client: RegistryClient, repository: str, digest: Digest) -> list[dict] | None:
     """The referrers of `digest` (OCI index `manifests` entries), or None when the registry has no
-    referrers API (distribution 2.8 and GitLab's registry answer 404).
-
-    glcr's scope mapping does not know the `referrers` route yet, so the pull token for the
-    repository is fetched here and sent directly.
-    """
+    referrers API (distribution 2.8 and GitLab's registry answer 404)."""
     headers = {"Accept": MEDIA_OCI_INDEX}
-    if tokens is not None and tokens.challenge is not None:
-        token = await tokens.token((f"repository:{repository}:pull",), tokens.challenge)
-        headers["Authorization"] = f"Bearer {token}"
-    response = await client._send("GET", f"/v2/{repository}/referrers/{digest}",
+    response = await client.request("GET", f"/v2/{repository}/referrers/{digest}",
                                   f"reading referrers of {repository}@{digest[:19]}", headers=headers)
     if response.status_code != 200:
         return None
@@ -69,7 +62,7 @@ async def download_blob(client: RegistryClient, repository: str, digest: Digest,
     hasher = hashlib.sha256()
     size = 0
     try:
-        async with client._http.stream("GET", f"/v2/{repository}/blobs/{digest}", follow_redirects=True) as response:
+        async with client.stream("GET", f"/v2/{repository}/blobs/{digest}", follow_redirects=True) as response:
             if response.status_code != 200:
                 await response.aread()
                 raise client._fail(response, doing)
@@ -106,7 +99,7 @@ async def upload_blob_file(client: RegistryClient, repository: str, digest: Dige
             advance(size)
         return size
     doing = f"uploading blob {digest[:19]} to {repository}"
-    start = await client._send("POST", f"/v2/{repository}/blobs/uploads/", doing)
+    start = await client.request("POST", f"/v2/{repository}/blobs/uploads/", doing)
     if start.status_code != 202:
         raise client._fail(start, doing)
     location = check_same_origin(start.request.url, start.headers["Location"])
@@ -116,7 +109,7 @@ async def upload_blob_file(client: RegistryClient, repository: str, digest: Dige
             chunk = handle.read(CHUNK_SIZE)
             if not chunk:
                 break
-            response = await client._send(
+            response = await client.request(
                 "PATCH", str(location), doing, content=chunk,
                 headers={"Content-Type": "application/octet-stream",
                          "Content-Range": f"{offset}-{offset + len(chunk) - 1}"})
@@ -128,7 +121,7 @@ async def upload_blob_file(client: RegistryClient, repository: str, digest: Dige
                 advance(len(chunk))
     params = dict(location.params)
     params["digest"] = digest
-    done = await client._send("PUT", str(location).split("?", 1)[0], doing, params=params,
+    done = await client.request("PUT", str(location).split("?", 1)[0], doing, params=params,
                               headers={"Content-Length": "0"})
     if done.status_code not in (201, 204):
         raise client._fail(done, doing)

@@ -46,12 +46,16 @@ class RegistryClient:
         self.host = host
         self._kind: RegistryKind | None = None
 
-    async def _send(self, method: str, url: str, doing: str, **kwargs: Any) -> httpx.Response:
+    async def request(self, method: str, url: str, doing: str, **kwargs: Any) -> httpx.Response:
         try:
             return await self._http.request(method, url, **kwargs)
         except httpx.TransportError as exc:
             raise NetworkError(f"{doing}: cannot reach the registry at {self.host} ({type(exc).__name__})",
                                hint="check the registry URL, or use --insecure-registry for plain http") from None
+
+    def stream(self, method: str, url: str, **kwargs: Any):
+        """A streamed request (large blobs), through the same auth, retries and debug log."""
+        return self._http.stream(method, url, **kwargs)
 
     @staticmethod
     def _fail(response: httpx.Response, doing: str) -> GlcrError:
@@ -59,7 +63,7 @@ class RegistryClient:
 
     async def ping(self) -> None:
         """GET /v2/: checks reachability and lets the auth flow learn the token realm."""
-        response = await self._send("GET", "/v2/", "contacting the registry")
+        response = await self.request("GET", "/v2/", "contacting the registry")
         if response.status_code not in (200, 401):
             raise self._fail(response, "contacting the registry")
 
@@ -73,9 +77,9 @@ class RegistryClient:
         the DELETE by tag with 400 UNSUPPORTED.
         """
         if self._kind is None:
-            probe = await self._send("GET", "/gitlab/v1/", "probing the registry")
+            probe = await self.request("GET", "/gitlab/v1/", "probing the registry")
             gitlab_api = 200 <= probe.status_code < 300 or probe.status_code == 401
-            base = await self._send("GET", "/v2/", "contacting the registry")
+            base = await self.request("GET", "/v2/", "contacting the registry")
             features = base.headers.get("Gitlab-Container-Registry-Features", "")
             tag_delete = "tag_delete" in [f.strip() for f in features.split(",")]
             self._kind = RegistryKind(gitlab_api=gitlab_api, tag_delete=tag_delete)
@@ -87,7 +91,7 @@ class RegistryClient:
         url: str | httpx.URL = f"/v2/{repository}/tags/list"
         params: dict[str, Any] | None = {"n": TAGS_PAGE_SIZE}
         while True:
-            response = await self._send("GET", str(url), doing, params=params)
+            response = await self.request("GET", str(url), doing, params=params)
             if response.status_code == 404:
                 return tags
             if response.status_code != 200:
@@ -100,7 +104,7 @@ class RegistryClient:
 
     async def head_manifest(self, repository: str, reference: str) -> ManifestHead | None:
         doing = f"resolving {repository}:{reference}"
-        response = await self._send("HEAD", f"/v2/{repository}/manifests/{reference}", doing,
+        response = await self.request("HEAD", f"/v2/{repository}/manifests/{reference}", doing,
                                     headers={"Accept": ACCEPT_MANIFESTS})
         if response.status_code == 404:
             return None
@@ -115,7 +119,7 @@ class RegistryClient:
 
     async def get_manifest(self, repository: str, reference: str) -> Manifest:
         doing = f"reading manifest {repository}:{reference}"
-        response = await self._send("GET", f"/v2/{repository}/manifests/{reference}", doing,
+        response = await self.request("GET", f"/v2/{repository}/manifests/{reference}", doing,
                                     headers={"Accept": ACCEPT_MANIFESTS})
         if response.status_code == 404:
             raise NotFoundError(f"{doing}: no such manifest")
@@ -130,7 +134,7 @@ class RegistryClient:
 
     async def put_manifest(self, repository: str, reference: str, raw: bytes, media_type: str) -> Digest:
         doing = f"writing manifest {repository}:{reference}"
-        response = await self._send("PUT", f"/v2/{repository}/manifests/{reference}", doing,
+        response = await self.request("PUT", f"/v2/{repository}/manifests/{reference}", doing,
                                     content=raw, headers={"Content-Type": media_type})
         if response.status_code not in (200, 201, 202):
             raise self._fail(response, doing)
@@ -139,7 +143,7 @@ class RegistryClient:
     async def delete_manifest(self, repository: str, reference: str) -> bool:
         """DELETE by digest (or by tag where supported). False when it was already gone."""
         doing = f"deleting manifest {repository}@{reference}"
-        response = await self._send("DELETE", f"/v2/{repository}/manifests/{reference}", doing)
+        response = await self.request("DELETE", f"/v2/{repository}/manifests/{reference}", doing)
         if response.status_code == 404:
             return False
         if response.status_code not in (200, 202, 204):
@@ -148,7 +152,7 @@ class RegistryClient:
 
     async def get_blob(self, repository: str, digest: Digest) -> bytes:
         doing = f"reading blob {digest[:19]} of {repository}"
-        response = await self._send("GET", f"/v2/{repository}/blobs/{digest}", doing, follow_redirects=True)
+        response = await self.request("GET", f"/v2/{repository}/blobs/{digest}", doing, follow_redirects=True)
         if response.status_code != 200:
             raise self._fail(response, doing)
         data = response.content
@@ -158,7 +162,7 @@ class RegistryClient:
 
     async def blob_exists(self, repository: str, digest: Digest) -> bool:
         doing = f"checking blob {digest[:19]} in {repository}"
-        response = await self._send("HEAD", f"/v2/{repository}/blobs/{digest}", doing)
+        response = await self.request("HEAD", f"/v2/{repository}/blobs/{digest}", doing)
         if response.status_code == 404:
             return False
         if response.status_code != 200:
@@ -168,14 +172,14 @@ class RegistryClient:
     async def mount_blob(self, repository: str, digest: Digest, source: str) -> bool:
         """Cross-repository mount: no bytes move. False when the registry started an upload instead."""
         doing = f"mounting blob {digest[:19]} from {source} into {repository}"
-        response = await self._send("POST", f"/v2/{repository}/blobs/uploads/", doing,
+        response = await self.request("POST", f"/v2/{repository}/blobs/uploads/", doing,
                                     params={"mount": digest, "from": source})
         if response.status_code == 201:
             return True
         if response.status_code == 202:
             location = response.headers.get("Location")
             if location:  # cancel the upload session the registry opened instead
-                await self._send("DELETE", location, doing)
+                await self.request("DELETE", location, doing)
             return False
         raise self._fail(response, doing)
 
@@ -183,14 +187,14 @@ class RegistryClient:
         """Monolithic upload: POST for a session, then PUT the bytes with the digest."""
         digest = digest or sha256_digest(data)
         doing = f"uploading blob {digest[:19]} to {repository}"
-        start = await self._send("POST", f"/v2/{repository}/blobs/uploads/", doing)
+        start = await self.request("POST", f"/v2/{repository}/blobs/uploads/", doing)
         if start.status_code != 202:
             raise self._fail(start, doing)
         location = httpx.URL(start.headers["Location"])
         location = check_same_origin(start.request.url, str(location))
         params = dict(location.params)
         params["digest"] = digest
-        done = await self._send("PUT", str(location).split("?", 1)[0], doing, params=params, content=data,
+        done = await self.request("PUT", str(location).split("?", 1)[0], doing, params=params, content=data,
                                 headers={"Content-Type": "application/octet-stream"})
         if done.status_code not in (201, 204):
             raise self._fail(done, doing)

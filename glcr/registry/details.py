@@ -42,7 +42,7 @@ async def gitlab_api_details(client: RegistryClient, path: str, location: str) -
     params: dict | None = {"n": GITLAB_TAGS_PAGE}
     out: list[TagDetails] = []
     while True:
-        response = await client._send("GET", url, doing, params=params)
+        response = await client.request("GET", url, doing, params=params)
         if response.status_code == 404:
             return out
         if response.status_code != 200:
