@@ -24,11 +24,11 @@ def show(ctx: typer.Context, output: OutputFormat = OUTPUT) -> None:
     Example:
       glcr admin cleanup-limits show
     """
-    from glcr.settings_admin import gl
+    from glcr.gitlab.rest import GitLabRest
     from glcr.settings_admin.cleanup_limits import current
 
     creds = app_context(ctx).credentials()
-    values = current(gl.get_settings(gl.connect(creds), creds))
+    values = current(GitLabRest(creds).settings())
     _render_values(values, output)
 
 
@@ -59,7 +59,7 @@ def set_(
       glcr admin cleanup-limits set --worker-capacity 8 --delete-timeout 600 --yes
     """
     from glcr.errors import RefusedError
-    from glcr.settings_admin import gl
+    from glcr.gitlab.rest import GitLabRest
     from glcr.settings_admin.cleanup_limits import advice, current, diff, unapplied, validate
 
     given = {"worker-capacity": worker_capacity, "delete-timeout": delete_timeout,
@@ -67,8 +67,8 @@ def set_(
     wanted = validate({k: v for k, v in given.items() if v is not None})
     app_ctx = app_context(ctx)
     creds = app_ctx.credentials()
-    client = gl.connect(creds)
-    before = current(gl.get_settings(client, creds))
+    rest = GitLabRest(creds)
+    before = current(rest.settings())
     changes = diff(before, wanted)
     if not changes:
         app_ctx.say("Every setting already has that value; nothing changed.")
@@ -82,7 +82,7 @@ def set_(
         return
     app_ctx.confirm(f"Change {len(changes)} instance setting(s) on {creds.url}?", yes)
     sent = {c.key: c.after for c in changes}
-    answer = gl.update_settings(client, creds, sent)
+    answer = rest.update_settings(sent)
     missed = unapplied(sent, answer)
     if missed:
         raise RefusedError(f"GitLab did not apply {', '.join(missed)}",

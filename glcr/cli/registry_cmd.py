@@ -22,11 +22,11 @@ def show(ctx: typer.Context, project: str = PROJECT, output: OutputFormat = OUTP
     Example:
       glcr registry show mygroup/app
     """
-    from glcr.settings_admin import gl
+    from glcr.gitlab.rest import GitLabRest
     from glcr.settings_admin.access import level_of
 
     creds = app_context(ctx).credentials()
-    found = gl.get_project(gl.connect(creds), creds, project)
+    found = GitLabRest(creds).project_object(project)
     _render(found.attributes, level_of(found.attributes), level_of(found.attributes), output)
 
 
@@ -74,13 +74,13 @@ def disable(
 
 def _change(ctx: typer.Context, project: str, level, yes: bool, dry_run: bool, output: OutputFormat) -> None:
     from glcr.errors import RefusedError
-    from glcr.settings_admin import gl
+    from glcr.gitlab.rest import GitLabRest
     from glcr.settings_admin.access import MEANING, AccessLevel, level_of
 
     app_ctx = app_context(ctx)
     creds = app_ctx.credentials()
-    client = gl.connect(creds)
-    found = gl.get_project(client, creds, project)
+    rest = GitLabRest(creds)
+    found = rest.project_object(project)
     path = found.attributes.get("path_with_namespace", project)
     before = level_of(found.attributes)
     if before is level:
@@ -93,12 +93,12 @@ def _change(ctx: typer.Context, project: str, level, yes: bool, dry_run: bool, o
         app_ctx.say("Dry run: nothing changed.")
         return
     if restricts:
-        count = gl.count_repositories(client, creds, found)
+        count = rest.count_repositories(found)
         held = f" Its {count} image repositories stay stored." if count else ""
         who = "nobody" if level is AccessLevel.DISABLED else "only project members"
         app_ctx.confirm(f"Restrict the registry of {path}?{held} Afterwards {who} can pull or push; CI jobs "
                         "that use it may fail. Continue?", yes)
-    answer = gl.set_registry_access(client, creds, found, level.value)
+    answer = rest.set_registry_access(found, level.value)
     after = level_of(answer)
     if after is not level:
         raise RefusedError(f"GitLab kept the container registry of {path} {after.value}, not {level.value}",

@@ -53,17 +53,6 @@ class GitLabApi:
             raise NetworkError(f"{doing}: cannot reach GitLab ({type(exc).__name__})",
                                hint="check --url / GITLAB_URL and the network") from None
 
-    async def put_form(self, url: str, doing: str, data: dict[str, Any]) -> dict:
-        """PUT with form fields, as GitLab's project endpoints take them; 200 or an error kind."""
-        try:
-            response = await self._http.put(url, data=data)
-        except httpx.TransportError as exc:
-            raise NetworkError(f"{doing}: cannot reach GitLab ({type(exc).__name__})",
-                               hint="re-run: glcr checks whether it happened") from None
-        if response.status_code != 200:
-            raise for_status(response.status_code, doing, error_detail(response))
-        return response.json()
-
     async def _all(self, url: str, doing: str, params: dict[str, Any] | None = None) -> list[Any]:
         items: list[Any] = []
         async for page in iter_pages(self._http, url, {"per_page": PER_PAGE, **(params or {})}, doing):

@@ -8,22 +8,19 @@ check" instead of failing. They use the API's own HTTP client (auth headers, ret
 
 from __future__ import annotations
 
+import asyncio
+
 from typing import Any
 
-import httpx
 
-from glcr.errors import GlcrError, NetworkError, NotFoundError, PermissionDeniedError, for_status
+from glcr.errors import GlcrError, NetworkError, NotFoundError, PermissionDeniedError
 from glcr.gitlab.convert import encode_id
+from glcr.gitlab.rest import GitLabRest
 from glcr.migrate.model import Rule
-from glcr.transport.pagination import error_detail
 
 
 async def _get_optional(session, url: str, doing: str, params: dict | None = None) -> Any | None:
     return await session.api.get_optional(url, doing, params)
-
-
-async def _put(session, url: str, doing: str, data: dict[str, Any]) -> dict:
-    return await session.api.put_form(url, doing, data)
 
 
 async def project(session, ref: int | str) -> dict:
@@ -103,10 +100,11 @@ async def protection_rules(session, project_id: int, kind: str) -> tuple[Rule, .
 
 
 async def transfer(session, project_id: int, namespace_path: str) -> dict:
-    return await _put(session, f"projects/{project_id}/transfer",
-                      f"transferring project {project_id} to {namespace_path}", {"namespace": namespace_path})
+    """GitLab's transfer, through python-gitlab (the project resource); one call, in a thread."""
+    rest = GitLabRest(session.creds)
+    return await asyncio.to_thread(rest.transfer_project, project_id, namespace_path)
 
 
 async def rename_path(session, project_id: int, path: str) -> dict:
-    return await _put(session, f"projects/{project_id}", f"changing the path of project {project_id} to {path}",
-                      {"path": path})
+    rest = GitLabRest(session.creds)
+    return await asyncio.to_thread(rest.update_project, project_id, {"path": path})

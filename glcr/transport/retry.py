@@ -39,7 +39,7 @@ class RetryTransport(httpx.AsyncBaseTransport):
         while True:
             try:
                 response = await self._inner.handle_async_request(request)
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as exc:
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError):
                 # Nothing reached the server (or the connection was reset before an answer):
                 # safe to retry idempotent methods.
                 if attempt >= self._policy.max_attempts or request.method not in ("GET", "HEAD", "OPTIONS"):

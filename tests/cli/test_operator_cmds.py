@@ -139,7 +139,7 @@ def test_python_gitlab_errors_become_glcr_kinds_without_the_token() -> None:
     import requests
     from gitlab import exceptions as gle
 
-    from glcr.settings_admin.gl import translate
+    from glcr.gitlab.rest import translate
 
     secret = "glpat-super-secret"
     auth = translate(gle.GitlabAuthenticationError(f"bad token {secret}", 401), "reading x", (secret,))
