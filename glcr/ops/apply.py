@@ -40,19 +40,24 @@ async def apply_plan(session: Session, plan: Plan, repo: Repository, journal: Jo
     expected = {e.tag: e.digest for e in pending}
 
     def record(tag: str, event: Event, detail: str = "") -> None:
-        journal.write(JournalRecord(clock(), run_id, repo.path, tag, expected.get(tag), event, detail))
+        # Outcomes are fsynced once per run (below): one lost by a kill is only re-checked.
+        journal.write(JournalRecord(clock(), run_id, repo.path, tag, expected.get(tag), event, detail), durable=False)
 
     preview = await preview_delete(session, repo, [DeleteRequest(e.tag, e.digest) for e in pending], current)
-    for entry in pending:  # before anything changes: a kill from here on is retried on resume
-        record(entry.tag, Event.START)
+    # Before anything changes: a kill from here on is retried on resume.
+    journal.write_many([JournalRecord(clock(), run_id, repo.path, e.tag, e.digest, Event.START) for e in pending])
 
     def on_progress(result: DeleteResult) -> None:
         record(result.tag, _EVENT[result.outcome], result.detail)
         if on_result:
             on_result(result)
 
-    report = await execute_delete(session, preview, on_progress)
+    try:
+        report = await execute_delete(session, preview, on_progress)
+    finally:
+        journal.sync()
     for result in report.results:  # verification may have turned a "deleted" into "failed"
         if result.outcome is Outcome.FAILED and result.detail.startswith("still present"):
             record(result.tag, Event.FAILED, result.detail)
+    journal.sync()
     return ApplyRun(pending, report)

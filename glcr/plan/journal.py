@@ -77,12 +77,26 @@ class JournalWriter:
             fsync_directory(self.path.parent)
         self._log = open(log_path, "a", encoding="utf-8") if log_path else None  # noqa: SIM115
 
-    def write(self, record: JournalRecord) -> None:
+    def write(self, record: JournalRecord, *, durable: bool = True) -> None:
+        """Append one record. `durable=False` skips the fsync (call `sync()` later): for outcomes,
+        where a lost record only means the tag is checked again (and found gone) on resume."""
         data = (record.to_line() + "\n").encode("utf-8")
         with self._lock:
-            self._append(data)
+            self._append(data, durable=durable)
             if self._log is not None and record.event != Event.START:
                 self._log.write(format_log_line(record) + "\n")
+                self._log.flush()
+
+    def write_many(self, records: list[JournalRecord]) -> None:
+        """Several records with one fsync (e.g. the `start` of every tag of a batch): durable
+        together, at a thousandth of the cost of one fsync each."""
+        data = b"".join((r.to_line() + "\n").encode("utf-8") for r in records)
+        with self._lock:
+            self._append(data)
+            if self._log is not None:
+                for record in records:
+                    if record.event != Event.START:
+                        self._log.write(format_log_line(record) + "\n")
                 self._log.flush()
 
     def close(self) -> None:
@@ -98,10 +112,15 @@ class JournalWriter:
                  tb: TracebackType | None) -> None:
         self.close()
 
-    def _append(self, data: bytes) -> None:
+    def sync(self) -> None:
+        with self._lock:
+            os.fsync(self._file.fileno())
+
+    def _append(self, data: bytes, *, durable: bool = True) -> None:
         self._file.write(data)
         self._file.flush()
-        os.fsync(self._file.fileno())
+        if durable:
+            os.fsync(self._file.fileno())
 
 
 @dataclass(frozen=True)

@@ -154,3 +154,18 @@ def test_run_id() -> None:
     run_id = new_run_id(datetime(2026, 11, 27, 5, 40, 0, 123, tzinfo=UTC))
     assert run_id.startswith("20261127T054000Z-") and len(run_id) == len("20261127T054000Z-") + 6
     assert new_run_id(NOW) != new_run_id(NOW)
+
+
+def test_write_many_is_read_back_like_single_writes(tmp_path):
+    from datetime import datetime, timezone
+
+    from glcr.plan.journal import JournalWriter, read_journal
+    from glcr.plan.progress import Event, JournalRecord
+
+    now = datetime(2026, 11, 27, tzinfo=timezone.utc)
+    records = [JournalRecord(now, "r", "g/p", f"t{i}", None, Event.START) for i in range(3)]
+    with JournalWriter(tmp_path / "j.jsonl", log_path=tmp_path / "j.log") as writer:
+        writer.write_many(records)
+        writer.write(JournalRecord(now, "r", "g/p", "t0", None, Event.DELETED))
+    assert [r.tag for r in read_journal(tmp_path / "j.jsonl").records] == ["t0", "t1", "t2", "t0"]
+    assert (tmp_path / "j.log").read_text().count("\n") == 1  # `start` is not an outcome
