@@ -13,6 +13,10 @@ from glcr.transport.backoff import RetryPolicy
 
 Sleep = Callable[[float], Awaitable[None]]
 
+# A refused or reset connection is tried once more, not max_attempts times: a wrong URL or a
+# stopped server does not heal in seconds, and the user should hear about it at once.
+CONNECT_ATTEMPTS = 2
+
 
 class RetryTransport(httpx.AsyncBaseTransport):
     """Wraps the wire transport; only the wire is swapped in tests (httpx.MockTransport)."""
@@ -42,7 +46,7 @@ class RetryTransport(httpx.AsyncBaseTransport):
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError):
                 # Nothing reached the server (or the connection was reset before an answer):
                 # safe to retry idempotent methods.
-                if attempt >= self._policy.max_attempts or request.method not in ("GET", "HEAD", "OPTIONS"):
+                if attempt >= CONNECT_ATTEMPTS or request.method not in ("GET", "HEAD", "OPTIONS"):
                     raise
                 wait = self._policy.delay(attempt, {}, self._clock(), self._rng)
                 if self._on_retry:
