@@ -184,13 +184,17 @@ def list_migrations(root: Path) -> Iterator[MigrationDir]:
     return (MigrationDir(p) for p in dirs)
 
 
+def named_migration(root: Path, migration_id: str) -> MigrationDir:
+    directory = MigrationDir(root / migration_id)
+    if not directory.plan_path.is_file():
+        raise NotFoundError(f"no migration {migration_id} under {root}",
+                            hint="`glcr migrate-project status` lists them")
+    return directory
+
+
 def find_migration(root: Path, migration_id: str | None) -> MigrationDir:
     if migration_id:
-        directory = MigrationDir(root / migration_id)
-        if not directory.plan_path.is_file():
-            raise NotFoundError(f"no migration {migration_id} under {root}",
-                                hint="`glcr migrate-project status` lists them")
-        return directory
+        return named_migration(root, migration_id)
     for directory in list_migrations(root):
         return directory
     raise NotFoundError(f"no migration under {root}", hint="start one with `glcr migrate-project SRC --to DST`")

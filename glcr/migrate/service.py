@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 from glcr.errors import InvalidInputError, NotFoundError
 from glcr.migrate.executor import ExecOptions, Executor, Reporter
 from glcr.migrate.inventory import read_facts, read_inventory
-from glcr.migrate.journal import MigrationDir, list_migrations, new_migration_id, utc_now
+from glcr.migrate.journal import MigrationDir, list_migrations, named_migration, new_migration_id, utc_now
 from glcr.migrate.model import Finding, MigrationPlan, Mode
 from glcr.migrate.plan import Progress, blocking, build_plan, choose_mode, evaluate, parse_target, replay
 
@@ -70,11 +70,7 @@ def progress_of(directory: MigrationDir) -> tuple[MigrationPlan, Progress]:
 def find_unfinished(root: Path, migration_id: str | None = None) -> MigrationDir:
     """The given migration, or the newest one that is not finished."""
     if migration_id:
-        directory = MigrationDir(root / migration_id)
-        if not directory.plan_path.is_file():
-            raise NotFoundError(f"no migration {migration_id} under {root}",
-                                hint="`glcr migrate-project status` lists them")
-        return directory
+        return named_migration(root, migration_id)
     for directory in list_migrations(root):
         _, progress = progress_of(directory)
         if not progress.finished:
