@@ -118,13 +118,8 @@ def run(ctx: typer.Context, project: str = typer.Argument(..., help="project pat
       glcr cleanup run mygroup/app            # shows the dry-run, then asks
       glcr cleanup run mygroup/app --yes      # in a scheduled CI job
     """
-    from datetime import datetime, timezone
-
     from glcr.errors import PartialFailureError
-    from glcr.ops.apply import apply_plan
-    from glcr.ops.cleanup import cleanup_plan
-    from glcr.plan.journal import JournalWriter, default_paths, new_run_id, replay
-    from glcr.plan.progress import summarize
+    from glcr.ops.cleanup import apply_cleanup
     from glcr.policy import describe_params
     from glcr.render.policy import render_cleanup
     from glcr.render.progress import counting_progress
@@ -138,30 +133,19 @@ def run(ctx: typer.Context, project: str = typer.Argument(..., help="project pat
         return
     app_ctx.confirm(f"Delete {total} tag(s) from {project_obj.path_with_namespace}?", yes)
     base = state_dir or _default_state_dir(project_obj.path_with_namespace)
-    base.mkdir(parents=True, exist_ok=True)
     console = app_ctx.stderr()
     failed = 0
-    for item in items:
-        if not item.result.summary.delete:
-            continue
-        plan = cleanup_plan(project_obj, item, now, describe_params(params))
-        plan_path = base / (item.repository.path.replace("/", "__") + ".plan.json")
-        plan_path.write_text(plan.to_json() + "\n", encoding="utf-8")
-        paths = default_paths(plan_path)
-        replayed = replay(paths.journal)
-
-        async def work(session, plan=plan, item=item, paths=paths, replayed=replayed):
-            with JournalWriter(paths.journal, log_path=paths.log) as writer, \
-                    counting_progress(console, f"Deleting from {item.repository.path}") as bar:
+    for item in (i for i in items if i.result.summary.delete):
+        async def work(session, item=item):
+            with counting_progress(console, f"Deleting from {item.repository.path}") as bar:
                 bar.set_total(item.result.summary.delete)
-                return await apply_plan(session, plan, item.repository, writer, replayed,
-                                        run_id=new_run_id(datetime.now(timezone.utc)), on_result=lambda r: bar.advance())
+                return await apply_cleanup(session, project_obj, item, now, describe_params(params), base,
+                                           on_result=lambda r: bar.advance())
 
-        app_ctx.run(work)
-        summary = summarize(plan, replay(paths.journal))
+        summary, journal = app_ctx.run(work)
         failed += summary.failed
         console.print(f"{item.repository.path}: deleted {summary.deleted}, already absent {summary.already_absent}, "
-                      f"stale {summary.stale}, failed {summary.failed}  (journal {paths.journal})")
+                      f"stale {summary.stale}, failed {summary.failed}  (journal {journal})")
     if failed:
         raise PartialFailureError(f"{failed} tag(s) failed", hint="run the same command again to retry")
 

@@ -65,7 +65,9 @@ def plan(
                               index_children=children, project=resolved.project)
 
     the_plan = app_ctx.run(work)
-    render_plan(the_plan, app_ctx.stderr() if output else None)
+    from rich.console import Console
+
+    render_plan(the_plan, app_ctx.stderr() if output else Console(soft_wrap=False), app_ctx.stderr())
     if output:
         write_plan_file(the_plan, output)
         app_ctx.say(f"Wrote {output}: {len(the_plan.to_delete)} tag(s) to delete. "
@@ -92,63 +94,39 @@ def apply(
       glcr tags apply mygroup/app --from-file plan.json --dry-run
       glcr tags apply mygroup/app --from-file list_o_tags.out --yes
     """
-    from datetime import datetime, timezone
-
     from glcr.errors import PartialFailureError
-    from glcr.ops.apply import apply_plan
-    from glcr.ops.resolve import resolve_repository
-    from glcr.models import TagDetails
-    from glcr.ops.tags import current_digests
-    from glcr.plan.build import plan_from_list
-    from glcr.plan.journal import JournalPaths, JournalWriter, default_paths, new_run_id, replay
-    from glcr.plan.listfile import TagList, load_plan_or_list
-    from glcr.plan.model import ensure_for_repository
+    from glcr.ops.apply import apply_with_journal, prepare_plan
+    from glcr.plan.journal import JournalPaths, default_paths, replay
+    from glcr.plan.listfile import load_plan_or_list
     from glcr.plan.progress import pending_entries, summarize
     from glcr.render.plans import render_apply_preview, render_apply_summary
     from glcr.render.progress import counting_progress
 
     loaded = load_plan_or_list(from_file.read_text(encoding="utf-8-sig"), str(from_file))
-    paths = default_paths(from_file)
-    if journal:
-        paths = JournalPaths(journal=journal, log=journal.with_suffix(".log"))
+    paths = default_paths(from_file) if not journal else JournalPaths(journal, journal.with_suffix(".log"))
     app_ctx = app_context(ctx)
     console = app_ctx.stderr()
     for warning in getattr(loaded, "warnings", ()):
         console.print(f"[yellow]warning:[/yellow] {warning}")
-
-    async def prepare(session):
-        resolved = await resolve_repository(session, path)
-        repo = resolved.repository
-        if isinstance(loaded, TagList):
-            # A list names tags only: record what each points at now, as the digest to expect.
-            current = await current_digests(session, repo)
-            details = {n: TagDetails(n, f"{repo.path}:{n}", f"{repo.location}:{n}", d, None, None)
-                       for n, d in current.items()}
-            return repo, plan_from_list(loaded.tags, details, repo, now=datetime.now(timezone.utc),
-                                        source=from_file.name, project=resolved.project), current
-        ensure_for_repository(loaded, repo.path, filename=from_file.name)
-        return repo, loaded, None
-
-    repo, the_plan, current = app_ctx.run(prepare)
+    prepared = app_ctx.run(lambda s: prepare_plan(s, path, loaded, from_file.name))
     read_at = time.monotonic()
     replayed = replay(paths.journal)
-    pending = pending_entries(the_plan, replayed)
-    render_apply_preview(the_plan, pending, summarize(the_plan, replayed), console)
+    pending = pending_entries(prepared.plan, replayed)
+    render_apply_preview(prepared.plan, pending, summarize(prepared.plan, replayed), console)
     if dry_run or not pending:
         return
-    app_ctx.confirm(f"Delete {len(pending)} tag(s) from {repo.path}?", yes)
-    if time.monotonic() - read_at > FRESH_SECONDS:
-        current = None  # a person took a while to answer: read the registry again
+    app_ctx.confirm(f"Delete {len(pending)} tag(s) from {prepared.repository.path}?", yes)
+    # A person who took a while to answer gets the registry read again.
+    current = prepared.current if time.monotonic() - read_at <= FRESH_SECONDS else None
 
     async def work(session):
-        with JournalWriter(paths.journal, log_path=paths.log) as writer, \
-                counting_progress(console, f"Deleting from {repo.path}") as bar:
+        with counting_progress(console, f"Deleting from {prepared.repository.path}") as bar:
             bar.set_total(len(pending))
-            return await apply_plan(session, the_plan, repo, writer, replayed, current=current,
-                                    run_id=new_run_id(datetime.now(timezone.utc)), on_result=lambda r: bar.advance())
+            return await apply_with_journal(session, prepared.plan, prepared.repository, paths, replayed,
+                                            current=current, on_result=lambda r: bar.advance())
 
     run = app_ctx.run(work)
-    final = summarize(the_plan, replay(paths.journal))
+    final = summarize(prepared.plan, replay(paths.journal))
     render_apply_summary(final, run.report, paths, console)
     if final.failed or (run.report and run.report.damage):
         raise PartialFailureError(f"{final.failed} tag(s) failed", hint="re-run the same command to retry them")

@@ -61,3 +61,46 @@ async def apply_plan(session: Session, plan: Plan, repo: Repository, journal: Jo
             record(result.tag, Event.FAILED, result.detail)
     journal.sync()
     return ApplyRun(pending, report)
+
+
+@dataclass
+class PreparedPlan:
+    repository: Repository
+    plan: Plan
+    current: dict | None  # the registry's digests when the plan was prepared (list files only)
+
+
+async def prepare_plan(session: Session, path: str, loaded, source: str) -> PreparedPlan:
+    """A loaded plan checked against its repository, or a list file turned into a plan.
+
+    A list names tags only: what each points at now becomes the digest to expect.
+    """
+    from glcr.models import TagDetails
+    from glcr.ops.resolve import resolve_repository
+    from glcr.ops.tags import current_digests
+    from glcr.plan.build import plan_from_list
+    from glcr.plan.listfile import TagList
+    from glcr.plan.model import ensure_for_repository
+
+    resolved = await resolve_repository(session, path)
+    repo = resolved.repository
+    if isinstance(loaded, TagList):
+        current = await current_digests(session, repo)
+        details = {n: TagDetails(n, f"{repo.path}:{n}", f"{repo.location}:{n}", d, None, None)
+                   for n, d in current.items()}
+        plan = plan_from_list(loaded.tags, details, repo, now=datetime.now(timezone.utc), source=source,
+                              project=resolved.project)
+        return PreparedPlan(repo, plan, current)
+    ensure_for_repository(loaded, repo.path, filename=source)
+    return PreparedPlan(repo, loaded, None)
+
+
+async def apply_with_journal(session: Session, plan: Plan, repo: Repository, paths, replayed: dict, *,
+                             current: dict | None = None,
+                             on_result: Callable[[DeleteResult], None] | None = None) -> ApplyRun:
+    """apply_plan with the journal and human log at `paths` (glcr.plan.journal.JournalPaths)."""
+    from glcr.plan.journal import new_run_id
+
+    with JournalWriter(paths.journal, log_path=paths.log) as writer:
+        return await apply_plan(session, plan, repo, writer, replayed, current=current,
+                                run_id=new_run_id(datetime.now(timezone.utc)), on_result=on_result)

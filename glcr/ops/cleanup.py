@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Callable
 
 from glcr.errors import NotFoundError
@@ -65,3 +66,20 @@ def cleanup_plan(project: Project, item: RepositoryCleanup, now: datetime, param
     return Plan(project_id=project.id, project_path=project.path_with_namespace, repository_id=repo.id,
                 repository_path=repo.path, repository_location=repo.location, created_at=now,
                 entries=entries, rules={"cleanup_policy": params_text})
+
+
+async def apply_cleanup(session: Session, project: Project, item: RepositoryCleanup, now: datetime, params_text: str,
+                        state_dir: Path, on_result=None):
+    """Delete what the decisions say, through the journaled apply; the plan and its journal are
+    kept in `state_dir` (a re-run resumes). Returns (summary, journal path)."""
+    from glcr.ops.apply import apply_with_journal
+    from glcr.plan.journal import default_paths, replay
+    from glcr.plan.progress import summarize
+
+    state_dir.mkdir(parents=True, exist_ok=True)
+    plan = cleanup_plan(project, item, now, params_text)
+    plan_path = state_dir / (item.repository.path.replace("/", "__") + ".plan.json")
+    plan_path.write_text(plan.to_json() + "\n", encoding="utf-8")
+    paths = default_paths(plan_path)
+    await apply_with_journal(session, plan, item.repository, paths, replay(paths.journal), on_result=on_result)
+    return summarize(plan, replay(paths.journal)), paths.journal

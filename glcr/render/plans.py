@@ -6,7 +6,6 @@ from pathlib import Path
 
 from glcr.plan.model import Plan
 from glcr.render.format import human_size, short_digest
-from glcr.render.output import write_table
 
 
 def write_plan_file(plan: Plan, path: Path) -> None:
@@ -17,35 +16,22 @@ def write_plan_file(plan: Plan, path: Path) -> None:
         path.write_text("".join(f"{e.tag}\n" for e in plan.to_delete), encoding="utf-8")
 
 
-def render_plan(plan: Plan, console=None) -> None:
-    """The decision table: to stdout, or to stderr (`console`) when the plan goes to a file."""
-    rows = [(e.action.value, e.tag, short_digest(e.digest), human_size(e.total_size), e.reason)
-            for e in sorted(plan.entries, key=lambda e: (e.action.value != "delete", e.tag))]
-    if console is None:
-        write_table(None, ["ACTION", "TAG", "DIGEST", "SIZE", "REASON"], rows)
-    else:
-        from rich.table import Table
+def render_plan(plan: Plan, console, messages) -> None:
+    """The decision table on `console` (stdout when the table is the data, stderr when the plan
+    itself goes to a file); the summary and the plan's warnings on `messages` (stderr)."""
+    from rich.table import Table
 
-        table = Table(box=None, header_style="bold")
-        for column in ("ACTION", "TAG", "DIGEST", "SIZE", "REASON"):
-            table.add_column(column)
-        for row in rows:
-            table.add_row(*row)
-        console.print(table)
-    out = console
-    summary = (f"{plan.repository_path}: {len(plan.to_delete)} to delete "
-               f"(up to {human_size(plan.delete_size)}; layers shared with kept tags are not freed), "
-               f"{len(plan.entries) - len(plan.to_delete)} kept")
-    if out is None:
-        import sys
-
-        print(summary, file=sys.stderr)
-        for warning in plan.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
-    else:
-        out.print(summary)
-        for warning in plan.warnings:
-            out.print(f"[yellow]warning:[/yellow] {warning}")
+    table = Table(box=None, header_style="bold")
+    for column in ("ACTION", "TAG", "DIGEST", "SIZE", "REASON"):
+        table.add_column(column)
+    for e in sorted(plan.entries, key=lambda e: (e.action.value != "delete", e.tag)):
+        table.add_row(e.action.value, e.tag, short_digest(e.digest), human_size(e.total_size), e.reason)
+    console.print(table)
+    messages.print(f"{plan.repository_path}: {len(plan.to_delete)} to delete "
+                  f"(up to {human_size(plan.delete_size)}; layers shared with kept tags are not freed), "
+                  f"{len(plan.entries) - len(plan.to_delete)} kept")
+    for warning in plan.warnings:
+        messages.print(f"[yellow]warning:[/yellow] {warning}")
 
 
 def render_apply_preview(plan: Plan, pending, summary, console) -> None:
