@@ -6,7 +6,7 @@ async context manager so every client is closed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import httpx
 
@@ -17,15 +17,21 @@ from glcr.registry.auth import RegistryAuth, TokenSource
 from glcr.registry.client import RegistryClient, registry_base_url
 from glcr.transport.factory import HttpOptions, build_async_client
 
-# 8 concurrent requests: enough to hide 20-50 ms of latency per call (8x fewer round-trip
-# waits), low enough to stay far below GitLab.com's 2,000 requests/minute API limit
+# 8 concurrent GitLab API requests: enough to hide 20-50 ms of latency per call (8x fewer
+# round-trip waits), low enough to stay far below GitLab.com's 2,000 requests/minute API limit
 # and not to crowd a self-managed instance's Puma workers. `--jobs` changes it.
 DEFAULT_JOBS = 8
+# 16 concurrent registry requests: the registry answers manifest and tag reads itself (Go, no
+# Rails worker, outside GitLab's API rate limits), and per-tag work (details, digest checks,
+# deletes) is where the round trips add up. With 20 ms per request on both sides, listing 2,000
+# tags took 8.1 s at 8 and 5.3 s at 16 (bench/bench_tags_list.py). `--registry-jobs` changes it.
+DEFAULT_REGISTRY_JOBS = 16
 
 
 @dataclass
 class SessionOptions:
     jobs: int = DEFAULT_JOBS
+    registry_jobs: int = DEFAULT_REGISTRY_JOBS
     insecure_registry: bool = False
     debug: bool = False
     http: HttpOptions = field(default_factory=HttpOptions)
@@ -90,7 +96,7 @@ class Session:
         client = self._registries.get(host)
         if client is None:
             http = build_async_client(
-                self.options.http,
+                replace(self.options.http, jobs=self.options.registry_jobs),
                 base_url=registry_base_url(host, insecure=self.options.insecure_registry),
                 auth=RegistryAuth(self.tokens),
             )

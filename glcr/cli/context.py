@@ -20,6 +20,7 @@ ENVIRONMENT = {
     "GITLAB_PRIVATE_TOKEN": "same as GITLAB_TOKEN",
     "CI_JOB_TOKEN": "inside GitLab CI: the job token (with CI_SERVER_URL, CI_REGISTRY_USER/PASSWORD)",
     "GLCR_JOBS": "default for --jobs",
+    "GLCR_REGISTRY_JOBS": "default for --registry-jobs",
     "GLCR_INSECURE_REGISTRY": "1: plain http to the registry, as docker's insecure-registries",
     "PYTHON_GITLAB_CFG": "python-gitlab config file to read tokens from",
     "NO_COLOR": "disable colours",
@@ -33,6 +34,7 @@ class AppContext:
     token: str | None = None
     gitlab_section: str | None = None
     jobs: int = 8
+    registry_jobs: int = 16
     debug: bool = False
     insecure_registry: bool = False
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
@@ -47,8 +49,8 @@ class AppContext:
     def session(self):
         from glcr.session import Session, SessionOptions
 
-        return Session(self.credentials(), SessionOptions(jobs=self.jobs, debug=self.debug,
-                                                          insecure_registry=self.insecure_registry))
+        return Session(self.credentials(), SessionOptions(jobs=self.jobs, registry_jobs=self.registry_jobs,
+                                                          debug=self.debug, insecure_registry=self.insecure_registry))
 
     def run(self, work: Callable[[Any], Awaitable[T]]) -> T:
         """Run async work with a fresh session that is closed afterwards."""

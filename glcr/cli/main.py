@@ -72,6 +72,9 @@ def root(
     jobs: int = typer.Option(
         int(os.environ.get("GLCR_JOBS", "8")), "--jobs", "-j", min=1, max=64,
         help="concurrent requests (default 8: hides latency, stays far below GitLab's rate limits)"),
+    registry_jobs: int = typer.Option(
+        int(os.environ.get("GLCR_REGISTRY_JOBS", "16")), "--registry-jobs", min=1, max=128,
+        help="concurrent registry requests (default 16: the registry serves them without GitLab's API limits)"),
     insecure_registry: bool = typer.Option(
         os.environ.get("GLCR_INSECURE_REGISTRY") == "1", "--insecure-registry",
         help="plain http to the registry (loopback hosts always use http)"),
@@ -82,8 +85,8 @@ def root(
     if token:
         print("glcr: warning: --token is visible in shell history and `ps`; prefer GITLAB_TOKEN "
               "or `glcr auth login`", file=sys.stderr)
-    ctx.obj = AppContext(url=url, token=token, gitlab_section=gitlab, jobs=jobs, debug=debug,
-                         insecure_registry=insecure_registry)
+    ctx.obj = AppContext(url=url, token=token, gitlab_section=gitlab, jobs=jobs, registry_jobs=registry_jobs,
+                         debug=debug, insecure_registry=insecure_registry)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -61,6 +61,8 @@ def up(
     state_dir: Optional[Path] = STATE_DIR,
     port: int = typer.Option(0, "--port", help="API port on 127.0.0.1 (0: any free port)"),
     latency_ms: int = typer.Option(0, "--latency-ms", min=0, help="sleep this long before every GitLab API answer"),
+    registry_latency_ms: int = typer.Option(0, "--registry-latency-ms", min=0,
+                                            help="delay every registry request this long (a relay in front of it)"),
     seed: bool = typer.Option(True, "--seed/--no-seed", help="push the demo images (group demo, project demo/app)"),
     user: str = USER,
 ) -> None:
@@ -88,7 +90,7 @@ def up(
             raise typer.Exit(1) from None
         _say("starting the sandbox" + (" and pushing the demo images" if seed else "") + " ...")
         try:
-            info = spawn(state_dir, port=port, latency_ms=latency_ms, seed=seed)
+            info = spawn(state_dir, port=port, latency_ms=latency_ms, seed=seed, registry_latency_ms=registry_latency_ms)
         except RuntimeError as exc:
             _say(f"glcr: {exc}")
             raise typer.Exit(1) from None

@@ -27,7 +27,7 @@ async def list_tag_details(session: Session, repo: Repository,
         kind = await client.kind(path)
         if await session.registry_grants(repo.registry_host, path, "pull"):
             return await registry_tag_details(client, path, repo.location, kind,
-                                              jobs=session.options.jobs, on_total=on_total, progress=on_one)
+                                              jobs=session.options.registry_jobs, on_total=on_total, progress=on_one)
     except (NetworkError, PermissionDeniedError, AuthError):
         pass  # the registry is not reachable or not ours to read: ask GitLab instead
     tags = await session.api.tags(repo)
@@ -71,7 +71,7 @@ async def current_digests(session: Session, repo: Repository) -> dict[str, Diges
     """Every tag of the repository → its digest now, straight from the registry."""
     client = session.registry(repo.registry_host)
     path = registry_path(repo)
-    return await snapshot(client, path, session.options.jobs, kind=await client.kind(path))
+    return await snapshot(client, path, session.options.registry_jobs, kind=await client.kind(path))
 
 
 async def preview_delete(session: Session, repo: Repository, requests: Sequence[DeleteRequest],
@@ -81,7 +81,7 @@ async def preview_delete(session: Session, repo: Repository, requests: Sequence[
     path = registry_path(repo)
     kind = await client.kind(path)
     if current is None:
-        current = await snapshot(client, path, session.options.jobs, kind=kind)
+        current = await snapshot(client, path, session.options.registry_jobs, kind=kind)
     missing = [r.tag for r in requests if r.tag not in current]
     return DeletePreview(repo, kind, current, list(requests), missing)
 
@@ -102,7 +102,7 @@ async def execute_delete(session: Session, preview: DeletePreview,
     repo = preview.repository
     client = session.registry(repo.registry_host)
     path = registry_path(repo)
-    deleter = TagDeleter(client, path, preview.kind, jobs=session.options.jobs)
+    deleter = TagDeleter(client, path, preview.kind, jobs=session.options.registry_jobs)
     actions = "delete" if preview.kind.tag_delete else "pull,push,delete"
     if await session.registry_grants(repo.registry_host, path, actions):
         results = await deleter.delete(preview.requested, preview.current, progress)
@@ -119,7 +119,7 @@ async def execute_delete(session: Session, preview: DeletePreview,
 async def _delete_via_gitlab(session: Session, preview: DeletePreview,
                              progress: Callable[[DeleteResult], None] | None) -> list[DeleteResult]:
     deleter = TagDeleter(session.registry(preview.repository.registry_host), registry_path(preview.repository),
-                         preview.kind, jobs=session.options.jobs)
+                         preview.kind, jobs=session.options.registry_jobs)
     todo, results = await deleter.classify(preview.requested, preview.current)
     for result in results:
         if progress:
@@ -144,7 +144,7 @@ async def tag_with_siblings(session: Session, repo: Repository, name: str):
         return None
     client = session.registry(repo.registry_host)
     path = registry_path(repo)
-    current = await snapshot(client, path, session.options.jobs, kind=await client.kind(path))
+    current = await snapshot(client, path, session.options.registry_jobs, kind=await client.kind(path))
     siblings = sorted(t for t, d in current.items() if d == details.digest and t != name)
     manifest = await client.get_manifest(path, details.digest or name)
     return details, siblings, manifest
@@ -165,5 +165,5 @@ async def index_children(session: Session, repo: Repository, digests: Sequence[D
         manifest = await client.get_manifest(path, digest)
         return digest, frozenset(c.digest for c in manifest.children)
 
-    found = await gather_bounded(session.options.jobs, [lambda d=d: one(d) for d in sorted(set(digests))])
+    found = await gather_bounded(session.options.registry_jobs, [lambda d=d: one(d) for d in sorted(set(digests))])
     return dict(f for f in found if f)

@@ -18,11 +18,14 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=0, help="API port on 127.0.0.1 (0: any free port)")
     serve.add_argument("--latency-ms", type=int, default=0, help="sleep before every GitLab API answer")
     serve.add_argument("--seed", action="store_true", help="push the demo images if demo/app has none")
+    serve.add_argument("--registry-latency-ms", type=int, default=0,
+                       help="delay every registry request by this much (a relay in front of it)")
     args = parser.parse_args(argv)
 
     from glcr.sandbox.daemon import serve as run
 
-    return run(args.state_dir, port=args.port, latency_ms=args.latency_ms, seed=args.seed)
+    return run(args.state_dir, port=args.port, latency_ms=args.latency_ms, seed=args.seed,
+               registry_latency_ms=args.registry_latency_ms)
 
 
 if __name__ == "__main__":

@@ -45,10 +45,12 @@ class SandboxContext:
     _sync_lock: threading.Lock = field(default_factory=threading.Lock)
     cleanup_log: list[dict[str, Any]] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)  # what GET /-/sandbox/info shows
+    # The host:port repositories' `location` names: a latency proxy's when there is one.
+    public_registry_host: str | None = None
 
     @property
     def registry_host(self) -> str:
-        return self.registry.host
+        return self.public_registry_host or self.registry.host
 
     # --- the hourly bulk-delete lease ----------------------------------------------------
 

@@ -57,7 +57,8 @@ def healthy(info: dict[str, Any]) -> bool:
     return resp.status_code == 200 and resp.json().get("url") == info["url"]
 
 
-def serve(state_dir: Path, *, port: int = 0, latency_ms: int = 0, seed: bool = False) -> int:
+def serve(state_dir: Path, *, port: int = 0, latency_ms: int = 0, seed: bool = False,
+          registry_latency_ms: int = 0) -> int:
     """Foreground: start, optionally seed the demo, publish sandbox.json, wait for a signal."""
     from glcr.sandbox.runtime import Sandbox
     from glcr.sandbox.seed import DEMO_PROJECT, seed_demo
@@ -66,7 +67,7 @@ def serve(state_dir: Path, *, port: int = 0, latency_ms: int = 0, seed: bool = F
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    sandbox = Sandbox.start(state_dir, port=port, latency_ms=latency_ms)
+    sandbox = Sandbox.start(state_dir, port=port, latency_ms=latency_ms, registry_latency_ms=registry_latency_ms)
     try:
         project = sandbox.world.find_project(DEMO_PROJECT)
         if seed and (project is None or not sandbox.world.project_repositories(project)):
@@ -85,12 +86,14 @@ def serve(state_dir: Path, *, port: int = 0, latency_ms: int = 0, seed: bool = F
     return 0
 
 
-def spawn(state_dir: Path, *, port: int = 0, latency_ms: int = 0, seed: bool = True) -> dict[str, Any]:
+def spawn(state_dir: Path, *, port: int = 0, latency_ms: int = 0, seed: bool = True,
+          registry_latency_ms: int = 0) -> dict[str, Any]:
     """Start `serve` detached from this terminal; return its sandbox.json once it is up."""
     state_dir.mkdir(parents=True, exist_ok=True)
     info_path(state_dir).unlink(missing_ok=True)
     cmd = [sys.executable, "-m", "glcr.sandbox", "serve", "--state-dir", str(state_dir), "--port", str(port),
-           "--latency-ms", str(latency_ms)] + (["--seed"] if seed else [])  # fmt: skip
+           "--latency-ms", str(latency_ms), "--registry-latency-ms", str(registry_latency_ms)] \
+        + (["--seed"] if seed else [])  # fmt: skip
     with open(state_dir / LOG_FILE, "ab") as log:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
     deadline = time.monotonic() + SPAWN_TIMEOUT_S

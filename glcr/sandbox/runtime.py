@@ -21,6 +21,7 @@ from typing import Any
 from glcr.sandbox.context import Knobs, SandboxContext
 from glcr.sandbox.jobs import Jobs
 from glcr.sandbox.keys import SigningKey
+from glcr.sandbox.latency_proxy import LatencyProxy
 from glcr.sandbox.registry_client import RegistryClient
 from glcr.sandbox.registry_process import RegistryProcess, free_port
 from glcr.sandbox.server import SandboxHTTPServer, ServerThread
@@ -42,6 +43,7 @@ class Sandbox:
     registry_process: RegistryProcess
     server: ServerThread
     tokens: dict[str, str] = field(default_factory=dict, repr=False)  # username -> api token
+    proxy: LatencyProxy | None = None
 
     def __repr__(self) -> str:  # no tokens in test reports
         return f"Sandbox(url={self.url!r}, registry_host={self.registry_host!r}, state_dir={str(self.state_dir)!r})"
@@ -58,7 +60,10 @@ class Sandbox:
         registry_port: int = 0,
         token_expire_delay_minutes: int | None = None,
         registry_binary: str | None = None,
+        registry_latency_ms: int = 0,
     ) -> "Sandbox":
+        """`registry_latency_ms`: put a relay that delays every registry request in front of the
+        registry and name it in repository locations (benchmarks: latency on both sides)."""
         state_dir = Path(state_dir)
         state_dir.mkdir(parents=True, exist_ok=True)
         key = SigningKey.load_or_create(state_dir / "keys")
@@ -76,6 +81,10 @@ class Sandbox:
         client = RegistryClient(registry.url, key)
         jobs = Jobs()
         ctx = SandboxContext(world, key, client, TagInspector(client), jobs, Knobs(latency_ms=latency_ms))
+        proxy = None
+        if registry_latency_ms > 0:
+            proxy = LatencyProxy("127.0.0.1", registry.port, registry_latency_ms).start()
+            ctx.public_registry_host = proxy.host
         try:
             server = ServerThread(SandboxHTTPServer(api_port, ctx))
         except OSError:
@@ -83,7 +92,7 @@ class Sandbox:
             client.close()
             registry.stop()
             raise
-        sandbox = cls(state_dir, ctx, registry, server)
+        sandbox = cls(state_dir, ctx, registry, server, proxy=proxy)
         sandbox.tokens = sandbox._ensure_default_world()
         if token_expire_delay_minutes is not None:
             with world.lock:
@@ -94,6 +103,8 @@ class Sandbox:
         return sandbox
 
     def stop(self) -> None:
+        if self.proxy is not None:
+            self.proxy.stop()
         self.server.stop()
         self.ctx.jobs.stop()
         self.ctx.registry.close()
@@ -122,7 +133,7 @@ class Sandbox:
 
     @property
     def registry_host(self) -> str:
-        return self.registry_process.host
+        return self.ctx.registry_host
 
     @property
     def registry_url(self) -> str:
