@@ -22,25 +22,6 @@ class VariantChoice(str, Enum):
     THIRD_PARTY = "third-party"
 
 
-def _params(ctx_obj, project: str, overrides: dict):
-    """The saved policy with the given flags on top; validated like `policy set`."""
-    from glcr.errors import InvalidInputError
-    from glcr.gitlab.rest import GitLabRest
-    from glcr.policy import CleanupParams, merge_policy, validate_policy
-
-    data = GitLabRest(ctx_obj.credentials()).project(project)
-    saved = data.get("container_expiration_policy") or {}
-    given = {k: v for k, v in overrides.items() if v is not None}
-    change = merge_policy({k: v for k, v in saved.items() if k != "next_run_at"}, given)
-    after = dict(change.after)
-    checks = validate_policy({**after, "enabled": True})
-    checks.raise_for_errors("this policy cannot run")
-    if not after.get("name_regex"):
-        raise InvalidInputError("the policy has no name_regex, so GitLab deletes nothing",
-                                hint="pass --name-regex to try one")
-    return CleanupParams.from_policy(after), checks.warnings, bool(saved.get("enabled"))
-
-
 def _common(ctx: typer.Context, project: str, repo: Optional[str], name_regex, name_regex_keep, keep_n,
             older_than, variant: VariantChoice, max_list_size: int):
     from datetime import datetime, timezone
@@ -49,10 +30,13 @@ def _common(ctx: typer.Context, project: str, repo: Optional[str], name_regex, n
     from glcr.policy import Variant, describe_params
 
     app_ctx = app_context(ctx)
-    params, warnings, enabled = _params(app_ctx, project, {
+    from glcr.ops.cleanup import effective_params
+
+    params, warnings, enabled = effective_params(app_ctx.credentials(), project, {
         "name_regex": name_regex, "name_regex_keep": name_regex_keep, "keep_n": keep_n, "older_than": older_than})
     console = app_ctx.stderr()
-    console.print(f"Policy: {describe_params(params)}" + ("" if enabled else "  [dim](saved policy is disabled)[/dim]"))
+    note = {False: "  [dim](saved policy is disabled)[/dim]", None: "  [dim](from the flags only)[/dim]"}.get(enabled, "")
+    console.print(f"Policy: {describe_params(params)}{note}")
     for warning in warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}")
     chosen = {VariantChoice.AUTO: None, VariantChoice.GITLAB: Variant.GITLAB_API,

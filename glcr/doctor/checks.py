@@ -187,7 +187,7 @@ def project_candidates(path: str) -> list[str]:
     return ["/".join(parts[:n]) for n in range(len(parts), max(1, len(parts) - LEVELS_SUPPORTED), -1)]
 
 
-async def check_project(probe: Probe, path: str) -> tuple[list[CheckResult], dict | None]:
+async def check_project(probe: Probe, path: str, *, job_token: bool = False) -> tuple[list[CheckResult], dict | None]:
     """The project PATH belongs to. GitLab looks only at the 3 longest prefixes; the doctor
     then looks further, so an image nested too deep is explained instead of "not found"."""
     tried = []
@@ -197,6 +197,18 @@ async def check_project(probe: Probe, path: str) -> tuple[list[CheckResult], dic
         seen = await probe.gitlab(f"projects/{encode_id(candidate)}")
         if seen.status == 200 and isinstance(seen.body, dict):
             return _project_results(seen.body), seen.body
+        if seen.status in (401, 403) and job_token:
+            # GET /projects/:id does not take a CI job token; its registry endpoints do.
+            repos = await probe.gitlab(f"projects/{encode_id(candidate)}/registry/repositories", {"per_page": 1})
+            if repos.status == 200 and isinstance(repos.body, list):
+                project = {"path_with_namespace": candidate}
+                if repos.body:
+                    project["container_registry_image_prefix"] = repos.body[0].get("location", "")
+                return [ok("project", f"{candidate}: its registry answers this CI job token "
+                                      "(a job token cannot read the project itself)")], project
+            if repos.status == 404:
+                tried.append(candidate)
+                continue
         if seen.status == 404:
             tried.append(candidate)
             continue
@@ -403,7 +415,7 @@ async def run_doctor(session: Any, probe: Probe, request: DoctorRequest) -> Doct
 
     project = None
     if repository and reachable:
-        project_results, project = await check_project(probe, repository)
+        project_results, project = await check_project(probe, repository, job_token=creds.kind is TokenKind.JOB)
         results += project_results
     elif not request.path:
         results.append(skip("project", "no PATH given: project not checked", "run `glcr doctor GROUP/PROJECT`"))

@@ -7,9 +7,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
+from glcr.credentials import Credentials, TokenKind
 from glcr.errors import NotFoundError
-from glcr.gitlab import convert
 from glcr.models import Project, RegistryKind, Repository, TagDetails
+from glcr.ops.resolve import project_repositories
 from glcr.ops.tags import list_tag_details, registry_path
 from glcr.plan.model import Action as PlanAction, Plan, PlanEntry
 from glcr.policy import CleanupParams, CleanupResult, PolicyTag, Variant, decide
@@ -29,8 +30,10 @@ async def simulate_cleanup(session: Session, project: str, params: CleanupParams
                            max_list_size: int = 200,
                            on_repository: Callable[[Repository, int], None] | None = None
                            ) -> tuple[Project, list[RepositoryCleanup]]:
-    the_project = convert.project(await session.api.project(project))
-    repos = await session.api.project_repositories(the_project.id)
+    found = await project_repositories(session, project)
+    if found is None:
+        raise NotFoundError(f"no project {project}", hint="check the path and that your token can see the project")
+    the_project, repos = found
     if repository:
         repos = [r for r in repos if r.path == repository.lower()]
         if not repos:
@@ -83,3 +86,35 @@ async def apply_cleanup(session: Session, project: Project, item: RepositoryClea
     paths = default_paths(plan_path)
     await apply_with_journal(session, plan, item.repository, paths, replay(paths.journal), on_result=on_result)
     return summarize(plan, replay(paths.journal)), paths.journal
+
+
+def effective_params(creds: Credentials, project: str, overrides: dict) -> tuple[CleanupParams, tuple, bool | None]:
+    """The saved policy with the given fields on top, validated as GitLab validates a policy.
+
+    Returns (params, warnings, whether the saved policy is enabled; None when it could not be
+    read). A CI job token may not read GET /projects/:id, so there the flags alone make the
+    policy (GitLab's own cleanup is not what runs in CI: the flags are).
+    """
+    from glcr.errors import AuthError, InvalidInputError, PermissionDeniedError
+    from glcr.gitlab.rest import GitLabRest
+    from glcr.policy import merge_policy, validate_policy
+
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        saved = GitLabRest(creds).project(project).get("container_expiration_policy") or {}
+        enabled = bool(saved.get("enabled"))
+    except (AuthError, PermissionDeniedError):
+        if creds.kind is not TokenKind.JOB:
+            raise
+        if not given.get("name_regex"):
+            raise InvalidInputError("a CI job token cannot read the project's cleanup policy",
+                                    hint="give the policy as flags (--name-regex, --keep-n, --older-than, "
+                                         "--name-regex-keep), or use a project access token") from None
+        saved, enabled = {}, None
+    after = dict(merge_policy({k: v for k, v in saved.items() if k != "next_run_at"}, given).after)
+    checks = validate_policy({**after, "enabled": True})
+    checks.raise_for_errors("this policy cannot run")
+    if not after.get("name_regex"):
+        raise InvalidInputError("the policy has no name_regex, so GitLab deletes nothing",
+                                hint="pass --name-regex to try one")
+    return CleanupParams.from_policy(after), checks.warnings, enabled

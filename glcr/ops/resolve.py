@@ -27,21 +27,35 @@ def project_candidates(path: str) -> list[str]:
     return ["/".join(parts[:n]) for n in range(len(parts), max(1, len(parts) - LEVELS_SUPPORTED), -1)]
 
 
+async def project_repositories(session: Session, text: str) -> tuple[Project, list[Repository]] | None:
+    """The project at this path and its registry repositories; None when there is no such project.
+
+    Asks the registry-repositories endpoint first: unlike GET /projects/:id it accepts a CI job
+    token (GitLab marks it job_token_allowed), and one call answers both questions when the
+    project has images.
+    """
+    try:
+        repositories = await session.api.project_repositories(text)
+    except NotFoundError:
+        return None
+    if repositories:
+        first = repositories[0]
+        path = first.path[: len(first.path) - len(first.name)].rstrip("/") if first.name else first.path
+        return Project(id=first.project_id, path_with_namespace=path), repositories
+    return convert.project(await session.api.project(text)), []
+
+
 async def resolve_repository(session: Session, text: str, *, project_hint: str | None = None) -> Resolved:
     ref = parse_image_ref(text)
-    if ref.digest and not ref.tag:
-        pass
     path = ref.path.lower()
     candidates = [project_hint] if project_hint else project_candidates(path)
     tried = []
     for candidate in candidates:
-        try:
-            data = await session.api.project(candidate)
-        except NotFoundError:
+        found = await project_repositories(session, candidate)
+        if found is None:
             tried.append(candidate)
             continue
-        project = convert.project(data)
-        repositories = await session.api.project_repositories(project.id)
+        project, repositories = found
         for repo in repositories:
             if repo.path == path:
                 if ref.host and repo.registry_host != ref.host:

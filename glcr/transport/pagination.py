@@ -42,7 +42,8 @@ async def iter_pages(
         try:
             response = await client.get(request_url, params=request_params)
         except httpx.TransportError as exc:
-            raise NetworkError(f"{doing}: {type(exc).__name__}", hint="is the server reachable?") from None
+            raise NetworkError(f"{doing}: cannot reach {response_host(request_url, client)} ({type(exc).__name__})",
+                               hint="check the URL (--url / GITLAB_URL) and the network") from None
         if response.status_code != 200:
             raise for_status(response.status_code, doing, error_detail(response))
         yield response.json()
@@ -51,6 +52,10 @@ async def iter_pages(
             return
         request_url = check_same_origin(response.request.url, link)
         request_params = None  # the link carries every parameter
+
+
+def response_host(url: httpx.URL | str, client: httpx.AsyncClient) -> str:
+    return client.base_url.join(url).host or "the server"
 
 
 def error_detail(response: httpx.Response) -> str:

@@ -34,7 +34,7 @@ def run(monkeypatch, capsys, args, env=OFFLINE):
     (["tags", "plan", "g/p", "--keep-regex", "(unclosed"], ExitCode.INVALID_INPUT, "RE2"),
     (["tags", "bulk-delete", "g/p", "--name-regex-delete", "x", "--older-than", "7 dayz"],
      ExitCode.INVALID_INPUT, "older_than"),
-    (["tags", "list", "g/p"], ExitCode.NETWORK, "cannot reach GitLab"),
+    (["tags", "list", "g/p"], ExitCode.NETWORK, "cannot reach 127.0.0.1"),
 ])
 def test_bad_input_is_one_line_and_a_distinct_code(monkeypatch, capsys, args, code, fragment):
     got, out, err = run(monkeypatch, capsys, args)

@@ -172,7 +172,7 @@ def test_ci_template_is_a_scheduled_job_running_glcr_cleanup(token: str) -> None
     job = doc["glcr-cleanup"]
     assert job["image"] == "reg.example/tools/glcr:1"
     assert job["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}]
-    assert job["script"][-1] == 'glcr cleanup run "$CI_PROJECT_PATH" --yes'
+    assert job["script"][-1].startswith('glcr cleanup run "$CI_PROJECT_PATH" --yes')
     assert job["script"][0].startswith("glcr doctor")
     assert job["resource_group"]
     if token == "project":
@@ -180,15 +180,18 @@ def test_ci_template_is_a_scheduled_job_running_glcr_cleanup(token: str) -> None
     else:
         assert "GITLAB_TOKEN" not in job["variables"]  # it would win over CI_JOB_TOKEN
         assert "CI_JOB_TOKEN" in result.stdout
+        # a job token cannot read the saved policy: the job carries it
+        assert '--name-regex "$GLCR_NAME_REGEX"' in job["script"][-1] and job["variables"]["GLCR_KEEP_N"] == "5"
 
 
 def test_ci_template_default_image_names_this_version() -> None:
     from glcr import __version__
 
-    doc = yaml.safe_load(runner.invoke(ci_cmd.app, ["--project", "g/p", "--args", "--jobs 2"]).stdout)
+    doc = yaml.safe_load(runner.invoke(ci_cmd.app, ["--project", "g/p", "--token", "project",
+                                                    "--args", "--repo g/p/api"]).stdout)
     job = doc["glcr-cleanup"]
     assert job["image"].endswith(f"/glcr:{__version__}")
-    assert job["script"][-1] == 'glcr cleanup run "g/p" --yes --jobs 2'
+    assert job["script"][-1] == 'glcr cleanup run "g/p" --yes --repo g/p/api'
     assert job["resource_group"] == "glcr-cleanup-g-p"
 
 

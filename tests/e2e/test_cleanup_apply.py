@@ -177,3 +177,21 @@ def test_bulk_delete_dry_run_and_the_hourly_limit(sandbox, project, registry, sa
     assert second.code == ExitCode.REFUSED and "hour" in second.stderr, second.stderr
     sandbox.wait_idle()
     assert not any(t.startswith("mr-") for t in skopeo_tags(sandbox, repo))
+
+
+def test_cleanup_in_ci_with_a_job_token_takes_the_policy_from_flags(sandbox, project, registry, sandbox_env):
+    repo = project.path_with_namespace.lower()
+    digests = seed_history(registry, repo)
+    sandbox.sync()
+    job = sandbox.create_job_token("maintainer", project.path_with_namespace)
+    env = {k: v for k, v in sandbox_env.items() if k not in ("GITLAB_TOKEN", "GITLAB_URL")}
+    env.update({"CI_JOB_TOKEN": job, "CI_SERVER_URL": sandbox.url})
+    no_flags = glcr(env, "cleanup", "dry-run", project.path_with_namespace)
+    assert no_flags.code == ExitCode.INVALID_INPUT and "--name-regex" in no_flags.stderr, no_flags.stderr
+    run = glcr(env, "cleanup", "run", project.path_with_namespace, "--name-regex", "mr-.*", "--keep-n", "1",
+               "--yes", "--state-dir", str(sandbox.state_dir / f"ci-{project.id}"))
+    assert run.code == 0, run.stderr
+    assert job not in run.stdout + run.stderr
+    left = skopeo_tags(sandbox, repo)
+    assert "mr-1" not in left and "mr-2" in left  # keep_n=1 kept the newest mr- tag
+    assert skopeo_digest(sandbox, f"{repo}:v1.0.0") == digests["v1.0.0"]

@@ -130,7 +130,7 @@ def test_rate_limited_gitlab_is_retried_honouring_retry_after(sandbox, project, 
     digest = push_image(registry, repo, "v1", seed="rl")
     sandbox.sync()
     config = f"{sandbox.url}/-/sandbox/config"
-    httpx.put(config, json={"rate_limit": {"enabled": True, "requests_per_period": 2, "period_seconds": 1}}).raise_for_status()
+    httpx.put(config, json={"rate_limit": {"enabled": True, "requests_per_period": 1, "period_seconds": 1}}).raise_for_status()
     try:
         out = glcr(sandbox_env, "--debug", "tags", "list", repo, "-o", "json")
     finally:
@@ -138,3 +138,23 @@ def test_rate_limited_gitlab_is_retried_honouring_retry_after(sandbox, project, 
     assert out.code == 0, out.stderr[-2000:]
     assert [t["digest"] for t in out.json()] == [digest]
     assert "retry GET" in out.stderr and "after 429" in out.stderr
+
+
+def test_ci_job_token_lists_and_deletes_in_its_own_project(sandbox, project, registry, sandbox_env):
+    repo = project.path_with_namespace.lower()
+    keep = push_image(registry, repo, "main", seed="ci-main")
+    push_image(registry, repo, "mr-9", seed="ci-mr")
+    sandbox.sync()
+    job = sandbox.create_job_token("maintainer", project.path_with_namespace)
+    env = {k: v for k, v in sandbox_env.items() if k not in ("GITLAB_TOKEN", "GITLAB_URL")}
+    env.update({"CI_JOB_TOKEN": job, "CI_SERVER_URL": sandbox.url, "CI_REGISTRY_USER": "gitlab-ci-token",
+                "CI_REGISTRY_PASSWORD": job})
+    listed = glcr(env, "tags", "list", repo, "-o", "plain")
+    assert listed.code == 0, listed.stderr
+    assert listed.stdout.split() == ["main", "mr-9"]
+    assert job not in listed.stdout + listed.stderr
+    deleted = glcr(env, "tags", "delete", repo, "mr-9", "--yes")
+    assert deleted.code == 0, deleted.stderr
+    assert job not in deleted.stdout + deleted.stderr
+    assert skopeo_tags(sandbox, repo) == ["main"]
+    assert skopeo_digest(sandbox, f"{repo}:main") == keep
