@@ -158,3 +158,28 @@ def test_ci_job_token_lists_and_deletes_in_its_own_project(sandbox, project, reg
     assert job not in deleted.stdout + deleted.stderr
     assert skopeo_tags(sandbox, repo) == ["main"]
     assert skopeo_digest(sandbox, f"{repo}:main") == keep
+
+
+def test_auth_login_status_logout_through_the_keyring(sandbox, project, registry, sandbox_env, tmp_path):
+    from pathlib import Path
+
+    repo = project.path_with_namespace.lower()
+    push_image(registry, repo, "v1", seed="kr")
+    sandbox.sync()
+    support = Path(__file__).resolve().parents[1] / "support"
+    env = {k: v for k, v in sandbox_env.items() if k != "GITLAB_TOKEN"}
+    env.update({"PYTHONPATH": str(support), "PYTHON_KEYRING_BACKEND": "file_keyring.FileKeyring",
+                "GLCR_TEST_KEYRING_FILE": str(tmp_path / "keyring.json"), "HOME": str(tmp_path)})
+    assert glcr(env, "tags", "list", repo).code == ExitCode.AUTH  # nothing stored yet
+
+    login = glcr({**env, "GITLAB_TOKEN": sandbox.token}, "auth", "login", "--token-stdin", input=sandbox.token + "\n")
+    assert login.code == 0, login.stderr
+    status = glcr({**env, "GITLAB_TOKEN": sandbox.token}, "auth", "status")
+    assert "maintainer" in status.stdout
+    status = glcr(env, "auth", "status")
+    assert status.code == 0 and "from keyring" in status.stdout and "api" in status.stdout, status.stdout
+    assert sandbox.token not in status.stdout + status.stderr
+    assert glcr(env, "tags", "list", repo, "-o", "plain").stdout.split() == ["v1"]
+
+    assert glcr(env, "auth", "logout").code == 0
+    assert glcr(env, "tags", "list", repo).code == ExitCode.AUTH
