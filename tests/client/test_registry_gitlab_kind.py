@@ -41,10 +41,10 @@ class GitLabRegistry:
             names = sorted(t for t in self.tags if t > last)
             page = names[:n]
             body = [{"name": t, "digest": self.tags[t], "config_digest": digest_of("cfg" + t),
-                     "media_type": "application/vnd.oci.image.manifest.v1+json", "size_bytes": 1000 + i,
+                     "media_type": "application/vnd.oci.image.manifest.v1+json", "size_bytes": 4096,
                      "created_at": "2026-01-02T03:04:05.678+00:00",
                      **({"updated_at": "2026-02-03T04:05:06.789+00:00"} if t.startswith("moved") else {})}
-                    for i, t in enumerate(page)]
+                    for t in page]
             headers = {}
             if len(names) > n:
                 headers["Link"] = f'<http://registry.test{path}?n={n}&last={page[-1]}>; rel="next"'
@@ -76,7 +76,7 @@ def test_tag_details_come_in_pages_from_gitlabs_tag_list():
     assert len(details) == 2501
     assert sum(1 for r in registry.requests if r.startswith("GET /gitlab/v1/repositories/")) == 3  # 1,000 a page
     first = next(d for d in details if d.name == "t0000")
-    assert (first.digest, first.total_size, first.path) == (tags["t0000"], 1000, "g/p:t0000")
+    assert (first.digest, first.total_size, first.path) == (tags["t0000"], 4096, "g/p:t0000")
     assert first.short_revision == first.revision[:9] and len(first.revision) == 64
     moved = next(d for d in details if d.name == "moved-1")
     assert moved.pushed_at.month == 2 and moved.created_at.month == 1  # updated_at wins for cleanup
