@@ -56,7 +56,7 @@ class Credentials:
     url: str
     token: Secret | None
     kind: TokenKind
-    source: str  # "flag", "env GITLAB_TOKEN", "CI job token", "keyring", "config [name]"
+    source: str  # "flag", "env GITLAB_TOKEN", "env CI_JOB_TOKEN", "keyring", "config [name]"
     registry_user: str | None = None  # for /jwt/auth Basic auth; None: ask GitLab (GET /user)
     registry_password: Secret | None = None  # CI_REGISTRY_PASSWORD, when set
 
@@ -98,7 +98,7 @@ def resolve(request: CredentialRequest, env: Mapping[str, str] | None = None, *,
     if env.get("CI_JOB_TOKEN"):
         password = env.get("CI_REGISTRY_PASSWORD")
         return Credentials(
-            url, Secret(env["CI_JOB_TOKEN"]), TokenKind.JOB, "CI job token",
+            url, Secret(env["CI_JOB_TOKEN"]), TokenKind.JOB, "env CI_JOB_TOKEN",
             registry_user=env.get("CI_REGISTRY_USER") or CI_JOB_USER,
             registry_password=Secret(password) if password else None,
         )

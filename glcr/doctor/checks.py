@@ -197,7 +197,9 @@ async def check_project(probe: Probe, path: str, *, job_token: bool = False) -> 
         seen = await probe.gitlab(f"projects/{encode_id(candidate)}")
         if seen.status == 200 and isinstance(seen.body, dict):
             return _project_results(seen.body), seen.body
-        if seen.status in (401, 403) and job_token:
+        # A CI job token is ignored on routes that do not take it: GitLab then answers as to an
+        # anonymous caller (404 for a private project); the sandbox answers 401.
+        if seen.status in (401, 403, 404) and job_token:
             # GET /projects/:id does not take a CI job token; its registry endpoints do.
             repos = await probe.gitlab(f"projects/{encode_id(candidate)}/registry/repositories", {"per_page": 1})
             if repos.status == 200 and isinstance(repos.body, list):

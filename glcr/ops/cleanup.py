@@ -103,7 +103,9 @@ def effective_params(creds: Credentials, project: str, overrides: dict) -> tuple
     try:
         saved = GitLabRest(creds).project(project).get("container_expiration_policy") or {}
         enabled = bool(saved.get("enabled"))
-    except (AuthError, PermissionDeniedError):
+    except (AuthError, PermissionDeniedError, NotFoundError):
+        # GitLab ignores a job token on GET /projects/:id (not job_token_allowed) and answers as
+        # to an anonymous caller: 404 for a private project, 401 in the sandbox.
         if creds.kind is not TokenKind.JOB:
             raise
         if not given.get("name_regex"):

@@ -2,8 +2,14 @@
 
 Tokens come from `PRIVATE-TOKEN`, `Authorization: Bearer` or (job tokens) `JOB-TOKEN`.
 Unknown token: 401 {"message":"401 Unauthorized"}. Expired or revoked: the OAuth2 error
-bodies of API::APIGuard (401 invalid_token). A token without `api` (or `read_api` for GET):
-403 insufficient_scope.
+bodies of API::APIGuard (401 invalid_token); a job token whose job is over: 401 Unauthorized.
+A token without `api` (or `read_api` for GET): 403 insufficient_scope.
+
+A job token on a route GitLab does not mark `job_token_allowed` is refused with 401 here.
+Read in lib/gitlab/auth/auth_finders.rb (not run): GitLab skips the JOB-TOKEN header on such
+routes instead, so the request runs as anonymous: 401 where the route calls authenticate!, but
+a public view where it does not (404 for a private project on GET /projects/:id, only public
+projects and groups on GET /projects and GET /groups). A Bearer job token there is a 401.
 """
 
 from __future__ import annotations
@@ -65,6 +71,9 @@ def authenticate(ctx: SandboxContext, req: Request, *, job_token_allowed: bool =
     token = ctx.world.find_token(value)
     if token is None or (token.kind == "job") != (value == job_value):
         raise unauthorized()  # a job token only as JOB-TOKEN, a personal token never there
+    if token.kind == "job" and (token.revoked or token.expired()):
+        # find_valid_running_job_by_token!: no running job -> UnauthorizedError -> 401 Unauthorized
+        raise unauthorized()
     if token.revoked:
         raise _oauth_error(401, "invalid_token", REVOKED)
     if token.expired():

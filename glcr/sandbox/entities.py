@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from glcr.sandbox.context import SandboxContext
-from glcr.sandbox.state import Namespace, Project, Repository, Token, User, World
+from glcr.sandbox.state import REPORTER, Namespace, Project, Repository, Token, User, World, parse_time, utcnow
 from glcr.sandbox.tag_details import TagInfo, format_created
 
 VERSION = "18.2.0"  # the GitLab version the sandbox imitates
@@ -67,7 +67,7 @@ def group(world: World, ns: Namespace, base_url: str) -> dict[str, Any]:
     data.update(
         description="",
         visibility="private",
-        full_name=world.namespace_full_path(ns).replace("/", " / "),
+        full_name=world.namespace_full_name(ns),
         created_at=ns.created_at,
     )
     return data
@@ -90,7 +90,7 @@ def project(ctx: SandboxContext, p: Project, base_url: str, user: User | None) -
     world = ctx.world
     full_path = world.project_full_path(p)
     ns = world.namespaces[p.namespace_id]
-    ns_name = world.namespace_full_path(ns).replace("/", " / ")
+    ns_name = world.namespace_full_name(ns)  # Namespace#human_name
     enabled = p.container_registry_access_level != "disabled"
     project_level = world.direct_project_access(user, p) if user else 0
     group_level = world.group_access(user, ns) if user else 0
@@ -106,6 +106,7 @@ def project(ctx: SandboxContext, p: Project, base_url: str, user: User | None) -
         "ssh_url_to_repo": f"git@127.0.0.1:{full_path}.git",
         "http_url_to_repo": f"{base_url}/{full_path}.git",
         "web_url": f"{base_url}/{full_path}",
+        "last_activity_at": p.last_activity_at or p.created_at,
         "namespace": namespace(world, ns, base_url),
         "container_registry_image_prefix": f"{ctx.registry_host}/{full_path.lower()}",
         "_links": {"self": f"{base_url}/api/v4/projects/{p.id}"},
@@ -118,6 +119,85 @@ def project(ctx: SandboxContext, p: Project, base_url: str, user: User | None) -
             "project_access": {"access_level": project_level, "notification_level": 3} if project_level else None,
             "group_access": {"access_level": group_level, "notification_level": 3} if group_level else None,
         },
+    }
+
+
+def project_simple(ctx: SandboxContext, p: Project, base_url: str, user: User | None) -> dict[str, Any]:
+    """API::Entities::BasicProjectDetails (`simple=true`): ProjectIdentity plus URLs, counts,
+    last_activity_at and the namespace. default_branch, readme_url and forks_count need
+    read_code, which a private project grants from Reporter."""
+    world = ctx.world
+    full_path = world.project_full_path(p)
+    ns = world.namespaces[p.namespace_id]
+    read_code = user is not None and (user.admin or world.project_access(user, p) >= REPORTER)
+    data: dict[str, Any] = {
+        "id": p.id,
+        "description": p.description,
+        "name": p.name,
+        "name_with_namespace": f"{world.namespace_full_name(ns)} / {p.name}",
+        "path": p.path,
+        "path_with_namespace": full_path,
+        "created_at": p.created_at,
+    }
+    if read_code:
+        data["default_branch"] = "main"
+    data.update(
+        tag_list=[],
+        topics=[],
+        ssh_url_to_repo=f"git@127.0.0.1:{full_path}.git",
+        http_url_to_repo=f"{base_url}/{full_path}.git",
+        web_url=f"{base_url}/{full_path}",
+    )
+    if read_code:
+        data.update(readme_url=None, forks_count=0)
+    data.update(
+        avatar_url=None,
+        star_count=0,
+        last_activity_at=p.last_activity_at or p.created_at,
+        namespace=namespace(world, ns, base_url),
+    )
+    return data
+
+
+def job(ctx: SandboxContext, t: Token, u: User, base_url: str) -> dict[str, Any]:
+    """API::Entities::Ci::Job of the job a CI job token belongs to (GET /job), reduced to what the
+    sandbox knows: the token is the job (its id is the job id and the pipeline id), and a job
+    whose token works is running. No commit, runner or artifacts: the sandbox has none."""
+    world = ctx.world
+    project = world.projects[t.project_id] if t.project_id in world.projects else None
+    full_path = world.project_full_path(project) if project else ""
+    started = parse_time(t.created_at)
+    return {
+        "id": t.id,
+        "status": "running",
+        "stage": "test",
+        "name": t.name,
+        "ref": "main",
+        "tag": False,
+        "coverage": None,
+        "allow_failure": False,
+        "created_at": t.created_at,
+        "started_at": t.created_at,
+        "finished_at": None,
+        "erased_at": None,
+        "duration": round((utcnow() - started).total_seconds(), 3) if started else None,
+        "queued_duration": 0.0,
+        "user": user(u, base_url),
+        "pipeline": {
+            "id": t.id,
+            "project_id": t.project_id,
+            "ref": "main",
+            "status": "running",
+            "source": "push",
+            "created_at": t.created_at,
+            "updated_at": t.created_at,
+            "web_url": f"{base_url}/{full_path}/-/pipelines/{t.id}",
+        },
+        "web_url": f"{base_url}/{full_path}/-/jobs/{t.id}",
+        "project": {"ci_job_token_scope_enabled": False},
+        "artifacts": [],
+        "archived": False,
+        "tag_list": [],
     }
 
 

@@ -13,7 +13,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from glcr.sandbox import api_projects, api_registry, control
+from glcr.sandbox import api_lists, api_projects, api_registry, control
 from glcr.sandbox.context import SandboxContext
 from glcr.sandbox.jwt_auth import jwt_auth
 from glcr.sandbox.registry_client import RegistryError
@@ -31,9 +31,12 @@ def build_router() -> Router:
     add("GET", f"{API}/personal_access_tokens/self", api_projects.get_token_self)
     add("GET", f"{API}/application/settings", api_projects.get_settings)
     add("PUT", f"{API}/application/settings", api_projects.put_settings)
+    add("GET", f"{API}/job", api_lists.get_job)
+    add("GET", f"{API}/projects", api_lists.list_projects)
     add("GET", f"{API}/projects/:id", api_projects.get_project)
     add("PUT", f"{API}/projects/:id", api_projects.put_project)
     add("PUT", f"{API}/projects/:id/transfer", api_projects.transfer_project)
+    add("GET", f"{API}/groups", api_lists.list_groups)
     add("GET", f"{API}/groups/:id", api_projects.get_group)
     repos = f"{API}/projects/:id/registry/repositories"
     add("GET", repos, api_registry.list_project_repositories)

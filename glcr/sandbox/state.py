@@ -116,6 +116,8 @@ class Project:
     container_registry_access_level: str = "enabled"
     container_expiration_policy: ExpirationPolicy = field(default_factory=ExpirationPolicy)
     description: str | None = None
+    # Set on creation and by git pushes in GitLab (never by registry pushes); None: created_at.
+    last_activity_at: str | None = None
 
 
 @dataclass
@@ -271,6 +273,10 @@ class World:
             parts.append(ns.path)
         return "/".join(reversed(parts))
 
+    def namespace_full_name(self, ns: Namespace) -> str:
+        """Namespace#full_name (the route's name): the names of the chain, joined by " / "."""
+        return " / ".join(n.name for n in reversed(self.namespace_ancestors(ns)))
+
     def namespace_ancestors(self, ns: Namespace) -> list[Namespace]:
         """The namespace itself and its parents, nearest first."""
         chain = [ns]
@@ -356,6 +362,36 @@ class World:
         with self.lock:
             inherited = self.group_access(user, self.namespaces[project.namespace_id])
             return max(self.direct_project_access(user, project), inherited)
+
+    def authorized_projects(self, user: User, min_access_level: int = GUEST) -> list[Project]:
+        """User#authorized_projects(min_access_level): direct or inherited membership, by id."""
+        with self.lock:
+            return [p for p in sorted(self.projects.values(), key=lambda p: p.id)
+                    if self.project_access(user, p) >= min_access_level]  # fmt: skip
+
+    def authorized_groups(self, user: User) -> list[Namespace]:
+        """GroupsFinder's `current_user.authorized_groups.self_and_ancestors`: the groups the user
+        is a member of with their subgroups, the groups of projects the user is a direct member
+        of, and every ancestor of those."""
+        with self.lock:
+            found = {ns.id: ns for ns in self.namespaces.values() if self.group_access(user, ns) > 0}
+            for project in self.projects.values():
+                if self.direct_project_access(user, project) > 0:
+                    ns = self.namespaces[project.namespace_id]
+                    found[ns.id] = ns
+            for ns in list(found.values()):
+                found.update((a.id, a) for a in self.namespace_ancestors(ns))
+            return sorted(found.values(), key=lambda n: n.id)
+
+    def groups_with_min_access_level(self, user: User, level: int) -> list[Namespace]:
+        """GroupsFinder#groups_with_min_access_level: groups the user is a direct member of at
+        `level` or above, and their subgroups (no ancestors, no public groups)."""
+        with self.lock:
+            direct = [self.namespaces[m.source_id] for m in self.members
+                      if m.user_id == user.id and m.source == "namespace" and m.access_level >= level
+                      and m.source_id in self.namespaces]  # fmt: skip
+            found = {d.id: d for ns in direct for d in self.namespace_descendants(ns)}
+            return sorted(found.values(), key=lambda n: n.id)
 
     # --- container repositories ----------------------------------------------------------
 
