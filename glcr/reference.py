@@ -18,6 +18,15 @@ DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
 REPOSITORY_PATH_RE = re.compile(r"^[a-z0-9]+(?:(?:[._/]|__|-*)[a-z0-9]+)*$")
 MAX_NAME_LENGTH = 255  # distribution NameTotalLengthMax
 MAX_LEVELS_BELOW_PROJECT = 2  # docs: "up to two levels deep" after the project path
+# lib/container_registry/path.rb: GitLab looks for an image's project among the 3 longest
+# prefixes of its path (LEVELS_SUPPORTED = 3).
+LEVELS_SUPPORTED = 3
+
+
+def project_candidates(path: str) -> list[str]:
+    """The paths GitLab would take for the project of an image path, longest first."""
+    parts = [p for p in path.strip("/").split("/") if p]
+    return ["/".join(parts[:n]) for n in range(len(parts), max(1, len(parts) - LEVELS_SUPPORTED), -1)]
 
 
 def is_valid_tag(name: str) -> bool:

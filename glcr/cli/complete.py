@@ -38,8 +38,6 @@ MAX_CANDIDATES = 100
 MAX_TAG_PAGES = 10
 # Bound the cache file: keep the most recently written entries.
 MAX_CACHE_ENTRIES = 300
-# GitLab looks for a project among an image path's 3 longest prefixes (container_registry/path.rb).
-LEVELS_SUPPORTED = 3
 
 
 # --------------------------------------------------------------------------- cache
@@ -253,8 +251,9 @@ def _within(seconds: float, fetch: Callable[[], Any]) -> Any:
 
 def project_prefixes(path: str) -> list[str]:
     """The project paths an image path can belong to, longest first (at most 3, as GitLab)."""
-    parts = [p for p in path.strip("/").split("/") if p]
-    return ["/".join(parts[:n]) for n in range(len(parts), max(0, len(parts) - LEVELS_SUPPORTED), -1) if n >= 2]
+    from glcr.reference import project_candidates
+
+    return project_candidates(path)
 
 
 def _safely(fn: Callable[..., list[Any]], *args: Any) -> list[Any]:

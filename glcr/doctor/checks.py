@@ -22,14 +22,13 @@ from glcr.doctor.model import CheckResult, DoctorReport, Status, fail, ok, skip,
 from glcr.doctor.token import NEW_TOKEN, evaluate_personal_token
 from glcr.errors import AuthError, ExitCode, GlcrError, InvalidInputError, NotFoundError, PermissionDeniedError
 from glcr.gitlab.convert import encode_id
-from glcr.reference import parse_image_ref
+from glcr.reference import LEVELS_SUPPORTED, parse_image_ref, project_candidates
 from glcr.registry.client import registry_base_url
 from glcr.registry.scope import Challenge, jwt_claims, parse_challenge
 from glcr.transport.factory import HttpOptions, build_async_client
 from glcr.transport.redact import redact_text
 
 # lib/container_registry/path.rb: the project is among an image path's 3 longest prefixes.
-LEVELS_SUPPORTED = 3
 MAINTAINER = 40
 ROLES = {10: "Guest", 15: "Planner", 20: "Reporter", 30: "Developer", 40: "Maintainer", 50: "Owner"}
 NETWORK_FIX = ("check --url / GITLAB_URL, DNS and proxy settings (HTTPS_PROXY); for a private CA "
@@ -180,11 +179,6 @@ async def check_token(probe: Probe, creds: Credentials, today: date) -> list[Che
 
 
 # --------------------------------------------------------------------------- project
-
-
-def project_candidates(path: str) -> list[str]:
-    parts = [p for p in path.strip("/").split("/") if p]
-    return ["/".join(parts[:n]) for n in range(len(parts), max(1, len(parts) - LEVELS_SUPPORTED), -1)]
 
 
 async def check_project(probe: Probe, path: str, *, job_token: bool = False) -> tuple[list[CheckResult], dict | None]:

@@ -7,24 +7,14 @@ from dataclasses import dataclass
 from glcr.errors import InvalidInputError, NotFoundError
 from glcr.gitlab import convert
 from glcr.models import ImageRef, Project, Repository
-from glcr.reference import parse_image_ref
+from glcr.reference import parse_image_ref, project_candidates
 from glcr.session import Session
-
-# lib/container_registry/path.rb: GitLab looks for the project among the 3 longest prefixes
-# of an image path (LEVELS_SUPPORTED = 3), so an image is at most two levels below its project.
-LEVELS_SUPPORTED = 3
-
 
 @dataclass(frozen=True)
 class Resolved:
     project: Project
     repository: Repository
     ref: ImageRef
-
-
-def project_candidates(path: str) -> list[str]:
-    parts = path.strip("/").split("/")
-    return ["/".join(parts[:n]) for n in range(len(parts), max(1, len(parts) - LEVELS_SUPPORTED), -1)]
 
 
 async def project_repositories(session: Session, text: str) -> tuple[Project, list[Repository]] | None:

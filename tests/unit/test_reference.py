@@ -1,7 +1,7 @@
 import pytest
 
 from glcr.errors import InvalidInputError
-from glcr.ops.resolve import project_candidates
+from glcr.reference import project_candidates
 from glcr.reference import name_problems, parse_image_ref
 
 
