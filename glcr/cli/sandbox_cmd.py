@@ -108,11 +108,17 @@ def env(state_dir: Optional[Path] = STATE_DIR, user: str = USER) -> None:
       eval "$(glcr sandbox env --user root)"
     """
     state_dir = state_dir or default_state_dir()
+    info = _require_running(state_dir, "the sandbox is not running; start it with `glcr sandbox up`")
+    typer.echo(_exports(info, user))
+
+
+def _require_running(state_dir: Path, message: str) -> dict:
+    """The running sandbox's info, or the message on stderr and exit 1."""
     info = _running(state_dir)
     if not info:
-        _say("the sandbox is not running; start it with `glcr sandbox up`")
+        _say(message)
         raise typer.Exit(1)
-    typer.echo(_exports(info, user))
+    return info
 
 
 @app.command()
@@ -125,10 +131,7 @@ def status(state_dir: Optional[Path] = STATE_DIR) -> None:
     import httpx
 
     state_dir = state_dir or default_state_dir()
-    info = _running(state_dir)
-    if not info:
-        _say(f"the sandbox is not running (state in {state_dir})")
-        raise typer.Exit(1)
+    info = _require_running(state_dir, f"the sandbox is not running (state in {state_dir})")
     world = httpx.get(f"{info['url']}/-/sandbox/state", timeout=10).json()
     typer.echo(f"url:           {info['url']}")
     typer.echo(f"registry:      {info['registry_host']}")
@@ -151,10 +154,7 @@ def seed_cmd(state_dir: Optional[Path] = STATE_DIR) -> None:
     from glcr.sandbox.seed import seed_demo
 
     state_dir = state_dir or default_state_dir()
-    info = _running(state_dir)
-    if not info:
-        _say("the sandbox is not running; start it with `glcr sandbox up`")
-        raise typer.Exit(1)
+    info = _require_running(state_dir, "the sandbox is not running; start it with `glcr sandbox up`")
     key = SigningKey.load_or_create(state_dir / "keys")
     with RegistryClient(info["registry_url"], key) as registry:
         pushed = seed_demo(info["url"], registry)

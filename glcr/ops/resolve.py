@@ -57,8 +57,3 @@ async def resolve_repository(session: Session, text: str, *, project_hint: str |
                             hint=f"its repositories: {names}")
     raise NotFoundError(f"no project found for {path} (tried {', '.join(tried)})",
                         hint="check the path and that your token can see the project")
-
-
-async def resolve_project(session: Session, text: str) -> tuple[Project, dict]:
-    data = await session.api.project(text)
-    return convert.project(data), data
