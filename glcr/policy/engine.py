@@ -77,6 +77,7 @@ class Reason(str, Enum):
     NEWER_THAN_OLDER_THAN = "newer_than_older_than"
     NO_DATE = "no_date"
     EXPIRED = "expired"
+    PROTECTED = "protected"  # a tag protection rule keeps it (set by glcr.policy.protection)
 
     @property
     def text(self) -> str:
@@ -95,6 +96,7 @@ _REASON_TEXT = {
     Reason.NEWER_THAN_OLDER_THAN: "newer than older_than",
     Reason.NO_DATE: "no date, so older_than keeps it",
     Reason.EXPIRED: "matches the delete regex, beyond keep_n and older than older_than",
+    Reason.PROTECTED: "protected by a tag protection rule",
 }
 
 
