@@ -75,11 +75,19 @@ class TagDetails:
     revision: str | None = None
     short_revision: str | None = None
     # GitLab's registry only: when the tag was last re-pointed (GitLab's cleanup uses
-    # updated_at || created_at as the push time).
+    # updated_at || created_at as the push time), and when it was last published (pushed).
     updated_at: datetime | None = None
+    published_at: datetime | None = None
+    # True when created_at/updated_at are the registry's push times (GitLab's /gitlab/v1 tag
+    # list); False when created_at is an image's build time or came from GitLab's REST API.
+    push_times: bool = False
 
     @property
     def pushed_at(self) -> datetime | None:
+        """The push time GitLab's own-registry cleanup reads (gitlab/cleanup_tags_service.rb:
+        `tag.updated_at || tag.created_at`); None when this listing has no push times."""
+        if not self.push_times:
+            return None
         return self.updated_at or self.created_at
 
 
@@ -109,7 +117,8 @@ class RegistryKind:
     """What the registry behind a repository can do; decides cleanup and delete variants.
 
     gitlab_api: `GET /gitlab/v1/` answers 2xx or 401 (GitLab's registry with the metadata DB).
-    tag_delete: `OPTIONS /v2/<name>/manifests/<tag>` allows DELETE (tag-only delete).
+    tag_delete: `GET /v2/` announces `tag_delete` in Gitlab-Container-Registry-Features
+    (tag-only `DELETE /v2/<name>/manifests/<tag>`).
     """
 
     gitlab_api: bool

@@ -15,21 +15,13 @@ from glcr.credentials import CI_JOB_USER, Credentials, TokenKind
 from glcr.gitlab.api import GitLabApi
 from glcr.registry.auth import RegistryAuth, TokenSource
 from glcr.registry.client import RegistryClient, registry_base_url
+from glcr.settings import DEFAULT_JOBS, DEFAULT_REGISTRY_JOBS  # noqa: F401 (named here too)
 from glcr.transport.factory import HttpOptions, build_async_client
-
-# 8 concurrent GitLab API requests: enough to hide 20-50 ms of latency per call (8x fewer
-# round-trip waits), low enough to stay far below GitLab.com's 2,000 requests/minute API limit
-# and not to crowd a self-managed instance's Puma workers. `--jobs` changes it.
-DEFAULT_JOBS = 8
-# 16 concurrent registry requests: the registry answers manifest and tag reads itself (Go, no
-# Rails worker, outside GitLab's API rate limits), and per-tag work (details, digest checks,
-# deletes) is where the round trips add up. With 20 ms per request on both sides, listing 2,000
-# tags took 8.1 s at 8 and 5.3 s at 16 (bench/bench_tags_list.py). `--registry-jobs` changes it.
-DEFAULT_REGISTRY_JOBS = 16
-
 
 @dataclass
 class SessionOptions:
+    """Concurrency and HTTP policy of one session (glcr.settings.Settings.session_options builds it)."""
+
     jobs: int = DEFAULT_JOBS
     registry_jobs: int = DEFAULT_REGISTRY_JOBS
     insecure_registry: bool = False
@@ -40,16 +32,15 @@ class SessionOptions:
 class Session:
     def __init__(self, creds: Credentials, options: SessionOptions) -> None:
         self.creds = creds
-        self.options = options
-        self.options.http.jobs = options.jobs
-        self.options.http.debug = options.debug
-        self.options.http.secrets = creds.secrets()
+        # A copy: the caller's options (and their HttpOptions) stay as they were given.
+        self.options = replace(options, http=replace(options.http, jobs=options.jobs, debug=options.debug,
+                                                     secrets=creds.secrets()))
         self._gitlab_http = build_async_client(
             self.options.http, base_url=f"{creds.url}/api/v4/", headers=creds.api_headers())
         self._token_http = build_async_client(self.options.http)
-        self.api = GitLabApi(self._gitlab_http, jobs=options.jobs)
+        self.api = GitLabApi(self._gitlab_http, jobs=self.options.jobs)
         self.tokens = TokenSource(self._token_http, self._registry_basic,
-                                  allowed_realm_hosts={httpx.URL(creds.url).host})
+                                  allowed_realms=[creds.url])
         self._registries: dict[str, RegistryClient] = {}
         self._registry_http: list[httpx.AsyncClient] = []
         self._username: str | None = None

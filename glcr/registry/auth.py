@@ -1,16 +1,27 @@
 """The registry's Bearer token flow against GitLab's /jwt/auth.
 
-One `TokenSource` per run caches tokens keyed by scope. A token is refreshed before it
-expires (GitLab's default lifetime is 5 minutes) and once more when the registry answers 401,
-so a long run never fails on an expired token. GitLab answers 200 even when it dropped an
-action we asked for, so every token's `access` claim is checked before it is used.
+One `TokenSource` per run caches tokens keyed by scope. Every route glcr calls is mapped to its
+scope up front (registry/scope.py), so the token is fetched before the first request, not after
+a 401; when a 401 challenge names a `scope=`, exactly that is asked for (the Docker token flow's
+rule), so an unmapped route still gets the token the registry wants.
+
+A token's life is judged from its own claims, `exp - iat` (both stamped by GitLab's clock),
+counted from the moment it arrived on this machine's monotonic clock: a local clock ahead of
+GitLab's (or behind it) changes nothing. When the claims do not tell (no `iat` or no `exp`), the
+token is used until the registry answers 401. Either way a 401 gets one new token, shared by
+every request that was waiting for it; a token is never fetched per request.
+
+GitLab answers 200 even when it dropped an action we asked for, so every token's `access`
+claim is checked before it is used. Credentials go only to a realm on the GitLab URL's own
+scheme, host and port.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
-from typing import Awaitable, Callable, Generator, AsyncGenerator
+from typing import Awaitable, Callable, Generator, AsyncGenerator, Iterable
 
 import httpx
 
@@ -18,12 +29,35 @@ from glcr.errors import AuthError, NetworkError, PermissionDeniedError, for_stat
 from glcr.registry.scope import Challenge, jwt_claims, missing_actions, parse_challenge, scopes_for_request
 from glcr.transport.pagination import error_detail
 
-# Refresh this long before `exp`: covers clock skew and a slow request that starts just in time.
+# Refresh this long before the token's end: covers a slow request that starts just in time.
 REFRESH_MARGIN_SECONDS = 30.0
-# GitLab's JWT has no `expires_in`; when `exp` cannot be read, assume GitLab's default minus margin.
-DEFAULT_TOKEN_LIFETIME = 5 * 60.0
+# A short-lived token (GitLab allows 1 minute) keeps at least this share of its life.
+MIN_USABLE_SHARE = 0.75
 
 BasicCredentials = Callable[[], Awaitable[tuple[str, str] | None]]
+
+
+def origin(url: str | httpx.URL) -> tuple[str, str, int]:
+    """(scheme, host, port) with the scheme's default port filled in: what a realm must share."""
+    parsed = httpx.URL(str(url))
+    port = parsed.port or {"http": 80, "https": 443}.get(parsed.scheme, 0)
+    return parsed.scheme, parsed.host, port
+
+
+def token_lifetime(claims: dict) -> float | None:
+    """Seconds the token is valid for, by the issuer's clock; None when the claims do not say."""
+    try:
+        life = float(claims["exp"]) - float(claims["iat"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return life if life > 0 and math.isfinite(life) else None
+
+
+def usable_for(lifetime: float | None) -> float:
+    """How long after arrival a token is used before a new one is fetched."""
+    if lifetime is None:
+        return math.inf  # cannot judge: use it until the registry answers 401
+    return max(lifetime - REFRESH_MARGIN_SECONDS, lifetime * MIN_USABLE_SHARE)
 
 
 class TokenSource:
@@ -32,49 +66,56 @@ class TokenSource:
         http: httpx.AsyncClient,
         basic: BasicCredentials,
         *,
-        allowed_realm_hosts: set[str],
-        clock: Callable[[], float] = time.time,
+        allowed_realms: Iterable[str],
+        clock: Callable[[], float] = time.monotonic,
         check_access: bool = True,
     ) -> None:
+        """`allowed_realms`: URLs (the GitLab URL) whose scheme, host and port a realm must have.
+        `clock`: a monotonic clock; only differences between its readings are used."""
         self._http = http
         self._basic = basic
-        self._allowed_hosts = allowed_realm_hosts
+        self._allowed = {origin(u) for u in allowed_realms}
         self._clock = clock
         self._check = check_access
-        self._cache: dict[tuple[str, ...], tuple[str, float]] = {}
+        self._cache: dict[tuple[str, ...], tuple[str, float]] = {}  # scopes -> (token, use until)
         self._locks: dict[tuple[str, ...], asyncio.Lock] = {}
         self.challenge: Challenge | None = None
         self.fetches = 0  # for tests and --debug: how many tokens this run requested
 
     def cached(self, scopes: tuple[str, ...]) -> str | None:
         entry = self._cache.get(scopes)
-        if entry and entry[1] - REFRESH_MARGIN_SECONDS > self._clock():
+        if entry and entry[1] > self._clock():
             return entry[0]
         return None
 
-    def invalidate(self, scopes: tuple[str, ...]) -> None:
-        self._cache.pop(scopes, None)
+    def invalidate(self, scopes: tuple[str, ...], token: str | None = None) -> None:
+        """Forget the token for `scopes` (only if it is still `token`, when given)."""
+        entry = self._cache.get(scopes)
+        if entry and (token is None or entry[0] == token):
+            del self._cache[scopes]
 
     async def token(self, scopes: tuple[str, ...], challenge: Challenge, *, stale: str | None = None) -> str:
+        """A token for `scopes`: the cached one unless it is `stale` (the registry refused it)."""
         lock = self._locks.setdefault(scopes, asyncio.Lock())
         async with lock:
             current = self.cached(scopes)
             if current and current != stale:
                 return current
             token = await self._fetch(scopes, challenge)
+            arrived = self._clock()
             claims = jwt_claims(token)
-            expires = float(claims.get("exp") or (self._clock() + DEFAULT_TOKEN_LIFETIME))
             if self._check:
                 self._ensure_granted(claims, scopes)
-            self._cache[scopes] = (token, expires)
+            self._cache[scopes] = (token, arrived + usable_for(token_lifetime(claims)))
             return token
 
     async def _fetch(self, scopes: tuple[str, ...], challenge: Challenge) -> str:
         realm = httpx.URL(challenge.realm)
-        if realm.host not in self._allowed_hosts:
+        if origin(realm) not in self._allowed:
+            scheme, host, port = origin(realm)
             raise AuthError(
-                f"the registry sends us to {realm.host} for tokens, not to the GitLab host",
-                hint="refusing to send GitLab credentials there; check --url",
+                f"the registry sends us to {scheme}://{host}:{port} for tokens, not to the GitLab URL",
+                hint="refusing to send GitLab credentials there; check --url (scheme, host and port)",
             )
         params: list[tuple[str, str]] = [("service", challenge.service or "container_registry")]
         params += [("scope", s) for s in scopes]
@@ -107,7 +148,8 @@ class TokenSource:
 
 
 class RegistryAuth(httpx.Auth):
-    """httpx auth flow: use the cached token for the request's scope; on 401, get one and retry."""
+    """httpx auth flow: the token for the request's scope, fetched before the request once the
+    realm is known; on 401, the scope the challenge names (or the mapped one) and one retry."""
 
     def __init__(self, source: TokenSource) -> None:
         self._source = source
@@ -118,8 +160,10 @@ class RegistryAuth(httpx.Auth):
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         query = dict(request.url.params)
         scopes = scopes_for_request(request.method, request.url.path, query)
-        sent = self._source.cached(scopes) if self._source.challenge else None
-        if sent:
+        source = self._source
+        sent = None
+        if source.challenge is not None:
+            sent = source.cached(scopes) or await source.token(scopes, source.challenge)
             request.headers["Authorization"] = f"Bearer {sent}"
         response = yield request
         if response.status_code != 401:
@@ -127,9 +171,10 @@ class RegistryAuth(httpx.Auth):
         challenge = parse_challenge(response.headers.get("WWW-Authenticate", ""))
         if challenge is None or challenge.scheme != "bearer":
             return
-        self._source.challenge = challenge
-        if sent:
-            self._source.invalidate(scopes)
-        token = await self._source.token(scopes, challenge, stale=sent)
+        source.challenge = challenge
+        # Exactly the scope the registry names; the token it just refused is never offered again.
+        token = await source.token(challenge.scopes or scopes, challenge, stale=sent)
+        if token == sent:
+            return
         request.headers["Authorization"] = f"Bearer {token}"
         yield request

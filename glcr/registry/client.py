@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from glcr.errors import GlcrError, NetworkError, NotFoundError, for_status
+from glcr.errors import AuthError, GlcrError, NetworkError, NotFoundError, PermissionDeniedError, for_status
 from glcr.models import MANIFEST_MEDIA_TYPES, Digest, Manifest, RegistryKind
 from glcr.registry.manifest import parse_manifest, sha256_digest
 from glcr.transport.pagination import check_same_origin, error_detail, next_link
@@ -70,18 +70,27 @@ class RegistryClient:
     async def kind(self, repository: str) -> RegistryKind:
         """Detect the registry's kind once per client.
 
-        gitlab_api: `GET /gitlab/v1/` answers 2xx or 401 (as GitLab's supports_gitlab_api?).
-        tag_delete: only GitLab's registry, which announces `tag_delete` in the
-        Gitlab-Container-Registry-Features header of `GET /v2/`. An `OPTIONS` probe is not
-        enough: distribution 2.8 answers `Allow: DELETE` on manifests/<tag> and then refuses
-        the DELETE by tag with 400 UNSUPPORTED.
+        gitlab_api: `GET /gitlab/v1/` without credentials answers 2xx or 401, exactly GitLab's
+        supports_gitlab_api? (lib/container_registry/gitlab_api_client.rb). Sent without the
+        token flow: a 401 is the answer here, not a reason to fetch a token; distribution
+        answers 404 for a route it does not have.
+        tag_delete: GitLab's registry announces `tag_delete` in the
+        Gitlab-Container-Registry-Features header of `GET /v2/`, but only to a valid token (its
+        401 carries no such header), so that request goes through the token flow. An `OPTIONS`
+        probe is not enough: distribution 2.8 answers `Allow: DELETE` on manifests/<tag> and then
+        refuses the DELETE by tag with 400 UNSUPPORTED.
         """
         if self._kind is None:
-            probe = await self.request("GET", "/gitlab/v1/", "probing the registry")
+            probe = await self.request("GET", "/gitlab/v1/", "probing the registry", auth=None)
             gitlab_api = 200 <= probe.status_code < 300 or probe.status_code == 401
-            base = await self.request("GET", "/v2/", "contacting the registry")
-            features = base.headers.get("Gitlab-Container-Registry-Features", "")
-            tag_delete = "tag_delete" in [f.strip() for f in features.split(",")]
+            try:
+                base = await self.request("GET", "/v2/", "contacting the registry")
+                features = base.headers.get("Gitlab-Container-Registry-Features", "")
+                tag_delete = "tag_delete" in [f.strip() for f in features.split(",")]
+            except (AuthError, PermissionDeniedError):
+                # No token for this caller (anonymous): GitLab's registry with its metadata
+                # database has had tag delete since before the /gitlab/v1 API.
+                tag_delete = gitlab_api
             self._kind = RegistryKind(gitlab_api=gitlab_api, tag_delete=tag_delete)
         return self._kind
 

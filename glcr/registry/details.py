@@ -53,7 +53,8 @@ async def gitlab_api_details(client: RegistryClient, path: str, location: str) -
                 name=item["name"], path=f"{path}:{item['name']}", location=f"{location}:{item['name']}",
                 digest=item.get("digest"), created_at=parse_time(item.get("created_at")),
                 total_size=item.get("size_bytes"), revision=revision, short_revision=short,
-                updated_at=parse_time(item.get("updated_at"))))
+                updated_at=parse_time(item.get("updated_at")), published_at=parse_time(item.get("published_at")),
+                push_times=True))
         link = next_link(response)
         if not link:
             return out

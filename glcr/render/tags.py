@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from glcr.gitlab.convert import tag_details_json
+from glcr.gitlab.convert import iso, tag_details_json
 from glcr.models import TagDetails
 from glcr.render.format import OutputFormat, human_size, short_digest, when
 from glcr.render.output import write_json, write_plain, write_table
 
 
+def tag_json(details: TagDetails) -> dict:
+    """GitLab's TagDetails fields, plus `published_at`: when the tag was last pushed, from GitLab's
+    registry (null where the registry or GitLab's REST API does not say)."""
+    return {**tag_details_json(details), "published_at": iso(details.published_at)}
+
+
 def render_tags(tags: Sequence[TagDetails], fmt: OutputFormat) -> None:
     if fmt is OutputFormat.JSON:
-        write_json([tag_details_json(t) for t in tags])
+        write_json([tag_json(t) for t in tags])
     elif fmt is OutputFormat.PLAIN:
         write_plain(t.name for t in tags)  # the docs' list_o_tags.out format
     else:
@@ -24,7 +30,7 @@ def render_tags(tags: Sequence[TagDetails], fmt: OutputFormat) -> None:
 def render_tag(details: TagDetails, siblings: list[str], manifest, fmt: OutputFormat) -> None:
     platforms = [c.platform for c in manifest.children if c.platform]
     if fmt is OutputFormat.JSON:
-        data = tag_details_json(details)
+        data = tag_json(details)
         data.update({"media_type": manifest.media_type, "same_digest_tags": siblings,
                      "platforms": [f"{p.get('os')}/{p.get('architecture')}" for p in platforms]})
         write_json(data)

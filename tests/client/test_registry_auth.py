@@ -37,7 +37,7 @@ class FakeWorld:
             kind, name, actions = scope.split(":")
             access.append({"type": kind, "name": name,
                            "actions": [a for a in actions.split(",") if a in self.grant]})
-        claims = {"exp": self.now + self.lifetime, "access": access, "n": self.issued}
+        claims = {"iat": self.now, "exp": self.now + self.lifetime, "access": access, "n": self.issued}
         return f"{b64({'alg': 'RS256'})}.{b64(claims)}.sig"
 
     def handler(self, request: httpx.Request) -> httpx.Response:
@@ -54,13 +54,14 @@ class FakeWorld:
         return httpx.Response(200, json={"name": "g/p", "tags": ["a", "b"]})
 
 
-def make(world: FakeWorld, allowed=("gitlab.test",)):
+def make(world: FakeWorld, allowed=("https://gitlab.test",)):
     options = HttpOptions(wire=httpx.MockTransport(world.handler))
 
     async def basic():
         return ("alice", "glpat-secret")
 
-    source = TokenSource(build_async_client(options), basic, allowed_realm_hosts=set(allowed), clock=lambda: world.now)
+    source = TokenSource(build_async_client(options), basic, allowed_realms=allowed,
+                         clock=lambda: world.now)
     http = build_async_client(options, base_url="https://registry.test", auth=RegistryAuth(source))
     return source, RegistryClient(http, "registry.test")
 
@@ -110,7 +111,7 @@ def test_dropped_action_is_a_clear_permission_error():
 
 def test_credentials_are_not_sent_to_a_foreign_realm():
     world = FakeWorld()
-    source, client = make(world, allowed=("other.test",))
+    source, client = make(world, allowed=("https://other.test",))
     with pytest.raises(AuthError):
         asyncio.run(client.list_tags("g/p"))
     assert world.auth_seen == []
