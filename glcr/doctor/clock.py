@@ -7,9 +7,10 @@ them with its own clock and a 60 s leeway (`Leeway` in distribution's token.go).
 * registry behind GitLab by more than ~65 s: every token is "not yet valid" -> `invalid token`;
 * registry ahead of GitLab by d > 60 s: each token lives d - 60 s less, and not at all once d
   passes the lifetime + 60 s;
-* this machine off: glcr refreshes tokens 30 s before `exp` by its own clock
-  (glcr.registry.auth.REFRESH_MARGIN_SECONDS); off by more than that, it either refreshes on
-  every request or sends expired tokens and recovers on the 401. Slower, never wrong.
+* this machine off: costs glcr's tokens nothing. glcr judges a token's life from its own
+  `exp - iat` (GitLab's clock) counted from its arrival (glcr.registry.auth). What it does cost:
+  `older_than` cutoffs (cleanup dry-run, tags plan --older-than) are now - N by this clock, so
+  they move by the skew; and other clients on this machine that read `exp` by the local clock.
 
 A `Date` header has one-second resolution and arrives after half a round trip, so differences
 up to 2 s (plus that half trip) are noise, not skew.
@@ -26,7 +27,6 @@ from glcr.errors import ExitCode
 CHECK = "clock"
 LEEWAY_SECONDS = 60.0  # distribution registry/auth/token/token.go
 NBF_BACKDATE_SECONDS = 5.0  # JSONWebToken::Token: nbf = now - 5 s
-REFRESH_MARGIN_SECONDS = 30.0  # glcr.registry.auth.REFRESH_MARGIN_SECONDS
 DEFAULT_LIFETIME_SECONDS = 300.0  # container_registry_token_expire_delay default: 5 minutes
 NOISE_SECONDS = 2.0
 # Below the leeway but worth fixing: NTP keeps clocks within milliseconds.
@@ -109,13 +109,8 @@ def _local_vs_registry(skew: float, noise: float, lifetime: float) -> CheckResul
     if abs(skew) <= max(noise, ATTENTION_SECONDS):
         return ok(CHECK, f"this machine's clock agrees with the registry (within {max(noise, abs(skew)):.0f} s)")
     fix = "synchronise this machine's clock (timedatectl set-ntp true, or chrony/ntpd)"
-    if skew > lifetime - REFRESH_MARGIN_SECONDS:
-        return warn(CHECK, f"this machine's clock is {_fmt(skew)} the registry: glcr will think every "
-                           "token expired and fetch a new one for each request (slow; /jwt/auth may throttle)",
-                    fix)
-    if abs(skew) > REFRESH_MARGIN_SECONDS:
-        return warn(CHECK, f"this machine's clock is {_fmt(skew)} the registry: glcr's token refresh "
-                           f"({REFRESH_MARGIN_SECONDS:.0f} s before expiry) is mistimed; it recovers on 401s",
-                    fix)
-    return warn(CHECK, f"this machine's clock is {_fmt(skew)} the registry", fix)
-
+    cost = (f"glcr's registry tokens are not affected (their life is read from the token), but older_than "
+            f"cutoffs in dry-runs and plans move by {abs(skew):.0f} s")
+    if skew > lifetime:
+        cost += "; clients that check a token's exp by this clock see every token expired"
+    return warn(CHECK, f"this machine's clock is {_fmt(skew)} the registry: {cost}", fix)
