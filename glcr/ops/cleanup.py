@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
@@ -46,16 +46,34 @@ async def simulate_cleanup(session: Session, project: str, params: CleanupParams
             on_repository(repo, len(tags))
         chosen = variant or Variant.for_registry(kind)
         result = decide(policy_tags(tags, chosen), params, variant=chosen, now=now, max_list_size=max_list_size)
-        out.append(RepositoryCleanup(repo, kind, tags, result))
+        out.append(RepositoryCleanup(repo, kind, tags, mark_approximate(result, tags)))
     return the_project, out
 
 
+APPROXIMATE_NOTE = (
+    "approximate: GitLab's registry did not give push times here (GitLab's REST API answered instead), "
+    "so ages are the REST API's created_at, not the push time (updated_at || created_at) GitLab's "
+    "cleanup reads; a re-pushed tag may be younger than shown")
+
+
 def policy_tags(tags: list[TagDetails], variant: Variant) -> list[PolicyTag]:
-    """The timestamp each variant of GitLab's cleanup reads: push time (updated_at || created_at)
-    on GitLab's registry, the image config's `created` elsewhere."""
+    """The timestamp each variant of GitLab's cleanup reads: on GitLab's registry the push time
+    (gitlab/cleanup_tags_service.rb `pushed_at`: `tag.updated_at || tag.created_at`, from the
+    registry's /gitlab/v1 tag list), the image config's `created` elsewhere
+    (third_party/cleanup_tags_service.rb). Without push times the GitLab-registry variant falls
+    back on created_at, and mark_approximate says so."""
     if variant is Variant.GITLAB_API:
-        return [PolicyTag(t.name, t.pushed_at, t.digest, t.total_size) for t in tags]
+        return [PolicyTag(t.name, t.pushed_at if t.push_times else t.created_at, t.digest, t.total_size)
+                for t in tags]
     return [PolicyTag(t.name, t.created_at, t.digest, t.total_size) for t in tags]
+
+
+def mark_approximate(result: CleanupResult, tags: list[TagDetails]) -> CleanupResult:
+    """The GitLab-registry variant on tags without push times: flag the result and say why."""
+    summary = result.summary
+    if summary.variant is not Variant.GITLAB_API or all(t.push_times for t in tags):
+        return result
+    return replace(result, summary=replace(summary, approximate=True, notes=(APPROXIMATE_NOTE, *summary.notes)))
 
 
 def cleanup_plan(project: Project, item: RepositoryCleanup, now: datetime, params_text: str) -> Plan:

@@ -240,6 +240,9 @@ class CleanupSummary:
     now: datetime
     cutoff: datetime | None  # now - older_than
     notes: tuple[str, ...]
+    # The GitLab-registry variant decided on times that are not push times (GitLab's REST API
+    # answered, not the registry): the caller sets it, the decisions are then approximate.
+    approximate: bool = False
 
 
 @dataclass(frozen=True)

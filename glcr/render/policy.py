@@ -41,25 +41,48 @@ def render_policy_change(change, checks, console) -> None:
         console.print(f"[yellow]warning:[/yellow] {issue}")
 
 
+VARIANT_TEXT = {
+    "gitlab_api": "GitLab's own-registry variant: push time (updated_at || created_at), keep_n per page "
+                  "of 1,000 names in name order",
+    "third_party": "third-party variant: the image's created, all tags, random sample per run",
+}
+
+
+def _timestamp(summary) -> tuple[str, str]:
+    """(column header, JSON name) of the time each decision read."""
+    if summary.approximate:
+        return "CREATED (REST, APPROX.)", "rest_created_at"
+    if summary.variant.value == "gitlab_api":
+        return "PUSHED", "pushed_at"
+    return "BUILT", "image_created"
+
+
 def render_cleanup(reports, fmt: OutputFormat, verbose: bool = True) -> None:
     """`reports`: [(repository path, CleanupResult)]."""
     if fmt is OutputFormat.JSON:
         out = []
         for path, result in reports:
+            s = result.summary
             for decision in result.decisions:
                 item = decision.to_dict()
                 item["repository"] = path
                 item["reason"] = decision.reason.value
+                # which time `created_at` holds, and whether the decision is exact
+                item["variant"] = s.variant.value
+                item["timestamp"] = _timestamp(s)[1]
+                item["approximate"] = s.approximate
                 out.append(item)
         write_json(out)
         return
     for path, result in reports:
         s = result.summary
+        approx = " APPROXIMATE:" if s.approximate else ""
         if verbose:
             rows = [(d.action.value, d.name, short_digest(d.digest), when(d.created_at), d.detail)
                     for d in result.decisions]
-            write_table(f"{path}  ({s.variant.value} variant)", ["ACTION", "TAG", "DIGEST", "CREATED", "WHY"], rows)
-        print(f"{path}: {s.tags} tags, {s.delete} to delete, {s.keep} to keep; about "
+            title = f"{path}  ({VARIANT_TEXT.get(s.variant.value, s.variant.value)}){' APPROXIMATE' if approx else ''}"
+            write_table(title, ["ACTION", "TAG", "DIGEST", _timestamp(s)[0], "WHY"], rows)
+        print(f"{path}:{approx} {s.tags} tags, {s.delete} to delete, {s.keep} to keep; about "
               f"{human_size(s.bytes_freed_estimate)} freed ({s.digests_still_tagged} deleted digest(s) "
               f"stay tagged elsewhere; layers shared with kept images are not freed)")
         for note in s.notes:

@@ -69,6 +69,9 @@ class FakeGitLab:
                 return project
         return None
 
+    def _project_repos(self, project: str) -> list[str]:
+        return [r for r in sorted(self.repos) if self.project_of(r) == project]
+
     def jwt_auth(self, request: httpx.Request) -> httpx.Response:
         self.jwt_auth_headers.append(request.headers.get("Authorization"))
         expected = "Basic " + base64.b64encode(f"alice:{TOKEN}".encode()).decode()
@@ -106,14 +109,25 @@ class FakeGitLab:
             name = next(p for p, i in self.projects.items() if i == pid)
             return httpx.Response(200, json={"id": pid, "path_with_namespace": name, "path": name.rsplit("/", 1)[1],
                                              "container_registry_image_prefix": f"{REGISTRY_HOST}/{name}"})
-        match = re.fullmatch(r"projects/(\d+)/registry/repositories", path)
+        match = re.fullmatch(r"projects/([^/]+)/registry/repositories", path)
         if match:
-            project = next(p for p, i in self.projects.items() if str(i) == match.group(1))
-            repos = [r for r in sorted(self.repos) if self.project_of(r) == project]
+            ref = unquote(match.group(1))
+            project = next((p for p, i in self.projects.items() if ref in (p, str(i))), None)
+            if project is None:
+                return httpx.Response(404, json={"message": "404 Project Not Found"})
             return httpx.Response(200, json=[
-                {"id": 100 + n, "name": r[len(project) + 1:], "path": r, "project_id": int(match.group(1)),
+                {"id": 100 + n, "name": r[len(project) + 1:], "path": r, "project_id": self.projects[project],
                  "location": f"{REGISTRY_HOST}/{r}", "created_at": "2026-01-01T00:00:00Z"}
-                for n, r in enumerate(repos)])
+                for n, r in enumerate(self._project_repos(project))])
+        match = re.fullmatch(r"projects/(\d+)/registry/repositories/(\d+)/tags(?:/([^/]+))?", path)
+        if match:  # GitLab's REST tags: created_at is not the push time (see the cleanup tests)
+            project = next(p for p, i in self.projects.items() if str(i) == match.group(1))
+            repo = self._project_repos(project)[int(match.group(2)) - 100]
+            names = sorted(self.repos[repo]) if match.group(3) is None else [unquote(match.group(3))]
+            items = [{"name": t, "path": f"{repo}:{t}", "location": f"{REGISTRY_HOST}/{repo}:{t}",
+                      "digest": self.repos[repo].get(t), "created_at": "2025-06-01T00:00:00Z", "total_size": 1}
+                     for t in names]
+            return httpx.Response(200, json=items if match.group(3) is None else items[0])
         return httpx.Response(404, json={"message": "404 Not Found"})
 
     # --- the registry ------------------------------------------------------------------------

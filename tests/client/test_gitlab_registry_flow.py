@@ -244,3 +244,48 @@ def test_current_digests_on_gitlab_registry_come_from_the_tag_list():
     found = run(world, lambda s: current_digests(s, REPO))
     assert found == tags(1500)
     assert not any(c.startswith("HEAD") for c in world.registry_calls)
+
+
+# --- cleanup on GitLab's registry -------------------------------------------------------------
+
+
+def simulate(world: FakeGitLab, **params):
+    from datetime import datetime, timezone
+
+    from glcr.ops.cleanup import simulate_cleanup
+    from glcr.policy import CleanupParams
+
+    p = CleanupParams.from_policy({"name_regex": ".*", "keep_n": 1, "older_than": "7d", **params})
+    now = datetime(2026, 4, 1, tzinfo=timezone.utc)
+    return run(world, lambda s: simulate_cleanup(s, "group/app", p, now=now))
+
+
+def test_cleanup_on_gitlab_registry_reads_push_times_from_the_registry():
+    world = FakeGitLab(repos={"group/app/api": tags(3)})
+    _, items = simulate(world)
+    (item,) = items
+    s = item.result.summary
+    assert s.variant.value == "gitlab_api" and not s.approximate
+    # push times (created_at of the registry's tag list, January) decide; t0002 is the newest
+    assert [d.name for d in item.result.deleted()] == ["t0000", "t0001"]
+    assert item.result.by_name()["t0000"].created_at.month == 1
+    assert not any("/tags/" in c for c in world.api_calls)
+
+
+def test_cleanup_without_push_times_is_marked_approximate_in_table_and_json(capsys):
+    import json
+
+    from glcr.render.format import OutputFormat
+    from glcr.render.policy import render_cleanup
+
+    world = FakeGitLab(repos={"group/app/api": tags(3)}, grant=())  # the registry is not ours to read
+    _, items = simulate(world)
+    (item,) = items
+    assert item.result.summary.variant.value == "gitlab_api" and item.result.summary.approximate
+    assert any(c.endswith("/tags") for c in world.api_calls)  # the REST API answered
+    render_cleanup([(item.repository.path, item.result)], OutputFormat.JSON)
+    data = json.loads(capsys.readouterr().out)
+    assert {(d["approximate"], d["timestamp"]) for d in data} == {(True, "rest_created_at")}
+    render_cleanup([(item.repository.path, item.result)], OutputFormat.TABLE)
+    table = capsys.readouterr().out
+    assert "APPROXIMATE" in table and "PUSHED" not in table and "note: approximate" in table
