@@ -13,7 +13,7 @@ import logging
 import time
 from typing import Any
 
-from glcr.sandbox import entities
+from glcr.sandbox import api_protection, entities
 from glcr.sandbox.api_auth import Caller, authenticate
 from glcr.sandbox.api_projects import find_group, find_project
 from glcr.sandbox.cleanup import CleanupParams, cleanup_tags
@@ -172,11 +172,13 @@ def _run_repository_delete(ctx: SandboxContext, repo_id: int) -> None:
         repo.status = "delete_ongoing"
         world.save()
         path = world.repository_path(repo)
+        protected = api_protection.delete_filter(ctx, world.projects[repo.project_id], None)  # a worker: every rule
     time.sleep(ctx.knobs.repository_delete_ongoing_s)  # long enough for pollers to see the state
     params = CleanupParams(name_regex_delete=".*", keep_latest=False)
     try:
         for _ in range(DELETE_PASSES):
-            cleanup_tags(ctx.registry, ctx.inspector, path, params, max_list_size=_max_list_size(ctx))
+            cleanup_tags(ctx.registry, ctx.inspector, path, params, max_list_size=_max_list_size(ctx),
+                         protected=protected)
             if not ctx.registry.tags(path):
                 world.remove_repository(repo_id)
                 return
@@ -228,8 +230,9 @@ def delete_tag(ctx: SandboxContext, req: Request, id: str, repository_id: str, t
     repo = _repository(ctx, project, _int_path_param("repository_id", repository_id))
     if not can(ctx.world, caller.user, "destroy_container_image_tag", project):
         raise forbidden()
+    names = api_protection.refuse_protected([tag_name], api_protection.delete_filter(ctx, project, caller.user))
     try:
-        delete_tags(ctx.registry, ctx.repository_path(repo), [tag_name])
+        delete_tags(ctx.registry, ctx.repository_path(repo), names)
     except TagDeleteError:
         raise bad_request() from None
     return status_body(200)
@@ -246,7 +249,7 @@ def delete_tags_bulk(ctx: SandboxContext, req: Request, id: str, repository_id: 
     params = CleanupParams.from_api(declared)
     ctx.jobs.schedule(
         f"cleanup tags of repository {repo.id}",
-        lambda: _run_bulk_cleanup(ctx, repo.id, params),
+        lambda: _run_bulk_cleanup(ctx, repo.id, params, caller.user),
         delay=ctx.knobs.bulk_delete_delay_s,
     )
     return status_body(202)
@@ -284,14 +287,16 @@ def _declared_bulk_params(params: dict[str, Any], repository_id: str) -> dict[st
     return declared
 
 
-def _run_bulk_cleanup(ctx: SandboxContext, repo_id: int, params: CleanupParams) -> None:
+def _run_bulk_cleanup(ctx: SandboxContext, repo_id: int, params: CleanupParams, user=None) -> None:
     """CleanupContainerRepositoryWorker -> CleanupTagsService (third-party variant)."""
     with ctx.world.lock:
         repo = ctx.world.repositories.get(repo_id)
         if repo is None:
             return
         path = ctx.world.repository_path(repo)
-    result = cleanup_tags(ctx.registry, ctx.inspector, path, params, max_list_size=_max_list_size(ctx))
+        project = ctx.world.projects[repo.project_id]
+    result = cleanup_tags(ctx.registry, ctx.inspector, path, params, max_list_size=_max_list_size(ctx),
+                          protected=api_protection.delete_filter(ctx, project, user))
     ctx.record_cleanup(repo_id, path, result)
     if result.message:
         log.warning("cleanup of %s: %s", path, result.message)

@@ -12,7 +12,7 @@ import datetime as dt
 import random
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from glcr.sandbox.durations import parse_duration
 from glcr.sandbox.registry_client import RegistryClient
@@ -74,6 +74,7 @@ def cleanup_tags(
     max_list_size: int,
     now: dt.datetime | None = None,
     rng: random.Random | None = None,
+    protected: Callable[[str], bool] | None = None,
 ) -> CleanupResult:
     now = now or dt.datetime.now(dt.timezone.utc)
     for pattern in (params.name_regex_delete, params.name_regex, params.name_regex_keep):
@@ -117,6 +118,8 @@ def cleanup_tags(
         tags = [t for t in tags if t.created is not None and t.created < cutoff]  # undated: always kept
 
     result.before_delete_size = len(tags)
+    if protected is not None:  # DeleteTagsService#filter_out_protected! (api_protection.delete_filter)
+        tags = [t for t in tags if not protected(t.name)]
     try:
         result.deleted = delete_tags(registry, repo, [t.name for t in tags])
     except TagDeleteError as exc:

@@ -13,7 +13,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from glcr.sandbox import api_lists, api_projects, api_registry, control
+from glcr.sandbox import api_lists, api_projects, api_protection, api_registry, control
 from glcr.sandbox.context import SandboxContext
 from glcr.sandbox.jwt_auth import jwt_auth
 from glcr.sandbox.registry_client import RegistryError
@@ -47,6 +47,7 @@ def build_router() -> Router:
     add("DELETE", f"{repos}/:repository_id/tags/:tag_name", api_registry.delete_tag)
     add("GET", f"{API}/groups/:id/registry/repositories", api_registry.list_group_repositories)
     add("GET", f"{API}/registry/repositories/:id", api_registry.get_repository)
+    api_protection.register(router, API)
     add("GET", "/jwt/auth", jwt_auth)
     control.register(router)
     return router

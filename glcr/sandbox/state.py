@@ -157,6 +157,7 @@ class World:
         self.projects: dict[int, Project] = {}
         self.members: list[Member] = []
         self.repositories: dict[int, Repository] = {}
+        self.tag_rules: dict[int, dict[str, Any]] = {}  # container tag protection rules (api_protection.py)
         self.settings: dict[str, Any] = dict(DEFAULT_SETTINGS)
         self.sequences: dict[str, int] = {}
         if path is not None and path.exists():
@@ -178,6 +179,7 @@ class World:
                 "members": [asdict(m) for m in self.members],
                 "repositories": [asdict(r) for r in self.repositories.values()],
                 "settings": dict(self.settings),
+                "tag_rules": [dict(r) for r in self.tag_rules.values()],
                 "sequences": dict(self.sequences),
             }
 
@@ -192,6 +194,7 @@ class World:
         self.members = [Member(**m) for m in data.get("members", [])]
         self.repositories = {r["id"]: Repository(**r) for r in data.get("repositories", [])}
         self.settings = {**DEFAULT_SETTINGS, **data.get("settings", {})}
+        self.tag_rules = {r["id"]: dict(r) for r in data.get("tag_rules", [])}
         self.sequences = dict(data.get("sequences", {}))
 
     def save(self) -> None:

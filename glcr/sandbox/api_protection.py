@@ -1,0 +1,213 @@
+"""Container tag protection rules: the REST API and their enforcement in the sandbox's deletes.
+
+Followed from GitLab's source (gitlabhq/gitlabhq):
+* lib/api/project_container_registry_protection_tag_rules.rb: `after_validation { authenticate!;
+  authorize! :admin_container_image, user_project }`, so Grape's parameter errors (400
+  {"error": ...}) come before 401/404/403. GET presents `container_registry_protection_tag_rules
+  .mutable`; POST requires all three fields, `values:` maintainer/owner/admin, and renders a
+  service error as 422 {"message": <message or full messages>}; PATCH takes the same fields as
+  optional (plus "" to unset) and renders 422 {"message": {"error": ...}}; DELETE (MR 213898)
+  answers 204. A rule of another project is `find` -> 404 {"message": "404 Not found"}.
+* CreateTagRuleService: "Maximum number of protection rules have been reached." at 5
+  (MAX_TAG_RULES_PER_PROJECT, counted before creating).
+* TagRule validations, in order: tag_name_pattern presence ("can't be blank"), uniqueness per
+  project ("has already been taken"), length ("is too long (maximum is 100 characters)"),
+  untrusted_regexp ("not valid RE2 syntax: <RE2 error>"); CE: "Access levels should both be
+  present".
+* Enforcement (Projects::ContainerRepository::Gitlab::DeleteTagsService#filter_out_protected!):
+  no user (policy runs, the repository delete worker): every rule; an administrator: none;
+  anyone else: the rules whose delete level is above their project access level. The API's
+  single-tag delete answers 403 "cannot delete protected tag(s)" when nothing is left.
+
+Deviation: GitLab refuses to create rules (422 "GitLab container registry API not supported")
+and skips the filter on third-party registries. The sandbox keeps and enforces them on either
+registry, so that glcr's handling of protected tags is tested on both.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from glcr.sandbox.api_auth import authenticate
+from glcr.sandbox.api_projects import find_project
+from glcr.sandbox.context import SandboxContext
+from glcr.sandbox.permissions import can
+from glcr.sandbox.state import MAINTAINER, OWNER, Project, User
+from glcr.sandbox.untrusted_regexp import InvalidRegexp, compile_untrusted, matches
+from glcr.sandbox.web import (
+    ApiError,
+    Request,
+    Response,
+    api_message,
+    forbidden,
+    grape_error,
+    json_response,
+    record_not_found,
+)
+
+LEVELS = {"maintainer": MAINTAINER, "owner": OWNER, "admin": 60}  # sym_options_with_admin
+MAX_RULES = 5
+MAX_PATTERN = 100
+FIELDS = ("tag_name_pattern", "minimum_access_level_for_push", "minimum_access_level_for_delete")
+PROTECTED_TAGS_ERROR = "cannot delete protected tag(s)"
+
+
+def entity(rule: dict[str, Any]) -> dict[str, Any]:
+    """API::Entities::Projects::ContainerRegistry::Protection::TagRule."""
+    return {"id": rule["id"], "project_id": rule["project_id"], **{k: rule.get(k) for k in FIELDS}}
+
+
+def project_rules(ctx: SandboxContext, project: Project) -> list[dict[str, Any]]:
+    with ctx.world.lock:
+        return sorted((r for r in ctx.world.tag_rules.values() if r["project_id"] == project.id),
+                      key=lambda r: r["id"])
+
+
+def _admin_project(ctx: SandboxContext, req: Request, id: str) -> tuple[User, Project]:
+    caller = authenticate(ctx, req)
+    user = caller.require_user()
+    project = find_project(ctx, caller, id)
+    if not can(ctx.world, user, "admin_container_image", project):
+        raise forbidden()
+    return user, project
+
+
+def _declared(params: dict[str, Any], *, required: bool) -> dict[str, Any]:
+    errors, out = [], {}
+    for name in FIELDS:
+        if name not in params or params[name] is None:
+            if required:
+                errors.append(f"{name} is missing")
+            continue
+        value = params[name]
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            errors.append(f"{name} is invalid")
+            continue
+        value = str(value)
+        if name != "tag_name_pattern" and value not in LEVELS and not (value == "" and not required):
+            errors.append(f"{name} does not have a valid value")
+            continue
+        out[name] = value
+    if errors:
+        raise grape_error(", ".join(errors))
+    return out
+
+
+def _model_errors(ctx: SandboxContext, project: Project, rule: dict[str, Any], own_id: int | None) -> list[str]:
+    errors: list[str] = []
+    pattern = rule.get("tag_name_pattern")
+    if pattern is None or not str(pattern).strip():
+        errors.append("Tag name pattern can't be blank")
+    elif any(r["tag_name_pattern"] == pattern and r["id"] != own_id for r in project_rules(ctx, project)):
+        errors.append("Tag name pattern has already been taken")
+    if pattern is not None and len(pattern) > MAX_PATTERN:
+        errors.append(f"Tag name pattern is too long (maximum is {MAX_PATTERN} characters)")
+    if pattern:
+        try:
+            compile_untrusted(pattern)
+        except InvalidRegexp as exc:
+            errors.append(f"Tag name pattern not valid RE2 syntax: {exc}")
+    if not (rule.get("minimum_access_level_for_push") and rule.get("minimum_access_level_for_delete")):
+        errors.append("Access levels should both be present")
+    return errors
+
+
+def list_rules(ctx: SandboxContext, req: Request, id: str) -> Response:
+    _, project = _admin_project(ctx, req, id)
+    mutable = [r for r in project_rules(ctx, project)
+               if r.get("minimum_access_level_for_push") or r.get("minimum_access_level_for_delete")]
+    return json_response(200, [entity(r) for r in mutable])
+
+
+def create_rule(ctx: SandboxContext, req: Request, id: str) -> Response:
+    declared = _declared(req.params, required=True)
+    _, project = _admin_project(ctx, req, id)
+    world = ctx.world
+    with world.lock:
+        if len(project_rules(ctx, project)) >= MAX_RULES:
+            raise api_message(422, "Maximum number of protection rules have been reached.")
+        errors = _model_errors(ctx, project, declared, None)
+        if errors:
+            raise api_message(422, errors)
+        rule = {"id": world._next_id("tag_rule"), "project_id": project.id, **declared}
+        world.tag_rules[rule["id"]] = rule
+        world.save()
+    return json_response(201, entity(rule))
+
+
+def _rule(ctx: SandboxContext, project: Project, protection_rule_id: str) -> dict[str, Any]:
+    rule = ctx.world.tag_rules.get(int(protection_rule_id))
+    if rule is None or rule["project_id"] != project.id:
+        raise record_not_found()
+    return rule
+
+
+def _rule_id(value: str) -> str:
+    if not value.isdigit():
+        raise grape_error("protection_rule_id is invalid")
+    return value
+
+
+def update_rule(ctx: SandboxContext, req: Request, id: str, protection_rule_id: str) -> Response:
+    _rule_id(protection_rule_id)
+    declared = _declared(req.params, required=False)
+    _, project = _admin_project(ctx, req, id)
+    world = ctx.world
+    with world.lock:
+        rule = _rule(ctx, project, protection_rule_id)
+        after = {**rule, **{k: (v if v != "" else None) for k, v in declared.items()}}
+        errors = _model_errors(ctx, project, after, rule["id"])
+        if errors:
+            raise api_message(422, {"error": errors})
+        rule.update(after)
+        world.save()
+    return json_response(200, entity(rule))
+
+
+def delete_rule(ctx: SandboxContext, req: Request, id: str, protection_rule_id: str) -> Response:
+    _rule_id(protection_rule_id)
+    _, project = _admin_project(ctx, req, id)
+    world = ctx.world
+    with world.lock:
+        rule = _rule(ctx, project, protection_rule_id)
+        del world.tag_rules[rule["id"]]
+        world.save()
+    return Response(204)
+
+
+def register(router, api: str) -> None:
+    base = f"{api}/projects/:id/registry/protection/tag/rules"
+    router.add("GET", base, list_rules)
+    router.add("POST", base, create_rule)
+    router.add("PATCH", f"{base}/:protection_rule_id", update_rule)
+    router.add("DELETE", f"{base}/:protection_rule_id", delete_rule)
+
+
+# --- enforcement ------------------------------------------------------------------------------
+
+
+def delete_filter(ctx: SandboxContext, project: Project, user: User | None) -> Callable[[str], bool]:
+    """is_protected(name) for a delete by `user` (None: a policy run or a worker: every rule)."""
+    if user is not None and user.admin:
+        return lambda name: False
+    level = None if user is None else ctx.world.project_access(user, project)
+    patterns = []
+    for rule in project_rules(ctx, project):
+        needed = LEVELS.get(rule.get("minimum_access_level_for_delete") or "")
+        immutable = not rule.get("minimum_access_level_for_push") and not rule.get("minimum_access_level_for_delete")
+        if immutable or level is None or (needed is not None and needed > level):
+            try:
+                patterns.append(compile_untrusted(rule["tag_name_pattern"]))
+            except InvalidRegexp:
+                continue
+    if not patterns:
+        return lambda name: False
+    return lambda name: any(matches(p, name) for p in patterns)
+
+
+def refuse_protected(names: list[str], is_protected: Callable[[str], bool]) -> list[str]:
+    """filter_out_protected!: the names left; 403 when none is left of a non-empty request."""
+    left = [n for n in names if not is_protected(n)]
+    if names and not left:
+        raise ApiError(403, {"message": f"403 Forbidden - {PROTECTED_TAGS_ERROR}"})
+    return left
