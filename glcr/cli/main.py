@@ -27,6 +27,7 @@ COMMANDS = {
     "policy": LazyCommand("glcr.cli.policy_cmd:app",
                           "A project's container cleanup policy (container_expiration_policy)."),
     "cleanup": LazyCommand("glcr.cli.cleanup_cmd:app", "Simulate and apply GitLab's cleanup policy."),
+    "protection": LazyCommand("glcr.cli.protection_cmd:app", "A project's container tag protection rules (who may push and delete which tags)."),
     "migrate-project": LazyCommand(
         "glcr.cli.migrate_cmd:app",
         "Move or rename a project whose registry holds images: copy every tag to a holding place, verify it, "
