@@ -10,9 +10,10 @@ import typer
 
 app = typer.Typer(
     help=(
-        "A local GitLab API sandbox over a real registry (Debian's docker-registry), on 127.0.0.1.\n\n"
+        "A local GitLab API sandbox over a real registry, on 127.0.0.1: GitLab's own container "
+        "registry (default; PostgreSQL and Redis run beside it) or Debian's docker-registry.\n\n"
         "It answers GitLab's REST API for the registry endpoints glcr uses, signs registry tokens "
-        "like GitLab's /jwt/auth, and deletes tags the way GitLab does on third-party registries.\n\n"
+        "like GitLab's /jwt/auth, and deletes tags the way GitLab does with that registry.\n\n"
         'Try it:  eval "$(glcr sandbox up)"  then  glcr repos list --group demo'
     ),
     no_args_is_help=True,
@@ -33,6 +34,16 @@ STATE_DIR = typer.Option(
         "(default: $XDG_STATE_HOME/glcr/sandbox, else ~/.local/state/glcr/sandbox)"
     ),
 )
+REGISTRY = typer.Option(
+    None,
+    "--registry",
+    help=(
+        "gitlab: GitLab's own registry with its metadata database (what GitLab runs since 16.0); "
+        "distribution: Debian's docker-registry (a third-party registry). "
+        "Default: what the state directory was made with, else gitlab"
+    ),
+    case_sensitive=False,
+)
 USER = typer.Option(
     "maintainer", "--user", "-u", help="whose token to export: root (admin), maintainer, developer, reporter"
 )
@@ -47,6 +58,17 @@ def _exports(info: dict, user: str) -> str:
     if user not in tokens:
         raise typer.BadParameter(f"no user {user!r}; choose one of {', '.join(tokens)}", param_hint="--user")
     return f"export GITLAB_URL={info['url']}\nexport GITLAB_TOKEN={tokens[user]}"
+
+
+def _recorded_kind(state_dir: Path) -> str | None:
+    """The registry kind a state directory was made with (None: a new directory)."""
+    import json
+
+    try:
+        data = json.loads((state_dir / "world.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return data.get("registry_kind") or "distribution"  # worlds from before the choice
 
 
 def _running(state_dir: Path) -> dict | None:
@@ -64,6 +86,7 @@ def up(
     registry_latency_ms: int = typer.Option(0, "--registry-latency-ms", min=0,
                                             help="delay every registry request this long (a relay in front of it)"),
     seed: bool = typer.Option(True, "--seed/--no-seed", help="push the demo images (group demo, project demo/app)"),
+    registry: Optional[str] = REGISTRY,
     user: str = USER,
 ) -> None:
     """Start the sandbox in the background; print GITLAB_URL and GITLAB_TOKEN export lines.
@@ -73,28 +96,44 @@ def up(
     Examples:
       eval "$(glcr sandbox up)"
       eval "$(glcr sandbox up --latency-ms 50 --no-seed)"
+      eval "$(glcr sandbox up --registry distribution --state-dir /tmp/sb-third-party)"
       glcr sandbox up --state-dir /tmp/sb --port 8929 --user root
     """
     from glcr.sandbox.daemon import spawn
-    from glcr.sandbox.registry_process import RegistryBinaryMissing, find_binary
+    from glcr.sandbox.registry_kinds import KINDS, check_available
+    from glcr.sandbox.registry_process import RegistryBinaryMissing
 
     state_dir = state_dir or default_state_dir()
+    made_with = _recorded_kind(state_dir)
+    kind = (registry or made_with or "gitlab").lower()
+    if kind not in KINDS:
+        raise typer.BadParameter(f"{registry!r} is not one of {', '.join(KINDS)}", param_hint="--registry")
     info = _running(state_dir)
     if info:
+        running_kind = info.get("registry_kind", "distribution")
+        if registry and running_kind != kind:
+            _say(f"glcr: the sandbox in {state_dir} runs the {running_kind} registry; "
+                 f"stop it first (`glcr sandbox down`) or use another --state-dir")  # fmt: skip
+            raise typer.Exit(1)
         _say(f"the sandbox is already running at {info['url']} (state in {state_dir})")
     else:
+        if made_with and made_with != kind:
+            _say(f"glcr: the state directory {state_dir} holds images of the {made_with} registry; "
+                 f"use --registry {made_with}, or another --state-dir")  # fmt: skip
+            raise typer.Exit(1)
         try:
-            find_binary()
+            check_available(kind)
         except RegistryBinaryMissing as exc:
             _say(f"glcr: {exc}")
             raise typer.Exit(1) from None
-        _say("starting the sandbox" + (" and pushing the demo images" if seed else "") + " ...")
+        _say(f"starting the sandbox on the {kind} registry" + (" and pushing the demo images" if seed else "") + " ...")
         try:
-            info = spawn(state_dir, port=port, latency_ms=latency_ms, seed=seed, registry_latency_ms=registry_latency_ms)
+            info = spawn(state_dir, port=port, latency_ms=latency_ms, seed=seed,
+                         registry_latency_ms=registry_latency_ms, registry_kind=kind)  # fmt: skip
         except RuntimeError as exc:
             _say(f"glcr: {exc}")
             raise typer.Exit(1) from None
-        _say(f"sandbox at {info['url']}, registry at {info['registry_host']}, state in {state_dir}")
+        _say(f"sandbox at {info['url']}, {kind} registry at {info['registry_host']}, state in {state_dir}")
         _say("users: root (admin), maintainer, developer, reporter; `glcr sandbox env --user root` for another token")
     typer.echo(_exports(info, user))
 
@@ -134,7 +173,7 @@ def status(state_dir: Optional[Path] = STATE_DIR) -> None:
     info = _require_running(state_dir, f"the sandbox is not running (state in {state_dir})")
     world = httpx.get(f"{info['url']}/-/sandbox/state", timeout=10).json()
     typer.echo(f"url:           {info['url']}")
-    typer.echo(f"registry:      {info['registry_host']}")
+    typer.echo(f"registry:      {info['registry_host']} ({info.get('registry_kind', 'distribution')})")
     typer.echo(f"pid:           {info['pid']}")
     typer.echo(f"state dir:     {state_dir}")
     typer.echo(f"projects:      {len(world['projects'])}")

@@ -1,4 +1,4 @@
-"""`python -m glcr.sandbox serve --state-dir DIR [--port N] [--latency-ms N] [--seed]`.
+"""`python -m glcr.sandbox serve --state-dir DIR [--port N] [--latency-ms N] [--seed] [--registry KIND]`.
 
 The foreground process behind `glcr sandbox up`; stops on SIGTERM or Ctrl-C.
 """
@@ -20,12 +20,14 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--seed", action="store_true", help="push the demo images if demo/app has none")
     serve.add_argument("--registry-latency-ms", type=int, default=0,
                        help="delay every registry request by this much (a relay in front of it)")
+    serve.add_argument("--registry", choices=("gitlab", "distribution"), default="gitlab",
+                       help="GitLab's own registry (default) or Debian's docker-registry")
     args = parser.parse_args(argv)
 
     from glcr.sandbox.daemon import serve as run
 
     return run(args.state_dir, port=args.port, latency_ms=args.latency_ms, seed=args.seed,
-               registry_latency_ms=args.registry_latency_ms)
+               registry_latency_ms=args.registry_latency_ms, registry_kind=args.registry)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,13 @@ class SandboxContext:
     info: dict[str, Any] = field(default_factory=dict)  # what GET /-/sandbox/info shows
     # The host:port repositories' `location` names: a latency proxy's when there is one.
     public_registry_host: str | None = None
+    # "gitlab": GitLab's own registry (its /gitlab/v1 API, tag delete); "distribution": third-party.
+    registry_kind: str = "distribution"
+
+    @property
+    def gitlab_api(self) -> bool:
+        """ContainerRegistry::GitlabApiClient.supports_gitlab_api?"""
+        return self.registry_kind == "gitlab"
 
     @property
     def registry_host(self) -> str:

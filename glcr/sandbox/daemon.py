@@ -22,7 +22,7 @@ import httpx
 
 INFO_FILE = "sandbox.json"
 LOG_FILE = "sandbox.log"
-SPAWN_TIMEOUT_S = 60.0  # includes seeding the demo world
+SPAWN_TIMEOUT_S = 120.0  # includes seeding the demo world and, once per machine, migrating a database
 
 
 def info_path(state_dir: Path) -> Path:
@@ -58,7 +58,7 @@ def healthy(info: dict[str, Any]) -> bool:
 
 
 def serve(state_dir: Path, *, port: int = 0, latency_ms: int = 0, seed: bool = False,
-          registry_latency_ms: int = 0) -> int:
+          registry_latency_ms: int = 0, registry_kind: str = "gitlab") -> int:
     """Foreground: start, optionally seed the demo, publish sandbox.json, wait for a signal."""
     from glcr.sandbox.runtime import Sandbox
     from glcr.sandbox.seed import DEMO_PROJECT, seed_demo
@@ -67,7 +67,8 @@ def serve(state_dir: Path, *, port: int = 0, latency_ms: int = 0, seed: bool = F
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    sandbox = Sandbox.start(state_dir, port=port, latency_ms=latency_ms, registry_latency_ms=registry_latency_ms)
+    sandbox = Sandbox.start(state_dir, port=port, latency_ms=latency_ms, registry_latency_ms=registry_latency_ms,
+                            registry_kind=registry_kind)
     try:
         project = sandbox.world.find_project(DEMO_PROJECT)
         if seed and (project is None or not sandbox.world.project_repositories(project)):
@@ -87,12 +88,13 @@ def serve(state_dir: Path, *, port: int = 0, latency_ms: int = 0, seed: bool = F
 
 
 def spawn(state_dir: Path, *, port: int = 0, latency_ms: int = 0, seed: bool = True,
-          registry_latency_ms: int = 0) -> dict[str, Any]:
+          registry_latency_ms: int = 0, registry_kind: str = "gitlab") -> dict[str, Any]:
     """Start `serve` detached from this terminal; return its sandbox.json once it is up."""
     state_dir.mkdir(parents=True, exist_ok=True)
     info_path(state_dir).unlink(missing_ok=True)
     cmd = [sys.executable, "-m", "glcr.sandbox", "serve", "--state-dir", str(state_dir), "--port", str(port),
-           "--latency-ms", str(latency_ms), "--registry-latency-ms", str(registry_latency_ms)] \
+           "--latency-ms", str(latency_ms), "--registry-latency-ms", str(registry_latency_ms),
+           "--registry", registry_kind] \
         + (["--seed"] if seed else [])  # fmt: skip
     with open(state_dir / LOG_FILE, "ab") as log:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)

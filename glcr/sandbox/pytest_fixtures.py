@@ -51,7 +51,7 @@ def mark_e2e(items: list[pytest.Item], directory: Path, *, only_sandbox_users: b
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     require_registry_binary()
-    started = Sandbox.start(tmp_path_factory.mktemp("glcr-sandbox"))
+    started = Sandbox.start(tmp_path_factory.mktemp("glcr-sandbox"), registry_kind="distribution")
     try:
         yield started
     finally:

@@ -6,8 +6,9 @@
     sandbox.registry_host
     sandbox.stop()
 
-State directory layout: world.json (the world), keys/ (signing key and certificate),
-registry/ (config, storage, log), sandbox.json (written by the background daemon only).
+State directory layout: world.json (the world, with the registry kind it was made with),
+keys/ (signing key and certificate), gitlab-registry/ or registry/ (config, storage, logs;
+GitLab's registry also its saved database), sandbox.json (written by the background daemon only).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from glcr.sandbox.jobs import Jobs
 from glcr.sandbox.keys import SigningKey
 from glcr.sandbox.latency_proxy import LatencyProxy
 from glcr.sandbox.registry_client import RegistryClient
-from glcr.sandbox.registry_process import RegistryProcess, free_port
+from glcr.sandbox.registry_kinds import DEFAULT_KIND, AnyRegistryProcess, check_kind, make_process, registry_settings
+from glcr.sandbox.registry_process import free_port
 from glcr.sandbox.server import SandboxHTTPServer, ServerThread
 from glcr.sandbox.state import DEVELOPER, MAINTAINER, OWNER, REPORTER, Namespace, Project, World, utcnow
 from glcr.sandbox.tag_details import TagInspector
@@ -40,7 +42,7 @@ INFO_FILE = "sandbox.json"
 class Sandbox:
     state_dir: Path
     ctx: SandboxContext
-    registry_process: RegistryProcess
+    registry_process: AnyRegistryProcess
     server: ServerThread
     tokens: dict[str, str] = field(default_factory=dict, repr=False)  # username -> api token
     proxy: LatencyProxy | None = None
@@ -61,26 +63,41 @@ class Sandbox:
         token_expire_delay_minutes: int | None = None,
         registry_binary: str | None = None,
         registry_latency_ms: int = 0,
+        registry_kind: str = DEFAULT_KIND,
     ) -> "Sandbox":
         """`registry_latency_ms`: put a relay that delays every registry request in front of the
-        registry and name it in repository locations (benchmarks: latency on both sides)."""
+        registry and name it in repository locations (benchmarks: latency on both sides).
+        `registry_kind`: "gitlab" (GitLab's own registry, the default) or "distribution"."""
+        check_kind(registry_kind)
         state_dir = Path(state_dir)
         state_dir.mkdir(parents=True, exist_ok=True)
         key = SigningKey.load_or_create(state_dir / "keys")
         world = World(state_dir / "world.json")
+        if world.registry_kind not in (None, registry_kind):
+            raise RuntimeError(
+                f"the state directory {state_dir} holds images of the {world.registry_kind} registry; "
+                f"start it with --registry {world.registry_kind}, or use another --state-dir"
+            )
         # The API port must be known before the registry starts: it is the token realm.
         api_port = port or free_port()
-        registry = RegistryProcess(
-            state_dir / "registry",
+        registry = make_process(
+            registry_kind,
+            state_dir,
             realm=f"http://127.0.0.1:{api_port}/jwt/auth",
             cert_path=key.cert_path,
             port=registry_port,
             binary=registry_binary,
         )
         registry.start()
+        with world.lock:
+            world.registry_kind = registry_kind
+            world.settings.update(registry_settings(registry_kind))
+            world.save()
         client = RegistryClient(registry.url, key)
         jobs = Jobs()
-        ctx = SandboxContext(world, key, client, TagInspector(client), jobs, Knobs(latency_ms=latency_ms))
+        ctx = SandboxContext(
+            world, key, client, TagInspector(client), jobs, Knobs(latency_ms=latency_ms), registry_kind=registry_kind
+        )
         proxy = None
         if registry_latency_ms > 0:
             proxy = LatencyProxy("127.0.0.1", registry.port, registry_latency_ms).start()
@@ -140,6 +157,10 @@ class Sandbox:
         return self.registry_process.url
 
     @property
+    def registry_kind(self) -> str:
+        return self.ctx.registry_kind
+
+    @property
     def world(self) -> World:
         return self.ctx.world
 
@@ -151,6 +172,7 @@ class Sandbox:
             "tokens": dict(self.tokens),
             "registry_host": self.registry_host,
             "registry_url": self.registry_url,
+            "registry_kind": self.registry_kind,
             "state_dir": str(self.state_dir),
         }
 

@@ -28,7 +28,7 @@ from glcr.models import (
     MEDIA_OCI_INDEX,
     MEDIA_OCI_MANIFEST,
 )
-from glcr.sandbox.registry_client import RegistryClient, sha256_digest
+from glcr.sandbox.registry_client import RegistryClient, RegistryError, sha256_digest
 
 MEDIA_DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 MEDIA_OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
@@ -162,7 +162,10 @@ def push_artifact(
     artifact_type: str = SBOM_ARTIFACT_TYPE,
     payload: bytes | None = None,
 ) -> str:
-    """An OCI 1.1 artifact (artifactType, empty config, `subject` = the image it describes)."""
+    """An OCI 1.1 artifact (artifactType, empty config, `subject` = the image it describes).
+
+    A registry that predates OCI 1.1 (GitLab's v3.86 refuses the empty config's media type)
+    gets what ORAS falls back to there: the same manifest with a `{}` image config."""
     subject = registry.manifest(repo, subject_digest)
     if subject is None:
         raise LookupError(f"{repo}@{subject_digest} does not exist")
@@ -180,6 +183,13 @@ def push_artifact(
         "subject": _descriptor(subject.media_type, subject.raw),
         "annotations": {"org.opencontainers.image.created": _rfc3339(dt.datetime.now(UTC))},
     }
+    raw = _json(manifest)
+    try:
+        return registry.put_manifest(repo, tag or sha256_digest(raw), raw, MEDIA_OCI_MANIFEST)
+    except RegistryError as exc:
+        if exc.status != 400 or MEDIA_OCI_EMPTY not in str(exc):
+            raise
+    manifest["config"] = _descriptor(MEDIA_OCI_CONFIG, empty)
     raw = _json(manifest)
     return registry.put_manifest(repo, tag or sha256_digest(raw), raw, MEDIA_OCI_MANIFEST)
 
@@ -253,8 +263,9 @@ def ensure_project(api_url: str, full_path: str) -> None:
 def seed_demo(api_url: str, registry: RegistryClient, *, now: dt.datetime | None = None) -> dict[str, dict[str, str]]:
     """Group `demo`, project `demo/app` and its repositories:
 
-    demo/app      Docker v2 images over 14 months: v0.9.0 .. v1.2.0 (= latest), main, stable (= v1.1.0),
-                  feature/MR branches; an SBOM artifact of v1.2.0 tagged `sha256-<hex>.sbom`
+    demo/app      Docker v2 images over 14 months: v0.9.0 .. v1.1.0, main, stable (= v1.1.0),
+                  feature/MR branches; v1.2.0 (= latest) is an OCI image with an SBOM artifact
+                  tagged `sha256-<hex>.sbom` (GitLab's registry takes OCI subjects only)
     demo/app/api  OCI images: v1.0.0, v1.1.0 (= latest), an undated `nightly`
     demo/app/web  a multi-arch OCI index (`latest`, `v2.0.0`) with two untagged children
     Returns {repository: {tag: digest}}.
@@ -267,7 +278,8 @@ def seed_demo(api_url: str, registry: RegistryClient, *, now: dt.datetime | None
     app = result.setdefault("demo/app", {})
     for tag, age in [("v0.9.0", 420), ("v1.0.0", 180), ("v1.1.0", 90), ("v1.2.0", 30), ("main", 2),
                      ("feature-login", 45), ("feature-search", 10), ("mr-17", 60), ("mr-23", 5)]:  # fmt: skip
-        app[tag] = push_image(registry, "demo/app", tag, created=now - age * day, layers=2, size=2048, seed=tag)
+        app[tag] = push_image(registry, "demo/app", tag, created=now - age * day, layers=2, size=2048, seed=tag,
+                              oci=tag == "v1.2.0")
     app["latest"] = tag_existing(registry, "demo/app", "latest", app["v1.2.0"])
     app["stable"] = tag_existing(registry, "demo/app", "stable", app["v1.1.0"])
     sbom_tag = app["v1.2.0"].replace(":", "-") + ".sbom"  # cosign's tag naming for attachments

@@ -160,6 +160,9 @@ class World:
         self.tag_rules: dict[int, dict[str, Any]] = {}  # container tag protection rules (api_protection.py)
         self.settings: dict[str, Any] = dict(DEFAULT_SETTINGS)
         self.sequences: dict[str, int] = {}
+        # Which registry holds this world's images ("gitlab" or "distribution"); None: not yet
+        # chosen. A state directory keeps its kind: the other registry cannot read its images.
+        self.registry_kind: str | None = None
         if path is not None and path.exists():
             self._load(json.loads(path.read_text()))
 
@@ -181,6 +184,7 @@ class World:
                 "settings": dict(self.settings),
                 "tag_rules": [dict(r) for r in self.tag_rules.values()],
                 "sequences": dict(self.sequences),
+                "registry_kind": self.registry_kind,
             }
 
     def _load(self, data: dict[str, Any]) -> None:
@@ -196,6 +200,8 @@ class World:
         self.settings = {**DEFAULT_SETTINGS, **data.get("settings", {})}
         self.tag_rules = {r["id"]: dict(r) for r in data.get("tag_rules", [])}
         self.sequences = dict(data.get("sequences", {}))
+        # Worlds saved before the sandbox had a choice ran on distribution.
+        self.registry_kind = data.get("registry_kind", "distribution")
 
     def save(self) -> None:
         if self.path is None:
