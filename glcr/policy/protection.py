@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
-from glcr.errors import InvalidInputError
+from glcr.errors import InvalidInputError, PermissionDeniedError
 from glcr.policy.regex import compile_quiet, re2_error
 
 LEVELS: Mapping[str, int] = {"maintainer": 40, "owner": 50, "admin": 60}
@@ -268,8 +268,11 @@ def protected_names(names: Iterable[str], protection: Protection, purpose: Purpo
     return out
 
 
-def protect_cleanup(result, protection: Protection):
+def protect_cleanup(result, protection: Protection, purpose: Purpose = Purpose.POLICY, caller: Caller = Caller()):
     """A CleanupResult with every deletion a rule stops turned into a keep, reason `protected`.
+
+    `purpose`: POLICY for GitLab's cleanup policy (every rule); USER for the bulk delete API,
+    which runs as `caller` (the rules above their role).
 
     GitLab applies the rules inside its delete service, after keep_n, older_than and the
     truncation have chosen the batch; so the other decisions stay exactly as they were, only
@@ -278,7 +281,7 @@ def protect_cleanup(result, protection: Protection):
     from glcr.policy.engine import Action, Reason, _summarize  # same package: one summary logic
 
     stopped = protected_names((d.name for d in result.decisions if d.action is Action.DELETE),
-                              protection, Purpose.POLICY)
+                              protection, purpose, caller)
     if not stopped:
         return result
     decisions = tuple(
@@ -332,6 +335,35 @@ def protect_plan(plan, protection: Protection, caller: Caller):
     return replace(plan, entries=entries), stopped
 
 
+def tag_protection(name: str, protection: Protection) -> dict[str, Any] | None:
+    """What protects one tag (`tags list`): the matching rules and, as GitLab's docs put it,
+    the most restrictive of them for push and for delete. None: no rule matches."""
+    rules = protection.matching(name)
+    if not rules:
+        return None
+    immutable = any(r.immutable for r in rules)
+
+    def strictest(levels: Iterable[str | None]) -> str | None:
+        known = [lv for lv in levels if lv]
+        return max(known, key=lambda lv: LEVELS.get(lv, ADMIN + 1)) if known else None
+
+    return {"rules": [{"id": r.id, "tag_name_pattern": r.pattern} for r in rules],
+            "minimum_access_level_for_push": None if immutable else strictest(r.min_push for r in rules),
+            "minimum_access_level_for_delete": None if immutable else strictest(r.min_delete for r in rules),
+            "immutable": immutable}
+
+
+def describe_tag_protection(info: dict[str, Any] | None) -> str:
+    """`push: maintainer, delete: owner (^v1\\.)`, `immutable (^v1\\.)` or ``."""
+    if not info:
+        return ""
+    patterns = ", ".join(r["tag_name_pattern"] for r in info["rules"])
+    if info["immutable"]:
+        return f"immutable ({patterns})"
+    return (f"push: {info['minimum_access_level_for_push']}, delete: {info['minimum_access_level_for_delete']} "
+            f"({patterns})")
+
+
 # --- registry refusals ----------------------------------------------------------------------
 
 REFUSAL_CODES = {"PROTECTED_TAG": "protected", "IMMUTABLE_TAG": "immutable"}
@@ -358,6 +390,30 @@ def refusal_message(tag: str, code: str, protection: Protection | None, *, pushi
         named = ", ".join(r.describe() for r in rules)
         return f"cannot {verb} tag {tag}: it is {what} by rule {named}"
     return f"cannot {verb} tag {tag}: the registry says it is {what} by a tag protection rule ({code})"
+
+
+class ProtectedTagError(PermissionDeniedError):
+    """The registry refused a tag delete or push because of a tag protection rule (401
+    PROTECTED_TAG / IMMUTABLE_TAG): a permission problem, never a token problem."""
+
+    def __init__(self, tag: str, code: str, *, pushing: bool = False, protection: Protection | None = None) -> None:
+        super().__init__(refusal_message(tag, code, protection, pushing=pushing), hint=REFUSAL_HINT)
+        self.tag, self.code, self.pushing = tag, code, pushing
+
+    def explained(self, protection: Protection) -> ProtectedTagError:
+        """The same refusal, naming the rule now that the rules are known."""
+        return ProtectedTagError(self.tag, self.code, pushing=self.pushing, protection=protection)
+
+
+def refusal_error(status: int, body: Any, method: str, url_path: str) -> ProtectedTagError | None:
+    """A registry answer as a ProtectedTagError, when it is a tag-protection refusal."""
+    found = refusal_code(body) if status in (401, 403) else None
+    if found is None or "/manifests/" not in url_path:
+        return None
+    from urllib.parse import unquote
+
+    tag = unquote(url_path.rsplit("/manifests/", 1)[1])
+    return ProtectedTagError(tag, found[0], pushing=method.upper() == "PUT")
 
 
 REFUSAL_HINT = ("a tag protection rule allows this only to a higher role: ask someone with that role, or change "

@@ -59,6 +59,16 @@ class RegistryClient:
 
     @staticmethod
     def _fail(response: httpx.Response, doing: str) -> GlcrError:
+        if response.status_code in (401, 403):  # a tag protection rule, not the token (PROTECTED_TAG)
+            from glcr.policy.protection import refusal_error
+
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            refused = refusal_error(response.status_code, body, response.request.method, response.request.url.path)
+            if refused is not None:
+                return refused
         return for_status(response.status_code, doing, error_detail(response))
 
     async def ping(self) -> None:
