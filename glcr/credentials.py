@@ -84,12 +84,28 @@ class CredentialRequest:
 
 def resolve(request: CredentialRequest, env: Mapping[str, str] | None = None, *, use_keyring: bool = True) -> Credentials:
     env = os.environ if env is None else env
-    config = _read_config(request, env)
-    url = (request.url_flag or env.get("GITLAB_URL") or env.get("CI_SERVER_URL")
-           or (config or {}).get("url") or DEFAULT_GITLAB_URL).rstrip("/")
-    if not url.startswith(("http://", "https://")):
-        raise InvalidInputError(f"GitLab URL {url!r} has no scheme", hint="use e.g. https://gitlab.example.com")
+    explicit_url = request.url_flag or env.get("GITLAB_URL") or env.get("CI_SERVER_URL")
+    # The config file is read only when it is needed (a URL or a token is still missing, or a
+    # section was named): a broken file must not stop a run whose flags and environment say all.
+    config: dict[str, str] | None = None
+    if request.config_section or not explicit_url or not _token_in_env(request, env):
+        config = _read_config(request, env)
+    url = check_url(explicit_url or (config or {}).get("url") or DEFAULT_GITLAB_URL,
+                    insecure=env.get(INSECURE_ENV, "").lower() in ("1", "true", "yes", "on"))
+    creds = _pick_token(request, env, url, config, use_keyring)
+    for secret in (creds.token, creds.registry_password):
+        if secret is not None:
+            check_token(secret.reveal(), creds.source)
+    return creds
 
+
+def _token_in_env(request: CredentialRequest, env: Mapping[str, str]) -> bool:
+    return bool(request.token_flag or env.get("GITLAB_TOKEN") or env.get("GITLAB_PRIVATE_TOKEN")
+                or env.get("CI_JOB_TOKEN"))
+
+
+def _pick_token(request: CredentialRequest, env: Mapping[str, str], url: str, config: dict[str, str] | None,
+                use_keyring: bool) -> Credentials:
     if request.token_flag:
         return Credentials(url, Secret(request.token_flag), TokenKind.PRIVATE, "flag")
     for name in ("GITLAB_TOKEN", "GITLAB_PRIVATE_TOKEN"):
@@ -114,6 +130,66 @@ def resolve(request: CredentialRequest, env: Mapping[str, str] | None = None, *,
     return Credentials(url, None, TokenKind.PRIVATE, "none")
 
 
+# GLCR_INSECURE=1 (or the root option --insecure): allow plain http to a GitLab that is not on
+# this machine. The token then crosses the network in clear text; glcr warns.
+INSECURE_ENV = "GLCR_INSECURE"
+# GitLab's REST prefix; glcr adds it itself, so a URL copied with it is cut back to the base.
+API_SUFFIX = "/api/v4"
+
+
+def is_loopback_host(host: str) -> bool:
+    import ipaddress
+
+    name = host.strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: str, *, insecure: bool = False) -> str:
+    """The GitLab base URL, checked: http(s) only, no path to the API, and plain http only to
+    this machine (or with --insecure): the token goes in every request's headers."""
+    import httpx
+
+    url = url.strip().rstrip("/")
+    if url.lower().endswith(API_SUFFIX):
+        url = url[: -len(API_SUFFIX)].rstrip("/")
+    scheme, sep, _ = url.partition("://")
+    if not sep:
+        raise InvalidInputError(f"GitLab URL {url!r} has no scheme", hint="use e.g. https://gitlab.example.com")
+    if scheme.lower() not in ("http", "https"):
+        raise InvalidInputError(f"GitLab URL {url!r}: the scheme {scheme}:// is not supported",
+                                hint="use https:// (or http:// for a GitLab on this machine)")
+    try:
+        parsed = httpx.URL(url)
+    except Exception:  # httpx.InvalidURL and friends: the URL text itself is broken
+        raise InvalidInputError(f"GitLab URL {url!r} is not a valid URL", hint="use e.g. https://gitlab.example.com") from None
+    if not parsed.host:
+        raise InvalidInputError(f"GitLab URL {url!r} has no host", hint="use e.g. https://gitlab.example.com")
+    if parsed.scheme == "http" and not insecure and not is_loopback_host(parsed.host):
+        raise InvalidInputError(
+            f"refusing plain http to {parsed.host}: the token would cross the network unencrypted",
+            hint="use https://, or pass --insecure (GLCR_INSECURE=1) if you accept that")
+    return url
+
+
+def check_token(value: str, source: str) -> None:
+    """A token is printable ASCII without spaces; anything else cannot go in an HTTP header and
+    is a copy-paste accident (a CRLF from a Windows file, a typographic dash). Said plainly,
+    instead of surfacing as a network or encoding error."""
+    where = {"flag": "--token"}.get(source, source.removeprefix("env ").removeprefix("config "))
+    if "\r" in value or "\n" in value:
+        raise AuthError(f"the token from {where} contains a line break (CR/LF)",
+                        hint="strip it, e.g. GITLAB_TOKEN=$(tr -d '\\r\\n' < token.txt)")
+    if not value.isascii() or not value.isprintable() or " " in value or "\t" in value:
+        raise AuthError(f"the token from {where} contains characters a token never has "
+                        "(non-ASCII, spaces or control characters)",
+                        hint="copy the token again from GitLab (User settings > Access tokens)")
+
+
 def require_token(creds: Credentials) -> Credentials:
     if creds.token is None:
         raise AuthError(
@@ -134,23 +210,48 @@ def _read_config(request: CredentialRequest, env: Mapping[str, str]) -> dict[str
             return None  # skip importing python-gitlab when there is no config at all
     from gitlab import config as gl_config
 
+    # python-gitlab's errors quote the offending line, and a config line holds a token: errors
+    # from here name the file and the line number only, never the text.
     try:
         parser = gl_config.GitlabConfigParser(gitlab_id=request.config_section,
                                               config_files=list(files) if files else None)
     except gl_config.GitlabIDError:
         return None
-    except gl_config.GitlabDataError as exc:
-        raise InvalidInputError(f"python-gitlab config: {exc}") from None
-    except gl_config.ConfigError as exc:
+    except gl_config.GitlabDataError:
+        raise InvalidInputError("python-gitlab config: a value is missing or malformed",
+                                hint="check the url and token lines of the selected section") from None
+    except gl_config.ConfigError:
         if request.config_section:
-            raise InvalidInputError(f"python-gitlab config section [{request.config_section}]: {exc}") from None
+            raise InvalidInputError(f"python-gitlab config: no usable section [{request.config_section}]",
+                                    hint="check --gitlab and the config file") from None
         return None
+    except Exception as exc:  # configparser.Error (a malformed line), OSError, ...
+        raise InvalidInputError(f"python-gitlab config file is malformed{_config_where(exc)}",
+                                hint="fix it, or set GITLAB_URL and GITLAB_TOKEN and pass no --gitlab") from None
     out = {"_section": parser.gitlab_id or "default", "url": parser.url or ""}
     for key in ("private_token", "oauth_token", "job_token"):
         value = getattr(parser, key, None)
         if value:
             out[key] = value
     return out
+
+
+def _config_where(exc: BaseException) -> str:
+    """` (FILE, line N)` from a configparser error, without the line's text."""
+    import configparser
+
+    if isinstance(exc, configparser.ParsingError):
+        lines = ", ".join(str(number) for number, _ in exc.errors[:3])
+        return f" ({exc.source}, line {lines})"
+    if isinstance(exc, configparser.Error):
+        source = getattr(exc, "source", None)
+        line = getattr(exc, "lineno", None)
+        if source and line:
+            return f" ({source}, line {line})"
+        return f" ({type(exc).__name__})"
+    if isinstance(exc, OSError):
+        return f" ({exc.filename}: {exc.strerror})"
+    return f" ({type(exc).__name__})"
 
 
 def _keyring_get(url: str) -> str | None:

@@ -61,8 +61,11 @@ def plan(
         with counting_progress(app_ctx.stderr(), f"Reading tags of {repo.path}") as bar:
             tags = await list_tag_details(session, repo, bar.set_total, bar.advance)
         children = await index_children(session, repo, [t.digest for t in tags if t.digest])
-        return build_tag_plan(tags, rules, now=datetime.now(timezone.utc), repository=repo,
-                              index_children=children, project=resolved.project)
+        built = build_tag_plan(tags, rules, now=datetime.now(timezone.utc), repository=repo,
+                               index_children=children, project=resolved.project)
+        from glcr.ops.protection import guard_plan
+
+        return (await guard_plan(session, built, repo.project_id))[0]  # protected tags are kept, with the rule
 
     the_plan = app_ctx.run(work)
     from rich.console import Console
@@ -102,13 +105,15 @@ def apply(
     from glcr.render.plans import render_apply_preview, render_apply_summary
     from glcr.render.progress import counting_progress
 
-    loaded = load_plan_or_list(from_file.read_text(encoding="utf-8-sig"), str(from_file))
+    loaded = load_plan_or_list(from_file.read_bytes(), str(from_file))
     paths = default_paths(from_file) if not journal else JournalPaths(journal, journal.with_suffix(".log"))
     app_ctx = app_context(ctx)
     console = app_ctx.stderr()
     for warning in getattr(loaded, "warnings", ()):
-        console.print(f"[yellow]warning:[/yellow] {warning}")
+        app_ctx.warn(warning)
     prepared = app_ctx.run(lambda s: prepare_plan(s, path, loaded, from_file.name))
+    for tag, rule in sorted(prepared.protected.items()):
+        console.print(f"keep {tag}: protected by rule {rule.pattern} (not deleted)")
     read_at = time.monotonic()
     replayed = replay(paths.journal)
     pending = pending_entries(prepared.plan, replayed)
@@ -125,7 +130,11 @@ def apply(
             return await apply_with_journal(session, prepared.plan, prepared.repository, paths, replayed,
                                             current=current, on_result=lambda r: bar.advance())
 
-    run = app_ctx.run(work)
+    # The same command resumes: the journal skips what is done, re-checks the rest.
+    resume = ("tags", "apply", path, "--from-file", from_file, *(("--journal", journal) if journal else ()),
+              "--yes" if yes else None)
+    with app_ctx.resumable(*resume, journal=paths.journal):
+        run = app_ctx.run(work)
     final = summarize(prepared.plan, replay(paths.journal))
     render_apply_summary(final, run.report, paths, console)
     if final.failed or (run.report and run.report.damage):
@@ -167,11 +176,11 @@ def bulk_delete(
     params = {"name_regex_delete": name_regex_delete, "name_regex_keep": name_regex_keep,
               "keep_n": keep_n, "older_than": older_than}
     checks = validate_bulk_delete({k: v for k, v in params.items() if v is not None})
+    checks.raise_for_errors("nothing was sent")
     app_ctx = app_context(ctx)
     console = app_ctx.stderr()
     for warning in checks.warnings:
-        console.print(f"[yellow]warning:[/yellow] {warning}")
-    checks.raise_for_errors("nothing was sent")
+        app_ctx.warn(warning)
 
     async def preview(session):
         resolved = await resolve_repository(session, path)
@@ -181,6 +190,9 @@ def bulk_delete(
         variant = Variant.for_registry(kind)
         result = decide(policy_tags(tags, variant), CleanupParams.from_bulk_delete(checks.attributes), variant=variant,
                         now=datetime.now(timezone.utc))
+        from glcr.ops.protection import guard_cleanup
+
+        result = await guard_cleanup(session, repo.project_id, result, user=True)  # GitLab skips protected tags
         return repo, result
 
     repo, result = app_ctx.run(preview)

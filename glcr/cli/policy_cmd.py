@@ -63,17 +63,20 @@ def set_(
     from glcr.errors import InvalidInputError
     from glcr.gitlab.rest import GitLabRest
     from glcr.policy import merge_policy, parse_policy_text, validate_policy
+    from glcr.policy.validate import validate_policy_fields
     from glcr.render.policy import render_policy_change
 
     changes: dict = {}
     if from_file:
         fmt = "yaml" if from_file.suffix.lower() in (".yaml", ".yml") else "json"
-        changes.update(parse_policy_text(from_file.read_text(encoding="utf-8"), fmt, source=str(from_file)))
+        changes.update(parse_policy_text(from_file.read_bytes(), fmt, source=str(from_file)))
     flags = {"enabled": enable, "cadence": cadence, "keep_n": keep_n, "older_than": older_than,
              "name_regex": name_regex, "name_regex_keep": name_regex_keep}
     changes.update({k: v for k, v in flags.items() if v is not None})
     if not changes:
         raise InvalidInputError("nothing to change", hint="give at least one of the options, or --from-file")
+    # Everything the given fields say on their own is checked before the policy is read.
+    validate_policy_fields(changes).raise_for_errors("the policy was not sent")
     app_ctx = app_context(ctx)
     rest = GitLabRest(app_ctx.credentials())
     data = rest.project(project)

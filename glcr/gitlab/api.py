@@ -17,7 +17,7 @@ from glcr.gitlab import convert
 from glcr.gitlab.convert import encode_id
 from glcr.models import Repository, Tag, TagDetails
 from glcr.transport.concurrency import gather_bounded
-from glcr.transport.pagination import error_detail, iter_pages
+from glcr.transport.pagination import error_detail, iter_pages, json_body
 
 # GitLab's maximum page size for offset pagination (Kaminari max_per_page).
 PER_PAGE = 100
@@ -36,7 +36,7 @@ class GitLabApi:
                                hint="check --url / GITLAB_URL and the network") from None
         if response.status_code != 200:
             raise for_status(response.status_code, doing, error_detail(response))
-        return response.json()
+        return json_body(response, doing)
 
     async def get_optional(self, url: str, doing: str, params: dict[str, Any] | None = None) -> Any | None:
         """JSON, or None on 404 (no such thing, or an endpoint this GitLab does not have)."""

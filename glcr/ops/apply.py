@@ -7,7 +7,7 @@ reported stale and left alone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
 
@@ -48,7 +48,15 @@ async def apply_plan(session: Session, plan: Plan, repo: Repository, journal: Jo
     journal.write_many([JournalRecord(clock(), run_id, repo.path, e.tag, e.digest, Event.START) for e in pending])
 
     def on_progress(result: DeleteResult) -> None:
-        record(result.tag, _EVENT[result.outcome], result.detail)
+        event, detail = _EVENT[result.outcome], result.detail
+        earlier = replayed.get((plan.repository_path, result.tag))
+        if (result.outcome is Outcome.ALREADY_ABSENT and earlier is not None and earlier.event is Event.START
+                and earlier.digest == expected.get(result.tag)):
+            # The interrupted run had started on it and it is gone: that run deleted it (its
+            # outcome was lost with the kill). Counted as deleted, so a resumed summary tells the
+            # whole operation, not "deleted 0, already absent 300".
+            event, detail = Event.DELETED, f"by the interrupted run {earlier.run_id}"
+        record(result.tag, event, detail)
         if on_result:
             on_result(result)
 
@@ -56,9 +64,11 @@ async def apply_plan(session: Session, plan: Plan, repo: Repository, journal: Jo
         report = await execute_delete(session, preview, on_progress)
     finally:
         journal.sync()
-    for result in report.results:  # verification may have turned a "deleted" into "failed"
+    for result in report.results:  # verification may have turned a "deleted" into "failed" or "stale"
         if result.outcome is Outcome.FAILED and result.detail.startswith("still present"):
             record(result.tag, Event.FAILED, result.detail)
+        elif result.outcome is Outcome.STALE and result.detail.startswith("pushed again"):
+            record(result.tag, Event.STALE, result.detail)
     journal.sync()
     return ApplyRun(pending, report)
 
@@ -68,6 +78,7 @@ class PreparedPlan:
     repository: Repository
     plan: Plan
     current: dict | None  # the registry's digests when the plan was prepared (list files only)
+    protected: dict = field(default_factory=dict)  # tag -> the protection rule that keeps it
 
 
 async def prepare_plan(session: Session, path: str, loaded, source: str) -> PreparedPlan:
@@ -80,6 +91,7 @@ async def prepare_plan(session: Session, path: str, loaded, source: str) -> Prep
     from glcr.ops.tags import current_digests
     from glcr.plan.build import plan_from_list
     from glcr.plan.listfile import TagList
+    from glcr.ops.protection import guard_plan
     from glcr.plan.model import ensure_for_repository
 
     resolved = await resolve_repository(session, path)
@@ -90,17 +102,22 @@ async def prepare_plan(session: Session, path: str, loaded, source: str) -> Prep
                    for n, d in current.items()}
         plan = plan_from_list(loaded.tags, details, repo, now=datetime.now(timezone.utc), source=source,
                               project=resolved.project)
-        return PreparedPlan(repo, plan, current)
+        plan, protected = await guard_plan(session, plan, repo.project_id)
+        return PreparedPlan(repo, plan, current, protected)
     ensure_for_repository(loaded, repo.path, filename=source)
-    return PreparedPlan(repo, loaded, None)
+    plan, protected = await guard_plan(session, loaded, repo.project_id)  # protected tags become keeps
+    return PreparedPlan(repo, plan, None, protected)
 
 
 async def apply_with_journal(session: Session, plan: Plan, repo: Repository, paths, replayed: dict, *,
                              current: dict | None = None,
                              on_result: Callable[[DeleteResult], None] | None = None) -> ApplyRun:
     """apply_plan with the journal and human log at `paths` (glcr.plan.journal.JournalPaths)."""
-    from glcr.plan.journal import new_run_id
+    from glcr.plan.journal import new_run_id, replay
 
     with JournalWriter(paths.journal, log_path=paths.log) as writer:
+        # Read again under the journal's lock: a run that finished while this one waited for
+        # confirmation has already done part of the work.
+        replayed = replay(paths.journal)
         return await apply_plan(session, plan, repo, writer, replayed, current=current,
                                 run_id=new_run_id(datetime.now(timezone.utc)), on_result=on_result)

@@ -8,7 +8,8 @@ from typing import Callable, Sequence
 from glcr.errors import AuthError, GlcrError, NetworkError, PermissionDeniedError
 from glcr.registry.details import registry_tag_details
 from glcr.models import Digest, RegistryKind, Repository, TagDetails
-from glcr.registry.delete import DeleteRequest, DeleteResult, Outcome, SiblingDamage, TagDeleter, snapshot
+from glcr.registry.delete import (DeleteRequest, DeleteResult, Outcome, SiblingDamage, TagDeleter, raise_if_all_refused,
+                                  snapshot)
 from glcr.session import Session
 
 
@@ -50,6 +51,7 @@ class DeletePreview:
     current: dict[str, Digest]  # every tag of the repository → digest now
     requested: list[DeleteRequest]
     missing: list[str] = field(default_factory=list)
+    protected: dict = field(default_factory=dict)  # tag -> the protection rule that keeps it (not requested)
 
     def siblings(self) -> dict[str, list[str]]:
         """For each requested tag, the OTHER tags that share its digest (they stay)."""
@@ -82,8 +84,12 @@ async def preview_delete(session: Session, repo: Repository, requests: Sequence[
     kind = await client.kind(path)
     if current is None:
         current = await snapshot(client, path, session.options.registry_jobs, kind=kind)
+    from glcr.ops.protection import guard_requests
+
+    _, protected = await guard_requests(session, repo, [r for r in requests if r.tag in current])
+    requests = [r for r in requests if r.tag not in protected]
     missing = [r.tag for r in requests if r.tag not in current]
-    return DeletePreview(repo, kind, current, list(requests), missing)
+    return DeletePreview(repo, kind, current, list(requests), missing, protected)
 
 
 @dataclass
@@ -91,6 +97,7 @@ class DeleteReport:
     results: list[DeleteResult]
     damage: list[SiblingDamage]
     method: str
+    protected: dict = field(default_factory=dict)  # tag -> the protection rule that kept it
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for r in self.results if r.outcome is outcome)
@@ -112,8 +119,12 @@ async def execute_delete(session: Session, preview: DeletePreview,
         # API, one tag at a time on registries without tag delete (concurrent ones race there).
         results = await _delete_via_gitlab(session, preview, progress)
         method = "GitLab tag API"
+    from glcr.ops.protection import explain_refusals
+
+    results = await explain_refusals(session, repo, results)
+    raise_if_all_refused(results, repo.path)
     checked, damage = await deleter.verify(results, preview.current)
-    return DeleteReport(checked, damage, method)
+    return DeleteReport(checked, damage, method, preview.protected)
 
 
 async def _delete_via_gitlab(session: Session, preview: DeletePreview,
@@ -125,12 +136,14 @@ async def _delete_via_gitlab(session: Session, preview: DeletePreview,
         if progress:
             progress(result)
     for request in todo:  # sequential: see the docstring of registry/delete.py
-        digest = preview.current.get(request.tag)
-        try:
-            gone = await session.api.delete_tag(preview.repository, request.tag)
-            result = DeleteResult(request.tag, Outcome.DELETED if gone else Outcome.ALREADY_ABSENT, digest)
-        except GlcrError as exc:
-            result = DeleteResult(request.tag, Outcome.FAILED, digest, exc.one_line())
+        # Read again right before deleting: a tag pushed since the snapshot is kept (stale).
+        result, digest = await deleter.recheck(request, preview.current)
+        if result is None:
+            try:
+                gone = await session.api.delete_tag(preview.repository, request.tag)
+                result = DeleteResult(request.tag, Outcome.DELETED if gone else Outcome.ALREADY_ABSENT, digest)
+            except GlcrError as exc:
+                result = DeleteResult(request.tag, Outcome.FAILED, digest, exc.one_line(), exc)
         results.append(result)
         if progress:
             progress(result)

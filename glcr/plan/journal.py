@@ -22,6 +22,7 @@ from pathlib import Path
 from types import TracebackType
 
 from glcr.durable import fsync_directory
+from glcr.errors import AbortedError, InvalidInputError
 from glcr.plan.model import format_time, short_digest
 from glcr.plan.progress import Event, JournalRecord, replay_records
 
@@ -66,7 +67,12 @@ class JournalWriter:
         self.path = Path(path)
         self._lock = threading.Lock()
         created = not self.path.exists()
-        self._file = open(self.path, "a+b")  # noqa: SIM115 - closed by close()
+        self._file = _open_private(self.path, "a+b")
+        try:
+            _lock_exclusive(self._file, self.path)
+        except BaseException:
+            self._file.close()
+            raise
         # A kill can leave a cut-off last line; end it, so the next record starts on a line of
         # its own instead of being glued to (and lost with) the fragment.
         if self._file.seek(0, os.SEEK_END) > 0:
@@ -75,7 +81,11 @@ class JournalWriter:
                 self._append(b"\n")
         if created:
             fsync_directory(self.path.parent)
-        self._log = open(log_path, "a", encoding="utf-8") if log_path else None  # noqa: SIM115
+        try:
+            self._log = _open_private(Path(log_path), "a") if log_path else None
+        except BaseException:
+            self._file.close()
+            raise
 
     def write(self, record: JournalRecord, *, durable: bool = True) -> None:
         """Append one record. `durable=False` skips the fsync (call `sync()` later): for outcomes,
@@ -121,6 +131,37 @@ class JournalWriter:
         self._file.flush()
         if durable:
             os.fsync(self._file.fileno())
+
+
+def _open_private(path: Path, mode: str):
+    """Open for appending, created 0600: a journal names every tag and digest of a private
+    registry. A missing directory is the caller's mistake, said in one line."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+    except FileNotFoundError:
+        raise InvalidInputError(f"cannot write {path}: the directory {path.parent} does not exist",
+                                hint="create it, or choose another --journal") from None
+    except (IsADirectoryError, PermissionError, NotADirectoryError) as exc:
+        raise InvalidInputError(f"cannot write {path}: {exc.strerror}", hint="choose another --journal") from None
+    if "b" in mode:
+        return os.fdopen(fd, "a+b")
+    return os.fdopen(fd, "a", encoding="utf-8")
+
+
+def _lock_exclusive(handle, path: Path) -> None:
+    """One apply per journal at a time: a second one would re-check and delete the same tags
+    concurrently and write interleaved outcomes. The lock goes with the process (a kill frees it)."""
+    import fcntl
+
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise JournalBusyError(f"another glcr apply is running with the journal {path}; nothing was changed",
+                               hint="wait for it to finish, then run the same command again") from None
+
+
+class JournalBusyError(AbortedError):
+    """Another process holds the journal's lock."""
 
 
 @dataclass(frozen=True)

@@ -66,8 +66,20 @@ def parse_tag_list(text: str, filename: str = "list") -> TagList:
     return TagList(filename=filename, tags=tuple(tags), warnings=tuple(warnings))
 
 
-def load_plan_or_list(text: str, filename: str) -> Plan | TagList:
+def decode_text(data: bytes | str, filename: str) -> str:
+    """UTF-8 (a byte order mark is dropped); a binary file is refused in one line."""
+    if isinstance(data, str):
+        return data
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(f"{filename} is not a text file (not UTF-8 at byte {exc.start})",
+                                hint="give a plan from `glcr tags plan -o FILE` or a list of tag names, one a line") from None
+
+
+def load_plan_or_list(text: bytes | str, filename: str) -> Plan | TagList:
     """A JSON plan when the text starts with `{` (never the start of a tag name), else a list."""
+    text = decode_text(text, filename)
     if text.removeprefix("\ufeff").lstrip().startswith("{"):
         return Plan.from_json(text, filename)
     return parse_tag_list(text, filename)

@@ -19,8 +19,14 @@ WRAPPERS = ("container_expiration_policy_attributes", "container_expiration_poli
 FORMATS = ("json", "yaml")
 
 
-def parse_policy_text(text: str, fmt: str, *, source: str = "policy file") -> dict[str, Any]:
+def parse_policy_text(text: str | bytes, fmt: str, *, source: str = "policy file") -> dict[str, Any]:
     """Parse and return the attribute dict; InvalidInputError names the offending key."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InvalidInputError(f"{source} is not a text file (not UTF-8 at byte {exc.start})",
+                                    hint="give a JSON or YAML policy") from None
     fmt = fmt.lower()
     if fmt == "yml":
         fmt = "yaml"

@@ -1,4 +1,4 @@
-"""Deleting tags without ever removing a sibling tag.
+"""Deleting tags without ever removing a sibling tag, or an image pushed while glcr works.
 
 Three ways, chosen by what the registry and the token allow:
 - tag delete: GitLab's registry (16.4+) deletes a tag by `DELETE /v2/<name>/manifests/<tag>`;
@@ -11,33 +11,77 @@ Three ways, chosen by what the registry and the token allow:
   manifest.dummy_config), so a concurrent GitLab cleanup cannot collide with it.
 - afterwards every requested tag must be gone and every other tag must still resolve to the
   digest it had before; anything else is reported, never ignored.
+
+Concurrent pushes. The registry API has no conditional write (no If-Match on a manifest PUT or
+DELETE), so no client can make "delete this tag if it still points at D" atomic. What glcr does
+instead, and the windows that remain:
+- every tag is read again right before it is touched (HEAD), and left alone as `stale` when it no
+  longer points at the digest the plan (or the snapshot the user confirmed) expected. A push that
+  lands between that HEAD and the DELETE (tag delete) or the PUT of the placeholder (batch) is
+  still lost as a tag (its manifest stays, untagged): one round trip, the smallest window the
+  protocol allows;
+- placeholder batch: after re-pointing, one tag list and a HEAD of every listed tag show who is on
+  the placeholder. A tag of ours that no longer is (pushed again meanwhile) is reported `stale`
+  and kept: the DELETE by digest only removes tags on the placeholder. A tag that is not ours but
+  is on the placeholder (copied from a re-pointed tag) is first put back on the image it had,
+  from the snapshot; when that image is unknown, the placeholder is not deleted and the tags are
+  reported failed. What remains: a tag copied onto the placeholder between that check and the
+  DELETE (the duration of the check's last requests plus one round trip). The tag list is
+  read again right before the DELETE to keep that window to one round trip for new tags.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
 import secrets
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
 from typing import Callable, Sequence
 
-from glcr.errors import GlcrError
+from glcr.errors import GlcrError, PermissionDeniedError
 from glcr.models import MEDIA_DOCKER_MANIFEST, Digest, RegistryKind
 from glcr.registry.client import RegistryClient
 from glcr.transport.concurrency import gather_bounded
 from glcr.registry.manifest import dummy_config, dummy_manifest, is_dummy_manifest, sha256_digest
 
+# Test hook: GLCR_TEST_PAUSE="<point>[,<point>]=<directory>" makes glcr stop at each named point,
+# create <directory>/<point>.ready and wait (up to PAUSE_TIMEOUT) until <directory>/<point>.go
+# exists. The end-to-end tests use it to push an image at a known moment. Points: `snapshot`
+# (the tags were read, nothing changed yet) and `repointed` (a batch's tags are on the
+# placeholder, which is not yet checked or deleted).
+PAUSE_ENV = "GLCR_TEST_PAUSE"
+PAUSE_TIMEOUT = 60.0
+
+
+async def test_pause(point: str) -> None:
+    spec = os.environ.get(PAUSE_ENV)
+    if not spec or "=" not in spec:
+        return
+    points, _, directory = spec.partition("=")
+    if point not in points.split(","):
+        return
+    folder = Path(directory)
+    (folder / f"{point}.ready").write_text(str(os.getpid()))
+    deadline = time.monotonic() + PAUSE_TIMEOUT
+    while not (folder / f"{point}.go").exists() and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+
 
 class Outcome(str, Enum):
     DELETED = "deleted"
     ALREADY_ABSENT = "already_absent"
-    STALE = "stale"  # the tag now points at another digest than the plan expected: not touched
+    STALE = "stale"  # the tag points at another digest than expected: not touched
     FAILED = "failed"
 
 
 @dataclass(frozen=True)
 class DeleteRequest:
     tag: str
-    expected_digest: Digest | None = None  # None: delete whatever the tag points at now
+    expected_digest: Digest | None = None  # None: the digest in the snapshot the caller showed
 
 
 @dataclass(frozen=True)
@@ -46,6 +90,7 @@ class DeleteResult:
     outcome: Outcome
     digest: Digest | None = None  # what the tag pointed at before
     detail: str = ""
+    error: GlcrError | None = field(default=None, compare=False, repr=False)  # why it failed
 
 
 @dataclass(frozen=True)
@@ -78,6 +123,68 @@ async def snapshot(client: RegistryClient, repository: str, jobs: int,
     return {name: head.digest for name, head in pairs if head is not None}
 
 
+def raise_if_all_refused(results: Sequence[DeleteResult], path: str) -> None:
+    """Every delete refused with 403 and none done: a permission problem (exit 6), not a partial
+    failure (9). A journal, where one is kept, already has each refusal."""
+    failed = [r for r in results if r.outcome is Outcome.FAILED]
+    if failed and not any(r.outcome is Outcome.DELETED for r in results) and all(
+            isinstance(r.error, PermissionDeniedError) for r in failed):
+        raise PermissionDeniedError(
+            f"deleting tags of {path}: every delete was refused (403), {len(failed)} tag(s); nothing was deleted",
+            hint="deleting tags needs the Developer role through GitLab, Maintainer on the registry; "
+                 "use such a token and run the same command again")
+
+
+def is_placeholder_config(config: bytes) -> bool:
+    """The config of a tag-delete placeholder: glcr's (`{"config":{},"glcr_delete_batch":…}`) or
+    GitLab's fixed `{"config":{}}`. A real image's config has an architecture, os and rootfs."""
+    try:
+        body = json.loads(config)
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("config") == {} and set(body) <= {"config", "glcr_delete_batch"}
+
+
+class PlaceholderCheck:
+    """Which digests are tag-delete placeholders (glcr's or GitLab's), read once per digest.
+
+    A placeholder is recognised by its config blob, not by its shape alone: an image with no
+    layers and a small config could be someone's real artifact.
+    """
+
+    def __init__(self, client: RegistryClient, repository: str, jobs: int) -> None:
+        self.client = client
+        self.repository = repository
+        self.jobs = jobs
+        self._known: dict[Digest, bool] = {}
+
+    async def _check(self, digest: Digest) -> bool:
+        try:
+            manifest = await self.client.get_manifest(self.repository, digest)
+            if not is_dummy_manifest(manifest) or manifest.config is None:
+                return False
+            return is_placeholder_config(await self.client.get_blob(self.repository, manifest.config.digest))
+        except GlcrError:
+            return False
+
+    async def many(self, digests: Sequence[Digest]) -> set[Digest]:
+        """The placeholders among `digests` (distinct ones are read concurrently)."""
+        unknown = sorted({d for d in digests if d not in self._known})
+        found = await gather_bounded(self.jobs, [lambda d=d: self._check(d) for d in unknown])
+        self._known.update(zip(unknown, found))
+        return {d for d in digests if self._known.get(d)}
+
+    async def one(self, digest: Digest) -> bool:
+        return digest in await self.many([digest])
+
+    def known(self, digest: Digest) -> bool:
+        """Already recognised as a placeholder (no request)."""
+        return self._known.get(digest, False)
+
+    def remember(self, digest: Digest) -> None:
+        self._known[digest] = True
+
+
 class TagDeleter:
     """Deletes tags of one repository; see the module docstring for the strategy."""
 
@@ -92,32 +199,47 @@ class TagDeleter:
         self.repository = repository
         self.kind = kind
         self.jobs = jobs
-
-    async def _is_placeholder(self, digest: Digest) -> bool:
-        try:
-            manifest = await self.client.get_manifest(self.repository, digest)
-        except GlcrError:
-            return False
-        return is_dummy_manifest(manifest)
+        self.placeholders = PlaceholderCheck(client, repository, jobs)
 
     async def classify(self, requests: Sequence[DeleteRequest], before: dict[str, Digest]
                        ) -> tuple[list[DeleteRequest], list[DeleteResult]]:
-        """Split requests into those to delete now and those already settled (absent/stale)."""
+        """Split requests into those to delete now and those already settled (absent/stale).
+
+        A tag that moved onto a delete placeholder (an interrupted earlier delete) is finished,
+        not reported stale; the placeholders are recognised with one read per distinct digest.
+        """
+        moved = [before[r.tag] for r in requests
+                 if r.tag in before and r.expected_digest and before[r.tag] != r.expected_digest]
+        placeholders = await self.placeholders.many(moved)
         todo, settled = [], []
         for request in requests:
             current = before.get(request.tag)
             if current is None:
                 settled.append(DeleteResult(request.tag, Outcome.ALREADY_ABSENT, request.expected_digest))
-            elif request.expected_digest and current != request.expected_digest:
-                if await self._is_placeholder(current):  # an interrupted earlier delete: finish it
-                    todo.append(request)
-                else:
-                    settled.append(DeleteResult(
-                        request.tag, Outcome.STALE, current,
-                        f"now points at {current[:19]}, the plan expected {request.expected_digest[:19]}"))
+            elif request.expected_digest and current != request.expected_digest and current not in placeholders:
+                settled.append(DeleteResult(
+                    request.tag, Outcome.STALE, current,
+                    f"now points at {current[:19]}, the plan expected {request.expected_digest[:19]}"))
             else:
                 todo.append(request)
         return todo, settled
+
+    async def recheck(self, request: DeleteRequest, before: dict[str, Digest]) -> tuple[DeleteResult | None, Digest | None]:
+        """Read the tag again right before touching it.
+
+        (a settled result, None) when it is gone or moved; (None, digest now) when it may go.
+        """
+        expected = request.expected_digest or before.get(request.tag)
+        try:
+            head = await self.client.head_manifest(self.repository, request.tag)
+        except GlcrError as exc:
+            return DeleteResult(request.tag, Outcome.FAILED, expected, exc.one_line(), exc), None
+        if head is None:
+            return DeleteResult(request.tag, Outcome.ALREADY_ABSENT, expected), None
+        if expected and head.digest != expected and not await self.placeholders.one(head.digest):
+            return DeleteResult(request.tag, Outcome.STALE, head.digest,
+                                f"pushed again meanwhile: now {head.digest[:19]}, expected {expected[:19]}; kept"), None
+        return None, head.digest
 
     async def delete(self, requests: Sequence[DeleteRequest], before: dict[str, Digest],
                      progress: Progress | None = None) -> list[DeleteResult]:
@@ -125,6 +247,7 @@ class TagDeleter:
         for result in results:
             if progress:
                 progress(result)
+        await test_pause("snapshot")
         if self.kind.tag_delete:
             results += await self._delete_by_tag(todo, before, progress)
         else:
@@ -135,12 +258,15 @@ class TagDeleter:
     async def _delete_by_tag(self, todo: Sequence[DeleteRequest], before: dict[str, Digest],
                              progress: Progress | None) -> list[DeleteResult]:
         async def one(request: DeleteRequest) -> DeleteResult:
-            try:
-                gone = await self.client.delete_manifest(self.repository, request.tag)
-                result = DeleteResult(request.tag, Outcome.DELETED if gone else Outcome.ALREADY_ABSENT,
-                                      before.get(request.tag))
-            except GlcrError as exc:
-                result = DeleteResult(request.tag, Outcome.FAILED, before.get(request.tag), exc.one_line())
+            result, digest = await self.recheck(request, before)
+            if result is None:
+                # A push between the HEAD above and this DELETE is lost as a tag: one round trip,
+                # since the registry offers no "delete if it still points at D".
+                try:
+                    gone = await self.client.delete_manifest(self.repository, request.tag)
+                    result = DeleteResult(request.tag, Outcome.DELETED if gone else Outcome.ALREADY_ABSENT, digest)
+                except GlcrError as exc:
+                    result = DeleteResult(request.tag, Outcome.FAILED, digest, exc.one_line(), exc)
             if progress:
                 progress(result)
             return result
@@ -151,63 +277,154 @@ class TagDeleter:
                             progress: Progress | None) -> list[DeleteResult]:
         if not todo:
             return []
+        results = await self._placeholder_batch(todo, before)
+        if progress:
+            for result in results:
+                progress(result)
+        return results
+
+    async def _placeholder_batch(self, todo: Sequence[DeleteRequest], before: dict[str, Digest]) -> list[DeleteResult]:
         config = dummy_config(secrets.token_hex(8))
         try:
             await self.client.upload_blob(self.repository, config, sha256_digest(config))
         except GlcrError as exc:
-            return self._all_failed(todo, before, f"could not upload the placeholder: {exc.one_line()}", progress)
+            return self._all_failed(todo, before, f"could not upload the placeholder: {exc.one_line()}", exc)
         raw = dummy_manifest(config)
         placeholder = sha256_digest(raw)
+        self.placeholders.remember(placeholder)
 
-        async def point(request: DeleteRequest) -> tuple[DeleteRequest, str | None]:
+        # 1. Re-read each tag and re-point it at once.
+        async def point(request: DeleteRequest) -> tuple[DeleteResult | None, Digest | None]:
+            result, digest = await self.recheck(request, before)
+            if result is not None:
+                return result, None
             try:
                 await self.client.put_manifest(self.repository, request.tag, raw, MEDIA_DOCKER_MANIFEST)
-                return request, None
+                return None, digest
             except GlcrError as exc:
-                return request, exc.one_line()
+                return DeleteResult(request.tag, Outcome.FAILED, digest, f"re-pointing failed: {exc.one_line()}", exc), None
 
         pointed = await gather_bounded(self.jobs, [lambda r=r: point(r) for r in todo])
-        failed = [DeleteResult(r.tag, Outcome.FAILED, before.get(r.tag), f"re-pointing failed: {why}")
-                  for r, why in pointed if why]
-        moved = [r for r, why in pointed if not why]
+        settled = [result for result, _ in pointed if result is not None]
+        ours = {r.tag: digest for r, (result, digest) in zip(todo, pointed) if result is None}
+        mine = [r for r in todo if r.tag in ours]
+        # The image each of our tags had (the plan's digest, else the snapshot's).
+        images = {r.tag: r.expected_digest or before.get(r.tag) for r in mine}
+        # Older placeholders our tags were on (an interrupted run): deleted too, or they would
+        # stay behind as untagged manifests.
+        older = {d for d in ours.values() if d and d != placeholder and self.placeholders.known(d)}
+        await test_pause("repointed")
+        if not ours:
+            return settled
+
+        # 2. Who is on the placeholders now?
         try:
-            await self.client.delete_manifest(self.repository, placeholder)
+            heads = await self._heads()
         except GlcrError as exc:
-            failed += self._all_failed(moved, before, f"deleting the placeholder failed: {exc.one_line()}", None)
-            moved = []
-        results = failed + [DeleteResult(r.tag, Outcome.DELETED, before.get(r.tag)) for r in moved]
-        if progress:
-            for result in results:
-                progress(result)
-        return results
+            return settled + self._all_failed(mine, images, f"not deleted: checking the tags failed: {exc.one_line()}",
+                                              exc)
+        doomed = {placeholder} | older
+        for tag in list(ours):
+            now = heads.get(tag)
+            if now not in doomed:
+                settled.append(DeleteResult(tag, Outcome.STALE if now else Outcome.ALREADY_ABSENT, now or images[tag],
+                                            f"pushed again while being deleted: now {now[:19]}; kept" if now else
+                                            "deleted by someone else meanwhile"))
+                del ours[tag]
+        mine = [r for r in mine if r.tag in ours]
+
+        # 3. Every other tag on a placeholder goes back to the image it had first.
+        single = {d for d in images.values() if d and d not in doomed}
+        keep: set[Digest] = set()  # older placeholders that still carry another run's tags
+        for digest in sorted(doomed):
+            foreign = sorted(t for t, d in heads.items() if d == digest and t not in ours)
+            # A tag copied from one of ours after it was re-pointed got our placeholder: when all
+            # of ours had one image, that is the image the copy was meant to get.
+            guess = next(iter(single)) if digest == placeholder and len(single) == 1 else None
+            unknown = await self._restore(foreign, before, doomed, guess)
+            if unknown and digest == placeholder:
+                why = (f"not deleted: tag {unknown[0]} (not in this delete) also points at the placeholder and "
+                       f"the image it had is unknown; point it at its image, then re-run")
+                return settled + self._all_failed(mine, images, why)
+            if unknown:
+                keep.add(digest)
+
+        # 4. Delete the placeholder(s): every tag still on one goes with it.
+        for digest in sorted(doomed - keep, key=lambda d: d != placeholder):
+            try:
+                await self.client.delete_manifest(self.repository, digest)
+            except GlcrError as exc:
+                if digest != placeholder:
+                    continue  # an older placeholder that stays is only clutter; ours are off it
+                return settled + self._all_failed(mine, images, f"deleting the placeholder failed: {exc.one_line()}",
+                                                  exc)
+        return settled + [DeleteResult(tag, Outcome.DELETED, images[tag]) for tag in ours]
+
+    async def _heads(self) -> dict[str, Digest]:
+        """Every tag of the repository → its digest now; tags listed since are read too."""
+        names = await self.client.list_tags(self.repository)
+        heads = await snapshot(self.client, self.repository, self.jobs, names)
+        # Read the list again just before the DELETE: a tag created during the HEADs above.
+        late = [t for t in await self.client.list_tags(self.repository) if t not in heads]
+        if late:
+            heads.update(await snapshot(self.client, self.repository, self.jobs, late))
+        return heads
+
+    async def _restore(self, foreign: Sequence[str], before: dict[str, Digest], doomed: set[Digest],
+                       guess: Digest | None) -> list[str]:
+        """Point each foreign tag back at its image (from the snapshot, else `guess`); return the
+        tags whose image is unknown or could not be put back."""
+        unknown = []
+        for tag in foreign:
+            image = before.get(tag)
+            if image in doomed or (image is not None and await self.placeholders.one(image)):
+                image = None
+            image = image or guess
+            if image is None:
+                unknown.append(tag)
+                continue
+            try:
+                manifest = await self.client.get_manifest(self.repository, image)
+                await self.client.put_manifest(self.repository, tag, manifest.raw, manifest.media_type)
+                head = await self.client.head_manifest(self.repository, tag)
+            except GlcrError:
+                unknown.append(tag)
+                continue
+            if head is None or head.digest in doomed:
+                unknown.append(tag)
+        return unknown
 
     @staticmethod
-    def _all_failed(todo: Sequence[DeleteRequest], before: dict[str, Digest], why: str,
-                    progress: Progress | None) -> list[DeleteResult]:
-        results = [DeleteResult(r.tag, Outcome.FAILED, before.get(r.tag), why) for r in todo]
-        if progress:
-            for result in results:
-                progress(result)
-        return results
+    def _all_failed(todo: Sequence[DeleteRequest], before: dict[str, Digest | None], why: str,
+                    error: GlcrError | None = None) -> list[DeleteResult]:
+        return [DeleteResult(r.tag, Outcome.FAILED, r.expected_digest or before.get(r.tag), why, error) for r in todo]
 
     async def verify(self, results: Sequence[DeleteResult], before: dict[str, Digest]
                      ) -> tuple[list[DeleteResult], list[SiblingDamage]]:
         """Re-check: deleted tags are gone, every other tag resolves to its old digest.
 
         One tag list shows which tags remain; only those are resolved again (a deleted tag is no
-        longer listed), so verifying 1,000 deletions costs 1 request, not 1,000.
+        longer listed), so verifying 1,000 deletions costs 1 request, not 1,000. A "deleted" tag
+        that is back with another digest was pushed again meanwhile: reported stale, kept.
         """
         listed = set(await self.client.list_tags(self.repository))
         deleted = {r.tag for r in results if r.outcome is Outcome.DELETED}
+        touched = {r.tag for r in results}
         remaining = [t for t in before if t in listed]
+        remaining += [t for t in deleted if t in listed and t not in before]
         after = await snapshot(self.client, self.repository, self.jobs, remaining)
         checked = []
         for result in results:
-            if result.outcome is Outcome.DELETED and result.tag in after:
-                checked.append(DeleteResult(result.tag, Outcome.FAILED, result.digest,
-                                            f"still present afterwards (now {after[result.tag][:19]})"))
+            now = after.get(result.tag)
+            if result.outcome is Outcome.DELETED and now is not None:
+                if now != result.digest and not await self.placeholders.one(now):
+                    checked.append(DeleteResult(result.tag, Outcome.STALE, now,
+                                                f"pushed again meanwhile: now {now[:19]}; kept"))
+                else:
+                    checked.append(DeleteResult(result.tag, Outcome.FAILED, result.digest,
+                                                f"still present afterwards (now {now[:19]})"))
             else:
                 checked.append(result)
         damage = [SiblingDamage(tag, digest, after.get(tag)) for tag, digest in before.items()
-                  if tag not in deleted and after.get(tag) != digest]
+                  if tag not in touched and after.get(tag) != digest]
         return checked, damage

@@ -10,11 +10,28 @@ from typing import Any, AsyncIterator
 
 import httpx
 
-from glcr.errors import GlcrError, NetworkError, for_status
+from glcr.errors import InvalidInputError, NetworkError, for_status
 
 
-class ForeignPageLinkError(GlcrError):
-    """A next-page link to another host (never followed: it would leak the token)."""
+class ForeignPageLinkError(NetworkError):
+    """A next-page link to another host (never followed: it would leak the token). A network
+    problem for the user (exit 7): a proxy or GitLab's external_url sends pages elsewhere."""
+
+
+class NotJsonError(InvalidInputError):
+    """An answer that should be JSON is not (an HTML sign-in page, a proxy's error page): the
+    URL is most likely not GitLab's API."""
+
+
+def json_body(response: httpx.Response, doing: str):
+    """The JSON of a 2xx answer, or one line that says the server is not the API glcr expected."""
+    try:
+        return response.json()
+    except ValueError:  # JSONDecodeError, UnicodeDecodeError
+        kind = response.headers.get("Content-Type", "").split(";")[0].strip() or "no content type"
+        host = response.request.url.host if response.request else "the server"
+        raise NotJsonError(f"{doing}: {host} answered {kind}, not JSON",
+                           hint="check that --url / GITLAB_URL is GitLab's base URL (not a sign-in page or a proxy)") from None
 
 
 def next_link(response: httpx.Response) -> str | None:
@@ -46,7 +63,7 @@ async def iter_pages(
                                hint="check the URL (--url / GITLAB_URL) and the network") from None
         if response.status_code != 200:
             raise for_status(response.status_code, doing, error_detail(response))
-        yield response.json()
+        yield json_body(response, doing)
         link = next_link(response)
         if not link:
             return
