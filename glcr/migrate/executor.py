@@ -36,7 +36,7 @@ from glcr.migrate.model import Event, MigrationPlan, Mode, RepoInventory, Step, 
 from glcr.migrate.plan import Progress, replay, rollback_steps
 from glcr.models import Digest, Repository
 from glcr.ops.tags import execute_delete, preview_delete
-from glcr.registry.delete import DeleteRequest, Outcome, TagDeleter, snapshot
+from glcr.registry.delete import DeleteRequest, Outcome, TagDeleter, finish_placeholders, snapshot
 from glcr.registry.manifest import is_dummy_manifest
 from glcr.transport.concurrency import gather_bounded
 
@@ -117,8 +117,12 @@ class Executor:
                     current = await self._current_path()
                     self._rollback(journal, step.id, exc.one_line(), current)
                     self.reporter.step(step, number, total, "refused", exc.one_line())
-                    self.reporter.note(f"GitLab refused to move the project ({exc.one_line()}); putting every "
-                                       f"image back under {current}")
+                    if self.plan.mode is Mode.NATIVE:  # nothing was copied or deleted
+                        self.reporter.note(f"GitLab refused to move the project in place ({exc.one_line()}); "
+                                           f"nothing was deleted, the images are under {current}")
+                    else:
+                        self.reporter.note(f"GitLab refused to move the project ({exc.one_line()}); putting every "
+                                           f"image back under {current}")
                     progress = replay(self.plan, self.dir.entries())
                     continue
                 except GlcrError as exc:
@@ -203,6 +207,8 @@ class Executor:
         else:
             assert self.layout is not None
             source = LayoutSource(self.layout)
+        # A delete killed half-way leaves tags on its placeholder: finish it, then copy back.
+        await finish_placeholders(self.client, target, self.jobs, repo.tags)
         with tempfile.TemporaryDirectory(prefix="glcr-migrate-") as workdir:
             dest = RegistryDest(self.client, target, workdir=Path(workdir))
             found = await self._already_there(dest, repo)
@@ -283,6 +289,8 @@ class Executor:
         if left:
             raise StaleError(f"{repo.path} still has {len(left)} tag(s) after the delete, e.g. {left[0]}")
         deleted = sum(1 for r in results if r.outcome is Outcome.DELETED)
+        if step.id in progress.started:  # a killed run deleted the rest: count the whole step
+            deleted = len(results)
         return {"deleted": deleted, "already_absent": len(results) - deleted, "method": method,
                 "_detail": f"{deleted} tag(s) deleted from {repo.path} ({method})"}
 

@@ -249,6 +249,11 @@ class MigrationPlan:
     holding_paths: dict[int, str] = field(default_factory=dict)  # repo index -> holding repository path
     backup_dir: str | None = None
     findings: tuple[Finding, ...] = ()
+    # A native plan with tags: where the images go if GitLab refuses to move them itself
+    # ({"holding": project or None, "backup_dir": dir or None}); the copy-away migration that
+    # then takes over records the native one's id in `continues`.
+    fallback: dict[str, str | None] | None = None
+    continues: str | None = None
 
     @property
     def transfer(self) -> bool:
@@ -264,6 +269,7 @@ class MigrationPlan:
                 "holding_project": self.holding_project,
                 "holding_paths": {str(k): v for k, v in sorted(self.holding_paths.items())},
                 "backup_dir": self.backup_dir, "findings": [f.to_json() for f in self.findings],
+                "fallback": self.fallback, "continues": self.continues,
                 "steps": [s.to_json() for s in self.steps], "inventory": self.inventory.to_json()}
 
     @classmethod
@@ -273,7 +279,8 @@ class MigrationPlan:
         return cls(data["id"], data["created_at"], data["source"], data["target"], Mode(data["mode"]),
                    Inventory.from_json(data["inventory"]), tuple(Step.from_json(s) for s in data["steps"]),
                    data.get("holding_project"), {int(k): v for k, v in (data.get("holding_paths") or {}).items()},
-                   data.get("backup_dir"), tuple(Finding.from_json(f) for f in data.get("findings") or []))
+                   data.get("backup_dir"), tuple(Finding.from_json(f) for f in data.get("findings") or []),
+                   data.get("fallback"), data.get("continues"))
 
 
 class Event(StrEnum):
@@ -282,6 +289,8 @@ class Event(StrEnum):
     FAILED = "failed"  # retried by --resume
     ROLLBACK = "rollback"  # the move was refused: `data.steps` replace what is left of the plan
     NOTE = "note"  # something worth keeping (e.g. "resumed"); changes nothing
+    # GitLab refused the native move; the copy-away migration `data.id` takes over from here
+    FALLBACK = "fallback"
 
 
 @dataclass(frozen=True)

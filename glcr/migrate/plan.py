@@ -350,6 +350,7 @@ class Progress:
     failed: dict[str, JournalEntry] = field(default_factory=dict)  # last failure not followed by done
     started: set[str] = field(default_factory=set)  # started, outcome unknown
     rolled_back: JournalEntry | None = None
+    fallback: JournalEntry | None = None  # the copy-away migration that took over (its id in data)
 
     @property
     def pending(self) -> list[Step]:
@@ -381,6 +382,8 @@ def replay(plan: MigrationPlan, entries: Iterable[JournalEntry]) -> Progress:
         elif entry.event is Event.FAILED:
             progress.failed[entry.step] = entry
             progress.started.discard(entry.step)
+        elif entry.event is Event.FALLBACK:
+            progress.fallback = entry
         elif entry.event is Event.ROLLBACK:
             progress.rolled_back = entry
             kept = [s for s in progress.steps if s.id in progress.done]

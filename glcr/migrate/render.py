@@ -71,7 +71,9 @@ def render_steps(plan: MigrationPlan, progress: Progress | None, console) -> Non
 
 
 def plan_json(plan: MigrationPlan, progress: Progress | None = None) -> dict[str, Any]:
-    data = {"id": plan.id, "source": plan.source, "target": plan.target, "mode": plan.mode.value,
+    route = next((f.message for f in plan.findings if f.code == "route"), None)
+    data = {"id": plan.id, "source": plan.source, "target": plan.target, "mode": plan.mode.value, "route": route,
+            "continues": plan.continues,
             "holding_project": plan.holding_project, "backup_dir": plan.backup_dir,
             "repositories": [{"path": r.path, "tags": r.tags, "manifests": len(r.manifests), "bytes": r.size}
                              for r in plan.inventory.repositories],
@@ -85,6 +87,8 @@ def plan_json(plan: MigrationPlan, progress: Progress | None = None) -> dict[str
 
 
 def state_name(progress: Progress) -> str:
+    if progress.fallback is not None:
+        return f"refused in place; continued by {progress.fallback.data.get('id')}"
     if progress.finished:
         return "rolled back" if progress.rolled_back else "done"
     if progress.failed:

@@ -2,21 +2,29 @@
 
 prepare()  reads the inventory and the facts, checks, and returns the plan (nothing changes)
 start()    writes the plan to a new migration directory
-execute()  runs (or resumes, or aborts) the migration in a directory, under its lock
+execute()  runs (or resumes, or aborts) the migration in a directory, under its lock; when GitLab
+           refuses a native move, the copy-away migration that takes over (route.py)
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
-from glcr.errors import InvalidInputError, NotFoundError
+from glcr.errors import InvalidInputError, NotFoundError, RefusedError
 from glcr.migrate.executor import ExecOptions, Executor, Reporter
 from glcr.migrate.inventory import read_facts, read_inventory
-from glcr.migrate.journal import MigrationDir, list_migrations, named_migration, new_migration_id, utc_now
-from glcr.migrate.model import Finding, MigrationPlan, Mode
-from glcr.migrate.plan import Progress, blocking, build_plan, choose_mode, evaluate, parse_target, replay
+from glcr.migrate.journal import (
+    MigrationDir, default_state_root, list_migrations, named_migration, new_migration_id, utc_now,
+)
+from glcr.migrate.model import Event, Finding, Level, MigrationPlan, Mode
+from glcr.migrate.plan import Progress, blocking, build_plan, evaluate, parse_target, replay
+from glcr.migrate.route import choose_route
+
+# Where images go when no holding place was given and GitLab will not move them itself:
+# beside the migration's plan and journal, so `status` and `--resume` find everything together.
+DEFAULT_BACKUP_SUBDIR = "images"
 
 
 @dataclass(frozen=True)
@@ -30,7 +38,10 @@ class Prepared:
 
 async def prepare(session, source: str, target: str, *, holding: str | None = None, backup_dir: str | None = None,
                   remove_backup: bool = False, keep_records: bool = False, migration_id: str | None = None,
-                  tick: Callable[[], None] | None = None) -> Prepared:
+                  tick: Callable[[], None] | None = None, state_root: Path | None = None,
+                  refused: str | None = None, continues: str | None = None) -> Prepared:
+    """`refused`/`continues`: GitLab refused migration `continues` in place with this message;
+    plan the copy-away path from where the project is now."""
     try:
         parse_target(source, target)
     except ValueError as exc:
@@ -42,19 +53,20 @@ async def prepare(session, source: str, target: str, *, holding: str | None = No
     target = target.strip().strip("/")
     if target == inventory.project.full_path:
         raise InvalidInputError(f"{inventory.project.full_path} is already at {target}: nothing to do")
-    mode = choose_mode(inventory, target, holding=holding, backup_dir=backup_dir)
-    if mode is Mode.HOLDING and not holding:
-        raise InvalidInputError(
-            f"{inventory.project.full_path} has {inventory.tag_count} tag(s), and GitLab refuses the move while "
-            "tags exist: give a holding place", hint="--via GROUP/HOLDING-PROJECT (same registry, blobs are "
-            "mounted) or --backup-dir DIR (a local OCI layout)")
+    migration_id = migration_id or new_migration_id()
+    default_dir = (state_root or default_state_root()).expanduser() / migration_id / DEFAULT_BACKUP_SUBDIR
+    route = choose_route(inventory, target, holding=holding, backup_dir=backup_dir,
+                         default_backup_dir=str(default_dir.resolve()), refused=refused)
+    holding, backup_dir, mode = route.holding, route.backup_dir, route.mode
     facts = await read_facts(session, inventory, target=target, holding=holding, backup_dir=backup_dir,
                              problems=problems)
-    findings = evaluate(inventory, facts, target=target, mode=mode, holding=holding, backup_dir=backup_dir)
+    findings = [Finding(Level.INFO, "route", route.why),
+                *evaluate(inventory, facts, target=target, mode=mode, holding=holding, backup_dir=backup_dir)]
     backup = str(Path(backup_dir).expanduser().resolve()) if backup_dir else None
-    plan = build_plan(inventory, migration_id=migration_id or new_migration_id(), created_at=utc_now(),
+    plan = build_plan(inventory, migration_id=migration_id, created_at=utc_now(),
                       target=target, mode=mode, holding=holding, backup_dir=backup,
                       remove_backup=remove_backup, keep_records=keep_records, findings=findings)
+    plan = replace(plan, fallback=route.fallback, continues=continues)
     return Prepared(plan, tuple(findings))
 
 
@@ -80,8 +92,51 @@ def find_unfinished(root: Path, migration_id: str | None = None) -> MigrationDir
 
 async def execute(session, directory: MigrationDir, *, reporter: Reporter | None = None,
                   options: ExecOptions | None = None, abort: bool = False) -> tuple[MigrationPlan, Progress]:
+    """Run the migration; if GitLab refused to move a native one in place, run (or resume) the
+    copy-away migration that takes over, and return that one's plan and progress."""
     plan = directory.load_plan()
     with directory.lock():
         executor = Executor(session, directory, plan, reporter=reporter, options=options)
         progress = await executor.run(abort=abort)
-    return plan, progress
+    successor = await _copy_away_after_refusal(session, directory, plan, progress, reporter)
+    if successor is None:
+        return plan, progress
+    if reporter is not None and hasattr(reporter, "plan"):
+        reporter.plan = successor.load_plan()  # step descriptions come from the plan that runs
+    return await execute(session, successor, reporter=reporter, options=options, abort=abort)
+
+
+def refused_in_place(plan: MigrationPlan, progress: Progress) -> str | None:
+    """GitLab's refusal of a native move that has a copy-away fallback; None otherwise."""
+    entry = progress.rolled_back
+    if plan.mode is not Mode.NATIVE or plan.fallback is None or entry is None or entry.step == "abort":
+        return None
+    return entry.detail or "refused"
+
+
+async def _copy_away_after_refusal(session, directory: MigrationDir, plan: MigrationPlan, progress: Progress,
+                                   reporter: Reporter | None) -> MigrationDir | None:
+    refusal = refused_in_place(plan, progress)
+    if refusal is None or not progress.finished:
+        return None
+    root = directory.path.parent
+    if progress.fallback is not None:  # decided in an earlier run: continue that migration
+        return named_migration(root, progress.fallback.data["id"])
+    current = str((progress.rolled_back.data if progress.rolled_back else {}).get("path") or plan.source)
+    fallback = plan.fallback or {}
+    prepared = await prepare(session, current, plan.target, holding=fallback.get("holding"),
+                             backup_dir=fallback.get("backup_dir"), state_root=root, refused=refusal,
+                             continues=plan.id)
+    blocked = prepared.blocking()
+    if blocked:
+        raise RefusedError(f"GitLab refused to move {current} in place ({refusal}), and copying the images away "
+                           f"is blocked: {blocked[0].message}",
+                           hint=f"nothing was deleted; fix it and run `glcr migrate-project {current} --to "
+                                f"{plan.target}` again")
+    successor = start(root, prepared.plan)
+    with directory.lock(), directory.journal() as journal:
+        journal.write("fallback", Event.FALLBACK, prepared.plan.findings[0].message, {"id": successor.id})
+    if reporter is not None:
+        reporter.note(f"{prepared.plan.findings[0].message}. Migration {successor.id} takes over "
+                      f"(journal in {successor.path}).")
+    return successor

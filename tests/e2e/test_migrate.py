@@ -296,3 +296,24 @@ def test_migrate_killed_at_every_step_then_resumed(sandbox: Sandbox, registry: R
         assert (last["step"], last["event"]) == (steps[number - 1], "start")  # no outcome written
     w.glcr("--resume")
     w.assert_moved()
+
+
+def test_migrate_without_a_holding_place_copies_away_through_the_state_dir(world: World, registry_kind: str) -> None:
+    """Out of the top-level namespace (GitLab refuses that while tags exist) and neither --via nor
+    --backup-dir: glcr takes the copy-away path unasked, through a local OCI layout beside the
+    migration's journal, and says which path it took and why."""
+    result = world.glcr(world.project.path_with_namespace, "--to", world.target, "--yes", "-o", "json")
+    report = json.loads(result.stdout)
+    assert report["state"] == "done" and report["mode"] == "directory"
+    why = "leaves the top-level namespace" if registry_kind == "gitlab" else "no GitLab API"
+    assert why in report["route"] and "no --via or --backup-dir" in report["route"]
+    assert why in result.stderr
+    [directory] = [p for p in world.state.iterdir() if p.is_dir()]
+    assert report["backup_dir"] == str((directory / "images").resolve())
+    assert (directory / "images" / "oci-layout").exists()
+    for name, tags in world.tags.items():
+        new = world.path(world.target, name)
+        assert sorted(world.registry.tags(new) or []) == sorted(tags)
+        for tag, digest in tags.items():
+            assert world.skopeo_digest(new, tag) == digest
+        assert not world.registry.tags(world.path(world.project.path_with_namespace, name))
