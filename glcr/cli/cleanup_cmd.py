@@ -26,19 +26,24 @@ def _common(ctx: typer.Context, project: str, repo: Optional[str], name_regex, n
             older_than, variant: VariantChoice, max_list_size: int):
     from datetime import datetime, timezone
 
-    from glcr.ops.cleanup import simulate_cleanup
+    from rich.markup import escape
+
+    from glcr.ops.cleanup import effective_params, simulate_cleanup
     from glcr.policy import Variant, describe_params
+    from glcr.policy.validate import validate_policy_fields
 
+    overrides = {"name_regex": name_regex, "name_regex_keep": name_regex_keep, "keep_n": keep_n,
+                 "older_than": older_than}
+    # The flags are checked as GitLab checks a policy it runs, before the saved one is read.
+    validate_policy_fields({k: v for k, v in overrides.items() if v is not None},
+                           enabled=True).raise_for_errors("this policy cannot run")
     app_ctx = app_context(ctx)
-    from glcr.ops.cleanup import effective_params
-
-    params, warnings, enabled = effective_params(app_ctx.credentials(), project, {
-        "name_regex": name_regex, "name_regex_keep": name_regex_keep, "keep_n": keep_n, "older_than": older_than})
+    params, warnings, enabled = effective_params(app_ctx.credentials(), project, overrides)
     console = app_ctx.stderr()
     note = {False: "  [dim](saved policy is disabled)[/dim]", None: "  [dim](from the flags only)[/dim]"}.get(enabled, "")
-    console.print(f"Policy: {describe_params(params)}{note}")
+    console.print(f"Policy: {escape(describe_params(params))}{note}")
     for warning in warnings:
-        console.print(f"[yellow]warning:[/yellow] {warning}")
+        app_ctx.warn(warning)
     chosen = {VariantChoice.AUTO: None, VariantChoice.GITLAB: Variant.GITLAB_API,
               VariantChoice.THIRD_PARTY: Variant.THIRD_PARTY}[variant]
     now = datetime.now(timezone.utc)
@@ -60,7 +65,9 @@ NAME_REGEX_KEEP = typer.Option(None, "--name-regex-keep", help="override name_re
 KEEP_N = typer.Option(None, "--keep-n", help="override keep_n")
 OLDER_THAN = typer.Option(None, "--older-than", help="override older_than")
 VARIANT = typer.Option(VariantChoice.AUTO, "--variant", help="auto: detected from the registry")
-MAX_LIST = typer.Option(200, "--max-list-size", min=0,
+# GitLab's default for container_registry_cleanup_tags_service_max_list_size.
+DEFAULT_MAX_LIST_SIZE = 200
+MAX_LIST = typer.Option(DEFAULT_MAX_LIST_SIZE, "--max-list-size", min=0,
                         help="GitLab's container_registry_cleanup_tags_service_max_list_size (third-party registries)")
 
 
@@ -119,6 +126,13 @@ def run(ctx: typer.Context, project: str = typer.Argument(..., help="project pat
     base = state_dir or _default_state_dir(project_obj.path_with_namespace)
     console = app_ctx.stderr()
     failed = 0
+    # The same command resumes: each repository's plan and journal in `base` skip what is done.
+    resume = ("cleanup", "run", project, *_flag("--repo", repo), *_flag("--name-regex", name_regex),
+              *_flag("--name-regex-keep", name_regex_keep), *_flag("--keep-n", keep_n),
+              *_flag("--older-than", older_than),
+              *_flag("--variant", None if variant is VariantChoice.AUTO else variant.value),
+              *_flag("--max-list-size", None if max_list_size == DEFAULT_MAX_LIST_SIZE else max_list_size),
+              *_flag("--state-dir", state_dir), "--yes")
     for item in (i for i in items if i.result.summary.delete):
         async def work(session, item=item):
             with counting_progress(console, f"Deleting from {item.repository.path}") as bar:
@@ -126,12 +140,17 @@ def run(ctx: typer.Context, project: str = typer.Argument(..., help="project pat
                 return await apply_cleanup(session, project_obj, item, now, describe_params(params), base,
                                            on_result=lambda r: bar.advance())
 
-        summary, journal = app_ctx.run(work)
+        with app_ctx.resumable(*resume, journal=base):
+            summary, journal = app_ctx.run(work)
         failed += summary.failed
         console.print(f"{item.repository.path}: deleted {summary.deleted}, already absent {summary.already_absent}, "
-                      f"stale {summary.stale}, failed {summary.failed}  (journal {journal})")
+                      f"stale {summary.stale}, failed {summary.failed}  (journal {journal})", markup=False)
     if failed:
         raise PartialFailureError(f"{failed} tag(s) failed", hint="run the same command again to retry")
+
+
+def _flag(name: str, value) -> tuple:
+    return () if value is None else (name, value)
 
 
 def _default_state_dir(project_path: str) -> Path:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, TypeVar
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any, Awaitable, Callable, Iterator, Mapping, TypeVar
 
 import typer
 
-from glcr.errors import AbortedError
+from glcr.errors import AbortedError, GlcrError
+from glcr.settings import Settings
 
 T = TypeVar("T")
 
@@ -19,48 +21,87 @@ ENVIRONMENT = {
     "GITLAB_TOKEN": "personal, project or group access token",
     "GITLAB_PRIVATE_TOKEN": "same as GITLAB_TOKEN",
     "CI_JOB_TOKEN": "inside GitLab CI: the job token (with CI_SERVER_URL, CI_REGISTRY_USER/PASSWORD)",
-    "GLCR_JOBS": "default for --jobs",
-    "GLCR_REGISTRY_JOBS": "default for --registry-jobs",
-    "GLCR_INSECURE_REGISTRY": "1: plain http to the registry, as docker's insecure-registries",
+    "GLCR_JOBS": "default for --jobs (a whole number, 1-64)",
+    "GLCR_REGISTRY_JOBS": "default for --registry-jobs (a whole number, 1-128)",
+    "GLCR_INSECURE_REGISTRY": "1 (or true/yes/on): plain http to the registry, as docker's insecure-registries",
     "PYTHON_GITLAB_CFG": "python-gitlab config file to read tokens from",
     "NO_COLOR": "disable colours",
     "GLCR_SANDBOX_REGISTRY_BIN": "`glcr sandbox`: the registry binary (default /usr/bin/docker-registry)",
 }
 
 
-@dataclass
+class Interrupted(GlcrError):
+    """Ctrl-C during journaled work. The journal holds every finished outcome; the hint says
+    which command finishes the rest."""
+
+    exit_code = 130  # 128 + SIGINT: what a shell reports for a command stopped by Ctrl-C
+
+
 class AppContext:
-    url: str | None = None
-    token: str | None = None
-    gitlab_section: str | None = None
-    jobs: int = 8
-    registry_jobs: int = 16
-    debug: bool = False
-    insecure_registry: bool = False
-    env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    """The run's frozen Settings, its environment, and the helpers every command shares."""
+
+    def __init__(self, settings: Settings | None = None, *, env: Mapping[str, str] | None = None,
+                 **fields: Any) -> None:
+        """AppContext(settings) or AppContext(url=..., token=..., jobs=...) (fields of Settings)."""
+        self.env = dict(os.environ if env is None else env)
+        self.settings = replace(settings or Settings(), env=self.env, **fields)
+
+    # Read-only views of the settings, for commands that only read one value.
+    url = property(lambda self: self.settings.url)
+    token = property(lambda self: self.settings.token)
+    gitlab_section = property(lambda self: self.settings.gitlab_section)
+    jobs = property(lambda self: self.settings.jobs)
+    registry_jobs = property(lambda self: self.settings.registry_jobs)
+    debug = property(lambda self: self.settings.debug)
+    insecure_registry = property(lambda self: self.settings.insecure_registry)
 
     def credentials(self, *, require: bool = True):
         from glcr.credentials import CredentialRequest, require_token, resolve
 
-        creds = resolve(CredentialRequest(token_flag=self.token, url_flag=self.url,
-                                          config_section=self.gitlab_section), self.env)
+        settings = self.settings
+        creds = resolve(CredentialRequest(token_flag=settings.token, url_flag=settings.url,
+                                          config_section=settings.gitlab_section), self.env)
         return require_token(creds) if require else creds
 
-    def session(self):
-        from glcr.session import Session, SessionOptions
+    def session(self, settings: Settings | None = None, **options: Any):
+        """A new Session for these settings (or `settings`); `options` override SessionOptions fields."""
+        from glcr.session import Session
 
-        return Session(self.credentials(), SessionOptions(jobs=self.jobs, registry_jobs=self.registry_jobs,
-                                                          debug=self.debug, insecure_registry=self.insecure_registry))
+        return Session(self.credentials(), (settings or self.settings).session_options(**options))
 
-    def run(self, work: Callable[[Any], Awaitable[T]]) -> T:
+    def run(self, work: Callable[[Any], Awaitable[T]], *, settings: Settings | None = None) -> T:
         """Run async work with a fresh session that is closed afterwards."""
         import asyncio
 
         async def runner() -> T:
-            async with self.session() as session:
+            async with self.session(settings) as session:
                 return await work(session)
 
         return asyncio.run(runner())
+
+    def command_line(self, *args: object) -> str:
+        """`glcr ARGS...` as a shell would need it, with this run's --url/--gitlab (never a token)."""
+        import shlex
+
+        parts = ["glcr"]
+        if self.settings.url:
+            parts += ["--url", self.settings.url]
+        if self.settings.gitlab_section:
+            parts += ["--gitlab", self.settings.gitlab_section]
+        return shlex.join(parts + [str(a) for a in args if a is not None and a is not False])
+
+    @contextmanager
+    def resumable(self, *resume_args: object, journal: object = None) -> Iterator[None]:
+        """Turn Ctrl-C inside into `Interrupted` naming the command that resumes (`glcr RESUME_ARGS`).
+
+        asyncio.run cancels the running work first, so journal writers close on the way out.
+        """
+        try:
+            yield
+        except KeyboardInterrupt:
+            kept = f"; the journal {journal} keeps every finished step" if journal else ""
+            raise Interrupted(f"interrupted{kept}",
+                              hint=f"resume with: {self.command_line(*resume_args)}") from None
 
     def stderr(self):
         from rich.console import Console
@@ -68,7 +109,14 @@ class AppContext:
         return Console(stderr=True, highlight=False, no_color="NO_COLOR" in self.env)
 
     def say(self, message: str) -> None:
-        self.stderr().print(message)
+        """A message to stderr, printed as it is (paths and regexes may hold `[`)."""
+        self.stderr().print(message, markup=False)
+
+    def warn(self, message: object) -> None:
+        """`warning: ...` to stderr; the message is text, not markup."""
+        from rich.markup import escape
+
+        self.stderr().print(f"[yellow]warning:[/yellow] {escape(str(message))}")
 
     def confirm(self, question: str, yes: bool) -> None:
         """Ask on a terminal; refuse in scripts unless --yes was given. Nothing changes on 'no'."""

@@ -52,17 +52,17 @@ def doctor(
     import asyncio
 
     from glcr.doctor.checks import DoctorRequest, Probe, run_doctor
-    from glcr.session import Session, SessionOptions
+    from glcr.session import Session
 
     app_ctx = app_context(ctx)
+    settings = app_ctx.settings
     creds = app_ctx.credentials(require=False)
     request = DoctorRequest(path=path, registry=registry, env=app_ctx.env)
 
     async def work():
-        options = SessionOptions(jobs=app_ctx.jobs, debug=app_ctx.debug,
-                                 insecure_registry=app_ctx.insecure_registry, http=http_options())
-        async with Session(creds, options) as session:
-            async with Probe(creds, options.http, insecure_registry=app_ctx.insecure_registry) as probe:
+        async with Session(creds, settings.session_options(http=http_options())) as session:
+            # The session's HTTP options: they carry the secrets the debug log masks.
+            async with Probe(creds, session.options.http, insecure_registry=settings.insecure_registry) as probe:
                 return await run_doctor(session, probe, request)
 
     report = asyncio.run(work())

@@ -61,30 +61,57 @@ class LazyCommand:
 def to_click(obj: Any, name: str) -> Any:
     """A Typer app or click command as the click command `name`, built as `add_typer` would.
 
-    The sub-app keeps its own rich_markup_mode (Typer's default: rich when installed), so its
-    help looks exactly as it did when it was registered with `app.add_typer`.
+    Uses Typer's public `get_command` (a group, or a plain command when the app has exactly one
+    command and no callback), so it works across Typer releases. The sub-app keeps its own
+    rich_markup_mode; help texts are plain text, so they are escaped here for rich's markup.
     """
     import typer
-    import typer.main as tm
-    from typer.models import TyperInfo
+    import typer.main
 
-    if not isinstance(obj, typer.Typer):
-        obj.name = name
-        return obj
-    if obj.registered_callback or obj.registered_groups or len(obj.registered_commands) != 1:
-        return tm.get_group_from_info(
-            TyperInfo(obj, name=name),
-            pretty_exceptions_short=obj.pretty_exceptions_short,
-            suggest_commands=obj.suggest_commands,
-            rich_markup_mode=obj.rich_markup_mode,
-        )
-    command = tm.get_command_from_info(
-        obj.registered_commands[0],
-        pretty_exceptions_short=obj.pretty_exceptions_short,
-        rich_markup_mode=obj.rich_markup_mode,
-    )
-    command.name = name
-    return command
+    if isinstance(obj, typer.Typer):
+        obj = typer.main.get_command(obj)
+        # A sub-app made with Typer's defaults carries --install-completion/--show-completion;
+        # they belong to the root command only.
+        obj.params = [p for p in obj.params if p.name not in ("install_completion", "show_completion")]
+    obj.name = name
+    escape_help(obj)
+    return obj
+
+
+def escape_help(command: Any) -> None:
+    """Make every help text of `command` (and its sub-commands) literal under rich markup.
+
+    glcr's help texts are plain text: `group/project[/image]` or `[default: ~/.local/...]` mean
+    brackets. Under rich markup mode rich would read them as tags (a MarkupError, or text that
+    silently disappears), so commands that render with rich get them escaped, once.
+    """
+    if getattr(command, "_glcr_escaped", False):
+        return
+    command._glcr_escaped = True
+    if getattr(command, "rich_markup_mode", None) == "rich":
+        for attribute in ("help", "epilog", "short_help"):
+            text = getattr(command, attribute, None)
+            if text:
+                setattr(command, attribute, escape_markup(text))
+        for param in getattr(command, "params", ()):
+            if getattr(param, "help", None):
+                param.help = escape_markup(param.help)
+    for sub in getattr(command, "commands", {}).values():
+        escape_help(sub)
+
+
+def escape_markup(text: str) -> str:
+    """rich.markup.escape without importing rich: a backslash before what rich reads as a tag."""
+    import re
+
+    def escape(match: Any) -> str:
+        backslashes, tag = match.groups()
+        return f"{backslashes}{backslashes}\\{tag}"
+
+    text = re.sub(r"(\\*)(\[[a-z#/@][^[]*?])", escape, text)
+    if text.endswith("\\") and not text.endswith("\\\\"):
+        text += "\\"
+    return text
 
 
 def lazy_group(commands: dict[str, LazyCommand]) -> type:
@@ -114,14 +141,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     run(None if argv is None else args)
 
 
-def _build_lazy_group() -> type:
-    import types
-    import typing
-    from difflib import get_close_matches
-    from enum import Enum
+def unescape_markup(text: str) -> str:
+    """The plain text of a help string escaped by `escape_markup` (for the man pages)."""
+    import re
 
-    from typer import _click
-    from typer._coercion import build_runtime_param
+    return re.sub(r"(\\*)\\(\[[a-z#/@][^[]*?])", lambda m: m.group(1)[: len(m.group(1)) // 2] + m.group(2), text)
+
+
+def _build_lazy_group() -> type:
+    from difflib import get_close_matches
+
     from typer.core import TyperCommand, TyperGroup
 
     def placeholder(name: str, spec: LazyCommand) -> Any:
@@ -129,35 +158,7 @@ def _build_lazy_group() -> type:
         # help, not short_help: the listing shortens it exactly as it shortens the real one.
         return TyperCommand(name, help=spec.help, hidden=spec.hidden, rich_markup_mode=None)
 
-    class _Deferred:
-        """Coerce trivially-typed values directly; build Typer's pydantic coercion only when needed."""
-
-        def __init__(self, base: type) -> None:
-            self.base = base
-
-        def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
-            if value is None:
-                return () if (param.multiple or param.nargs == -1) else None
-            if type(value) is self.base or (issubclass(self.base, Enum) and isinstance(value, self.base)):
-                low, high = getattr(param, "min", None), getattr(param, "max", None)
-                in_range = not isinstance(value, int) or ((low is None or value >= low) and (high is None or value <= high))
-                if in_range:
-                    return value
-            param._runtime_param = build_runtime_param(param.type_descriptor)
-            return param._runtime_param.coerce(value, param=param, ctx=ctx)
-
-    def _cheap_coercion(param: Any) -> None:
-        descriptor = getattr(param, "type_descriptor", None)
-        if descriptor is None or getattr(param, "_runtime_param", 0) is not None:
-            return  # not a Typer parameter, or its coercion is already built
-        if descriptor.is_file or descriptor.is_list or descriptor.is_tuple or getattr(descriptor.parameter_info, "clamp", False):
-            return
-        base = descriptor.annotation
-        options = typing.get_args(base)
-        if typing.get_origin(base) in (typing.Union, types.UnionType) and len(options) == 2 and type(None) in options:
-            base = next(o for o in options if o is not type(None))
-        if isinstance(base, type) and (base in (str, int, bool) or issubclass(base, Enum)):
-            param._runtime_param = _Deferred(base)
+    cheap_coercion = _cheap_coercion_for_this_typer()
 
     class LazyGroup(TyperGroup):
         """A Typer group whose sub-commands are imported on first use.
@@ -174,12 +175,18 @@ def _build_lazy_group() -> type:
             self._listing = 0
 
         def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-            # Typer coerces every parameter, defaults included, through a pydantic TypeAdapter:
-            # ~60 ms of imports before any sub-command runs. The root options' usual values
-            # (None, the int default of --jobs, a str from the command line) need none of it.
-            for param in self.get_params(ctx):  # with -h/--help, which is added per context
-                _cheap_coercion(param)
-            return super().parse_args(ctx, args)
+            if cheap_coercion is not None:
+                for param in self.get_params(ctx):  # with -h/--help, which is added per context
+                    cheap_coercion(param)
+            try:
+                return super().parse_args(ctx, args)
+            except Exception as exc:
+                # A bad value from the environment is invalid input, not a bad command line:
+                # one line and exit 3 (glcr.cli.main's edge), like every other invalid input.
+                invalid = _from_environment(ctx, exc)
+                if invalid is None:
+                    raise
+                raise invalid from None
 
         def list_commands(self, ctx: Any) -> list[str]:
             # Eager commands first, then the lazy ones in table order, loaded or not.
@@ -199,16 +206,15 @@ def _build_lazy_group() -> type:
             return command
 
         def resolve_command(self, ctx: Any, args: list[str]) -> Any:
-            # TyperGroup suggests "Did you mean ...?" from the loaded commands only.
-            try:
-                return self._click_resolve_command(ctx, args)
-            except _click.exceptions.UsageError as exc:
-                if self.suggest_commands and args:
-                    matches = get_close_matches(args[0], self.list_commands(ctx))
-                    if matches:
-                        names = ", ".join(repr(m) for m in matches)
-                        exc.message = f"{exc.message.rstrip('.')}. Did you mean {names}?"
-                raise
+            # Typer suggests "Did you mean ...?" from the loaded commands only (and older Typer
+            # releases not at all): suggest from the whole table, lazy commands included.
+            name = args[0] if args else ""
+            if (name and not name.startswith("-") and not ctx.resilient_parsing
+                    and getattr(self, "suggest_commands", True) and self.get_command(ctx, name) is None):
+                matches = get_close_matches(name, self.list_commands(ctx))
+                if matches:
+                    ctx.fail(f"No such command {name!r}. Did you mean {', '.join(repr(m) for m in matches)}?")
+            return super().resolve_command(ctx, args)
 
         def load_all(self) -> dict[str, Any]:
             """Every sub-command, loaded (for scripts/gen_docs.py and tests)."""
@@ -232,6 +238,79 @@ def _build_lazy_group() -> type:
             return self._listing_only(super().shell_complete, ctx, incomplete)
 
     return LazyGroup
+
+
+def _from_environment(ctx: Any, exc: Exception) -> Exception | None:
+    """glcr's InvalidInputError for a click error about a value read from an environment variable."""
+    param = getattr(exc, "param", None)
+    if param is None or not getattr(param, "envvar", None):
+        return None
+    source = ctx.get_parameter_source(param.name) if param.name else None
+    if getattr(source, "name", None) != "ENVIRONMENT":
+        return None
+    import os
+
+    from glcr.errors import InvalidInputError
+
+    names = [param.envvar] if isinstance(param.envvar, str) else list(param.envvar)
+    envvar = next((n for n in names if n in os.environ), names[0])
+    value = os.environ.get(envvar, "")
+    message = str(getattr(exc, "message", "") or exc).rstrip(".")
+    option = max(getattr(param, "opts", None) or [param.name], key=len)
+    return InvalidInputError(f"{envvar}={value!r}: {message}",
+                             hint=f"fix or unset {envvar}; it sets the default of {option}")
+
+
+def _cheap_coercion_for_this_typer() -> Any:
+    """Typer 0.2x coerces every parameter, defaults included, through a pydantic TypeAdapter:
+    ~60 ms of imports before any sub-command runs. The root options' usual values (None, an
+    int default, a str from the command line) need none of it. Returns a function that installs
+    a direct coercion on such a parameter, or None on Typer releases without that machinery
+    (they convert through click's types, which cost nothing).
+    """
+    try:
+        from typer._coercion import build_runtime_param
+    except ImportError:
+        return None
+    import types
+    import typing
+    from enum import Enum
+
+    class Deferred:
+        """Coerce trivially-typed values directly; build Typer's pydantic coercion only when needed."""
+
+        def __init__(self, base: type) -> None:
+            self.base = base
+
+        def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
+            if value is None:
+                return () if (param.multiple or param.nargs == -1) else None
+            if type(value) is self.base or (issubclass(self.base, Enum) and isinstance(value, self.base)):
+                low, high = getattr(param, "min", None), getattr(param, "max", None)
+                in_range = not isinstance(value, int) or ((low is None or value >= low) and (high is None or value <= high))
+                if in_range:
+                    return value
+            param._runtime_param = build_runtime_param(param.type_descriptor)
+            return param._runtime_param.coerce(value, param=param, ctx=ctx)
+
+    def install(param: Any) -> None:
+        descriptor = getattr(param, "type_descriptor", None)
+        if descriptor is None or getattr(param, "_runtime_param", 0) is not None:
+            return  # not a Typer parameter, or its coercion is already built
+        try:
+            if (descriptor.is_file or descriptor.is_list or descriptor.is_tuple
+                    or getattr(descriptor.parameter_info, "clamp", False)):
+                return
+            base = descriptor.annotation
+        except AttributeError:
+            return  # a Typer release whose descriptor looks otherwise: keep its own coercion
+        options = typing.get_args(base)
+        if typing.get_origin(base) in (typing.Union, types.UnionType) and len(options) == 2 and type(None) in options:
+            base = next(o for o in options if o is not type(None))
+        if isinstance(base, type) and (base in (str, int, bool) or issubclass(base, Enum)):
+            param._runtime_param = Deferred(base)
+
+    return install
 
 
 _built: dict[str, type] = {}

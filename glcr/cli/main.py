@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Optional
 
 import typer
 
-from glcr import __version__
+from glcr import __version__, settings
 from glcr.cli.context import ENVIRONMENT, AppContext
 from glcr.cli.lazy import LazyCommand, lazy_group
 
@@ -70,15 +69,21 @@ def root(
     token: Optional[str] = typer.Option(
         None, "--token", help="GitLab token (discouraged: visible in shell history; use GITLAB_TOKEN)"),
     gitlab: Optional[str] = typer.Option(None, "--gitlab", help="python-gitlab config section to use"),
+    # Defaults come from glcr.settings; each environment variable is parsed and checked as its
+    # flag is (a bad GLCR_JOBS is one line and exit 3, see lazy._from_environment).
     jobs: int = typer.Option(
-        int(os.environ.get("GLCR_JOBS", "8")), "--jobs", "-j", min=1, max=64,
-        help="concurrent requests (default 8: hides latency, stays far below GitLab's rate limits)"),
+        settings.DEFAULT_JOBS, "--jobs", "-j", min=1, max=settings.MAX_JOBS, envvar=settings.ENVVARS["jobs"],
+        show_envvar=False,
+        help=f"concurrent requests (default {settings.DEFAULT_JOBS}: hides latency, stays far below GitLab's "
+             f"rate limits) [env: {settings.ENVVARS['jobs']}]"),
     registry_jobs: int = typer.Option(
-        int(os.environ.get("GLCR_REGISTRY_JOBS", "16")), "--registry-jobs", min=1, max=128,
-        help="concurrent registry requests (default 16: the registry serves them without GitLab's API limits)"),
+        settings.DEFAULT_REGISTRY_JOBS, "--registry-jobs", min=1, max=settings.MAX_REGISTRY_JOBS,
+        envvar=settings.ENVVARS["registry_jobs"], show_envvar=False,
+        help=f"concurrent registry requests (default {settings.DEFAULT_REGISTRY_JOBS}: the registry serves them "
+             f"without GitLab's API limits) [env: {settings.ENVVARS['registry_jobs']}]"),
     insecure_registry: bool = typer.Option(
-        os.environ.get("GLCR_INSECURE_REGISTRY") == "1", "--insecure-registry",
-        help="plain http to the registry (loopback hosts always use http)"),
+        False, "--insecure-registry", envvar=settings.ENVVARS["insecure_registry"], show_envvar=False,
+        help=f"plain http to the registry (loopback hosts always use http) [env: {settings.ENVVARS['insecure_registry']}]"),
     debug: bool = typer.Option(False, "--debug", help="log every request to stderr (tokens redacted)"),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="show the version"),
 ) -> None:
@@ -86,8 +91,9 @@ def root(
     if token:
         print("glcr: warning: --token is visible in shell history and `ps`; prefer GITLAB_TOKEN "
               "or `glcr auth login`", file=sys.stderr)
-    ctx.obj = AppContext(url=url, token=token, gitlab_section=gitlab, jobs=jobs, registry_jobs=registry_jobs,
-                         debug=debug, insecure_registry=insecure_registry)
+    ctx.obj = AppContext(settings.Settings(url=url, token=token, gitlab_section=gitlab, jobs=jobs,
+                                           registry_jobs=registry_jobs, debug=debug,
+                                           insecure_registry=insecure_registry))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -96,14 +102,22 @@ def main(argv: list[str] | None = None) -> None:
     Typer (standalone mode) handles usage errors itself (exit 2); everything glcr raises on
     purpose is a GlcrError and ends here, without a traceback.
     """
+    from glcr.cli.context import Interrupted
     from glcr.errors import GlcrError
     from glcr.transport.redact import redact_text
 
     try:
         app(args=argv, prog_name="glcr")
+    except Interrupted as exc:
+        print(f"glcr: {redact_text(exc.one_line())}", file=sys.stderr)
+        sys.exit(int(exc.exit_code))
     except GlcrError as exc:
         print(f"glcr: error: {redact_text(exc.one_line())}", file=sys.stderr)
         sys.exit(int(exc.exit_code))
-    except KeyboardInterrupt:
-        print("glcr: interrupted; re-run the same command to resume where a journal is kept", file=sys.stderr)
+    except SystemExit as exc:
+        if exc.code == 130:  # Typer's answer to Ctrl-C outside journaled work
+            print("glcr: interrupted", file=sys.stderr)
+        raise
+    except KeyboardInterrupt:  # before Typer runs the command (option parsing, imports)
+        print("glcr: interrupted", file=sys.stderr)
         sys.exit(130)

@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from glcr.cli.context import app_context
+from glcr.cli.context import Interrupted, app_context
 from glcr.cli.options import OUTPUT, YES
 from glcr.render.format import OutputFormat
 
@@ -54,8 +54,7 @@ def migrate_project(
     from glcr.migrate.render import ConsoleReporter, render_dry_run, render_preflight, render_report, render_status, render_steps
 
     app_ctx = app_context(ctx)
-    if jobs:
-        app_ctx.jobs = jobs
+    settings = app_ctx.settings.with_jobs(jobs)  # --jobs here: the copies' concurrency
     console = app_ctx.stderr()
     root = (state_dir or default_state_root(app_ctx.env)).expanduser()
 
@@ -83,9 +82,9 @@ def migrate_project(
                 return await service.prepare(session, source, to, holding=via,
                                              backup_dir=str(backup_dir) if backup_dir else None,
                                              remove_backup=remove_backup, keep_records=keep_records,
-                                             tick=bar.advance)
+                                             tick=bar.advance, state_root=root)
 
-        prepared = app_ctx.run(preflight)
+        prepared = app_ctx.run(preflight, settings=settings)
         plan = prepared.plan
         render_preflight(plan, prepared.findings, console)
         if not dry_run:
@@ -104,9 +103,14 @@ def migrate_project(
     async def run(session):
         return await service.execute(session, directory, reporter=ConsoleReporter(console, plan), abort=abort)
 
+    resume = ("migrate-project", "--resume", "--id", directory.id, *(("--state-dir", state_dir) if state_dir else ()),
+              *(("--jobs", jobs) if jobs else ()), "--abort" if abort else None)
     try:
-        plan, progress = app_ctx.run(run)
+        with app_ctx.resumable(*resume, journal=directory.path):
+            plan, progress = app_ctx.run(run, settings=settings)
     except GlcrError as exc:
+        if isinstance(exc, Interrupted):  # its hint already names the resume command
+            raise
         exc.hint = (f"{exc.hint}; " if exc.hint else "") + \
             f"then `glcr migrate-project --resume --id {directory.id}` (or --abort to put the images back)"
         raise

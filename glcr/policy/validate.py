@@ -343,3 +343,21 @@ def validate_bulk_delete(params: Mapping[str, Any]) -> ValidationResult:
     if effective is not None:
         _check_keep_rules(c, effective_field, effective, keep, keep_n, older_than)
     return c.result(out)
+
+
+def validate_policy_fields(attrs: Mapping[str, Any], *, enabled: bool | None = None) -> ValidationResult:
+    """What the given policy fields say on their own, before the saved policy is read.
+
+    For flags that change or override part of a policy (`glcr policy set`, `glcr cleanup`):
+    values outside GitLab's sets, unknown fields, and RE2 syntax are refused here, so a bad
+    flag costs no request. Rules that need the whole policy (name_regex required while
+    enabled, the keep-rule warnings) wait for `validate_policy` on the merged attributes; this
+    returns errors only. `enabled`: judge the regexes as for an enabled policy (True, as GitLab
+    does when it runs or enables one), or by the `enabled` field given (None).
+    """
+    checked = dict(attrs)
+    if enabled is not None and "enabled" not in checked:
+        checked["enabled"] = enabled
+    full = validate_policy(checked)
+    errors = tuple(issue for issue in full.errors if issue.code != "required" or issue.field in attrs)
+    return ValidationResult(errors, (), dict(full.attributes))

@@ -1,0 +1,143 @@
+"""Ctrl-C in journaled work: exit 130, one line naming the command that resumes, and that command
+finishes the job. A real SIGINT to a real `glcr` against the sandbox (e2e), plus in-process
+checks of the message for each journaled command."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import typer
+
+from glcr.sandbox import pytest_fixtures as _fixtures
+
+project, registry, sandbox, sandbox_env = (_fixtures.project, _fixtures.registry, _fixtures.sandbox,
+                                           _fixtures.sandbox_env)
+if hasattr(_fixtures, "registry_kind"):  # the sandbox runs once per registry kind
+    registry_kind = _fixtures.registry_kind
+
+UTC = dt.timezone.utc
+
+
+def _journal_events(journal: Path) -> list[dict]:
+    try:
+        lines = journal.read_text().splitlines()
+    except FileNotFoundError:
+        return []
+    events = []
+    for line in lines:
+        try:
+            events.append(json.loads(line))
+        except ValueError:
+            pass  # a line being written
+    return events
+
+
+def _run_until_some_done(args: list[str], env: dict[str, str], journal: Path, total: int) -> subprocess.CompletedProcess:
+    """Start `glcr ARGS`, send SIGINT once the journal shows some but not all deletes, wait."""
+    proc = subprocess.Popen([sys.executable, "-m", "glcr", *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    done = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        done = sum(1 for e in _journal_events(journal) if e.get("event") in ("deleted", "already_absent"))
+        if done:
+            break
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert 0 < done < total, f"the interrupt did not land in the middle ({done} of {total} done)"
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+@pytest.mark.e2e
+def test_sigint_during_tags_apply_prints_the_resume_command_that_finishes_it(sandbox, project, registry,
+                                                                              sandbox_env, tmp_path):
+    from glcr.sandbox.seed import push_image, tag_existing
+
+    repo = project.path_with_namespace.lower()
+    now = dt.datetime.now(UTC)
+    keep = push_image(registry, repo, "keep", created=now, seed="k")
+    old = push_image(registry, repo, "old-000", created=now - dt.timedelta(days=100), seed="o")
+    names = [f"old-{i:03d}" for i in range(300)]
+    for name in names[1:]:
+        tag_existing(registry, repo, name, old)
+    sandbox.sync()
+    listing = tmp_path / "list.txt"
+    listing.write_text("\n".join(names) + "\n")
+    journal = tmp_path / "list.txt.journal.jsonl"
+
+    stopped = _run_until_some_done(["tags", "apply", repo, "--from-file", str(listing), "--yes"],
+                                   sandbox_env, journal, len(names))
+    assert stopped.returncode == 130, stopped.stderr
+    last = stopped.stderr.strip().splitlines()[-1]
+    assert last.startswith("glcr: interrupted; the journal ") and "Traceback" not in stopped.stderr, stopped.stderr
+    resume = last.split("resume with: ", 1)[1].rstrip(")")
+    argv = shlex.split(resume)
+    assert argv[:3] == ["glcr", "tags", "apply"] and "--yes" in argv and str(listing) in argv
+
+    resumed = subprocess.run([sys.executable, "-m", "glcr", *argv[1:]], env=sandbox_env, capture_output=True,
+                             text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    finished = {e["tag"] for e in _journal_events(journal) if e.get("event") in ("deleted", "already_absent")}
+    assert finished == set(names)
+    assert registry.tags(repo) == ["keep"]
+    assert registry.manifest(repo, "keep").digest == keep
+
+
+# ---------------------------------------------------------------------------- in-process
+
+
+def _probe_app(body):
+    """glcr's edge (glcr.cli.main.main) around a one-command app whose root builds the AppContext."""
+    from glcr.cli.context import AppContext
+
+    probe = typer.Typer()
+
+    @probe.callback()
+    def root(ctx: typer.Context, url: str = typer.Option(None, "--url")) -> None:
+        ctx.obj = AppContext(url=url, token="glpat-secret-value")
+
+    probe.command("probe")(body)
+    return probe
+
+
+def test_resumable_turns_ctrl_c_into_exit_130_with_the_command(monkeypatch, capsys):
+    """The edge: `Interrupted` is one line on stderr, exit 130, with --url but never a token."""
+    from glcr.cli import main as cli_main
+    from glcr.cli.context import app_context
+
+    def interrupted(ctx: typer.Context) -> None:
+        with app_context(ctx).resumable("tags", "apply", "g/p", "--from-file", "a list.txt", "--yes",
+                                        journal="a list.txt.journal.jsonl"):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_main, "app", _probe_app(interrupted))
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main.main(["--url", "https://gitlab.example.com", "probe"])
+    _, err = capsys.readouterr()
+    assert exit_info.value.code == 130
+    assert err == ("glcr: interrupted; the journal a list.txt.journal.jsonl keeps every finished step "
+                   "(resume with: glcr --url https://gitlab.example.com tags apply g/p --from-file "
+                   "'a list.txt' --yes)\n")
+    assert "glpat-secret-value" not in err
+
+
+def test_ctrl_c_elsewhere_is_exit_130_and_one_line(monkeypatch, capsys):
+    from glcr.cli import main as cli_main
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_main, "app", _probe_app(interrupted))
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main.main(["probe"])
+    _, err = capsys.readouterr()
+    assert exit_info.value.code == 130 and err == "glcr: interrupted\n"
