@@ -52,12 +52,15 @@ def list_(
     async def work(session):
         resolved = await resolve_repository(session, path)
         with counting_progress(app_ctx.stderr(), f"Reading tags of {resolved.repository.path}") as bar:
-            return await list_tag_details(session, resolved.repository, bar.set_total, bar.advance)
+            found = await list_tag_details(session, resolved.repository, bar.set_total, bar.advance)
+        from glcr.ops.protection import for_project
 
-    details = app_ctx.run(work)
+        return found, await for_project(session, resolved.repository.project_id)
+
+    details, protection = app_ctx.run(work)
     selected = select_tags(details, match=match, older_than=age, now=datetime.now(timezone.utc),
                            sort=sort, limit=limit)
-    render_tags(selected, output)
+    render_tags(selected, output, protection)
 
 
 @app.command()
@@ -123,9 +126,14 @@ def delete(
 
     preview = app_ctx.run(preview_work)
     render_delete_preview(preview, console)
-    if dry_run or len(preview.missing) == len(names):
+    todo = len(preview.requested) - len(preview.missing)  # protected tags are not requested
+    if dry_run or todo == 0:
+        if preview.protected and not dry_run:
+            from glcr.ops.tags import DeleteReport
+
+            render_delete_report(DeleteReport([], [], "none", preview.protected), output, console)
         return
-    app_ctx.confirm(f"Delete {len(names) - len(preview.missing)} tag(s) from {preview.repository.path}?", yes)
+    app_ctx.confirm(f"Delete {todo} tag(s) from {preview.repository.path}?", yes)
 
     async def delete_work(session):
         return await execute_delete(session, preview)

@@ -10,6 +10,7 @@ from typing import Callable
 from glcr.credentials import Credentials, TokenKind
 from glcr.errors import NotFoundError
 from glcr.models import Project, RegistryKind, Repository, TagDetails
+from glcr.ops.protection import guard_cleanup
 from glcr.ops.resolve import project_repositories
 from glcr.ops.tags import list_tag_details, registry_path
 from glcr.plan.model import Action as PlanAction, Plan, PlanEntry
@@ -46,6 +47,7 @@ async def simulate_cleanup(session: Session, project: str, params: CleanupParams
             on_repository(repo, len(tags))
         chosen = variant or Variant.for_registry(kind)
         result = decide(policy_tags(tags, chosen), params, variant=chosen, now=now, max_list_size=max_list_size)
+        result = await guard_cleanup(session, the_project.id, result)  # GitLab's cleanup keeps protected tags
         out.append(RepositoryCleanup(repo, kind, tags, mark_approximate(result, tags)))
     return the_project, out
 

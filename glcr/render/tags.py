@@ -16,14 +16,23 @@ def tag_json(details: TagDetails) -> dict:
     return {**tag_details_json(details), "published_at": iso(details.published_at)}
 
 
-def render_tags(tags: Sequence[TagDetails], fmt: OutputFormat) -> None:
+def render_tags(tags: Sequence[TagDetails], fmt: OutputFormat, protection=None) -> None:
+    """`protection`: the project's tag rules (glcr.policy.protection.Protection), for the
+    `protected` field and column; None or unreadable: neither is shown."""
+    from glcr.policy.protection import describe_tag_protection, tag_protection
+
+    shown = protection is not None and protection.readable
     if fmt is OutputFormat.JSON:
-        write_json([tag_json(t) for t in tags])
+        write_json([{**tag_json(t), **({"protected": tag_protection(t.name, protection)} if shown else {})}
+                    for t in tags])
     elif fmt is OutputFormat.PLAIN:
         write_plain(t.name for t in tags)  # the docs' list_o_tags.out format
     else:
-        write_table(None, ["TAG", "DIGEST", "CREATED", "SIZE"],
-                    [(t.name, short_digest(t.digest), when(t.created_at), human_size(t.total_size)) for t in tags],
+        extra = shown and bool(protection.rules)
+        write_table(None, ["TAG", "DIGEST", "CREATED", "SIZE"] + (["PROTECTED"] if extra else []),
+                    [(t.name, short_digest(t.digest), when(t.created_at), human_size(t.total_size))
+                     + ((describe_tag_protection(tag_protection(t.name, protection)),) if extra else ())
+                     for t in tags],
                     justify_right=["SIZE"])
 
 
@@ -48,8 +57,12 @@ def render_tag(details: TagDetails, siblings: list[str], manifest, fmt: OutputFo
 
 
 def render_delete_preview(preview, console) -> None:
+    from glcr.policy.protection import kept_reason
+
     siblings = preview.siblings()
     console.print(f"Repository {preview.repository.path} (registry: {preview.kind.label})")
+    for tag, rule in sorted(getattr(preview, "protected", {}).items()):
+        console.print(f"  [yellow]keep {tag}: {kept_reason(rule)}[/yellow] (not deleted)")
     for request in preview.requested:
         digest = preview.current.get(request.tag)
         if digest is None:
@@ -62,16 +75,22 @@ def render_delete_preview(preview, console) -> None:
 
 
 def render_delete_report(report, fmt: OutputFormat, console) -> None:
+    from glcr.policy.protection import kept_reason
+
     if fmt is OutputFormat.JSON:
         write_json({"method": report.method,
                     "results": [{"name": r.tag, "outcome": r.outcome.value, "digest": r.digest, "detail": r.detail}
-                                for r in report.results],
+                                for r in report.results]
+                    + [{"name": tag, "outcome": "kept", "digest": None, "detail": kept_reason(rule)}
+                       for tag, rule in sorted(getattr(report, "protected", {}).items())],
                     "changed_siblings": [{"name": d.tag, "before": d.before, "after": d.after} for d in report.damage]})
         return
     for r in report.results:
         style = {"deleted": "green", "already_absent": "dim", "stale": "yellow", "failed": "red"}[r.outcome.value]
         detail = f": {r.detail}" if r.detail else ""
         console.print(f"  [{style}]{r.outcome.value}[/{style}] {r.tag}{detail}")
+    for tag, rule in sorted(getattr(report, "protected", {}).items()):
+        console.print(f"  [yellow]kept[/yellow] {tag}: {kept_reason(rule)}")
     for d in report.damage:
         console.print(f"  [red]changed[/red] {d.tag}: was {short_digest(d.before)}, now {short_digest(d.after)}")
     console.print(f"Done via {report.method}: verified every deleted tag is gone and the other tags kept their digests."

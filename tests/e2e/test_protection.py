@@ -68,3 +68,82 @@ def test_protection_commands_manage_rules_validated_before_sending(sandbox_env: 
     removed = glcr(sandbox_env, "protection", "remove", path, r"^v1\.", "--yes", "-o", "json")
     assert removed.code == 0 and removed.json()["removed"]["id"] == rule["id"]
     assert len(glcr(sandbox_env, "protection", "list", path, "-o", "json").json()) == 4
+
+
+def test_tags_list_shows_which_rule_protects_each_tag(sandbox_env: dict, project: Project,
+                                                      registry: RegistryClient) -> None:
+    repo = project.path_with_namespace
+    seed(registry, repo)
+    protect(sandbox_env, project, push="maintainer", delete="owner")
+    listed = glcr(sandbox_env, "tags", "list", repo, "-o", "json")
+    assert listed.code == 0, listed.stderr
+    by_name = {t["name"]: t["protected"] for t in listed.json()}
+    for name in V1:
+        assert by_name[name]["rules"][0]["tag_name_pattern"] == r"^v1\."
+        assert by_name[name]["minimum_access_level_for_delete"] == "owner"
+        assert by_name[name]["minimum_access_level_for_push"] == "maintainer"
+    assert all(by_name[name] is None for name in OTHERS)
+    table = glcr(sandbox_env, "tags", "list", repo)
+    assert "PROTECTED" in table.stdout and "delete: owner" in table.stdout
+
+
+def test_cleanup_keeps_protected_tags_with_the_reason(sandbox: Sandbox, sandbox_env: dict, project: Project,
+                                                      registry: RegistryClient, tmp_path) -> None:
+    repo = project.path_with_namespace
+    seed(registry, repo)
+    protect(sandbox_env, project, delete="maintainer")  # a policy run applies every rule, whatever its level
+    # keep_n alone decides: on GitLab's registry the push times are seconds old, so no older_than.
+    with sandbox.world.lock:
+        sandbox.world.projects[project.id].container_expiration_policy.older_than = None
+    for variant in ("gitlab", "third-party"):
+        dry = glcr(sandbox_env, "cleanup", "dry-run", repo, "--name-regex", ".*", "--keep-n", "1", "--variant", variant, "-o", "json")
+        assert dry.code == 0, dry.stderr
+        decisions = {d["name"]: d for d in dry.json()}
+        for name in V1:
+            assert decisions[name]["action"] == "keep", (variant, decisions[name])
+            assert decisions[name]["reason"] == "protected"
+            assert decisions[name]["detail"] == r"protected by rule ^v1\."
+        assert decisions["main"]["reason"] == "within_keep_n"  # the newest
+        assert all(decisions[name]["action"] == "delete" for name in ("v2.0", "feature-a"))
+    table = glcr(sandbox_env, "cleanup", "dry-run", repo, "--name-regex", ".*", "--keep-n", "1")
+    assert r"protected by rule ^v1\." in table.stdout
+    run = glcr(sandbox_env, "cleanup", "run", repo, "--name-regex", ".*", "--keep-n", "1", "--yes",
+               "--state-dir", str(tmp_path / "state"))
+    assert run.code == 0, run.stderr
+    assert tags_now(sandbox, registry, repo) == sorted(V1 + ["main"])
+
+
+def test_tags_apply_and_delete_never_delete_a_protected_tag(sandbox: Sandbox, sandbox_env: dict, project: Project,
+                                                            registry: RegistryClient, tmp_path) -> None:
+    repo = project.path_with_namespace
+    seed(registry, repo)
+    protect(sandbox_env, project, delete="owner")  # the sandbox's token is a Maintainer: below the rule
+    listing = tmp_path / "list_o_tags.out"
+    listing.write_text("\n".join(V1 + ["v2.0"]) + "\n")
+    applied = glcr(sandbox_env, "tags", "apply", repo, "--from-file", str(listing), "--yes")
+    assert applied.code == 0, applied.stderr
+    for name in V1:
+        assert f"keep {name}: protected by rule" in applied.stderr
+    assert tags_now(sandbox, registry, repo) == sorted(V1 + ["feature-a", "main"])
+    planned = glcr(sandbox_env, "tags", "plan", repo, "--delete-regex", ".*", "-o", str(tmp_path / "plan.json"))
+    assert planned.code == 0, planned.stderr
+    assert glcr(sandbox_env, "tags", "apply", repo, "--from-file", str(tmp_path / "plan.json"), "--yes").code == 0
+    assert tags_now(sandbox, registry, repo) == sorted(V1)
+    deleted = glcr(sandbox_env, "tags", "delete", repo, "v1.0", "v1.1", "--yes", "-o", "json")
+    assert deleted.code == 0, deleted.stderr
+    outcomes = {r["name"]: (r["outcome"], r["detail"]) for r in deleted.json()["results"]}
+    assert outcomes["v1.0"] == ("kept", r"protected by rule ^v1\.")
+    assert tags_now(sandbox, registry, repo) == sorted(V1)
+
+
+def test_bulk_delete_preview_and_server_keep_protected_tags(sandbox: Sandbox, sandbox_env: dict, project: Project,
+                                                            registry: RegistryClient) -> None:
+    repo = project.path_with_namespace
+    seed(registry, repo)
+    protect(sandbox_env, project, delete="admin")
+    sandbox.reset_leases()
+    bulk = glcr(sandbox_env, "tags", "bulk-delete", repo, "--name-regex-delete", ".*", "--yes")
+    assert bulk.code == 0, bulk.stderr
+    assert r"protected by rule ^v1\." in bulk.stdout
+    assert sandbox.wait_idle()
+    assert tags_now(sandbox, registry, repo) == sorted(V1)
