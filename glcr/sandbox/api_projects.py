@@ -1,7 +1,9 @@
 """REST endpoints outside the registry: version, user, token, projects, groups, settings.
 
 Behaviour read in GitLab's source: lib/api/projects.rb (PUT :id and PUT :id/transfer),
-app/services/projects/update_service.rb and transfer_service.rb, lib/api/settings.rb.
+app/services/projects/update_service.rb, after_rename_service.rb and transfer_service.rb (a
+project whose registry has tags: refused on a third-party registry; on GitLab's registry the
+registry's rename/move dry run decides, within the top-level namespace), lib/api/settings.rb.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from glcr.sandbox import entities
 from glcr.sandbox.api_auth import Caller, authenticate
 from glcr.sandbox.context import SandboxContext
 from glcr.sandbox.permissions import can, can_group
+from glcr.sandbox.registry_client import move_access, rename_access
 from glcr.sandbox.state import REGISTRY_ACCESS_LEVELS, Namespace, Project, iso, utcnow
 from glcr.sandbox.validation import (
     CADENCE_SECONDS,
@@ -33,7 +36,13 @@ from glcr.sandbox.web import (
 )
 
 RENAME_WITH_TAGS = "Cannot rename project because it contains container registry tags!"
+RENAME_DRY_RUN_FAILED = "Cannot rename project, the container registry path rename validation failed: {error}"
 TRANSFER_WITH_TAGS = "Project cannot be transferred, because image tags are present in its container registry"
+TRANSFER_OTHER_ROOT = (
+    "Project cannot be transferred to a different top-level namespace, because image tags are present in its "
+    "container registry"
+)
+TRANSFER_DRY_RUN_FAILED = "Project cannot be transferred because of a container registry error: {error}"
 UPDATE_PARAMS = (
     "name",
     "path",
@@ -120,10 +129,20 @@ def put_project(ctx: SandboxContext, req: Request, id: str) -> Response:
     policy_attrs = _declared_policy_attributes(params.get("container_expiration_policy_attributes"))
 
     new_path = params.get("path")
+    rename_in_registry = False
     if new_path is not None and new_path != project.path and ctx.has_tags(project):
-        # Without the registry's GitLab API the rename is refused; the newest
+        # UpdateService#validate_renaming_project_with_tags. Without the registry's GitLab API
+        # the rename is refused; with it, the registry's rename dry run decides. The newest
         # lib/api/projects.rb answers a service error without model errors with 422.
-        raise api_message(422, RENAME_WITH_TAGS)
+        if not ctx.gitlab_api:
+            raise api_message(422, RENAME_WITH_TAGS)
+        old_full = world.project_full_path(project).lower()
+        dry_run = ctx.registry.patch_repository(
+            old_full, {"name": new_path.lower()}, dry_run=True, access=rename_access(old_full)
+        )
+        if dry_run != "accepted":
+            raise api_message(422, RENAME_DRY_RUN_FAILED.format(error=_titleize(dry_run)))
+        rename_in_registry = True
 
     with world.lock:
         errors: dict[str, list[str]] = {}
@@ -144,6 +163,15 @@ def put_project(ctx: SandboxContext, req: Request, id: str) -> Response:
         if errors:
             raise api_message(400, errors)
 
+        if rename_in_registry:
+            # Projects::AfterRenameService#rename_base_repository_in_registry!: the base
+            # repository and every repository under it move to the new path in the registry.
+            old_full = world.project_full_path(project).lower()
+            result = ctx.registry.patch_repository(
+                old_full, {"name": new_path.lower()}, dry_run=False, access=rename_access(old_full)
+            )
+            if result != "ok":
+                raise api_message(422, f"Renaming the base repository in the registry failed with error {result}.")
         if "name" in params:
             project.name = params["name"]
         if new_path is not None:
@@ -163,6 +191,11 @@ def put_project(ctx: SandboxContext, req: Request, id: str) -> Response:
                 setattr(project.container_expiration_policy, key, value)
         world.save()
     return json_response(200, entities.project(ctx, project, req.base_url, user))
+
+
+def _titleize(symbol: str) -> str:
+    """ActiveSupport's String#titleize of a RENAME_RESPONSES symbol: bad_request -> Bad Request."""
+    return symbol.replace("_", " ").title()
 
 
 def _declared_policy_attributes(raw: Any) -> dict[str, Any]:
@@ -219,9 +252,33 @@ def transfer_project(ctx: SandboxContext, req: Request, id: str) -> Response:
         )
     if taken:
         return refuse("Project with same name or path in target namespace already exists")
+    move_in_registry = False
     if ctx.has_tags(project):
-        return refuse(TRANSFER_WITH_TAGS)
+        # TransferService#verify_if_container_registry_tags_can_be_handled
+        if not ctx.gitlab_api:
+            return refuse(TRANSFER_WITH_TAGS)
+        with world.lock:
+            same_root = (
+                world.namespace_ancestors(target)[-1].id
+                == world.namespace_ancestors(world.namespaces[project.namespace_id])[-1].id
+            )
+            old_full = world.project_full_path(project).lower()
+            new_namespace = world.namespace_full_path(target).lower()
+        if not same_root:
+            return refuse(TRANSFER_OTHER_ROOT)
+        dry_run = ctx.registry.patch_repository(
+            old_full, {"namespace": new_namespace}, dry_run=True, access=move_access(old_full, new_namespace)
+        )
+        if dry_run != "accepted":
+            return refuse(TRANSFER_DRY_RUN_FAILED.format(error=_titleize(dry_run)))
+        move_in_registry = True
     with world.lock:
+        if move_in_registry:  # inside the transfer transaction: a failure rolls the move back
+            result = ctx.registry.patch_repository(
+                old_full, {"namespace": new_namespace}, dry_run=False, access=move_access(old_full, new_namespace)
+            )
+            if result != "ok":
+                return refuse(TRANSFER_DRY_RUN_FAILED.format(error=_titleize(result)))
         project.namespace_id = target.id  # empty repository records follow: their path is derived
         world.save()
     return json_response(200, entities.project(ctx, project, req.base_url, user))

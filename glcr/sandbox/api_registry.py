@@ -1,5 +1,6 @@
 """Container registry REST endpoints (lib/api/project_container_repositories.rb,
-group_container_repositories.rb, container_repositories.rb), over a third-party registry.
+group_container_repositories.rb, container_repositories.rb), over either registry: where
+GitLab's code asks `supports_gitlab_api?`, so does this (`ctx.gitlab_api`).
 
 Order of checks as Grape runs them: authentication and the `before` read check, then
 parameter validation (400 {"error": ...}), then the endpoint (repository lookup, abilities,
@@ -12,16 +13,18 @@ import datetime as dt
 import logging
 import time
 from typing import Any
+from urllib.parse import urlencode
 
 from glcr.sandbox import api_protection, entities
 from glcr.sandbox.api_auth import Caller, authenticate
 from glcr.sandbox.api_projects import find_group, find_project
-from glcr.sandbox.cleanup import CleanupParams, cleanup_tags
+from glcr.sandbox.cleanup import CleanupParams, CleanupResult, cleanup_tags, cleanup_tags_gitlab
 from glcr.sandbox.context import SandboxContext
 from glcr.sandbox.pagination import paginate
+from glcr.sandbox.registry_client import MAX_TAGS_PAGE_SIZE
 from glcr.sandbox.permissions import can, can_group, registry_enabled
 from glcr.sandbox.state import Project, Repository, iso, utcnow
-from glcr.sandbox.tag_delete import TagDeleteError, delete_tags
+from glcr.sandbox.tag_delete import TagDeleteError, delete_tags, delete_tags_gitlab
 from glcr.sandbox.untrusted_regexp import InvalidRegexp, compile_untrusted
 from glcr.sandbox.validation import to_bool
 from glcr.sandbox.web import (
@@ -42,6 +45,7 @@ LEASE_TAKEN = (
     "This request has already been made. You can run this at most once an hour for a given container repository"
 )
 MAX_DELETION_FAILURES = 10  # ContainerRepository::MAX_DELETION_FAILURES
+KEYSET_DEFAULT_PAGE_COUNT = 20  # API::ProjectContainerRepositories::DEFAULT_PAGE_COUNT
 DELETE_PASSES = 50  # each pass is truncated to max_list_size tags; a big repository needs several
 
 
@@ -98,8 +102,7 @@ def list_project_repositories(ctx: SandboxContext, req: Request, id: str) -> Res
     page, headers = paginate(req, repos, {"id": id, "tags": False, "tags_count": False})
     body = []
     for repo in page:
-        names = (ctx.registry.tags(ctx.repository_path(repo)) or []) if (with_tags or with_count) else None
-        body.append(entities.repository(ctx, repo, tag_names=names, with_tags=with_tags, with_tags_count=with_count))
+        body.append(_repository_entity(ctx, repo, with_tags=with_tags, with_count=with_count))
     return json_response(200, body, headers)
 
 
@@ -135,15 +138,30 @@ def get_repository(ctx: SandboxContext, req: Request, id: str) -> Response:
     caller.check_job_scope(project)
     if not can(ctx.world, caller.user, "read_container_image", project):
         raise forbidden()
-    names = (ctx.registry.tags(ctx.repository_path(repo)) or []) if (with_tags or with_count) else None
     delete_path = None
     if can(ctx.world, caller.user, "admin_container_image", project):
         delete_path = f"{req.base_url}/api/v4/projects/{project.id}/registry/repositories/{repo.id}"
-    body = entities.repository(
-        ctx, repo, tag_names=names, with_tags=with_tags, with_tags_count=with_count,
-        delete_api_path=delete_path, with_size=with_size,
-    )
+    size = None
+    if with_size and ctx.gitlab_api:  # ContainerRepository#size: nil without the GitLab API
+        size = ctx.registry.repository_details(ctx.repository_path(repo), sizing="self").get("size_bytes")
+    body = _repository_entity(
+        ctx, repo, with_tags=with_tags, with_count=with_count, delete_api_path=delete_path,
+        with_size=with_size, size=size,
+    )  # fmt: skip
     return json_response(200, body)
+
+
+def _repository_entity(ctx: SandboxContext, repo: Repository, *, with_tags: bool, with_count: bool,
+                       **extra: Any) -> dict[str, Any]:
+    """`tags` come from ContainerRepository#tags (the GitLab API when there is one), `tags_count`
+    from the /v2 tags list (#tags_count reads `manifest` on both registries)."""
+    path = ctx.repository_path(repo)
+    names: list[str] | None = None
+    if with_tags:
+        names = ctx.tag_names(path)
+    elif with_count:
+        names = ctx.registry.tags(path) or []
+    return entities.repository(ctx, repo, tag_names=names, with_tags=with_tags, with_tags_count=with_count, **extra)
 
 
 def delete_repository(ctx: SandboxContext, req: Request, id: str, repository_id: str) -> Response:
@@ -177,8 +195,11 @@ def _run_repository_delete(ctx: SandboxContext, repo_id: int) -> None:
     params = CleanupParams(name_regex_delete=".*", keep_latest=False)
     try:
         for _ in range(DELETE_PASSES):
-            cleanup_tags(ctx.registry, ctx.inspector, path, params, max_list_size=_max_list_size(ctx),
-                         protected=protected)
+            if ctx.gitlab_api:
+                cleanup_tags_gitlab(ctx.registry, path, params, disable_timeout=True, protected=protected)
+            else:
+                cleanup_tags(ctx.registry, ctx.inspector, path, params, max_list_size=_max_list_size(ctx),
+                             protected=protected)
             if not ctx.registry.tags(path):
                 world.remove_repository(repo_id)
                 return
@@ -201,25 +222,52 @@ def _max_list_size(ctx: SandboxContext) -> int:
     return int(ctx.world.settings.get("container_registry_cleanup_tags_service_max_list_size", 200))
 
 
+def _delete_timeout(ctx: SandboxContext) -> float:
+    return float(ctx.world.settings.get("container_registry_delete_tags_service_timeout", 250) or 0)
+
+
 # --- tags --------------------------------------------------------------------------------
 
 
 def list_tags(ctx: SandboxContext, req: Request, id: str, repository_id: str) -> Response:
     _, project = _readable_project(ctx, req, id)
     repo = _repository(ctx, project, _int_path_param("repository_id", repository_id))
-    if req.params.get("pagination") == "keyset":
-        raise api_message(405, "405 Method Not Allowed")  # keyset needs the registry's GitLab API
     path = ctx.repository_path(repo)
-    names = ctx.registry.tags(path) or []
+    if req.params.get("pagination") == "keyset":
+        if not ctx.gitlab_api:
+            raise api_message(405, "405 Method Not Allowed")  # keyset needs the registry's GitLab API
+        return _keyset_tags(ctx, req, path)
+    names = ctx.tag_names(path)
     page, headers = paginate(req, names, {"id": id, "repository_id": repository_id}, array=True)
     return json_response(200, [entities.tag(ctx, path, n) for n in page], headers)
+
+
+def _keyset_tags(ctx: SandboxContext, req: Request, path: str) -> Response:
+    """repository.tags_page(page_size: per_page || 20, sort:, last:); a next page becomes
+    `Link: <this request with per_page, last, sort>; rel="next"` (no X-Total, no prev)."""
+    raw_per_page = req.params.get("per_page")
+    try:
+        per_page = int(str(raw_per_page)) if raw_per_page is not None else KEYSET_DEFAULT_PAGE_COUNT
+    except ValueError:
+        raise grape_error("per_page is invalid") from None
+    sort = "-name" if req.params.get("sort") == "desc" else "name"
+    last = req.params.get("last")
+    page = ctx.registry.gitlab_tags_page(path, page_size=per_page, sort=sort, last=str(last) if last else None)
+    tags, next_last = page if page else ([], None)
+    headers: dict[str, str] = {}
+    if next_last:
+        query = {k: str(v) for k, v in req.params.items() if isinstance(v, (str, int))}
+        query.update(per_page=str(min(per_page, MAX_TAGS_PAGE_SIZE)), last=next_last,
+                     sort="desc" if sort == "-name" else "asc")  # fmt: skip
+        headers["Link"] = f'<{req.base_url}{req.raw_path}?{urlencode(query)}>; rel="next"'
+    return json_response(200, [entities.tag(ctx, path, t["name"]) for t in tags], headers)
 
 
 def get_tag(ctx: SandboxContext, req: Request, id: str, repository_id: str, tag_name: str) -> Response:
     _, project = _readable_project(ctx, req, id)
     repo = _repository(ctx, project, _int_path_param("repository_id", repository_id))
     path = ctx.repository_path(repo)
-    info = ctx.inspector.inspect(path, tag_name)
+    info = ctx.inspector.inspect_gitlab(path, tag_name) if ctx.gitlab_api else ctx.inspector.inspect(path, tag_name)
     if info is None:
         raise not_found("Tag")
     return json_response(200, entities.tag_details(ctx, path, info))
@@ -228,11 +276,21 @@ def get_tag(ctx: SandboxContext, req: Request, id: str, repository_id: str, tag_
 def delete_tag(ctx: SandboxContext, req: Request, id: str, repository_id: str, tag_name: str) -> Response:
     caller, project = _readable_project(ctx, req, id)
     repo = _repository(ctx, project, _int_path_param("repository_id", repository_id))
+    path = ctx.repository_path(repo)
+    # authorize! :destroy_container_image_tag, tag: with the GitLab API `tag` is nil for a tag
+    # the registry does not have, and no policy grants anything on nil: 403.
+    if ctx.gitlab_api and ctx.inspector.inspect_gitlab(path, tag_name) is None:
+        raise forbidden()
     if not can(ctx.world, caller.user, "destroy_container_image_tag", project):
         raise forbidden()
     names = api_protection.refuse_protected([tag_name], api_protection.delete_filter(ctx, project, caller.user))
+    if ctx.gitlab_api:  # Gitlab::DeleteTagsService: the registry deletes that tag only
+        _, message = delete_tags_gitlab(ctx.registry, path, names, timeout_s=_delete_timeout(ctx))
+        if message:
+            raise bad_request()
+        return status_body(200)
     try:
-        delete_tags(ctx.registry, ctx.repository_path(repo), names)
+        delete_tags(ctx.registry, path, names)
     except TagDeleteError:
         raise bad_request() from None
     return status_body(200)
@@ -288,15 +346,21 @@ def _declared_bulk_params(params: dict[str, Any], repository_id: str) -> dict[st
 
 
 def _run_bulk_cleanup(ctx: SandboxContext, repo_id: int, params: CleanupParams, user=None) -> None:
-    """CleanupContainerRepositoryWorker -> CleanupTagsService (third-party variant)."""
+    """CleanupContainerRepositoryWorker -> CleanupTagsService: the GitLab-registry variant when
+    the registry has the GitLab API, else the third-party one."""
     with ctx.world.lock:
         repo = ctx.world.repositories.get(repo_id)
         if repo is None:
             return
         path = ctx.world.repository_path(repo)
         project = ctx.world.projects[repo.project_id]
-    result = cleanup_tags(ctx.registry, ctx.inspector, path, params, max_list_size=_max_list_size(ctx),
-                          protected=api_protection.delete_filter(ctx, project, user))
+    protected = api_protection.delete_filter(ctx, project, user)
+    result: CleanupResult
+    if ctx.gitlab_api:
+        result = cleanup_tags_gitlab(ctx.registry, path, params, timeout_s=_delete_timeout(ctx), protected=protected)
+    else:
+        result = cleanup_tags(ctx.registry, ctx.inspector, path, params, max_list_size=_max_list_size(ctx),
+                              protected=protected)
     ctx.record_cleanup(repo_id, path, result)
     if result.message:
         log.warning("cleanup of %s: %s", path, result.message)

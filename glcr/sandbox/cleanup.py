@@ -1,6 +1,7 @@
-"""GitLab's third-party cleanup (Projects::ContainerRepository::ThirdParty::CleanupTagsService).
+"""GitLab's cleanup, both variants (Projects::ContainerRepository::CleanupTagsService picks
+Gitlab:: when the registry supports the GitLab API, else ThirdParty::).
 
-An independent implementation of the order of operations in the fact sheet §3.2-§3.3:
+Third-party: an independent implementation of the order of operations in the fact sheet §3.2-§3.3:
 all tags (sorted by name) -> drop `latest` -> name filter -> random truncation to
 max_list_size + keep_n -> keep the newest keep_n -> keep the ones not older than older_than
 -> delete the rest with the dummy-manifest workaround. Timestamps are the config's `created`.
@@ -10,17 +11,19 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from glcr.sandbox.durations import parse_duration
 from glcr.sandbox.registry_client import RegistryClient
-from glcr.sandbox.tag_delete import TagDeleteError, delete_tags
-from glcr.sandbox.tag_details import TagInspector
+from glcr.sandbox.tag_delete import TagDeleteError, delete_tags, delete_tags_gitlab
+from glcr.sandbox.tag_details import TagInfo, TagInspector
 from glcr.sandbox.untrusted_regexp import InvalidRegexp, anchored, compile_untrusted, matches
 
 INSPECT_CONCURRENCY = 8
+GITLAB_CLEANUP_PAGE_SIZE = 1000  # Gitlab::CleanupTagsService::TAGS_PAGE_SIZE
 
 
 @dataclass(frozen=True)
@@ -136,3 +139,63 @@ def _load_created(inspector: TagInspector, repo: str, tags: list[_Tag]) -> None:
 
     with ThreadPoolExecutor(max_workers=INSPECT_CONCURRENCY) as pool:
         list(pool.map(load, tags))
+
+
+def cleanup_tags_gitlab(
+    registry: RegistryClient,
+    repo: str,
+    params: CleanupParams,
+    *,
+    timeout_s: float = 0,
+    disable_timeout: bool = False,
+    now: dt.datetime | None = None,
+    protected: Callable[[str], bool] | None = None,
+) -> CleanupResult:
+    """Gitlab::CleanupTagsService, for GitLab's own registry: pages of 1,000 tags by name; on
+    each page on its own: drop `latest`, the name filter, keep the newest keep_n by push time
+    (`updated_at || created_at`), keep what is not older than older_than, delete the rest
+    tag by tag. No truncation. `timeout_s` (container_registry_delete_tags_service_timeout) is
+    checked after each page; repository deletion disables it."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    for pattern in (params.name_regex_delete, params.name_regex, params.name_regex_keep):
+        if pattern:
+            try:
+                compile_untrusted(pattern)
+            except InvalidRegexp:
+                return CleanupResult("error", message="invalid regex")
+    seconds = parse_duration(params.older_than) if params.older_than is not None else None
+    if params.older_than is not None and seconds is None:
+        return CleanupResult("error", message=f"invalid older_than: {params.older_than}")
+    delete_re = anchored(params.name_regex_delete if params.name_regex_delete is not None else params.name_regex)
+    keep_re = anchored(params.name_regex_keep)
+
+    result = CleanupResult("success")
+    start = time.monotonic()
+    for page in registry.gitlab_each_tags_page(repo, GITLAB_CLEANUP_PAGE_SIZE):
+        result.original_size += len(page)
+        infos = [TagInfo.from_gitlab(raw) for raw in page]
+        tags = [_Tag(i.name, i.updated or i.created) for i in infos]
+        if params.keep_latest:
+            tags = [t for t in tags if t.name != "latest"]
+        tags = [t for t in tags if matches(delete_re, t.name) and not matches(keep_re, t.name)]
+        if params.keep_n is not None:
+            ordered = list(reversed(sorted(tags, key=lambda t: t.created or now)))
+            tags = ordered[max(params.keep_n, 0) :]
+        if seconds is not None:
+            cutoff = now - dt.timedelta(seconds=seconds)
+            tags = [t for t in tags if t.created is not None and t.created < cutoff]
+        result.before_delete_size += len(tags)
+        names = [t.name for t in tags]
+        if protected is not None:  # Gitlab::DeleteTagsService#filter_out_protected!
+            names = [n for n in names if not protected(n)]
+            if tags and not names:
+                result.status, result.message = "error", "cannot delete protected tag(s)"
+                continue
+        deleted, message = delete_tags_gitlab(registry, repo, names, timeout_s=timeout_s)
+        result.deleted += deleted
+        if message:
+            result.status, result.message = "error", message
+        if not disable_timeout and timeout_s > 0 and time.monotonic() - start > timeout_s:
+            result.status = "error"  # TimeoutError: what was deleted so far stays deleted
+            break
+    return result

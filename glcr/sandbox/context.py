@@ -105,9 +105,16 @@ class SandboxContext:
     def repository_path(self, repo: Repository) -> str:
         return self.world.repository_path(repo)
 
+    def tag_names(self, path: str) -> list[str]:
+        """ContainerRepository#tags, by name: GitLab's registry pages them through
+        /gitlab/v1 (each_tags_page, 100 a page); a third-party registry lists /v2 tags."""
+        if self.gitlab_api:
+            return [t["name"] for t in self.registry.gitlab_tags(path)]
+        return self.registry.tags(path) or []
+
     def has_tags(self, project: Project) -> bool:
         """Project#has_container_registry_tags?: any repository (or the root image) has tags."""
         self.sync_catalog()
         paths = [self.world.repository_path(r) for r in self.world.project_repositories(project)]
         root = self.world.project_full_path(project).lower()
-        return any(self.registry.tags(p) for p in {*paths, root})
+        return any(self.tag_names(p) for p in sorted({*paths, root}))

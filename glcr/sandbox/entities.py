@@ -206,11 +206,11 @@ def tag(ctx: SandboxContext, repo_path: str, name: str) -> dict[str, Any]:
 
 
 def tag_details(ctx: SandboxContext, repo_path: str, info: TagInfo) -> dict[str, Any]:
-    revision = info.config_digest.split(":", 1)[-1] if info.config_digest else None
+    revision = info.revision
     return {
         **tag(ctx, repo_path, info.name),
         "revision": revision,
-        "short_revision": revision[:9] if revision else None,
+        "short_revision": revision[:9] if revision is not None else None,
         "digest": info.digest,
         "created_at": format_created(info.created) if info.created else None,
         "total_size": info.total_size,
@@ -226,6 +226,7 @@ def repository(
     with_tags_count: bool = False,
     delete_api_path: str | None = None,
     with_size: bool = False,
+    size: int | None = None,
 ) -> dict[str, Any]:
     """API::Entities::ContainerRegistry::Repository; optional fields only when asked for."""
     path = ctx.repository_path(repo)
@@ -245,6 +246,6 @@ def repository(
     if delete_api_path:
         data["delete_api_path"] = delete_api_path
     if with_size:
-        data["size"] = None  # needs the registry's GitLab API (metadata database); third-party: nil
+        data["size"] = size  # the registry's size_bytes (GitLab API, `?size=self`); third-party: nil
     data["status"] = repo.status
     return data

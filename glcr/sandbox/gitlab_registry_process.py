@@ -17,6 +17,7 @@ its images (the metadata database is the registry's source of truth for tags).
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import fcntl
 import functools
 import glob
@@ -264,6 +265,8 @@ class GitlabRegistryProcess:
     _tmp: Path | None = field(default=None, init=False, repr=False)
     _pg_user: _PgUser | None = field(default=None, init=False, repr=False)
     _saved_key: str | None = field(default=None, init=False, repr=False)
+    _pg_port: int = field(default=0, init=False, repr=False)
+    _bindir: Path | None = field(default=None, init=False, repr=False)
 
     @property
     def host(self) -> str:
@@ -296,6 +299,7 @@ class GitlabRegistryProcess:
     def start(self) -> None:
         binary = check_prerequisites(self.binary)
         bindir, redis = _postgres_bindir(), _redis_binary()
+        self._bindir = bindir
         self._pg_user = _PgUser.pick()
         self.directory.mkdir(parents=True, exist_ok=True)
         if not self.port:
@@ -305,7 +309,7 @@ class GitlabRegistryProcess:
         try:
             key = _cache_key(binary, bindir)
             self._prepare_cluster(binary, bindir, key)
-            pg_port = self._start_postgres(bindir)
+            pg_port = self._pg_port = self._start_postgres(bindir)
             redis_port = self._start_redis(redis)
             config_path = self.directory / "config.yml"
             config = registry_config(
@@ -442,6 +446,40 @@ class GitlabRegistryProcess:
                 pass
             time.sleep(0.05)
         raise RuntimeError(f"GitLab's registry did not answer on {self.url} in {START_TIMEOUT_S}s; see {self.log_path}")
+
+    # --- test support ----------------------------------------------------------------------
+
+    def sql(self, statement: str) -> str:
+        """Run SQL in the registry's database (psql over loopback); its output."""
+        if not self._pg_port or self._bindir is None:
+            raise RuntimeError("GitLab's registry is not running")
+        psql = self._bindir / "psql"
+        proc = subprocess.run(
+            [str(psql if psql.exists() else "psql"), "-h", "127.0.0.1", "-p", str(self._pg_port), "-U", DB_USER,
+             "-d", DB_NAME, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", statement],
+            capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        if proc.returncode != 0:
+            raise RuntimeError(f"psql failed: {proc.stderr.strip()[:300]}")
+        return proc.stdout
+
+    def set_push_times(self, repo: str, times: dict[str, dt.datetime]) -> int:
+        """Backdate tags as if pushed at `times` (the registry records the real push time, and
+        tests of GitLab's cleanup need history). Returns how many tags were changed."""
+        def quote(text: str) -> str:
+            return "'" + text.replace("'", "''") + "'"
+
+        rows = ", ".join(f"({quote(name)}, {quote(when.isoformat())}::timestamptz)" for name, when in times.items())
+        if not rows:
+            return 0
+        out = self.sql(
+            "WITH t(name, at) AS (VALUES " + rows + "), changed AS ("
+            " UPDATE tags SET created_at = t.at, updated_at = NULL FROM t, repositories r"
+            " WHERE tags.name = t.name AND tags.repository_id = r.id"
+            " AND tags.top_level_namespace_id = r.top_level_namespace_id AND r.path = " + quote(repo.lower()) +
+            " RETURNING 1) SELECT count(*) FROM changed"
+        )  # fmt: skip
+        return int(out.strip() or 0)
 
     def _stop_postgres(self) -> None:
         proc = self._procs.pop("postgres", None)

@@ -1,16 +1,22 @@
 """pytest fixtures for tests that need the sandbox; conftest files import them by name.
 
-    from glcr.sandbox.pytest_fixtures import project, registry, sandbox  # noqa: F401
+    from glcr.sandbox.pytest_fixtures import project, registry, registry_kind, sandbox  # noqa: F401
 
-`sandbox` (session): one running Sandbox in a temporary directory.
+`registry_kind` (session): "gitlab" and "distribution", so every test that uses the sandbox
+    runs on GitLab's own registry and on Debian's docker-registry (ids `[gitlab]`,
+    `[distribution]`). A conftest that wants one kind defines its own `registry_kind`.
+`sandbox` (session, one per kind): a running Sandbox in a temporary directory.
 `project` (function): a fresh project `demo/<unique>` (maintainer: Maintainer, root: Owner via
     group demo), as a glcr.models.Project; tests never share repositories.
 `registry` (function): a full-access RegistryClient for seeding (see glcr.sandbox.seed).
 `sandbox_env` (function): os.environ plus GITLAB_URL and GITLAB_TOKEN (maintainer) for running
     `glcr` in a subprocess or CliRunner; nothing else from the user's setup leaks in.
 
-Without /usr/bin/docker-registry the tests are skipped, except in CI (CI=true), where a
-missing registry must fail loudly instead of silently testing nothing.
+Without /usr/bin/docker-registry the distribution tests are skipped, except in CI (CI=true),
+where a missing registry must fail loudly instead of silently testing nothing. Without GitLab's
+registry binary ($GLCR_GITLAB_REGISTRY, else ../shared/gitlab-registry/bin/registry) the gitlab
+tests are skipped, in CI too: a clone without it cannot have it. With the binary but without
+PostgreSQL or Redis they fail in CI like a missing docker-registry.
 """
 
 from __future__ import annotations
@@ -25,17 +31,22 @@ import pytest
 
 from glcr.models import Project
 from glcr.sandbox.registry_client import RegistryClient
-from glcr.sandbox.registry_process import RegistryBinaryMissing, find_binary
+from glcr.sandbox.gitlab_registry_process import GitlabRegistryUnavailable
+from glcr.sandbox.registry_kinds import DISTRIBUTION, GITLAB, KINDS, check_available
+from glcr.sandbox.registry_process import RegistryBinaryMissing
 from glcr.sandbox.runtime import Sandbox
 
 
-def require_registry_binary() -> None:
+def require_registry_binary(kind: str = DISTRIBUTION) -> None:
+    """Skip (or, in CI, fail) when the registry of `kind` cannot run here; one line saying why."""
     try:
-        find_binary()
+        check_available(kind)
     except RegistryBinaryMissing as exc:
-        if os.environ.get("CI", "").lower() == "true":
+        in_ci = os.environ.get("CI", "").lower() == "true"
+        gitlab_binary_absent = kind == GITLAB and not isinstance(exc, GitlabRegistryUnavailable)
+        if in_ci and not gitlab_binary_absent:
             pytest.fail(f"{exc} (CI=true: e2e tests must run in CI)", pytrace=False)
-        pytest.skip(str(exc))
+        pytest.skip(f"{kind} registry: {exc}")
 
 
 def mark_e2e(items: list[pytest.Item], directory: Path, *, only_sandbox_users: bool = False) -> None:
@@ -48,10 +59,15 @@ def mark_e2e(items: list[pytest.Item], directory: Path, *, only_sandbox_users: b
             item.add_marker(pytest.mark.e2e)
 
 
+@pytest.fixture(scope="session", params=KINDS)
+def registry_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture(scope="session")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    require_registry_binary()
-    started = Sandbox.start(tmp_path_factory.mktemp("glcr-sandbox"), registry_kind="distribution")
+def sandbox(registry_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    require_registry_binary(registry_kind)
+    started = Sandbox.start(tmp_path_factory.mktemp(f"glcr-sandbox-{registry_kind}"), registry_kind=registry_kind)
     try:
         yield started
     finally:

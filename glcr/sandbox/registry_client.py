@@ -3,6 +3,8 @@
 It signs its own tokens with the sandbox key (as GitLab does with
 `ContainerRegistryAuthenticationService.full_access_token`) instead of asking `/jwt/auth`.
 Not glcr's registry client: that one lives in `glcr/registry/` and goes through `/jwt/auth`.
+The `gitlab_*` methods speak GitLab's own registry's `/gitlab/v1/` API the way
+`ContainerRegistry::GitlabApiClient` does (lib/container_registry/gitlab_api_client.rb).
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import hashlib
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
@@ -23,6 +26,19 @@ TOKEN_REFRESH_MARGIN_S = 30  # renew before the registry could see an expired to
 TAGS_PAGE_SIZE = 10000  # ContainerRegistry::Client::DEFAULT_TAGS_PAGE_SIZE
 CATALOG_PAGE_SIZE = 1000  # distribution's catalog.maxentries default; more is a 400
 ACCEPT_MANIFESTS = ", ".join(MANIFEST_MEDIA_TYPES)
+GITLAB_REPOSITORIES_PATH = "/gitlab/v1/repositories"
+MAX_TAGS_PAGE_SIZE = 1000  # GitlabApiClient::MAX_TAGS_PAGE_SIZE
+MAX_TAGS_PAGES = 2000  # ContainerRepository::MAX_TAGS_PAGES
+# GitlabApiClient::RENAME_RESPONSES; any other status is :error.
+RENAME_RESPONSES = {
+    202: "accepted",
+    204: "ok",
+    400: "bad_request",
+    401: "unauthorized",
+    404: "not_found",
+    409: "name_taken",
+    422: "too_many_subrepositories",
+}
 
 
 def sha256_digest(data: bytes) -> str:
@@ -84,6 +100,11 @@ class RegistryClient:
         )
         with self._lock:
             self._tokens[key] = (token, now + TOKEN_LIFETIME_S)
+        return {"Authorization": f"Bearer {token}"}
+
+    def _signed(self, access: list[dict[str, Any]]) -> dict[str, str]:
+        """A one-off token for an access list of its own (the rename's nested scopes)."""
+        token = self._key.registry_token(access, subject=self._subject, expire_seconds=TOKEN_LIFETIME_S)
         return {"Authorization": f"Bearer {token}"}
 
     def _request(self, method: str, url: str, repo: str, **kwargs: Any) -> httpx.Response:
@@ -166,13 +187,99 @@ class RegistryClient:
         return True
 
 
+    # --- GitLab's own registry: /gitlab/v1 ------------------------------------------------
+
+    def gitlab_tags_page(
+        self,
+        repo: str,
+        *,
+        page_size: int = 100,
+        last: str | None = None,
+        name: str | None = None,
+        sort: str | None = None,
+        before: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None] | None:
+        """GitlabApiClient#tags: one page of tag details and the next page's `last` marker;
+        None when the registry does not answer 2xx (GitLab then treats it as no page)."""
+        params: dict[str, Any] = {"n": min(page_size, MAX_TAGS_PAGE_SIZE)}
+        for key, value in (("last", last), ("before", before), ("name", name), ("sort", sort)):
+            if value:
+                params[key] = value
+        resp = self._request("GET", f"{GITLAB_REPOSITORIES_PATH}/{repo}/tags/list/", repo, params=params)
+        if resp.status_code >= 300:
+            return None
+        link = _next_link(resp)
+        next_last = parse_qs(urlsplit(link).query).get("last", [None])[0] if link else None
+        return list(resp.json() or []), next_last
+
+    def gitlab_each_tags_page(self, repo: str, page_size: int = 100) -> Iterator[list[dict[str, Any]]]:
+        """ContainerRepository#each_tags_page: pages until no `Link: rel="next"`."""
+        last: str | None = None
+        for _ in range(MAX_TAGS_PAGES):
+            page = self.gitlab_tags_page(repo, page_size=page_size, last=last)
+            if page is None:
+                return
+            yield page[0]
+            last = page[1]
+            if last is None:
+                return
+        raise RegistryError("too many pages requested")
+
+    def gitlab_tags(self, repo: str, page_size: int = 100) -> list[dict[str, Any]]:
+        """ContainerRepository#tags on GitLab's registry: every tag with its details, by name."""
+        return [tag for page in self.gitlab_each_tags_page(repo, page_size) for tag in page]
+
+    def repository_details(self, repo: str, sizing: str | None = None) -> dict[str, Any]:
+        """GitlabApiClient#repository_details: {} unless 2xx."""
+        params = {"size": sizing} if sizing else None
+        resp = self._request("GET", f"{GITLAB_REPOSITORIES_PATH}/{repo}/", repo, params=params)
+        return resp.json() if resp.status_code < 300 else {}
+
+    def delete_tag(self, repo: str, tag: str) -> bool:
+        """GitLab's registry deletes a tag by name and only that tag (its siblings on the same
+        digest stay). True on 2xx and on 404 (already gone: delete_if_exists), else False."""
+        resp = self._request("DELETE", f"/v2/{repo}/manifests/{tag}", repo)
+        return resp.status_code < 300 or resp.status_code == 404
+
+    def patch_repository(self, path: str, body: dict[str, str], *, dry_run: bool, access: list[dict[str, Any]]) -> str:
+        """GitlabApiClient#patch_repository (rename or move a base repository and everything
+        under it): the RENAME_RESPONSES symbol of the answer."""
+        resp = self._http.patch(
+            f"{GITLAB_REPOSITORIES_PATH}/{path}/",
+            params={"dry_run": "true" if dry_run else "false"},
+            json=body,
+            headers={**self._signed(access), "Accept": "application/json"},
+        )
+        return RENAME_RESPONSES.get(resp.status_code, "error")
+
+
+def rename_access(path: str) -> list[dict[str, Any]]:
+    """push_pull_nested_repositories_access_token: the registry checks meta.project_path."""
+    meta = {"project_path": path.lower()}
+    return [
+        {"type": "repository", "name": path, "actions": ["pull", "push"], "meta": meta},
+        {"type": "repository", "name": f"{path}/*", "actions": ["pull"], "meta": meta},
+    ]
+
+
+def move_access(path: str, new_namespace: str) -> list[dict[str, Any]]:
+    """push_pull_move_repositories_access_token (use_key_as_project_path: each key, less `/*`)."""
+    return [
+        *rename_access(path),
+        {"type": "repository", "name": f"{new_namespace}/*", "actions": ["push"],
+         "meta": {"project_path": new_namespace.lower()}},
+    ]  # fmt: skip
+
+
 def _check(resp: httpx.Response, doing: str) -> None:
     if resp.status_code >= 400:
         raise RegistryError(f"{doing}: {resp.status_code} {resp.text[:200]}", resp.status_code)
 
 
 def _next_link(resp: httpx.Response) -> str | None:
-    link = resp.headers.get("link")
-    if not link or 'rel="next"' not in link:
-        return None
-    return link.split(";", 1)[0].strip().strip("<>")
+    """The rel="next" target of a Link header (GitLab's registry sends rel="previous" too)."""
+    for part in (resp.headers.get("link") or "").split(","):
+        target, _, params = part.partition(";")
+        if 'rel="next"' in params.replace(" ", ""):
+            return target.strip().strip("<>")
+    return None

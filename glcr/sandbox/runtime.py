@@ -220,6 +220,16 @@ class Sandbox:
         grp = self.world.find_namespace(group) if group is not None else None
         self.world.set_member(user, access_level, project=proj, group=grp)
 
+    def set_push_times(self, repo: str, times: dict[str, dt.datetime]) -> None:
+        """Give tags of `repo` a history: on GitLab's registry, backdate their push times (what
+        its cleanup reads) in the registry's database. Third-party registries have no push
+        time; GitLab reads the image config's `created` there, which the seeder already sets."""
+        if self.registry_kind != "gitlab":
+            return
+        changed = self.registry_process.set_push_times(repo, times)  # type: ignore[union-attr]
+        if changed != len(times):
+            raise LookupError(f"{repo}: only {changed} of {len(times)} tags found to backdate")
+
     def set_latency(self, latency_ms: int) -> None:
         self.ctx.knobs.latency_ms = latency_ms
 

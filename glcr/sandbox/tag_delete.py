@@ -1,14 +1,20 @@
-"""GitLab's tag delete for registries without tag delete (ThirdParty::DeleteTagsService).
+"""GitLab's tag delete, both variants (Projects::ContainerRepository::DeleteTagsService).
 
-Distribution 2.8 cannot delete a tag by name (DELETE by tag answers 400 DIGEST_INVALID), so
-GitLab re-points every tag to one tiny dummy manifest, then deletes that manifest by digest:
-the registry drops all tags pointing at it, and the real images keep their other tags.
+Third-party (ThirdParty::DeleteTagsService): distribution 2.8 cannot delete a tag by name
+(DELETE by tag answers 400 DIGEST_INVALID), so GitLab re-points every tag to one tiny dummy
+manifest, then deletes that manifest by digest: the registry drops all tags pointing at it,
+and the real images keep their other tags.
+GitLab's own registry (Gitlab::DeleteTagsService): `DELETE /v2/<path>/manifests/<tag>` removes
+that tag only, one request per tag.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
+
+import httpx
 
 from glcr.models import MEDIA_DOCKER_CONFIG, MEDIA_DOCKER_MANIFEST
 from glcr.sandbox.registry_client import RegistryClient, RegistryError, sha256_digest
@@ -56,3 +62,26 @@ def delete_tags(registry: RegistryClient, repo: str, names: list[str]) -> list[s
     for digest in digests:  # always one digest: the dummy manifest's
         registry.delete_manifest(repo, digest)
     return repointed
+
+
+def delete_tags_gitlab(
+    registry: RegistryClient, repo: str, names: list[str], *, timeout_s: float = 0
+) -> tuple[list[str], str | None]:
+    """Gitlab::DeleteTagsService: one tag-only DELETE per name, in order; a 404 counts as
+    deleted. Returns (deleted, error message or None). `timeout_s` is
+    container_registry_delete_tags_service_timeout (0: none), checked before each tag."""
+    if not names:
+        return [], None
+    start, deleted = time.monotonic(), []
+    for name in names:
+        if timeout_s > 0 and time.monotonic() - start > timeout_s:
+            return deleted, "error while deleting tags"
+        try:
+            ok = registry.delete_tag(repo, name)
+        except httpx.HTTPError:  # Faraday::Error
+            return deleted, "error while deleting tags"
+        if ok:
+            deleted.append(name)
+    if not deleted:
+        return [], f"could not delete tags: {', '.join(names)}"[:1000]
+    return deleted, None

@@ -1,8 +1,11 @@
-"""What GitLab shows for a tag on a third-party registry (ContainerRegistry::Tag).
+"""What GitLab shows for a tag (ContainerRegistry::Tag).
 
-digest: the manifest's Docker-Content-Digest; revision: the config blob digest without
-`sha256:`; created_at: the config blob's `created` (the image build time, not the push time);
-total_size: the sum of layer sizes for image manifests, else None.
+Third-party registry: digest: the manifest's Docker-Content-Digest; revision: the config blob
+digest without `sha256:`; created_at: the config blob's `created` (the image build time, not
+the push time); total_size: the sum of layer sizes for image manifests, else None.
+GitLab's own registry (`from_api`, ContainerRepository#transform_tags_page): every field comes
+from `/gitlab/v1/.../tags/list/`: created_at is when the tag was pushed, total_size the
+registry's size_bytes, revision the config digest's hex ("" for an index, which has none).
 """
 
 from __future__ import annotations
@@ -28,6 +31,30 @@ class TagInfo:
     config_digest: str | None
     created: dt.datetime | None
     total_size: int | None
+    # GitLab's registry only: when the tag was re-pointed, and first published.
+    updated: dt.datetime | None = None
+    published: dt.datetime | None = None
+
+    @classmethod
+    def from_gitlab(cls, raw: dict[str, Any]) -> "TagInfo":
+        return cls(
+            name=raw["name"],
+            digest=raw.get("digest"),
+            media_type=raw.get("media_type") or "",
+            config_digest=raw.get("config_digest") or "",
+            created=parse_created(raw.get("created_at")),
+            total_size=raw.get("size_bytes"),
+            updated=parse_created(raw.get("updated_at")),
+            published=parse_created(raw.get("published_at")),
+        )
+
+    @property
+    def revision(self) -> str | None:
+        """ContainerRegistry::Tag#revision: the config digest's hex part; GitLab's API gives ""
+        for a manifest without config (`config_digest.to_s.split(':')[1] || ''`)."""
+        if self.config_digest is None:
+            return None
+        return self.config_digest.split(":", 1)[1] if ":" in self.config_digest else ""
 
 
 def parse_created(value: Any) -> dt.datetime | None:
@@ -72,6 +99,15 @@ class TagInspector:
         total = sum(int(layer.get("size", 0)) for layer in layers) if isinstance(layers, list) else None
         created = parse_created(config.get("created")) if config else None
         return TagInfo(tag, fetched.digest, media_type, config_digest, created, total)
+
+    def inspect_gitlab(self, repo: str, tag: str) -> TagInfo | None:
+        """ContainerRepository#tag with the GitLab API: search tags containing the name, keep
+        the exact match."""
+        page = self._registry.gitlab_tags_page(repo, name=tag)
+        if not page:
+            return None
+        raw = next((t for t in page[0] if t.get("name") == tag), None)
+        return TagInfo.from_gitlab(raw) if raw else None
 
     def _config(self, repo: str, digest: str) -> dict[str, Any] | None:
         with self._lock:

@@ -1,6 +1,9 @@
-"""End-to-end fixtures: the GitLab API sandbox over the real docker-registry.
+"""End-to-end fixtures: the GitLab API sandbox over a real registry, both kinds.
 
-`sandbox` (session), `project` (a fresh project per test in group demo), `registry` (a
+Every test runs twice: on GitLab's own registry (`[gitlab]`) and on Debian's docker-registry
+(`[distribution]`), through the session-scoped `registry_kind` parameter; tests that need to
+know which one ask for `registry_kind`.
+`sandbox` (session, one per kind), `project` (a fresh project per test in group demo), `registry` (a
 full-access registry client for seeding) and `sandbox_env` (GITLAB_URL/GITLAB_TOKEN for running
 glcr) come from glcr.sandbox.pytest_fixtures. Every test in this directory is marked `e2e`;
 run only the fast layers with `pytest -m "not e2e"`.
@@ -12,7 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from glcr.sandbox.pytest_fixtures import mark_e2e, project, registry, sandbox, sandbox_env  # noqa: F401 (fixtures)
+from glcr.sandbox.pytest_fixtures import (  # noqa: F401 (fixtures)
+    mark_e2e,
+    project,
+    registry,
+    registry_kind,
+    sandbox,
+    sandbox_env,
+)
 
 HERE = Path(__file__).parent
 

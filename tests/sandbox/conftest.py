@@ -1,6 +1,9 @@
 """Fixtures for the tests of the sandbox itself (see glcr.sandbox.pytest_fixtures).
 
 Tests that start the sandbox are marked `e2e`; the pure ones (cleanup rules) are not.
+Most of these tests pin down GitLab's behaviour with a third-party registry, so `sandbox` runs
+on distribution here; a test module on GitLab's own registry says so with
+`pytestmark = pytest.mark.parametrize("registry_kind", ["gitlab"], indirect=True)`.
 """
 
 from __future__ import annotations
@@ -16,6 +19,11 @@ from glcr.sandbox.runtime import Sandbox
 from sandbox_helpers import api_client
 
 HERE = Path(__file__).parent
+
+
+@pytest.fixture(scope="session")
+def registry_kind(request: pytest.FixtureRequest) -> str:
+    return str(getattr(request, "param", "distribution"))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -23,9 +23,10 @@ def exports(stdout: str) -> dict[str, str]:
     return dict(line.removeprefix("export ").split("=", 1) for line in stdout.splitlines())
 
 
-def test_up_env_status_down(tmp_path: Path) -> None:
-    require_registry_binary()
-    up = glcr_sandbox("up", "--no-seed", state_dir=tmp_path)
+@pytest.mark.parametrize("kind", ["gitlab", "distribution"])
+def test_up_env_status_down(tmp_path: Path, kind: str) -> None:
+    require_registry_binary(kind)
+    up = glcr_sandbox("up", "--no-seed", "--registry", kind, state_dir=tmp_path)
     try:
         assert up.returncode == 0, up.stderr
         env = exports(up.stdout)  # stdout holds only the export lines; talk goes to stderr
@@ -37,8 +38,21 @@ def test_up_env_status_down(tmp_path: Path) -> None:
         again = glcr_sandbox("up", state_dir=tmp_path)
         assert exports(again.stdout) == env and "already running" in again.stderr
         status = glcr_sandbox("status", state_dir=tmp_path)
-        assert status.returncode == 0 and env["GITLAB_URL"] in status.stdout
+        assert status.returncode == 0 and env["GITLAB_URL"] in status.stdout and f"({kind})" in status.stdout
     finally:
         down = glcr_sandbox("down", state_dir=tmp_path)
     assert down.returncode == 0 and "stopped" in down.stderr
     assert glcr_sandbox("status", state_dir=tmp_path).returncode == 1
+    # The state directory keeps the images of its registry: the other kind is refused, in one line.
+    other = "distribution" if kind == "gitlab" else "gitlab"
+    refused = glcr_sandbox("up", "--no-seed", "--registry", other, state_dir=tmp_path)
+    assert refused.returncode == 1 and refused.stderr.strip() == (
+        f"glcr: the state directory {tmp_path} holds images of the {kind} registry; "
+        f"use --registry {kind}, or another --state-dir"
+    )
+
+
+def test_an_unknown_registry_kind_is_a_usage_error(tmp_path: Path) -> None:
+    bad = glcr_sandbox("up", "--registry", "harbor", state_dir=tmp_path)
+    assert bad.returncode == 2 and "gitlab, distribution" in bad.stderr
+    assert not (tmp_path / "world.json").exists()

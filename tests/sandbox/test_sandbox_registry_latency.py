@@ -12,8 +12,8 @@ pytestmark = pytest.mark.e2e
 
 
 def test_locations_name_the_relay_and_it_relays(tmp_path):
-    require_registry_binary()
-    sandbox = Sandbox.start(tmp_path, registry_latency_ms=5)
+    require_registry_binary("gitlab")
+    sandbox = Sandbox.start(tmp_path, registry_latency_ms=5, registry_kind="gitlab")
     try:
         assert sandbox.registry_host != sandbox.registry_process.host
         ping = httpx.get(f"http://{sandbox.registry_host}/v2/", timeout=10)
