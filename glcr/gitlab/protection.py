@@ -56,8 +56,9 @@ def _route_missing(response: Any) -> bool:
     return not (isinstance(body, dict) and "message" in body)
 
 
-async def read_protection(api: Any, project_id: int | str) -> Protection:
-    """The project's tag rules, or an unreadable Protection saying why (noted once on stderr)."""
+async def read_protection(api: Any, project_id: int | str, *, quiet: bool = False) -> Protection:
+    """The project's tag rules, or an unreadable Protection saying why (noted once on stderr,
+    unless `quiet`: the caller reports it itself)."""
     memo = _memo(api)
     key = ("rules", str(project_id))
     if key in memo:
@@ -81,7 +82,8 @@ async def read_protection(api: Any, project_id: int | str) -> Protection:
 
         raise for_status(status, doing, error_detail(response))
     memo[key] = result
-    note_once(result)
+    if not quiet:
+        note_once(result)
     return result
 
 

@@ -131,6 +131,8 @@ async def _tag_count(client: RegistryClient, path: str) -> int | None:
 
 async def read_facts(session, inventory: Inventory, *, target: str, holding: str | None,
                      backup_dir: str | None, problems: list[str] | None = None) -> PreflightFacts:
+    from glcr.gitlab.protection import read_protection
+
     project = inventory.project
     client = session.registry(inventory.registry_host)
     user = await gitlab_io.current_user(session)
@@ -176,19 +178,24 @@ async def read_facts(session, inventory: Inventory, *, target: str, holding: str
                                                        "delete")
             except GlcrError:
                 hgrant = None
-            holding_facts = HoldingFacts(holding, True, int(hdata["id"]), hprefix.split("/", 1)[0] or None, hgrant)
+            hrules = await read_protection(session.api, int(hdata["id"]), quiet=True)
+            hperms = hdata.get("permissions") or {}
+            haccess = max([int((hperms.get(k) or {}).get("access_level") or 0) for k in ("project_access", "group_access")])
+            holding_facts = HoldingFacts(holding, True, int(hdata["id"]), hprefix.split("/", 1)[0] or None, hgrant,
+                                         hrules.rules if hrules.readable else None, haccess, hrules.note)
 
     free = conflict = None
     if backup_dir:
         free, conflict = _backup_dir_facts(Path(backup_dir))
-    tag_rules = await gitlab_io.protection_rules(session, project.id, "tag")
+    protection = await read_protection(session.api, project.id, quiet=True)  # the preflight says it once
+    tag_rules = protection.rules if protection.readable else None
     repo_rules = await gitlab_io.protection_rules(session, project.id, "repository")
     return PreflightFacts(
         token_scopes=scopes, is_admin=bool(user and user.get("is_admin")), project_access=access,
         target_namespace_found=ns_found, target_namespace_access=ns_access, target_project_taken=taken,
         target_registry_tags=target_tags, delete_granted=granted, holding=holding_facts,
         backup_dir=backup_dir, backup_dir_free=free, backup_dir_conflict=conflict,
-        tag_rules=tag_rules, repository_rules=repo_rules, problems=tuple(problems or ()),
+        tag_rules=tag_rules, tag_rules_note=protection.note, repository_rules=repo_rules, problems=tuple(problems or ()),
     )
 
 

@@ -184,6 +184,9 @@ class HoldingFacts:
     project_id: int = 0
     registry_host: str | None = None
     delete_granted: bool | None = None  # registry delete (implies push) on the holding path
+    tag_rules: tuple | None = ()  # its tag protection rules; None: they could not be read
+    access: int = 0  # the caller's access level in the holding project
+    rules_note: str = ""  # why its rules could not be read
 
 
 @dataclass(frozen=True)
@@ -203,6 +206,7 @@ class PreflightFacts:
     backup_dir_free: int | None = None  # free bytes on its file system
     backup_dir_conflict: str | None = None  # not empty and not a glcr layout, or not writable
     tag_rules: tuple[Rule, ...] | None = None  # None: the API did not answer (older GitLab)
+    tag_rules_note: str = ""  # why the tag rules could not be read
     repository_rules: tuple[Rule, ...] | None = None
     problems: tuple[str, ...] = ()  # what the inventory could not read (a missing index child)
 

@@ -102,16 +102,6 @@ def _level(name: str | None) -> int | None:
     return ACCESS.get(name.lower()) if isinstance(name, str) else None
 
 
-def _search(pattern: str, text: str) -> bool:
-    """GitLab matches protection patterns with UntrustedRegexp#match?: RE2, unanchored."""
-    import re2
-
-    try:
-        return re2.search(pattern, text) is not None
-    except re2.error:
-        return True  # a pattern we cannot read: assume it protects, GitLab would decide
-
-
 def _glob(pattern: str, text: str) -> bool:
     """Repository rules: SQL ILIKE with `*` as the wildcard (case-insensitive)."""
     import fnmatch
@@ -208,20 +198,18 @@ def evaluate(inventory: Inventory, facts: PreflightFacts, *, target: str, mode: 
 
 def _protection(inventory: Inventory, facts: PreflightFacts, role: int, target: str, out: list[Finding]) -> None:
     """Protected and immutable tags block the delete step; so do repository delete rules."""
-    if facts.tag_rules is None:
-        out.append(Finding(Level.WARNING, "protected-tags",
-                           "could not read tag protection rules (GitLab before 18.7?); a protected tag "
-                           "would stop the delete step"))
-    for rule in facts.tag_rules or ():
-        immutable = rule.min_push is None and rule.min_delete is None
-        needed = _level(rule.min_delete)
-        if not immutable and (needed is None or needed <= role):
-            continue
-        hits = sorted(f"{r.path}:{t}" for r in inventory.repositories for t in r.tags if _search(rule.pattern, t))
-        if hits:
-            why = "immutable" if immutable else f"protected (delete needs {rule.min_delete})"
-            out.append(Finding(Level.ERROR, "protected-tags", f"{len(hits)} tag(s) are {why} by rule "
-                               f"`{rule.pattern}`, e.g. {hits[0]}; glcr cannot delete them to move the project"))
+    # Tag rules of the project (delete, and push for the restore) and of the holding project:
+    # glcr.policy.protection.migration_checks decides, one finding per rule.
+    from glcr.policy.protection import Caller, migration_checks
+
+    h = facts.holding if facts.holding is not None and facts.holding.exists else None
+    checks = migration_checks(
+        [(r.path, t) for r in inventory.repositories for t in r.tags], facts.tag_rules,
+        Caller(facts.project_access, facts.is_admin), project=inventory.project.full_path, target=target,
+        rules_note=facts.tag_rules_note, holding=h.path if h else None, holding_rules=h.tag_rules if h else (),
+        holding_caller=Caller(h.access, facts.is_admin) if h else None, holding_note=h.rules_note if h else "")
+    for level, message in checks:
+        out.append(Finding(Level.ERROR if level == "error" else Level.WARNING, "protected-tags", message))
     for rule in facts.repository_rules or ():
         needed = _level(rule.min_delete)
         if needed is not None and needed > role:

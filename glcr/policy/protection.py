@@ -418,3 +418,74 @@ def refusal_error(status: int, body: Any, method: str, url_path: str) -> Protect
 
 REFUSAL_HINT = ("a tag protection rule allows this only to a higher role: ask someone with that role, or change "
                 "the rule (`glcr protection list PROJECT`)")
+
+
+# --- migrate-project preflight --------------------------------------------------------------
+
+
+def _as_rule(rule: Any) -> TagRule:
+    return rule if isinstance(rule, TagRule) else TagRule(str(getattr(rule, "pattern", "")),
+                                                        getattr(rule, "min_push", None),
+                                                        getattr(rule, "min_delete", None), getattr(rule, "id", None))
+
+
+def migration_checks(tags: Sequence[tuple[str, str]], rules: Sequence[Any] | None, caller: Caller, *,
+                     project: str, target: str, rules_note: str = "",
+                     holding: str | None = None, holding_rules: Sequence[Any] | None = (),
+                     holding_caller: Caller | None = None, holding_note: str = "") -> list[tuple[str, str]]:
+    """What tag protection would stop half-way through a migration, as (level, message) with
+    level "error" (refuse before anything is deleted) or "warning".
+
+    `tags`: (repository path, tag) of every tag the move deletes and restores. The project's
+    rules stop the delete (delete level above the caller's role, or immutable) and the restore
+    (push level above it: the rules move with the project, so they apply under `target` too).
+    A holding project's rules stop the copy into it (push) and, at the end, the removal of the
+    copies (delete). `rules` None: they could not be read; said once, as a warning.
+    """
+    out: list[tuple[str, str]] = []
+    unreadable = (f"{rules_note or 'tag protection rules cannot be read'} for {project}: a protected tag would "
+                  "stop the move half-way (after the tags were deleted); check them in GitLab before moving")
+    if rules is None:
+        out.append(("warning", unreadable))
+    for rule in map(_as_rule, rules or ()):
+        hits = sorted(f"{path}:{tag}" for path, tag in tags if rule.matches(tag))
+        if not hits:
+            continue
+        no_delete = rule.stops_delete(Purpose.USER, caller.level, admin=caller.admin)
+        no_push = rule.stops_push(caller.level, admin=caller.admin)
+        if not (no_delete or no_push):
+            continue
+        ref = rule.id if rule.id is not None else f"'{rule.pattern}'"
+        if rule.immutable:
+            why, fix = "immutable: nobody may delete or push them", (
+                "remove the rule in GitLab for the move and add it back afterwards")
+        else:
+            needs = [f"delete needs {rule.min_delete}" if no_delete else "",
+                     f"pushing them back under {target} needs {rule.min_push}" if no_push else ""]
+            why = ", ".join(n for n in needs if n)
+            levels = " ".join(opt for opt, stop in (("--delete maintainer", no_delete), ("--push maintainer", no_push))
+                              if stop)
+            fix = (f"run the move as someone with that role, or relax the rule for the move "
+                   f"(`glcr protection update {project} {ref} {levels}`) and restore it afterwards")
+        out.append(("error", f"{len(hits)} tag(s) match tag protection rule `{rule.pattern}` ({why}), e.g. "
+                             f"{hits[0]}: {fix}"))
+    if holding:
+        if holding_rules is None:
+            out.append(("warning", f"{holding_note or 'tag protection rules cannot be read'} for the holding "
+                                   f"project {holding}: a rule there could refuse the copies"))
+        who = holding_caller or Caller()
+        names = sorted({tag for _, tag in tags})
+        for rule in map(_as_rule, holding_rules or ()):
+            hits = [n for n in names if rule.matches(n)]
+            if not hits:
+                continue
+            if rule.stops_push(who.level, admin=who.admin):
+                out.append(("error", f"the holding project {holding} has tag protection rule `{rule.pattern}` "
+                                     f"(push needs {rule.min_push or 'nobody: immutable'}) matching {len(hits)} tag(s), "
+                                     f"e.g. {hits[0]}: the copies could not be made; choose another holding project "
+                                     f"or change the rule there"))
+            elif rule.stops_delete(Purpose.USER, who.level, admin=who.admin):
+                out.append(("warning", f"the holding project {holding} has tag protection rule `{rule.pattern}` "
+                                       f"(delete needs {rule.min_delete}): the copies there cannot be removed "
+                                       f"afterwards; remove them by hand, or choose another holding project"))
+    return out

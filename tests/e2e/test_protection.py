@@ -147,3 +147,30 @@ def test_bulk_delete_preview_and_server_keep_protected_tags(sandbox: Sandbox, sa
     assert r"protected by rule ^v1\." in bulk.stdout
     assert sandbox.wait_idle()
     assert tags_now(sandbox, registry, repo) == sorted(V1)
+
+
+def test_migrate_project_refuses_a_push_protected_tag_before_deleting_anything(
+        sandbox: Sandbox, sandbox_env: dict, project: Project, registry: RegistryClient, tmp_path) -> None:
+    import uuid
+
+    repo = project.path_with_namespace
+    seed(registry, repo)
+    sandbox.sync()
+    suffix = uuid.uuid4().hex[:6]
+    user = f"owner-{suffix}"  # an Owner, not an administrator (they pass every mutable rule)
+    sandbox.create_user(user)
+    sandbox.set_member(user, 50, project=project.id)
+    group = sandbox.create_group(f"dest-{suffix}")
+    sandbox.set_member(user, 40, group=group.path)
+    holding = sandbox.create_project(f"hold-{suffix}")
+    sandbox.set_member(user, 40, project=holding.id)
+    env = {**sandbox_env, "GITLAB_TOKEN": sandbox.create_token(user)}
+    protect(sandbox_env, project, push="admin", delete="owner")  # the Owner may delete, not push them back
+    moved = glcr(env, "migrate-project", repo, "--to", f"{group.path}/{project.path}", "--via",
+                 sandbox.world.project_full_path(holding), "--yes", "--state-dir", str(tmp_path / "state"))
+    assert moved.code == 8, moved.stderr  # refused by the preflight
+    line = moved.stderr.strip().splitlines()[-1]
+    assert r"^v1\." in line and "push" in line and "glcr protection update" in line, moved.stderr
+    assert "nothing changed" in moved.stderr
+    assert tags_now(sandbox, registry, repo) == sorted(V1 + OTHERS)
+    assert glcr(sandbox_env, "protection", "list", repo, "-o", "json").json()[0]["minimum_access_level_for_push"] == "admin"
