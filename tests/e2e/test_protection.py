@@ -133,6 +133,8 @@ def test_tags_apply_and_delete_never_delete_a_protected_tag(sandbox: Sandbox, sa
     assert deleted.code == 0, deleted.stderr
     outcomes = {r["name"]: (r["outcome"], r["detail"]) for r in deleted.json()["results"]}
     assert outcomes["v1.0"] == ("kept", r"protected by rule ^v1\.")
+    human = glcr(sandbox_env, "tags", "delete", repo, "v1.2", "--yes")
+    assert human.code == 0 and r"keep v1.2: protected by rule ^v1\." in human.stderr, human.stderr
     assert tags_now(sandbox, registry, repo) == sorted(V1)
 
 
