@@ -111,7 +111,7 @@ def apply(
     console = app_ctx.stderr()
     for warning in getattr(loaded, "warnings", ()):
         app_ctx.warn(warning)
-    prepared = app_ctx.run(lambda s: prepare_plan(s, path, loaded, from_file.name))
+    prepared = app_ctx.run(lambda s: prepare_plan(s, path, loaded, from_file.name, journal=paths.journal))
     for tag, rule in sorted(prepared.protected.items()):
         console.print(f"keep {tag}: protected by rule {rule.pattern} (not deleted)")
     read_at = time.monotonic()

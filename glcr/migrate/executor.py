@@ -36,7 +36,8 @@ from glcr.migrate.model import Event, MigrationPlan, Mode, RepoInventory, Step, 
 from glcr.migrate.plan import Progress, replay, rollback_steps
 from glcr.models import Digest, Repository
 from glcr.ops.tags import execute_delete, preview_delete
-from glcr.registry.delete import DeleteRequest, Outcome, TagDeleter, finish_placeholders, snapshot
+from glcr.registry.delete import (DeleteRequest, Outcome, PlaceholderCheck, TagDeleter, finish_placeholders,
+                                  snapshot)
 from glcr.registry.manifest import is_dummy_manifest
 from glcr.transport.concurrency import gather_bounded
 
@@ -248,7 +249,9 @@ class Executor:
             now = await snapshot(self.client, repo.path, self.jobs)
             extra = sorted(t for t in now if t not in repo.tags)
             moved = [t for t, d in now.items() if t in repo.tags and repo.tags[t] != d]
-            moved = sorted([t for t in moved if not await self._is_placeholder(repo.path, now[t])])
+            # A killed delete's placeholders, one read per distinct digest, not one per tag.
+            held = await PlaceholderCheck(self.client, repo.path, self.jobs).many([now[t] for t in moved])
+            moved = sorted(t for t in moved if now[t] not in held)
             if extra or moved:
                 example = (extra or moved)[0]
                 raise StaleError(

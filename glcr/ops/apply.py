@@ -81,10 +81,11 @@ class PreparedPlan:
     protected: dict = field(default_factory=dict)  # tag -> the protection rule that keeps it
 
 
-async def prepare_plan(session: Session, path: str, loaded, source: str) -> PreparedPlan:
+async def prepare_plan(session: Session, path: str, loaded, source: str, *, journal=None) -> PreparedPlan:
     """A loaded plan checked against its repository, or a list file turned into a plan.
 
-    A list names tags only: what each points at now becomes the digest to expect.
+    A list names tags only: what each points at now becomes the digest to expect, except for
+    tags an earlier run of the same list (its `journal`) already worked on (see resume_list_plan).
     """
     from glcr.models import TagDetails
     from glcr.ops.resolve import resolve_repository
@@ -102,11 +103,37 @@ async def prepare_plan(session: Session, path: str, loaded, source: str) -> Prep
                    for n, d in current.items()}
         plan = plan_from_list(loaded.tags, details, repo, now=datetime.now(timezone.utc), source=source,
                               project=resolved.project)
+        if journal is not None:
+            from glcr.plan.journal import replay
+
+            plan = resume_list_plan(plan, replay(journal))
         plan, protected = await guard_plan(session, plan, repo.project_id)
         return PreparedPlan(repo, plan, current, protected)
     ensure_for_repository(loaded, repo.path, filename=source)
     plan, protected = await guard_plan(session, loaded, repo.project_id)  # protected tags become keeps
     return PreparedPlan(repo, plan, None, protected)
+
+
+def resume_list_plan(plan: Plan, replayed: dict) -> Plan:
+    """A list re-applied after an interrupted (or finished) run of it: each tag that run worked on
+    keeps the digest that run expected, rather than what the tag shows now.
+
+    Now, such a tag may be absent (the killed run deleted it: counted as deleted, so the summary
+    tells the whole operation), on the killed run's placeholder (finished), or on an image
+    pushed meanwhile (stale: a re-run of the same command never deletes what was pushed since).
+    """
+    from dataclasses import replace
+
+    from glcr.plan.model import Action
+
+    entries = []
+    for entry in plan.entries:
+        record = replayed.get((plan.repository_path, entry.tag))
+        if record is not None and record.digest and record.digest != entry.digest:
+            reason = entry.reason if entry.action is Action.DELETE else "listed; an earlier run of this list started on it"
+            entry = replace(entry, digest=record.digest, action=Action.DELETE, reason=reason)
+        entries.append(entry)
+    return replace(plan, entries=tuple(entries))
 
 
 async def apply_with_journal(session: Session, plan: Plan, repo: Repository, paths, replayed: dict, *,

@@ -50,9 +50,10 @@ from glcr.registry.manifest import dummy_config, dummy_manifest, is_dummy_manife
 
 # Test hook: GLCR_TEST_PAUSE="<point>[,<point>]=<directory>" makes glcr stop at each named point,
 # create <directory>/<point>.ready and wait (up to PAUSE_TIMEOUT) until <directory>/<point>.go
-# exists. The end-to-end tests use it to push an image at a known moment. Points: `snapshot`
-# (the tags were read, nothing changed yet) and `repointed` (a batch's tags are on the
-# placeholder, which is not yet checked or deleted).
+# exists. The end-to-end tests use it to push an image, or kill glcr, at a known moment. Points:
+# `snapshot` (the tags were read, nothing changed yet), `repointed` (a batch's tags are on the
+# placeholder, which is not yet checked or deleted) and `deleted` (the registry has deleted them;
+# the outcomes are not yet journaled).
 PAUSE_ENV = "GLCR_TEST_PAUSE"
 PAUSE_TIMEOUT = 60.0
 
@@ -271,7 +272,9 @@ class TagDeleter:
                 progress(result)
             return result
 
-        return await gather_bounded(self.jobs, [lambda r=r: one(r) for r in todo])
+        results = await gather_bounded(self.jobs, [lambda r=r: one(r) for r in todo])
+        await test_pause("deleted")
+        return results
 
     async def _delete_batch(self, todo: Sequence[DeleteRequest], before: dict[str, Digest],
                             progress: Progress | None) -> list[DeleteResult]:
@@ -358,6 +361,7 @@ class TagDeleter:
                     continue  # an older placeholder that stays is only clutter; ours are off it
                 return settled + self._all_failed(mine, images, f"deleting the placeholder failed: {exc.one_line()}",
                                                   exc)
+        await test_pause("deleted")
         return settled + [DeleteResult(tag, Outcome.DELETED, images[tag]) for tag in ours]
 
     async def _heads(self) -> dict[str, Digest]:
@@ -428,3 +432,30 @@ class TagDeleter:
         damage = [SiblingDamage(tag, digest, after.get(tag)) for tag, digest in before.items()
                   if tag not in touched and after.get(tag) != digest]
         return checked, damage
+
+
+async def finish_placeholders(client: RegistryClient, repository: str, jobs: int,
+                              planned: dict[str, Digest]) -> int:
+    """Finish deletes a killed run left half-done: delete every placeholder (glcr's or GitLab's)
+    that only planned tags point at. Returns how many tags went with them.
+
+    Used before images are put back under a path (an aborted migration): a planned tag still on
+    a placeholder serves an empty image and would block the restore. A placeholder that a tag
+    outside the plan points at is left alone, and said.
+    """
+    from glcr.errors import StaleError
+
+    heads = await snapshot(client, repository, jobs)
+    checker = PlaceholderCheck(client, repository, jobs)
+    real = set(planned.values())
+    found = await checker.many([d for d in set(heads.values()) if d not in real])
+    removed = 0
+    for digest in sorted(found):
+        on_it = sorted(t for t, d in heads.items() if d == digest)
+        foreign = [t for t in on_it if t not in planned]
+        if foreign:
+            raise StaleError(f"{repository}:{foreign[0]} points at a delete placeholder and was not part of the plan; "
+                             "nothing was deleted", hint="point it at its image (or delete it), then re-run")
+        await client.delete_manifest(repository, digest)
+        removed += len(on_it)
+    return removed
