@@ -67,7 +67,22 @@ def load_app() -> Any:
     root = typer.main.get_command(app)
     if hasattr(root, "load_all"):
         root.load_all()
+    _plain_help(root)
     return root
+
+
+def _plain_help(command: Any) -> None:
+    """Undo the escaping for rich's markup (glcr.cli.lazy.escape_help): roff gets the plain text."""
+    from glcr.cli.lazy import unescape_markup
+
+    for attribute in ("help", "epilog", "short_help"):
+        if getattr(command, attribute, None):
+            setattr(command, attribute, unescape_markup(getattr(command, attribute)))
+    for param in getattr(command, "params", ()):
+        if getattr(param, "help", None):
+            param.help = unescape_markup(param.help)
+    for sub in getattr(command, "commands", {}).values():
+        _plain_help(sub)
 
 
 def subcommands(group: Any) -> list[tuple[str, Any]]:

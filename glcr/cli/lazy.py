@@ -75,6 +75,7 @@ def to_click(obj: Any, name: str) -> Any:
         obj.params = [p for p in obj.params if p.name not in ("install_completion", "show_completion")]
     obj.name = name
     escape_help(obj)
+    _install_cheap_coercion(obj)
     return obj
 
 
@@ -263,29 +264,38 @@ def _from_environment(ctx: Any, exc: Exception) -> Exception | None:
 
 def _cheap_coercion_for_this_typer() -> Any:
     """Typer 0.2x coerces every parameter, defaults included, through a pydantic TypeAdapter:
-    ~60 ms of imports before any sub-command runs. The root options' usual values (None, an
-    int default, a str from the command line) need none of it. Returns a function that installs
-    a direct coercion on such a parameter, or None on Typer releases without that machinery
-    (they convert through click's types, which cost nothing).
+    ~80 ms of imports (pydantic, its plugin scan) before a command runs, on every TAB inside a
+    group. The usual values need none of it: None and empty lists (Typer passes them through
+    unchanged), and str/int/bool/Enum values that already have the parameter's type. Returns a
+    function that installs such a direct coercion on a parameter, building Typer's own the first
+    time a value needs it; or None on Typer releases without that machinery (they convert
+    through click's types, which cost nothing).
     """
+    if "coercion" in _built:
+        return _built["coercion"]
     try:
         from typer._coercion import build_runtime_param
     except ImportError:
+        _built["coercion"] = None
         return None
     import types
     import typing
     from enum import Enum
 
     class Deferred:
-        """Coerce trivially-typed values directly; build Typer's pydantic coercion only when needed."""
+        """A direct coercion for the trivial cases; Typer's pydantic one for the rest."""
 
-        def __init__(self, base: type) -> None:
+        def __init__(self, base: type | None) -> None:
             self.base = base
 
         def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
+            multi = param.multiple or param.nargs == -1
             if value is None:
-                return () if (param.multiple or param.nargs == -1) else None
-            if type(value) is self.base or (issubclass(self.base, Enum) and isinstance(value, self.base)):
+                return () if multi else None
+            if multi and isinstance(value, (list, tuple)) and not value:
+                return []
+            base = self.base
+            if base is not None and (type(value) is base or (issubclass(base, Enum) and isinstance(value, base))):
                 low, high = getattr(param, "min", None), getattr(param, "max", None)
                 in_range = not isinstance(value, int) or ((low is None or value >= low) and (high is None or value <= high))
                 if in_range:
@@ -298,22 +308,41 @@ def _cheap_coercion_for_this_typer() -> Any:
         if descriptor is None or getattr(param, "_runtime_param", 0) is not None:
             return  # not a Typer parameter, or its coercion is already built
         try:
-            if (descriptor.is_file or descriptor.is_list or descriptor.is_tuple
-                    or getattr(descriptor.parameter_info, "clamp", False)):
-                return
+            plain = not (descriptor.is_file or descriptor.is_list or descriptor.is_tuple
+                         or getattr(descriptor.parameter_info, "clamp", False))
             base = descriptor.annotation
         except AttributeError:
             return  # a Typer release whose descriptor looks otherwise: keep its own coercion
         options = typing.get_args(base)
         if typing.get_origin(base) in (typing.Union, types.UnionType) and len(options) == 2 and type(None) in options:
             base = next(o for o in options if o is not type(None))
-        if isinstance(base, type) and (base in (str, int, bool) or issubclass(base, Enum)):
-            param._runtime_param = Deferred(base)
+        direct = plain and isinstance(base, type) and (base in (str, int, bool) or issubclass(base, Enum))
+        param._runtime_param = Deferred(base if direct else None)
 
+    _built["coercion"] = install
     return install
 
 
-_built: dict[str, type] = {}
+def _install_cheap_coercion(command: Any) -> None:
+    """The cheap coercion on every parameter of `command` and its sub-commands, including the
+    help option, which click makes per context (hence through `get_params`)."""
+    install = _cheap_coercion_for_this_typer()
+    if install is None or not hasattr(command, "get_params"):
+        return
+    get_params = command.get_params
+
+    def get_params_cheaply(ctx: Any) -> list[Any]:
+        params = get_params(ctx)
+        for param in params:
+            install(param)
+        return params
+
+    command.get_params = get_params_cheaply
+    for sub in getattr(command, "commands", {}).values():
+        _install_cheap_coercion(sub)
+
+
+_built: dict[str, Any] = {}
 
 
 def __getattr__(name: str) -> Any:

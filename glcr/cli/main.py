@@ -40,7 +40,8 @@ COMMANDS = {
     "ci-template": LazyCommand("glcr.cli.ci_cmd:app",
                                "Print a .gitlab-ci.yml job that runs `glcr cleanup run` on a schedule."),
     "sandbox": LazyCommand("glcr.cli.sandbox_cmd:app",
-                           "A local GitLab API sandbox over a real registry (Debian's docker-registry), on 127.0.0.1."),
+                           "A local GitLab API sandbox over a real registry, on 127.0.0.1: GitLab's own container "
+                           "registry (default; PostgreSQL and Redis run beside it) or Debian's docker-registry."),
 }
 
 app = typer.Typer(
@@ -84,6 +85,10 @@ def root(
     insecure_registry: bool = typer.Option(
         False, "--insecure-registry", envvar=settings.ENVVARS["insecure_registry"], show_envvar=False,
         help=f"plain http to the registry (loopback hosts always use http) [env: {settings.ENVVARS['insecure_registry']}]"),
+    insecure: bool = typer.Option(
+        False, "--insecure", envvar="GLCR_INSECURE", show_envvar=False,
+        help="allow plain http to a GitLab that is not on this machine (the token travels unencrypted) "
+             "[env: GLCR_INSECURE]"),
     debug: bool = typer.Option(False, "--debug", help="log every request to stderr (tokens redacted)"),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="show the version"),
 ) -> None:
@@ -94,6 +99,10 @@ def root(
     ctx.obj = AppContext(settings.Settings(url=url, token=token, gitlab_section=gitlab, jobs=jobs,
                                            registry_jobs=registry_jobs, debug=debug,
                                            insecure_registry=insecure_registry))
+    if insecure:  # read by glcr.credentials.check_url
+        ctx.obj.env["GLCR_INSECURE"] = "1"
+        print("glcr: warning: --insecure: plain http to GitLab is allowed; the token can be read on the network",
+              file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -106,6 +115,9 @@ def main(argv: list[str] | None = None) -> None:
     from glcr.errors import GlcrError
     from glcr.transport.redact import redact_text
 
+    import os
+
+    os.umask(os.umask(0o077) | 0o077)  # plans, journals, backups and state glcr writes are private
     try:
         app(args=argv, prog_name="glcr")
     except Interrupted as exc:

@@ -16,6 +16,10 @@ from pathlib import Path
 import pytest
 
 from glcr.sandbox.pytest_fixtures import project, registry, sandbox  # noqa: F401 (fixtures)
+from glcr.sandbox import pytest_fixtures as _fixtures
+
+if hasattr(_fixtures, "registry_kind"):  # the sandbox runs once per registry kind
+    registry_kind = _fixtures.registry_kind
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(not shutil.which("tmux") or not shutil.which("bash"), reason="needs tmux and bash")

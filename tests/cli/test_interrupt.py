@@ -17,9 +17,8 @@ import pytest
 import typer
 
 from glcr.sandbox import pytest_fixtures as _fixtures
+from glcr.sandbox.pytest_fixtures import project, registry, sandbox, sandbox_env  # noqa: F401 (fixtures)
 
-project, registry, sandbox, sandbox_env = (_fixtures.project, _fixtures.registry, _fixtures.sandbox,
-                                           _fixtures.sandbox_env)
 if hasattr(_fixtures, "registry_kind"):  # the sandbox runs once per registry kind
     registry_kind = _fixtures.registry_kind
 

@@ -84,7 +84,22 @@ def test_completing_inside_a_group_loads_only_that_group(tmp_path: Path) -> None
     result, modules = run_glcr([], env=env, tmp=tmp_path)
     assert result.stdout.split() == ["list"]
     assert "glcr.cli.tags_cmd" in modules and "glcr.cli.repos_cmd" not in modules
-    assert not [m for m in heavy(modules) if not m.startswith(("pydantic", "rich"))]  # no httpx, gitlab, re2
+    assert heavy(modules) == []  # not even pydantic (Typer's coercion) or rich
+
+
+@pytest.mark.parametrize("words, cword, expected", [
+    ("glcr tags list --so", "3", ["--sort"]),
+    ("glcr tags list --sort ", "4", ["name", "created", "size"]),
+    ("glcr tags plan --keep-r", "3", ["--keep-regex"]),
+    ("glcr cleanup dry-run --variant t", "4", ["third-party"]),
+    ("glcr admin cleanup-limits s", "3", ["show", "set"]),
+])
+def test_completing_options_and_choices_is_light(tmp_path: Path, words: str, cword: str, expected: list[str]) -> None:
+    """Options and their fixed choices come from the command's definition: no pydantic, rich or HTTP."""
+    env = {"_GLCR_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": cword}
+    result, modules = run_glcr([], env=env, tmp=tmp_path)
+    assert result.stdout.split() == expected, result.stderr
+    assert heavy(modules) == []
 
 
 def test_version_after_global_options_still_works(tmp_path: Path) -> None:
