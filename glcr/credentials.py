@@ -162,7 +162,7 @@ def check_url(url: str, *, insecure: bool = False) -> str:
         raise InvalidInputError(f"GitLab URL {url!r} has no scheme", hint="use e.g. https://gitlab.example.com")
     if scheme.lower() not in ("http", "https"):
         raise InvalidInputError(f"GitLab URL {url!r}: the scheme {scheme}:// is not supported",
-                                hint="use https:// (or http:// for a GitLab on this machine)")
+                                hint="use https://, or http:// for a GitLab on this machine")
     try:
         parsed = httpx.URL(url)
     except Exception:  # httpx.InvalidURL and friends: the URL text itself is broken
@@ -183,7 +183,7 @@ def check_token(value: str, source: str) -> None:
     where = {"flag": "--token"}.get(source, source.removeprefix("env ").removeprefix("config "))
     if "\r" in value or "\n" in value:
         raise AuthError(f"the token from {where} contains a line break (CR/LF)",
-                        hint="strip it, e.g. GITLAB_TOKEN=$(tr -d '\\r\\n' < token.txt)")
+                        hint="remove it, e.g. with tr -d '\\r\\n' on the file the token came from")
     if not value.isascii() or not value.isprintable() or " " in value or "\t" in value:
         raise AuthError(f"the token from {where} contains characters a token never has "
                         "(non-ASCII, spaces or control characters)",

@@ -127,6 +127,12 @@ def delete(
     preview = app_ctx.run(preview_work)
     render_delete_preview(preview, console)
     todo = len(preview.requested) - len(preview.missing)  # protected tags are not requested
+    if preview.missing and todo == 0 and not preview.protected:
+        from glcr.errors import NotFoundError
+
+        raise NotFoundError(f"{preview.repository.path} has no tag {', '.join(sorted(preview.missing)[:3])}"
+                            + (" (and more)" if len(preview.missing) > 3 else "") + "; nothing was deleted",
+                            hint=f"see `glcr tags list {preview.repository.path}`")
     if dry_run or todo == 0:
         if preview.protected and not dry_run:
             from glcr.ops.tags import DeleteReport

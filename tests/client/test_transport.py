@@ -159,3 +159,28 @@ def test_debug_log_never_shows_the_token(capsys):
     run(go())
     assert "glpat-secretvalue" not in log.getvalue()
     assert "GET" in log.getvalue()
+
+
+def test_a_foreign_next_link_is_a_network_error_and_html_is_not_json():
+    import httpx as _httpx
+
+    from glcr.errors import ExitCode, InvalidInputError, NetworkError
+    from glcr.transport.pagination import ForeignPageLinkError, NotJsonError, check_same_origin, json_body
+
+    base = _httpx.URL("https://gitlab.example.com/api/v4/projects")
+    for link in ("https://evil.example.com/x", "http://gitlab.example.com/x", "https://gitlab.example.com:8443/x"):
+        try:
+            check_same_origin(base, link)
+        except ForeignPageLinkError as exc:
+            assert isinstance(exc, NetworkError) and exc.exit_code == ExitCode.NETWORK
+        else:
+            raise AssertionError(f"followed {link}")
+    request = _httpx.Request("GET", "https://gitlab.example.com/api/v4/projects/1")
+    html = _httpx.Response(200, headers={"Content-Type": "text/html"}, content=b"<html>", request=request)
+    try:
+        json_body(html, "reading project 1")
+    except NotJsonError as exc:
+        assert isinstance(exc, InvalidInputError)
+        assert "answered text/html, not JSON" in exc.one_line() and "--url" in exc.one_line()
+    else:
+        raise AssertionError("HTML was taken for JSON")

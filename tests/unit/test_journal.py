@@ -169,3 +169,58 @@ def test_write_many_is_read_back_like_single_writes(tmp_path):
         writer.write(JournalRecord(now, "r", "g/p", "t0", None, Event.DELETED))
     assert [r.tag for r in read_journal(tmp_path / "j.jsonl").records] == ["t0", "t1", "t2", "t0"]
     assert (tmp_path / "j.log").read_text().count("\n") == 1  # `start` is not an outcome
+
+
+# --- issue 12: journals are private, one apply at a time, a missing directory is one line ---
+
+def test_journal_and_log_are_created_private(tmp_path):
+    import stat
+
+    from glcr.plan.journal import JournalWriter
+
+    with JournalWriter(tmp_path / "j.jsonl", log_path=tmp_path / "j.log"):
+        pass
+    for name in ("j.jsonl", "j.log"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
+
+
+def test_a_second_writer_on_the_same_journal_is_refused(tmp_path):
+    import subprocess
+    import sys
+
+    from glcr.errors import ExitCode
+    from glcr.plan.journal import JournalBusyError, JournalWriter
+
+    path = tmp_path / "j.jsonl"
+    with JournalWriter(path):
+        # flock is per open file: another process (like a second `glcr tags apply`) is refused.
+        code = ("import sys\nfrom glcr.plan.journal import JournalWriter, JournalBusyError\n"
+                f"try:\n    JournalWriter({str(path)!r})\nexcept JournalBusyError as e:\n"
+                "    print(e.one_line()); sys.exit(int(e.exit_code))\n")
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert done.returncode == ExitCode.ABORTED, done.stderr
+        assert "another glcr apply is running" in done.stdout
+    with JournalWriter(path):  # released when the first one closed
+        pass
+    assert issubclass(JournalBusyError, Exception)
+
+
+def test_a_journal_in_a_missing_directory_is_invalid_input(tmp_path):
+    from glcr.errors import InvalidInputError
+    from glcr.plan.journal import JournalWriter
+
+    import pytest
+
+    with pytest.raises(InvalidInputError, match="does not exist"):
+        JournalWriter(tmp_path / "missing" / "j.jsonl")
+
+
+def test_durable_writes_are_private(tmp_path):
+    import stat
+
+    from glcr.durable import private_dir, write_atomic
+
+    folder = private_dir(tmp_path / "state" / "deeper")
+    write_atomic(folder / "plan.json", b"{}")
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE((folder / "plan.json").stat().st_mode) == 0o600

@@ -1,0 +1,87 @@
+"""Issue 12's failures that need a GitLab: each bad input through the real `glcr` command gives one
+line on stderr, the documented exit code, and changes nothing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from glcr.errors import ExitCode
+from glcr.sandbox.seed import push_image, tag_existing
+
+from glcr_runner import glcr
+
+
+def one_error_line(stderr: str) -> str:
+    errors = [line for line in stderr.splitlines() if line.startswith("glcr: error:")]
+    assert len(errors) == 1, stderr
+    assert "Traceback" not in stderr, stderr
+    return errors[0]
+
+
+@pytest.fixture
+def seeded(sandbox, project, registry):
+    repo = project.path_with_namespace.lower()
+    digest = push_image(registry, repo, "v1", seed="t")
+    tag_existing(registry, repo, "v2", digest)
+    sandbox.sync()
+    return repo, digest
+
+
+def test_table_of_bad_inputs_against_a_gitlab(sandbox, seeded, sandbox_env, tmp_path, registry):
+    repo, digest = seeded
+    listing = tmp_path / "list.txt"
+    listing.write_text("v1\n")
+    reporter = {**sandbox_env, "GITLAB_TOKEN": sandbox.tokens["reporter"]}
+    cases = [
+        ("a tag that does not exist", sandbox_env, ["tags", "delete", repo, "nosuch", "--yes"],
+         ExitCode.NOT_FOUND, "has no tag nosuch"),
+        ("--journal into a missing directory", sandbox_env,
+         ["tags", "apply", repo, "--from-file", str(listing), "--journal", str(tmp_path / "nope" / "j.jsonl"), "--yes"],
+         ExitCode.INVALID_INPUT, "does not exist"),
+        ("a Reporter whose deletes are all refused", reporter, ["tags", "delete", repo, "v1", "--yes"],
+         ExitCode.PERMISSION, "refused (403)"),
+        ("a Reporter applying a list", reporter, ["tags", "apply", repo, "--from-file", str(listing), "--yes"],
+         ExitCode.PERMISSION, "refused (403)"),
+    ]
+    for what, env, args, code, fragment in cases:
+        out = glcr(env, *args)
+        line = one_error_line(out.stderr)
+        assert out.code == code, (what, out.stderr)
+        assert fragment in line, (what, line)
+    assert sorted(registry.tags(repo)) == ["v1", "v2"]  # nothing changed
+    assert registry.manifest(repo, "v1").digest == digest
+
+
+def test_a_url_ending_in_api_v4_works(sandbox, seeded, sandbox_env):
+    repo, _ = seeded
+    out = glcr({**sandbox_env, "GITLAB_URL": sandbox.url + "/api/v4/"}, "tags", "list", repo, "-o", "plain")
+    assert out.code == 0, out.stderr
+    assert out.stdout.split() == ["v1", "v2"]
+
+
+def test_a_second_apply_on_the_same_journal_says_another_is_running(sandbox, seeded, sandbox_env, tmp_path, registry):
+    repo, digest = seeded
+    listing = tmp_path / "list.txt"
+    listing.write_text("v1\n")
+    first = subprocess.Popen([sys.executable, "-m", "glcr", "tags", "apply", repo, "--from-file", str(listing), "--yes"],
+                             env={**sandbox_env, "GLCR_TEST_PAUSE": f"snapshot={tmp_path}"},
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "snapshot.ready").exists():
+            assert first.poll() is None and time.monotonic() < deadline, first.stderr.read() if first.poll() else ""
+            time.sleep(0.02)
+        second = glcr(sandbox_env, "tags", "apply", repo, "--from-file", str(listing), "--yes")
+        line = one_error_line(second.stderr)
+        assert second.code == ExitCode.ABORTED, second.stderr
+        assert "another glcr apply is running" in line
+        assert registry.manifest(repo, "v1").digest == digest  # the second one changed nothing
+    finally:
+        (tmp_path / "snapshot.go").write_text("")
+        first.communicate(timeout=120)
+    assert first.returncode == 0
+    assert sorted(registry.tags(repo)) == ["v2"]
