@@ -8,9 +8,9 @@ from typing import Optional
 
 import typer
 
-from glcr.cli.complete import complete_project, complete_repository
+from glcr.cli.complete import complete_repository
 from glcr.cli.context import app_context
-from glcr.cli.options import OUTPUT, YES
+from glcr.cli.options import OUTPUT, PROJECT, YES
 from glcr.render.format import OutputFormat
 
 app = typer.Typer(help="Simulate and apply GitLab's cleanup policy.", no_args_is_help=True)
@@ -72,7 +72,7 @@ MAX_LIST = typer.Option(DEFAULT_MAX_LIST_SIZE, "--max-list-size", min=0,
 
 
 @app.command("dry-run")
-def dry_run(ctx: typer.Context, project: str = typer.Argument(..., help="project path or id", autocompletion=complete_project),
+def dry_run(ctx: typer.Context, project: str = PROJECT,
             repo: Optional[str] = REPO, name_regex: Optional[str] = NAME_REGEX,
             name_regex_keep: Optional[str] = NAME_REGEX_KEEP, keep_n: Optional[int] = KEEP_N,
             older_than: Optional[str] = OLDER_THAN, variant: VariantChoice = VARIANT, max_list_size: int = MAX_LIST,
@@ -94,7 +94,7 @@ def dry_run(ctx: typer.Context, project: str = typer.Argument(..., help="project
 
 
 @app.command()
-def run(ctx: typer.Context, project: str = typer.Argument(..., help="project path or id", autocompletion=complete_project),
+def run(ctx: typer.Context, project: str = PROJECT,
         repo: Optional[str] = REPO, name_regex: Optional[str] = NAME_REGEX,
         name_regex_keep: Optional[str] = NAME_REGEX_KEEP, keep_n: Optional[int] = KEEP_N,
         older_than: Optional[str] = OLDER_THAN, variant: VariantChoice = VARIANT, max_list_size: int = MAX_LIST,

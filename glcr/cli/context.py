@@ -125,7 +125,11 @@ class AppContext:
         if not sys.stdin.isatty():
             raise AbortedError("refusing to change anything without confirmation",
                                hint="stdin is not a terminal: pass --yes to confirm in scripts")
-        if not typer.confirm(question, default=False, err=True):
+        try:
+            answer = typer.confirm(question, default=False, err=True)
+        except typer.Abort:  # Ctrl-C or end of input at the prompt: a "no"
+            answer = False
+        if not answer:
             raise AbortedError("nothing changed")
 
 

@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 
 from glcr.cli.context import Interrupted, app_context
-from glcr.cli.options import OUTPUT, YES
+from glcr.cli.options import OUTPUT, YES, check_project
 from glcr.render.format import OutputFormat
 
 
@@ -75,6 +75,9 @@ def migrate_project(
             raise InvalidInputError("--abort goes with --resume")
         if not source or not to:
             raise InvalidInputError("give the project and --to NEWGROUP/NEWPATH", hint="or --resume, or `status`")
+        check_project(source)
+        if via:
+            check_project(via, "holding project")
         from glcr.render.progress import counting_progress
 
         async def preflight(session):

@@ -7,16 +7,15 @@ from typing import Optional
 
 import typer
 
-from glcr.cli.complete import complete_project
 from glcr.cli.context import app_context
-from glcr.cli.options import OUTPUT, YES
+from glcr.cli.options import OUTPUT, PROJECT, YES
 from glcr.render.format import OutputFormat
 
 app = typer.Typer(help="A project's container cleanup policy (container_expiration_policy).", no_args_is_help=True)
 
 
 @app.command()
-def show(ctx: typer.Context, project: str = typer.Argument(..., help="project path or id", autocompletion=complete_project),
+def show(ctx: typer.Context, project: str = PROJECT,
          output: OutputFormat = OUTPUT) -> None:
     """Show the policy, what each field means, when it runs next, and its traps.
 
@@ -39,7 +38,7 @@ def show(ctx: typer.Context, project: str = typer.Argument(..., help="project pa
 @app.command("set")
 def set_(
     ctx: typer.Context,
-    project: str = typer.Argument(..., help="project path or id", autocompletion=complete_project),
+    project: str = PROJECT,
     enable: Optional[bool] = typer.Option(None, "--enable/--disable", help="turn the policy on or off"),
     cadence: Optional[str] = typer.Option(None, "--cadence", help="1d, 7d, 14d, 1month or 3month"),
     keep_n: Optional[int] = typer.Option(None, "--keep-n", help="1, 5, 10, 25, 50 or 100"),

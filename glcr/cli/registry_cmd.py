@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import typer
 
-from glcr.cli.complete import complete_project
 from glcr.cli.context import app_context
-from glcr.cli.options import OUTPUT, YES
+from glcr.cli.options import OUTPUT, PROJECT, YES
 from glcr.render.format import OutputFormat
 
 app = typer.Typer(help="Enable, restrict or disable a project's container registry.", no_args_is_help=True)
 
-PROJECT = typer.Argument(..., help="project path (group/project) or id", autocompletion=complete_project)
 DRY_RUN = typer.Option(False, "--dry-run", help="show the change and stop")
 
 

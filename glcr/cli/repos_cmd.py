@@ -9,7 +9,7 @@ import typer
 
 from glcr.cli.complete import complete_group, complete_project, complete_repository
 from glcr.cli.context import app_context
-from glcr.cli.options import OUTPUT, YES
+from glcr.cli.options import OUTPUT, YES, check_project
 from glcr.render.format import OutputFormat
 
 app = typer.Typer(help="Registry repositories of a project or a group.", no_args_is_help=True)
@@ -45,6 +45,7 @@ def list_(
 
     if bool(project) == bool(group):
         raise InvalidInputError("give exactly one of --project or --group")
+    project, group = (check_project(project) if project else None), (check_project(group, "group") if group else None)
     app_ctx = app_context(ctx)
     repos = app_ctx.run(lambda s: list_repositories(s, project=project, group=group))
     if search:
@@ -73,7 +74,7 @@ def delete(
     path: str = typer.Argument(..., help="repository path", autocompletion=complete_repository),
     yes: bool = YES,
     wait: bool = typer.Option(True, "--wait/--no-wait", help="poll until GitLab has removed it"),
-    timeout: float = typer.Option(900, "--timeout", help="seconds to wait for the removal"),
+    timeout: float = typer.Option(900, "--timeout", min=1, help="seconds to wait for the removal"),
 ) -> None:
     """Delete a repository and ALL its tags (GitLab deletes asynchronously, `latest` included).
 

@@ -140,3 +140,17 @@ def test_ctrl_c_elsewhere_is_exit_130_and_one_line(monkeypatch, capsys):
         cli_main.main(["probe"])
     _, err = capsys.readouterr()
     assert exit_info.value.code == 130 and err == "glcr: interrupted\n"
+
+
+def test_ctrl_c_at_the_confirmation_is_a_no(monkeypatch):
+    """click turns Ctrl-C at a prompt into Abort; glcr answers it as "no": nothing changed, exit 10."""
+    from glcr.cli.context import AppContext
+    from glcr.errors import AbortedError
+
+    def interrupted_prompt(*args, **kwargs):
+        raise typer.Abort()
+
+    monkeypatch.setattr(typer, "confirm", interrupted_prompt)
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    with pytest.raises(AbortedError, match="nothing changed"):
+        AppContext().confirm("Delete?", yes=False)

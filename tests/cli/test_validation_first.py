@@ -75,6 +75,13 @@ LOOKBEHIND = "(?<=a)b"
     (["tags", "delete", "g/p", "no good", "--yes"], "not a valid tag"),
     (["tags", "show", "g/p"], "names no tag"),
     (["repos", "list"], "exactly one of --project or --group"),
+    # project and group paths that GitLab's path rules cannot produce
+    (["policy", "show", "my group/app"], "not a project path"),
+    (["registry", "disable", "g/p:v1", "--yes"], "not a project path"),
+    (["cleanup", "dry-run", "g//p"], "not a project path"),
+    (["repos", "list", "--group", "-x"], "not a group path"),
+    (["migrate-project", "g/p", "--to", "g/q", "--via", "hold ing", "--dry-run"], "holding project"),
+    (["migrate-project", "g/p", "--to", "no-namespace", "--dry-run"], "NAMESPACE/PROJECT"),
 ])
 def test_bad_input_sends_no_request(monkeypatch, capsys, server, args, fragment):
     code, out, err = run(monkeypatch, capsys, server, args)
