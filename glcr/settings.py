@@ -28,6 +28,7 @@ ENVVARS = {
     "jobs": "GLCR_JOBS",
     "registry_jobs": "GLCR_REGISTRY_JOBS",
     "insecure_registry": "GLCR_INSECURE_REGISTRY",
+    "insecure": "GLCR_INSECURE",
 }
 
 
@@ -42,6 +43,8 @@ class Settings:
     jobs: int = DEFAULT_JOBS
     registry_jobs: int = DEFAULT_REGISTRY_JOBS
     insecure_registry: bool = False
+    # Plain http to a GitLab that is not on this machine (glcr.credentials.check_url refuses it otherwise).
+    insecure: bool = False
     debug: bool = False
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 

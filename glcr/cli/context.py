@@ -24,6 +24,7 @@ ENVIRONMENT = {
     "GLCR_JOBS": "default for --jobs (a whole number, 1-64)",
     "GLCR_REGISTRY_JOBS": "default for --registry-jobs (a whole number, 1-128)",
     "GLCR_INSECURE_REGISTRY": "1 (or true/yes/on): plain http to the registry, as docker's insecure-registries",
+    "GLCR_INSECURE": "1 (or true/yes/on): default for --insecure, plain http to a GitLab not on this machine",
     "PYTHON_GITLAB_CFG": "python-gitlab config file to read tokens from",
     "NO_COLOR": "disable colours",
     "GLCR_SANDBOX_REGISTRY_BIN": "`glcr sandbox`: the registry binary (default /usr/bin/docker-registry)",
@@ -45,6 +46,8 @@ class AppContext:
         """AppContext(settings) or AppContext(url=..., token=..., jobs=...) (fields of Settings)."""
         self.env = dict(os.environ if env is None else env)
         self.settings = replace(settings or Settings(), env=self.env, **fields)
+        if self.settings.insecure:  # glcr.credentials reads it from the environment it is given
+            self.env["GLCR_INSECURE"] = "1"
 
     # Read-only views of the settings, for commands that only read one value.
     url = property(lambda self: self.settings.url)

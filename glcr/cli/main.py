@@ -86,9 +86,9 @@ def root(
         False, "--insecure-registry", envvar=settings.ENVVARS["insecure_registry"], show_envvar=False,
         help=f"plain http to the registry (loopback hosts always use http) [env: {settings.ENVVARS['insecure_registry']}]"),
     insecure: bool = typer.Option(
-        False, "--insecure", envvar="GLCR_INSECURE", show_envvar=False,
+        False, "--insecure", envvar=settings.ENVVARS["insecure"], show_envvar=False,
         help="allow plain http to a GitLab that is not on this machine (the token travels unencrypted) "
-             "[env: GLCR_INSECURE]"),
+             f"[env: {settings.ENVVARS['insecure']}]"),
     debug: bool = typer.Option(False, "--debug", help="log every request to stderr (tokens redacted)"),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="show the version"),
 ) -> None:
@@ -98,9 +98,8 @@ def root(
               "or `glcr auth login`", file=sys.stderr)
     ctx.obj = AppContext(settings.Settings(url=url, token=token, gitlab_section=gitlab, jobs=jobs,
                                            registry_jobs=registry_jobs, debug=debug,
-                                           insecure_registry=insecure_registry))
-    if insecure:  # read by glcr.credentials.check_url
-        ctx.obj.env["GLCR_INSECURE"] = "1"
+                                           insecure_registry=insecure_registry, insecure=insecure))
+    if insecure:
         print("glcr: warning: --insecure: plain http to GitLab is allowed; the token can be read on the network",
               file=sys.stderr)
 

@@ -32,7 +32,7 @@ def server(running_server):
 
 def run(monkeypatch, capsys, server: CountingServer, args: list[str], env: dict[str, str] | None = None):
     for key in ("GITLAB_URL", "GITLAB_TOKEN", "GITLAB_PRIVATE_TOKEN", "CI_JOB_TOKEN", "CI_SERVER_URL",
-                "GLCR_JOBS", "GLCR_REGISTRY_JOBS", "GLCR_INSECURE_REGISTRY"):
+                "GLCR_JOBS", "GLCR_REGISTRY_JOBS", "GLCR_INSECURE_REGISTRY", "GLCR_INSECURE"):
         monkeypatch.delenv(key, raising=False)
     for key, value in {"GITLAB_URL": server.url, "GITLAB_TOKEN": TOKEN, **(env or {})}.items():
         monkeypatch.setenv(key, value)
@@ -111,6 +111,7 @@ def test_bad_plan_or_list_file_sends_no_request(monkeypatch, capsys, server, tmp
     ({"GLCR_JOBS": "65"}, "GLCR_JOBS"),
     ({"GLCR_REGISTRY_JOBS": "many"}, "GLCR_REGISTRY_JOBS"),
     ({"GLCR_INSECURE_REGISTRY": "maybe"}, "GLCR_INSECURE_REGISTRY"),
+    ({"GLCR_INSECURE": "perhaps"}, "GLCR_INSECURE"),
 ])
 def test_bad_environment_values_send_no_request(monkeypatch, capsys, server, env, name):
     code, out, err = run(monkeypatch, capsys, server, ["repos", "list", "--project", "g/p"], env=env)
