@@ -6,6 +6,7 @@ request per tag, and bounded concurrency (`--jobs`) turns minutes into seconds.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 from dataclasses import dataclass
 from typing import Any
@@ -91,16 +92,22 @@ class RegistryClient:
         refuses the DELETE by tag with 400 UNSUPPORTED.
         """
         if self._kind is None:
-            probe = await self.request("GET", "/gitlab/v1/", "probing the registry", auth=None)
+            # Both at once: one round trip less before the first real request.
+            probe, base = await asyncio.gather(
+                self.request("GET", "/gitlab/v1/", "probing the registry", auth=None),
+                self.request("GET", "/v2/", "contacting the registry"), return_exceptions=True)
+            if isinstance(probe, BaseException):
+                raise probe
             gitlab_api = 200 <= probe.status_code < 300 or probe.status_code == 401
-            try:
-                base = await self.request("GET", "/v2/", "contacting the registry")
-                features = base.headers.get("Gitlab-Container-Registry-Features", "")
-                tag_delete = "tag_delete" in [f.strip() for f in features.split(",")]
-            except (AuthError, PermissionDeniedError):
+            if isinstance(base, (AuthError, PermissionDeniedError)):
                 # No token for this caller (anonymous): GitLab's registry with its metadata
                 # database has had tag delete since before the /gitlab/v1 API.
                 tag_delete = gitlab_api
+            elif isinstance(base, BaseException):
+                raise base
+            else:
+                features = base.headers.get("Gitlab-Container-Registry-Features", "")
+                tag_delete = "tag_delete" in [f.strip() for f in features.split(",")]
             self._kind = RegistryKind(gitlab_api=gitlab_api, tag_delete=tag_delete)
         return self._kind
 
