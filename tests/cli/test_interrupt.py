@@ -52,7 +52,8 @@ def _run_until_some_done(args: list[str], env: dict[str, str], journal: Path, to
         time.sleep(0.002)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
-    assert 0 < done < total, f"the interrupt did not land in the middle ({done} of {total} done)"
+    assert 0 < done < total, (f"the interrupt did not land in the middle ({done} of {total} done; "
+                              f"{sorted(p.name for p in journal.parent.glob('*'))}): {err}")
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
@@ -87,6 +88,45 @@ def test_sigint_during_tags_apply_prints_the_resume_command_that_finishes_it(san
     assert resumed.returncode == 0, resumed.stderr
     finished = {e["tag"] for e in _journal_events(journal) if e.get("event") in ("deleted", "already_absent")}
     assert finished == set(names)
+    assert registry.tags(repo) == ["keep"]
+    assert registry.manifest(repo, "keep").digest == keep
+
+
+@pytest.mark.e2e
+def test_sigint_during_cleanup_run_prints_the_resume_command_that_finishes_it(sandbox, project, registry,
+                                                                             sandbox_env, tmp_path):
+    from glcr.sandbox.seed import push_image, tag_existing
+
+    repo = project.path_with_namespace.lower()
+    now = dt.datetime.now(UTC)
+    keep = push_image(registry, repo, "keep", created=now, seed="k")
+    old = push_image(registry, repo, "old-000", created=now - dt.timedelta(days=100), seed="o")
+    names = [f"old-{i:03d}" for i in range(300)]
+    for name in names[1:]:
+        tag_existing(registry, repo, name, old)
+    sandbox.sync()
+    # No keep_n, no older_than in the saved policy: every old-* tag goes, on either registry kind
+    # (GitLab's registry dates tags by push time, which a test cannot set back).
+    unlimited = tmp_path / "policy.yaml"
+    unlimited.write_text("keep_n: null\nolder_than: null\n")
+    saved = subprocess.run([sys.executable, "-m", "glcr", "policy", "set", project.path_with_namespace, "--from-file",
+                            str(unlimited), "--yes"], env=sandbox_env, capture_output=True, text=True, timeout=120)
+    assert saved.returncode == 0, saved.stderr
+    state = tmp_path / "state with space"
+    journal = state / (repo.replace("/", "__") + ".plan.json.journal.jsonl")
+    policy = ["--name-regex", "old-.*"]
+
+    stopped = _run_until_some_done(["cleanup", "run", project.path_with_namespace, *policy, "--state-dir", str(state),
+                                    "--yes"], sandbox_env, journal, len(names))
+    assert stopped.returncode == 130, stopped.stderr
+    last = stopped.stderr.strip().splitlines()[-1]
+    assert last.startswith("glcr: interrupted; the journal ") and "Traceback" not in stopped.stderr, stopped.stderr
+    argv = shlex.split(last.split("resume with: ", 1)[1].rstrip(")"))
+    assert argv[:3] == ["glcr", "cleanup", "run"] and argv[-1] == "--yes" and str(state) in argv
+
+    resumed = subprocess.run([sys.executable, "-m", "glcr", *argv[1:]], env=sandbox_env, capture_output=True,
+                             text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
     assert registry.tags(repo) == ["keep"]
     assert registry.manifest(repo, "keep").digest == keep
 
