@@ -82,3 +82,16 @@ def test_help_ignores_bad_environment_values() -> None:
     """--help is answered before option values are converted: a bad GLCR_JOBS does not spoil it."""
     result = CliRunner().invoke(app, ["--help"], env={**WIDE, "GLCR_JOBS": "abc"}, prog_name="glcr")
     assert result.exit_code == 0 and "Usage: glcr" in result.output
+
+
+@pytest.mark.parametrize("text", [
+    "group/project[/image]", "[default: ~/.local/state]", "[GitLab default: 4]", "a \\[b] c", "\\\\[x]",
+    "regex ^v1\\. and [a-z]+", "[bold]not a style[/bold]", "plain",
+])
+def test_markup_escaping_round_trips_and_renders_as_written(text: str) -> None:
+    from rich.text import Text
+
+    from glcr.cli.lazy import escape_markup, unescape_markup
+
+    assert unescape_markup(escape_markup(text)) == text
+    assert Text.from_markup(escape_markup(text)).plain == text
