@@ -60,8 +60,9 @@ async def prepare(session, source: str, target: str, *, holding: str | None = No
     holding, backup_dir, mode = route.holding, route.backup_dir, route.mode
     facts = await read_facts(session, inventory, target=target, holding=holding, backup_dir=backup_dir,
                              problems=problems)
-    findings = [Finding(Level.INFO, "route", route.why),
-                *evaluate(inventory, facts, target=target, mode=mode, holding=holding, backup_dir=backup_dir)]
+    checked = evaluate(inventory, facts, target=target, mode=mode, holding=holding, backup_dir=backup_dir)
+    # the route's sentence says what evaluate()'s "native" note says, and why
+    findings = [Finding(Level.INFO, "route", route.why), *(f for f in checked if f.code != "native")]
     backup = str(Path(backup_dir).expanduser().resolve()) if backup_dir else None
     plan = build_plan(inventory, migration_id=migration_id, created_at=utc_now(),
                       target=target, mode=mode, holding=holding, backup_dir=backup,

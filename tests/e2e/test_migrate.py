@@ -96,12 +96,14 @@ class World:
         assert all(not self.registry.tags(p) for p in held), "holding copies left behind"
 
 
-def _seed(registry: RegistryClient, base: str) -> dict[str, dict[str, str]]:
+def _seed(registry: RegistryClient, base: str, *, oci_subjects: bool = False) -> dict[str, dict[str, str]]:
+    """`oci_subjects`: the images the artifacts describe are OCI images (GitLab's registry
+    v3.86 refuses a `subject` that is a Docker v2 manifest)."""
     root: dict[str, str] = {}
-    root["v1"] = push_image(registry, base, "v1", size=512, seed="v1")
+    root["v1"] = push_image(registry, base, "v1", size=512, seed="v1", oci=oci_subjects)
     root["latest"] = tag_existing(registry, base, "latest", root["v1"])  # tags sharing a digest
     root["stable"] = tag_existing(registry, base, "stable", root["v1"])
-    root["v0"] = push_image(registry, base, "v0", size=512, seed="v0")
+    root["v0"] = push_image(registry, base, "v0", size=512, seed="v0", oci=oci_subjects)
     sbom = root["v1"].replace(":", "-") + ".sbom"  # cosign-style tag of an artifact
     root[sbom] = push_artifact(registry, base, root["v1"], tag=sbom)
     # An untagged artifact of v0, listed by an OCI 1.1 referrers-tag index `sha256-<hex>`.
@@ -138,7 +140,7 @@ def world(sandbox: Sandbox, project: Project, registry: RegistryClient, tmp_path
     suffix = uuid.uuid4().hex[:6]
     group = sandbox.create_group(f"moved-{suffix}")
     holding = sandbox.create_project(f"holding-{suffix}")
-    tags = _seed(registry, project.path_with_namespace.lower())
+    tags = _seed(registry, project.path_with_namespace.lower(), oci_subjects=sandbox.registry_kind == "gitlab")
     sandbox.sync()
     return World(sandbox, project, registry, tags, f"{group.path}/{project.path}-new",
                  sandbox.world.project_full_path(holding), tmp_path / "state", sandbox.root_token)
@@ -316,4 +318,33 @@ def test_migrate_without_a_holding_place_copies_away_through_the_state_dir(world
         assert sorted(world.registry.tags(new) or []) == sorted(tags)
         for tag, digest in tags.items():
             assert world.skopeo_digest(new, tag) == digest
+        assert not world.registry.tags(world.path(world.project.path_with_namespace, name))
+
+
+def test_migrate_rename_in_the_same_top_level_namespace_asks_gitlab_first(world: World, registry_kind: str) -> None:
+    """A rename never leaves the top-level namespace. On GitLab's registry glcr first asks GitLab
+    for the move itself (which GitLab refuses before changing anything when its registry check
+    fails) and copies away only on a refusal; on a third-party registry it copies away at once."""
+    new = f"{world.project.path_with_namespace}-renamed"
+    result = world.glcr(world.project.path_with_namespace, "--to", new, "--yes", "-o", "json")
+    report = json.loads(result.stdout)
+    assert report["state"] == "done"
+    plans = sorted((json.loads(p.read_text()) for p in world.state.glob("*/plan.json")), key=lambda p: p["id"])
+    if registry_kind == "gitlab":
+        first = plans[0]
+        assert first["mode"] == "native" and "asks by asking for the move" in result.stderr
+        if len(plans) == 2:  # GitLab refused in place: the copy-away migration took over, unasked
+            assert plans[1]["continues"] == first["id"] and plans[1]["mode"] == "directory"
+            assert "GitLab refused to move the images in place" in report["route"]
+            status = {m["id"]: m["state"] for m in json.loads(world.glcr("status", "-o", "json").stdout)}
+            assert status[first["id"]] == f"refused in place; continued by {plans[1]['id']}"
+        else:  # GitLab moved the images itself: nothing was copied
+            assert report["mode"] == "native" and not list(world.state.glob("*/images"))
+    else:
+        assert [p["mode"] for p in plans] == ["directory"] and "no GitLab API" in report["route"]
+    for name, tags in world.tags.items():
+        path = world.path(new, name)
+        assert sorted(world.registry.tags(path) or []) == sorted(tags)
+        for tag, digest in tags.items():
+            assert world.skopeo_digest(path, tag) == digest
         assert not world.registry.tags(world.path(world.project.path_with_namespace, name))
