@@ -24,6 +24,7 @@ from glcr.errors import AuthError, ExitCode, GlcrError, InvalidInputError, NotFo
 from glcr.gitlab.convert import encode_id
 from glcr.reference import LEVELS_SUPPORTED, parse_image_ref, project_candidates
 from glcr.registry.client import registry_base_url
+from glcr.registry.auth import origin as origin_of
 from glcr.registry.scope import Challenge, jwt_claims, parse_challenge
 from glcr.transport.factory import HttpOptions, build_async_client
 from glcr.transport.redact import redact_text
@@ -280,7 +281,10 @@ async def check_registry(probe: Probe, host: str, origin: str, gitlab_url: str
         return [fail("registry", f"cannot reach the {where}: {seen.error}",
                      "check the host and port; use --insecure-registry if it speaks plain http",
                      ExitCode.NETWORK)], None, None
-    about = _registry_about(seen.headers)
+    # GitLab's registry sends its Gitlab-Container-Registry-* headers only to a valid token, so
+    # its /v2/ 401 looks third-party; its /gitlab/v1/ answering 2xx or 401 is GitLab's own test.
+    v1 = await probe.registry(host, "/gitlab/v1/")
+    about = _registry_about(seen.headers, gitlab_api=v1.status is not None and (200 <= v1.status < 300 or v1.status == 401))
     if seen.status == 200:
         return [warn("registry", f"{where} answers /v2/ without authentication{about}: glcr will not need "
                                  "GitLab tokens there, but this is not how GitLab's registry is set up",
@@ -297,8 +301,9 @@ async def check_registry(probe: Probe, host: str, origin: str, gitlab_url: str
                      ExitCode.AUTH)], seen, None
     realm = httpx.URL(challenge.realm)
     gitlab_host = httpx.URL(gitlab_url).host
-    if realm.host != gitlab_host:
-        return [fail("registry", f"{where} sends clients to {realm.host} for tokens, not to {gitlab_host}: "
+    if origin_of(realm) != origin_of(gitlab_url):  # scheme, host and port, as glcr.registry.auth checks
+        return [fail("registry", f"{where} sends clients to {realm.scheme}://{realm.netloc.decode()} for tokens, "
+                                 f"not to {gitlab_url} ({gitlab_host}): "
                                  "glcr refuses to send your GitLab credentials there",
                      f"use --url {realm.scheme}://{realm.netloc.decode()} if that is your GitLab",
                      ExitCode.AUTH)], seen, challenge
@@ -309,12 +314,15 @@ async def check_registry(probe: Probe, host: str, origin: str, gitlab_url: str
     return results, seen, challenge
 
 
-def _registry_about(headers: Mapping[str, str]) -> str:
+def _registry_about(headers: Mapping[str, str], *, gitlab_api: bool = False) -> str:
     lower = {k.lower(): v for k, v in headers.items()}
     version = lower.get("gitlab-container-registry-version")
     features = lower.get("gitlab-container-registry-features", "")
     if version:
         return f" (GitLab container registry {version}" + (f", features: {features})" if features else ")")
+    if gitlab_api:
+        return (" (GitLab container registry with its metadata database: tag lists with push times, "
+                "tag-only deletes)")
     return (" (a third-party registry: glcr deletes tags by pointing them at a placeholder manifest "
             "and deleting that, never a shared digest)")
 
