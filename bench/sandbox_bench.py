@@ -19,11 +19,15 @@ from glcr.sandbox.seed import ensure_project
 
 
 @contextlib.contextmanager
-def running_sandbox(latency_ms: int, registry_latency_ms: int = 0) -> Iterator[tuple[dict, RegistryClient, Path]]:
+def running_sandbox(
+    latency_ms: int, registry_latency_ms: int = 0, registry_kind: str = "gitlab"
+) -> Iterator[tuple[dict, RegistryClient, Path]]:
     """`latency_ms` on every GitLab API answer; `registry_latency_ms` on every registry request
-    (a relay in front of the registry; seeding goes around it)."""
+    (a relay in front of the registry; seeding goes around it); `registry_kind`: GitLab's own
+    registry (what GitLab runs) or "distribution"."""
     state = Path(tempfile.mkdtemp(prefix="glcr-bench-"))
-    info = daemon.spawn(state, latency_ms=latency_ms, seed=False, registry_latency_ms=registry_latency_ms)
+    info = daemon.spawn(state, latency_ms=latency_ms, seed=False, registry_latency_ms=registry_latency_ms,
+                        registry_kind=registry_kind)
     registry = RegistryClient(info["registry_url"], SigningKey.load_or_create(state / "keys"))
     try:
         yield info, registry, state
