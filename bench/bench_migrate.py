@@ -1,7 +1,10 @@
 """Migrate a project of 50 tagged images through a holding repository, beside a skopeo-copy loop
-doing the same copies, on the GitLab API sandbox over the real docker-registry.
+doing the same copies, on the GitLab API sandbox over a real registry (GitLab's own by default,
+`--registry distribution` for docker-registry). The move leaves the top-level namespace, so
+GitLab refuses it while tags exist on either registry and glcr copies the images away.
 
-Run: .venv/bin/python bench/bench_migrate.py [--tags 50] [--layers 2] [--layer-size 524288] [--jobs 8]
+Run: .venv/bin/python bench/bench_migrate.py [--registry gitlab|distribution] [--tags 50] [--layers 2]
+     [--layer-size 524288] [--jobs 8]
 
 Both tools talk to the registry through one byte-counting TCP relay, so "bytes sent" is measured
 the same way for both (request bytes, HTTP headers included). glcr's own counter of blob bytes it
@@ -119,7 +122,7 @@ def run_glcr(sandbox: Sandbox, relay: CountingRelay, source: str, target: str, h
                                   auth=RegistryAuth(session.tokens))
         session._registry_http.append(http)
         session._registries[sandbox.registry_host] = RegistryClient(http, sandbox.registry_host)
-        prepared = await service.prepare(session, source, target, holding=holding)
+        prepared = await service.prepare(session, source, target, holding=holding, state_root=state)
         assert not prepared.blocking(), prepared.blocking()
         directory = service.start(state, prepared.plan)
         before = relay.sent
@@ -164,6 +167,7 @@ def mib(n: float) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--registry", choices=("gitlab", "distribution"), default="gitlab")
     parser.add_argument("--tags", type=int, default=50)
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--layer-size", type=int, default=512 * 1024)
@@ -173,14 +177,14 @@ def main() -> None:
         sys.exit("skopeo is not installed")
     with tempfile.TemporaryDirectory(prefix="glcr-bench-migrate-") as tmp:
         root = Path(tmp)
-        sandbox = Sandbox.start(root / "sandbox")
+        sandbox = Sandbox.start(root / "sandbox", registry_kind=args.registry)
         relay = CountingRelay(sandbox.registry_process.port)
         relay.start()
         try:
             sandbox.create_group("moved")
             sandbox.create_project("holding")
             image_bytes = args.tags * args.layers * args.layer_size
-            print(f"{args.tags} tags, {args.layers} layer(s) of {args.layer_size} bytes each: "
+            print(f"registry: {args.registry}; {args.tags} tags, {args.layers} layer(s) of {args.layer_size} bytes each: "
                   f"{mib(image_bytes)} of layers per copy, jobs={args.jobs}")
 
             source = seed_project(sandbox, "app", args.tags, args.layers, args.layer_size)
