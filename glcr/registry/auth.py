@@ -88,12 +88,6 @@ class TokenSource:
             return entry[0]
         return None
 
-    def invalidate(self, scopes: tuple[str, ...], token: str | None = None) -> None:
-        """Forget the token for `scopes` (only if it is still `token`, when given)."""
-        entry = self._cache.get(scopes)
-        if entry and (token is None or entry[0] == token):
-            del self._cache[scopes]
-
     async def token(self, scopes: tuple[str, ...], challenge: Challenge, *, stale: str | None = None) -> str:
         """A token for `scopes`: the cached one unless it is `stale` (the registry refused it)."""
         lock = self._locks.setdefault(scopes, asyncio.Lock())
