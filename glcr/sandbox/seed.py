@@ -16,7 +16,7 @@ import hashlib
 import json
 import random
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import httpx
 
@@ -260,7 +260,13 @@ def ensure_project(api_url: str, full_path: str) -> None:
         resp.raise_for_status()
 
 
-def seed_demo(api_url: str, registry: RegistryClient, *, now: dt.datetime | None = None) -> dict[str, dict[str, str]]:
+def seed_demo(
+    api_url: str,
+    registry: RegistryClient,
+    *,
+    now: dt.datetime | None = None,
+    push_times: Callable[[str, dict[str, dt.datetime]], None] | None = None,
+) -> dict[str, dict[str, str]]:
     """Group `demo`, project `demo/app` and its repositories:
 
     demo/app      Docker v2 images over 14 months: v0.9.0 .. v1.1.0, main, stable (= v1.1.0),
@@ -268,6 +274,8 @@ def seed_demo(api_url: str, registry: RegistryClient, *, now: dt.datetime | None
                   tagged `sha256-<hex>.sbom` (GitLab's registry takes OCI subjects only)
     demo/app/api  OCI images: v1.0.0, v1.1.0 (= latest), an undated `nightly`
     demo/app/web  a multi-arch OCI index (`latest`, `v2.0.0`) with two untagged children
+    `push_times` (Sandbox.set_push_times): give the tags push times as old as their builds, so
+    GitLab's own registry, whose cleanup reads push times, shows the same history.
     Returns {repository: {tag: digest}}.
     """
     now = now or dt.datetime.now(UTC)
@@ -276,8 +284,9 @@ def seed_demo(api_url: str, registry: RegistryClient, *, now: dt.datetime | None
     result: dict[str, dict[str, str]] = {}
 
     app = result.setdefault("demo/app", {})
-    for tag, age in [("v0.9.0", 420), ("v1.0.0", 180), ("v1.1.0", 90), ("v1.2.0", 30), ("main", 2),
-                     ("feature-login", 45), ("feature-search", 10), ("mr-17", 60), ("mr-23", 5)]:  # fmt: skip
+    ages = {"v0.9.0": 420, "v1.0.0": 180, "v1.1.0": 90, "v1.2.0": 30, "main": 2,
+            "feature-login": 45, "feature-search": 10, "mr-17": 60, "mr-23": 5}  # fmt: skip
+    for tag, age in ages.items():
         app[tag] = push_image(registry, "demo/app", tag, created=now - age * day, layers=2, size=2048, seed=tag,
                               oci=tag == "v1.2.0")
     app["latest"] = tag_existing(registry, "demo/app", "latest", app["v1.2.0"])
@@ -295,5 +304,10 @@ def seed_demo(api_url: str, registry: RegistryClient, *, now: dt.datetime | None
     web["v2.0.0"] = push_index(registry, "demo/app/web", "v2.0.0", created=now - 7 * day)
     web["latest"] = tag_existing(registry, "demo/app/web", "latest", web["v2.0.0"])
 
+    if push_times is not None:
+        ages.update({"latest": 30, "stable": 90, sbom_tag: 30})
+        push_times("demo/app", {tag: now - age * day for tag, age in ages.items()})
+        push_times("demo/app/api", {"v1.0.0": now - 120 * day, "v1.1.0": now - 20 * day, "latest": now - 20 * day})
+        push_times("demo/app/web", {"v2.0.0": now - 7 * day, "latest": now - 7 * day})
     _control(api_url, "POST", "sync").raise_for_status()
     return result
