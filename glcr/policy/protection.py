@@ -389,7 +389,7 @@ def refusal_message(tag: str, code: str, protection: Protection | None, *, pushi
     if rules:
         named = ", ".join(r.describe() for r in rules)
         return f"cannot {verb} tag {tag}: it is {what} by rule {named}"
-    return f"cannot {verb} tag {tag}: the registry says it is {what} by a tag protection rule ({code})"
+    return f"cannot {verb} tag {tag}: it is {what} by a tag protection rule ({code})"
 
 
 class ProtectedTagError(PermissionDeniedError):

@@ -176,3 +176,19 @@ def test_migrate_project_refuses_a_push_protected_tag_before_deleting_anything(
     assert "nothing changed" in moved.stderr
     assert tags_now(sandbox, registry, repo) == sorted(V1 + OTHERS)
     assert glcr(sandbox_env, "protection", "list", repo, "-o", "json").json()[0]["minimum_access_level_for_push"] == "admin"
+
+
+def test_a_developer_who_cannot_read_the_rules_gets_a_permission_error_naming_the_tag(
+        sandbox: Sandbox, sandbox_env: dict, project: Project, registry: RegistryClient) -> None:
+    repo = project.path_with_namespace
+    seed(registry, repo)
+    protect(sandbox_env, project, delete="maintainer")
+    developer = {**sandbox_env, "GITLAB_TOKEN": sandbox.tokens["developer"]}
+    listed = glcr(developer, "tags", "list", repo, "-o", "json")
+    assert listed.code == 0 and listed.stderr.count("rules cannot be read") == 1, listed.stderr
+    assert "protected" not in listed.json()[0]  # unknown, not "unprotected"
+    refused = glcr(developer, "tags", "delete", repo, "v1.0", "--yes")
+    assert refused.code == 6, refused.stderr  # permission, not authentication
+    last = refused.stderr.strip().splitlines()[-1]
+    assert "v1.0" in last and "protected" in last and "token" not in last, refused.stderr
+    assert tags_now(sandbox, registry, repo) == sorted(V1 + OTHERS)
