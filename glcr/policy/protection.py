@@ -443,10 +443,13 @@ def migration_checks(tags: Sequence[tuple[str, str]], rules: Sequence[Any] | Non
     copies (delete). `rules` None: they could not be read; said once, as a warning.
     """
     out: list[tuple[str, str]] = []
-    unreadable = (f"{rules_note or 'tag protection rules cannot be read'} for {project}: a protected tag would "
-                  "stop the move half-way (after the tags were deleted); check them in GitLab before moving")
-    if rules is None:
-        out.append(("warning", unreadable))
+    unread = [(rules_note, project)] if rules is None else []
+    if holding and holding_rules is None:
+        unread.append((holding_note, f"the holding project {holding}"))
+    if unread:  # one warning, however many projects: the reason is the same GitLab
+        why = (unread[0][0] or "tag protection rules cannot be read").split(";")[0]
+        out.append(("warning", f"{why}, for {' and '.join(w for _, w in unread)}: a protected tag would stop the "
+                               "move half-way (after the tags were deleted); check the rules in GitLab first"))
     for rule in map(_as_rule, rules or ()):
         hits = sorted(f"{path}:{tag}" for path, tag in tags if rule.matches(tag))
         if not hits:
@@ -470,9 +473,6 @@ def migration_checks(tags: Sequence[tuple[str, str]], rules: Sequence[Any] | Non
         out.append(("error", f"{len(hits)} tag(s) match tag protection rule `{rule.pattern}` ({why}), e.g. "
                              f"{hits[0]}: {fix}"))
     if holding:
-        if holding_rules is None:
-            out.append(("warning", f"{holding_note or 'tag protection rules cannot be read'} for the holding "
-                                   f"project {holding}: a rule there could refuse the copies"))
         who = holding_caller or Caller()
         names = sorted({tag for _, tag in tags})
         for rule in map(_as_rule, holding_rules or ()):

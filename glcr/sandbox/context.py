@@ -29,6 +29,8 @@ class Knobs:
     # Not GitLab: overrides container_registry_token_expire_delay (whole minutes) so tests can
     # get tokens that expire within seconds. The registry still allows 60 s of leeway.
     registry_token_lifetime_s: int | None = None
+    # False: act as a GitLab before 18.7, which has no tag protection rules API (404 route).
+    tag_rules_api: bool = True
 
 
 @dataclass

@@ -192,3 +192,39 @@ def test_a_developer_who_cannot_read_the_rules_gets_a_permission_error_naming_th
     last = refused.stderr.strip().splitlines()[-1]
     assert "v1.0" in last and "protected" in last and "token" not in last, refused.stderr
     assert tags_now(sandbox, registry, repo) == sorted(V1 + OTHERS)
+
+
+@pytest.fixture
+def old_gitlab(sandbox: Sandbox):
+    """The sandbox as a GitLab before 18.7: no tag protection rules API."""
+    sandbox.ctx.knobs.tag_rules_api = False
+    yield
+    sandbox.ctx.knobs.tag_rules_api = True
+
+
+def test_an_older_gitlab_is_said_once_never_an_error(sandbox: Sandbox, sandbox_env: dict, project: Project,
+                                                      registry: RegistryClient, old_gitlab, tmp_path) -> None:
+    import uuid
+
+    repo = project.path_with_namespace
+    seed(registry, repo)
+    sandbox.sync()
+    listed = glcr(sandbox_env, "tags", "list", repo, "-o", "json")
+    assert listed.code == 0, listed.stderr
+    assert listed.stderr.count("rules cannot be read") == 1 and "18.7" in listed.stderr
+    assert "protected" not in listed.json()[0]
+    dry = glcr(sandbox_env, "cleanup", "dry-run", repo, "--name-regex", ".*", "-o", "json")
+    assert dry.code == 0 and dry.stderr.count("rules cannot be read") == 1, dry.stderr
+    rules = glcr(sandbox_env, "protection", "list", repo, "-o", "json")
+    assert rules.code == 0 and rules.json() == [] and "18.7" in rules.stderr
+    added = glcr(sandbox_env, "protection", "add", repo, "^v1")
+    assert added.code == 4 and "18.7" in added.stderr, added.stderr
+    group = sandbox.create_group(f"dest-{uuid.uuid4().hex[:6]}")
+    holding = sandbox.create_project(f"hold-{uuid.uuid4().hex[:6]}")
+    root = {**sandbox_env, "GITLAB_TOKEN": sandbox.root_token}
+    planned = glcr(root, "migrate-project", repo, "--to", f"{group.path}/{project.path}", "--via",
+                   sandbox.world.project_full_path(holding), "--dry-run", "--state-dir", str(tmp_path / "state"))
+    assert planned.code == 0, planned.stderr
+    said = planned.stdout + planned.stderr
+    assert said.count("cannot be read") == 1 and "18.7" in said, said
+    assert tags_now(sandbox, registry, repo) == sorted(V1 + OTHERS)
