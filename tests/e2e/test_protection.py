@@ -7,6 +7,7 @@ client) is the witness of which tags exist afterwards.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 
 import pytest
@@ -127,6 +128,9 @@ def test_tags_apply_and_delete_never_delete_a_protected_tag(sandbox: Sandbox, sa
     assert tags_now(sandbox, registry, repo) == sorted(V1 + ["feature-a", "main"])
     planned = glcr(sandbox_env, "tags", "plan", repo, "--delete-regex", ".*", "-o", str(tmp_path / "plan.json"))
     assert planned.code == 0, planned.stderr
+    entries = {e["tag"]: e for e in json.loads((tmp_path / "plan.json").read_text())["entries"]}
+    assert entries["v1.0"]["action"] == "keep" and entries["v1.0"]["reason"] == r"protected by rule ^v1\."
+    assert r"protected by rule ^v1\." in planned.stderr
     assert glcr(sandbox_env, "tags", "apply", repo, "--from-file", str(tmp_path / "plan.json"), "--yes").code == 0
     assert tags_now(sandbox, registry, repo) == sorted(V1)
     deleted = glcr(sandbox_env, "tags", "delete", repo, "v1.0", "v1.1", "--yes", "-o", "json")
