@@ -113,7 +113,7 @@ def apply(
         app_ctx.warn(warning)
     prepared = app_ctx.run(lambda s: prepare_plan(s, path, loaded, from_file.name, journal=paths.journal))
     for tag, rule in sorted(prepared.protected.items()):
-        console.print(f"keep {tag}: protected by rule {rule.pattern} (not deleted)")
+        console.print(f"keep {tag}: protected by rule {rule.pattern} (not deleted)", markup=False)
     read_at = time.monotonic()
     replayed = replay(paths.journal)
     pending = pending_entries(prepared.plan, replayed)

@@ -19,6 +19,26 @@ RULE = typer.Argument(..., help="the rule's id, or its exact pattern")
 LEVELS = "maintainer, owner or admin"
 
 
+def _show_matches(app_ctx, project_id: int, pattern: str, console) -> None:
+    """What the pattern matches among the project's tags now (skipped quietly when unreadable)."""
+    from glcr.errors import GlcrError
+    from glcr.policy.protection import anchoring_hint, matching_tags
+    from glcr.render.protection import render_matching_tags
+
+    hint = anchoring_hint(pattern)
+    if hint:
+        app_ctx.warn(hint)
+
+    async def names(session):
+        repos = await session.api.project_repositories(project_id, tags_count=False)
+        return {r.path: [t.name for t in await session.api.tags(r)] for r in repos}
+
+    try:
+        render_matching_tags(matching_tags(app_ctx.run(names), pattern), console)
+    except GlcrError:
+        pass
+
+
 def _project(app_ctx, project: str):
     from glcr.gitlab.rest import GitLabRest
 
@@ -82,10 +102,11 @@ def add(
     existing = list_rules(rest, data["id"])
     body = validate_new_rule(pattern, push, delete, existing)
     console = app_ctx.stderr()
+    _show_matches(app_ctx, data["id"], pattern, console)
     if dry_run:
-        console.print(f"Would add to {name}: `{body['tag_name_pattern']}` (push: "
-                      f"{body['minimum_access_level_for_push']}, delete: {body['minimum_access_level_for_delete']}). "
-                      "Nothing sent.")
+        app_ctx.say(f"Would add to {name}: `{body['tag_name_pattern']}` (push: "
+                    f"{body['minimum_access_level_for_push']}, delete: {body['minimum_access_level_for_delete']}). "
+                    "Nothing sent.")
         return
     rule = create_rule(rest, data["id"], body)
     render_rule(rule, output, f"Added to {name}:", console)
@@ -122,6 +143,8 @@ def update(
     body = validate_update(before, existing, pattern=pattern, min_push=push, min_delete=delete)
     console = app_ctx.stderr()
     render_rule_change(before, body, console)
+    if pattern is not None and pattern != before.pattern:
+        _show_matches(app_ctx, data["id"], pattern, console)
     if dry_run:
         console.print("Nothing sent.")
         return
@@ -153,7 +176,7 @@ def remove(
     rest, data, name = _project(app_ctx, project)
     found = find_rule(list_rules(rest, data["id"]), rule)
     console = app_ctx.stderr()
-    console.print(f"Rule {found.id} of {name}: {found.describe()}")
+    app_ctx.say(f"Rule {found.id} of {name}: {found.describe()}")
     if dry_run:
         console.print("Nothing removed.")
         return
@@ -162,4 +185,4 @@ def remove(
     if output is OutputFormat.JSON:
         write_json({"removed": found.to_dict()})
     else:
-        console.print(f"Removed rule {found.id}: tags matching `{found.pattern}` are no longer protected by it.")
+        app_ctx.say(f"Removed rule {found.id}: tags matching `{found.pattern}` are no longer protected by it.")

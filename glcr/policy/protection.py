@@ -211,6 +211,24 @@ def validate_pattern(pattern: str | None) -> str:
     return pattern
 
 
+def anchoring_hint(pattern: str) -> str | None:
+    """GitLab searches a rule's pattern anywhere in the name (unlike the cleanup policy's regexes,
+    which it anchors): say so when the pattern has no anchor at all."""
+    from glcr.policy.regex import pattern_shape
+
+    shape = pattern_shape(pattern)
+    if shape.inner_anchors or pattern in (".*", ".+"):
+        return None
+    return (f"`{pattern}` is searched anywhere in the tag name (it also protects e.g. `x-{pattern}-y` if that "
+            f"matches); write `^{pattern}` to match from the start, `^{pattern}$` for whole names")
+
+
+def matching_tags(names_by_repository: Mapping[str, Sequence[str]], pattern: str) -> dict[str, list[str]]:
+    """{repository: [its tags the pattern matches]} (sorted), for showing what a rule would protect."""
+    rule = TagRule(pattern, "maintainer", "maintainer")
+    return {path: sorted(n for n in names if rule.matches(n)) for path, names in names_by_repository.items()}
+
+
 def validate_new_rule(pattern: str, min_push: str, min_delete: str, existing: Sequence[TagRule]) -> dict[str, str]:
     """The POST body, checked as GitLab checks it; InvalidInputError before anything is sent."""
     body = {"tag_name_pattern": validate_pattern(pattern),

@@ -23,11 +23,13 @@ def write_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequen
                 out: TextIO | None = None, *, justify_right: Sequence[str] = ()) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console(file=out or sys.stdout, soft_wrap=False)
     table = Table(title=title, title_justify="left", header_style="bold", box=None, pad_edge=False)
     for column in columns:
         table.add_column(column, justify="right" if column in justify_right else "left", overflow="fold")
     for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
+        # Cells are data (tag names, regexes like `^v[a-z]+`), never rich markup.
+        table.add_row(*(Text("" if v is None else str(v)) for v in row))
     console.print(table)

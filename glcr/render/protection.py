@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from rich.markup import escape
+
 from glcr.render.format import OutputFormat
 from glcr.render.output import write_json, write_plain, write_table
 
@@ -31,7 +33,7 @@ def render_rule(rule, fmt: OutputFormat, what: str, console) -> None:
     if fmt is OutputFormat.JSON:
         write_json(rule.to_dict())
         return
-    console.print(f"{what} rule {rule.id}: {rule.describe()}")
+    console.print(escape(f"{what} rule {rule.id}: {rule.describe()}"))
 
 
 def render_rule_change(before, body: dict, console) -> None:
@@ -42,7 +44,7 @@ def render_rule_change(before, body: dict, console) -> None:
     for key, (label, old) in fields.items():
         new = body.get(key, old)
         mark = "" if new == old else "   [bold](changed)[/bold]"
-        console.print(f"  {label:8} {old or '-'} -> {new or '-'}{mark}")
+        console.print(f"  {label:8} {escape(str(old or '-'))} -> {escape(str(new or '-'))}{mark}")
 
 
 def render_matching_tags(matches: dict[str, list[str]], console, limit: int = 10) -> None:
@@ -52,4 +54,4 @@ def render_matching_tags(matches: dict[str, list[str]], console, limit: int = 10
     for path, names in sorted(matches.items()):
         if names:
             shown = ", ".join(names[:limit]) + (f", … ({len(names) - limit} more)" if len(names) > limit else "")
-            console.print(f"  {path}: {shown}")
+            console.print(escape(f"  {path}: {shown}"))

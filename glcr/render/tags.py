@@ -57,12 +57,14 @@ def render_tag(details: TagDetails, siblings: list[str], manifest, fmt: OutputFo
 
 
 def render_delete_preview(preview, console) -> None:
+    from rich.markup import escape
+
     from glcr.policy.protection import kept_reason
 
     siblings = preview.siblings()
     console.print(f"Repository {preview.repository.path} (registry: {preview.kind.label})")
     for tag, rule in sorted(getattr(preview, "protected", {}).items()):
-        console.print(f"  [yellow]keep {tag}: {kept_reason(rule)}[/yellow] (not deleted)")
+        console.print(f"  [yellow]keep {escape(tag)}: {escape(kept_reason(rule))}[/yellow] (not deleted)")
     for request in preview.requested:
         digest = preview.current.get(request.tag)
         if digest is None:
@@ -75,6 +77,8 @@ def render_delete_preview(preview, console) -> None:
 
 
 def render_delete_report(report, fmt: OutputFormat, console) -> None:
+    from rich.markup import escape
+
     from glcr.policy.protection import kept_reason
 
     if fmt is OutputFormat.JSON:
@@ -90,7 +94,7 @@ def render_delete_report(report, fmt: OutputFormat, console) -> None:
         detail = f": {r.detail}" if r.detail else ""
         console.print(f"  [{style}]{r.outcome.value}[/{style}] {r.tag}{detail}")
     for tag, rule in sorted(getattr(report, "protected", {}).items()):
-        console.print(f"  [yellow]kept[/yellow] {tag}: {kept_reason(rule)}")
+        console.print(f"  [yellow]kept[/yellow] {escape(tag)}: {escape(kept_reason(rule))}")
     for d in report.damage:
         console.print(f"  [red]changed[/red] {d.tag}: was {short_digest(d.before)}, now {short_digest(d.after)}")
     console.print(f"Done via {report.method}: verified every deleted tag is gone and the other tags kept their digests."

@@ -63,12 +63,28 @@ def test_protection_commands_manage_rules_validated_before_sending(sandbox_env: 
     assert updated.code == 0, updated.stderr
     assert updated.json()["minimum_access_level_for_delete"] == "admin"
     for i in range(4):
-        protect(sandbox_env, project, pattern=f"^p{i}")
+        protect(sandbox_env, project, pattern=f"^p[{i}a-z]")  # brackets are data, never markup
+    shown = glcr(sandbox_env, "protection", "list", path)
+    assert "^p[0a-z]" in shown.stdout and "^p[3a-z]" in shown.stdout, shown.stdout
     sixth = glcr(sandbox_env, "protection", "add", path, "^p9")
     assert sixth.code == 3 and "at most 5" in sixth.stderr
     removed = glcr(sandbox_env, "protection", "remove", path, r"^v1\.", "--yes", "-o", "json")
+    assert glcr(sandbox_env, "protection", "remove", path, "^p[0a-z]", "--dry-run").code == 0
     assert removed.code == 0 and removed.json()["removed"]["id"] == rule["id"]
     assert len(glcr(sandbox_env, "protection", "list", path, "-o", "json").json()) == 4
+
+
+def test_adding_a_rule_shows_what_it_matches_and_warns_about_unanchored_patterns(
+        sandbox_env: dict, project: Project, registry: RegistryClient) -> None:
+    repo = project.path_with_namespace
+    seed(registry, repo)
+    dry = glcr(sandbox_env, "protection", "add", repo, r"v1\.", "--dry-run")
+    assert dry.code == 0, dry.stderr
+    assert "matches 3 existing tag(s)" in dry.stderr and "v1.0, v1.1, v1.2" in dry.stderr
+    assert "anywhere in the tag name" in dry.stderr
+    assert glcr(sandbox_env, "protection", "list", repo, "-o", "json").json() == []  # nothing sent
+    anchored = glcr(sandbox_env, "protection", "add", repo, r"^v[12]\.0$", "--dry-run")
+    assert "matches 2 existing tag(s)" in anchored.stderr and "anywhere" not in anchored.stderr
 
 
 def test_tags_list_shows_which_rule_protects_each_tag(sandbox_env: dict, project: Project,

@@ -207,3 +207,22 @@ def test_a_refusal_names_the_tag_and_the_rule_never_the_token():
     assert "v1.0" in line and "^v1\\." in line and "token" not in line
     unknown = refusal_message("v1.0", "IMMUTABLE_TAG", Protection.unreadable("old GitLab"), pushing=True)
     assert "push" in unknown and "immutable" in unknown and "token" not in unknown
+
+
+# pattern, hint expected?
+HINTS = [("v1", True), (r"v\d+\.", True), (r"^v1\.", False), (r"\Av1", False), ("release$", False),
+         (".*", False), ("a|^b", False)]
+
+
+@pytest.mark.parametrize("pattern,expected", HINTS)
+def test_unanchored_patterns_get_a_hint(pattern, expected):
+    from glcr.policy.protection import anchoring_hint
+
+    assert (anchoring_hint(pattern) is not None) is expected
+
+
+def test_what_a_pattern_would_protect_is_listed_per_repository():
+    from glcr.policy.protection import matching_tags
+
+    found = matching_tags({"g/p": ["v1.1", "v1.0", "main"], "g/p/web": ["dev-v1.0"], "g/p/old": []}, r"v1\.")
+    assert found == {"g/p": ["v1.0", "v1.1"], "g/p/web": ["dev-v1.0"], "g/p/old": []}
