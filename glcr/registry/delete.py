@@ -201,6 +201,10 @@ class TagDeleter:
         self.kind = kind
         self.jobs = jobs
         self.placeholders = PlaceholderCheck(client, repository, jobs)
+        # What the placeholder route's last check read (tag -> digest), for tags that were on no
+        # placeholder: the DELETE by digest cannot have changed them, so `verify` need not read
+        # them again (on distribution that is one HEAD per tag of the repository).
+        self._unaffected: dict[str, Digest] = {}
 
     async def classify(self, requests: Sequence[DeleteRequest], before: dict[str, Digest]
                        ) -> tuple[list[DeleteRequest], list[DeleteResult]]:
@@ -352,6 +356,7 @@ class TagDeleter:
             if unknown:
                 keep.add(digest)
 
+        self._unaffected.update({t: d for t, d in heads.items() if d not in doomed})
         # 4. Delete the placeholder(s): every tag still on one goes with it.
         for digest in sorted(doomed - keep, key=lambda d: d != placeholder):
             try:
@@ -416,7 +421,9 @@ class TagDeleter:
         touched = {r.tag for r in results}
         remaining = [t for t in before if t in listed]
         remaining += [t for t in deleted if t in listed and t not in before]
-        after = await snapshot(self.client, self.repository, self.jobs, remaining)
+        known = {t: self._unaffected[t] for t in remaining if t in self._unaffected and t not in deleted}
+        after = {**known, **await snapshot(self.client, self.repository, self.jobs,
+                                           [t for t in remaining if t not in known])}
         checked = []
         for result in results:
             now = after.get(result.tag)
