@@ -22,11 +22,13 @@ import fcntl
 import functools
 import glob
 import hashlib
+import json
 import os
 import pwd
 import re
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -209,6 +211,51 @@ def _pg_ready(data: Path) -> bool:
     return len(lines) >= 8 and lines[7].strip() == "ready"
 
 
+TEMP_PREFIX = "glcr-gitlab-registry-"
+OWNER_FILE = "owner.json"  # who started the children in a temporary directory, and their command lines
+
+
+def _executable(pid: int) -> str | None:
+    """The program a process runs (its command line is no guide: Redis and PostgreSQL rewrite it)."""
+    try:
+        return os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reap_orphans() -> list[Path]:
+    """Clean up after a launcher that was killed (SIGKILL, OOM) before it could stop its children:
+    for each of our temporary directories whose owner process is gone, stop the children it
+    recorded (only a process still running the recorded program) and remove the
+    directory (tmpfs holds it in memory). Returns the directories removed."""
+    removed = []
+    for parent in {_temp_parent() or tempfile.gettempdir(), tempfile.gettempdir()}:
+        for tmp in Path(parent).glob(f"{TEMP_PREFIX}*"):
+            try:
+                owner = json.loads((tmp / OWNER_FILE).read_text())
+            except (OSError, ValueError):
+                continue
+            if owner.get("uid") != os.getuid() or _alive(int(owner.get("pid", 0))):
+                continue
+            for pid, program in owner.get("children", {}).values():
+                if _executable(int(pid)) == program:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(int(pid), signal.SIGKILL)
+            shutil.rmtree(tmp, ignore_errors=True)
+            removed.append(tmp)
+    return removed
+
+
 def registry_config(
     *, storage: Path, port: int, realm: str, cert_path: Path, pg_port: int, redis_port: int
 ) -> dict:
@@ -304,8 +351,10 @@ class GitlabRegistryProcess:
         self.directory.mkdir(parents=True, exist_ok=True)
         if not self.port:
             self.port = free_port()
-        self._tmp = Path(tempfile.mkdtemp(prefix="glcr-gitlab-registry-", dir=_temp_parent()))
+        reap_orphans()
+        self._tmp = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=_temp_parent()))
         self._pg_user.own(self._tmp)
+        self._record_children()
         try:
             key = _cache_key(binary, bindir)
             self._prepare_cluster(binary, bindir, key)
@@ -329,6 +378,7 @@ class GitlabRegistryProcess:
             self._procs["registry"] = subprocess.Popen(
                 [binary, "serve", str(config_path)], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
             )
+            self._record_children()
             self._wait_ready()
         except BaseException:
             self.stop(save=False)
@@ -372,6 +422,17 @@ class GitlabRegistryProcess:
         template.parent.mkdir(parents=True, exist_ok=True)
         _pack(data, template)
 
+    def _record_children(self) -> None:
+        """<tmp>/owner.json: this process and its children, for reap_orphans after a SIGKILL."""
+        assert self._tmp is not None
+        children = {
+            name: [proc.pid, os.path.realpath(proc.args[0])]  # type: ignore[index]
+            for name, proc in self._procs.items()
+            if proc.poll() is None
+        }
+        owner = {"pid": os.getpid(), "uid": os.getuid(), "children": children}
+        (self._tmp / OWNER_FILE).write_text(json.dumps(owner))
+
     def _open_log(self, name: str) -> IO[bytes]:
         assert self._tmp is not None
         log = open(self._tmp / f"{name}.log", "ab")
@@ -409,6 +470,7 @@ class GitlabRegistryProcess:
             **self._pg_user.popen_kwargs(),
         )
         self._procs["postgres"] = proc
+        self._record_children()
         deadline = time.monotonic() + START_TIMEOUT_S
         while not _pg_ready(data):
             if proc.poll() is not None or time.monotonic() > deadline:
@@ -430,6 +492,7 @@ class GitlabRegistryProcess:
             stderr=subprocess.STDOUT,
         )  # fmt: skip
         self._procs["redis"] = proc
+        self._record_children()
         _wait_port(port, time.monotonic() + START_TIMEOUT_S, proc, "redis-server", log_path)
         return port
 

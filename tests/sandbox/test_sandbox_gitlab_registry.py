@@ -212,3 +212,50 @@ def test_the_process_stops_everything(tmp_path: Path, registry_kind: str) -> Non
             os.kill(pid, 0)
     assert not temp.exists()
     assert (tmp_path / "reg" / "pgdata.tar").exists()  # the database, kept for the next start
+
+
+LAUNCHER = """
+import json, sys, time
+from pathlib import Path
+from glcr.sandbox.keys import SigningKey
+from glcr.sandbox.gitlab_registry_process import GitlabRegistryProcess
+root = Path(sys.argv[1])
+key = SigningKey.load_or_create(root / "keys")
+proc = GitlabRegistryProcess(root / "reg", realm="http://127.0.0.1:9/jwt/auth", cert_path=key.cert_path)
+proc.start()
+print(json.dumps({"pids": proc.pids, "tmp": str(proc.temp_dir)}), flush=True)
+time.sleep(300)
+"""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state == "Z"  # a zombie waiting for init is gone for our purposes
+
+
+def test_a_killed_launcher_leaves_nothing_after_the_next_start(tmp_path: Path, registry_kind: str) -> None:
+    require_registry_binary("gitlab")
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from glcr.sandbox.gitlab_registry_process import reap_orphans
+
+    launcher = subprocess.Popen([sys.executable, "-c", LAUNCHER, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        started = json.loads(launcher.stdout.readline())  # type: ignore[union-attr]
+    finally:
+        launcher.send_signal(signal.SIGKILL)
+        launcher.wait()
+    temp = Path(started["tmp"])
+    assert temp.exists() and not any(_gone(pid) for pid in started["pids"].values())
+    reap_orphans()  # what every start does first (another test session's start may beat us to it)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not all(_gone(pid) for pid in started["pids"].values()):
+        time.sleep(0.05)
+    assert all(_gone(pid) for pid in started["pids"].values()) and not temp.exists()
