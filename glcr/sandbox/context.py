@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from glcr.sandbox.cleanup import CleanupResult
 from glcr.sandbox.jobs import Jobs
@@ -51,6 +52,8 @@ class SandboxContext:
     public_registry_host: str | None = None
     # "gitlab": GitLab's own registry (its /gitlab/v1 API, tag delete); "distribution": third-party.
     registry_kind: str = "distribution"
+    # Sandbox.set_push_times, for the control API (None: a registry without push times).
+    push_time_setter: Callable[[str, dict[str, dt.datetime]], None] | None = None
 
     @property
     def gitlab_api(self) -> bool:

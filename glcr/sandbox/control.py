@@ -214,6 +214,26 @@ def sync(ctx: SandboxContext, req: Request) -> Response:
     return json_response(200, {"repositories": len(ctx.world.repositories)})
 
 
+def push_times(ctx: SandboxContext, req: Request) -> Response:
+    """{"repository": path, "times": {tag: ISO time}}: backdate tags on GitLab's registry (a
+    no-op on a third-party registry, whose dates are the configs' `created`)."""
+    body = _body(req)
+    repo, raw = _require(body, "repository"), _require(body, "times")
+    if not isinstance(raw, dict):
+        raise api_message(400, "times must be an object of tag: time")
+    try:
+        times = {str(tag): dt.datetime.fromisoformat(str(when).replace("Z", "+00:00")) for tag, when in raw.items()}
+    except ValueError as exc:
+        raise api_message(400, f"invalid time: {exc}") from None
+    if ctx.push_time_setter is None:
+        return json_response(200, {"changed": 0, "registry_kind": ctx.registry_kind})
+    try:
+        ctx.push_time_setter(str(repo), times)
+    except LookupError as exc:
+        raise api_message(404, str(exc)) from None
+    return json_response(200, {"changed": len(times), "registry_kind": ctx.registry_kind})
+
+
 def wait_idle(ctx: SandboxContext, req: Request) -> Response:
     timeout = float(_body(req).get("timeout", 30))
     idle = ctx.jobs.wait_idle(timeout)
@@ -236,3 +256,4 @@ def register(router: Router) -> None:
     router.add("POST", f"{prefix}/leases/reset", reset_leases)
     router.add("POST", f"{prefix}/sync", sync)
     router.add("POST", f"{prefix}/wait-idle", wait_idle)
+    router.add("POST", f"{prefix}/push-times", push_times)

@@ -73,7 +73,7 @@ def serve(state_dir: Path, *, port: int = 0, latency_ms: int = 0, seed: bool = F
         project = sandbox.world.find_project(DEMO_PROJECT)
         if seed and (project is None or not sandbox.world.project_repositories(project)):
             with sandbox.registry_client() as registry:
-                seed_demo(sandbox.url, registry, push_times=sandbox.set_push_times)
+                seed_demo(sandbox.url, registry)
         info = {**sandbox.describe(), "pid": os.getpid()}
         tmp = info_path(state_dir).with_suffix(".tmp")
         tmp.write_text(json.dumps(info, indent=1))

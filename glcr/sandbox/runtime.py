@@ -110,6 +110,8 @@ class Sandbox:
             registry.stop()
             raise
         sandbox = cls(state_dir, ctx, registry, server, proxy=proxy)
+        if registry_kind == "gitlab":
+            ctx.push_time_setter = sandbox.set_push_times
         sandbox.tokens = sandbox._ensure_default_world()
         if token_expire_delay_minutes is not None:
             with world.lock:

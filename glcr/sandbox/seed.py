@@ -16,7 +16,7 @@ import hashlib
 import json
 import random
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import httpx
 
@@ -249,6 +249,12 @@ def _control(api_url: str, method: str, path: str, body: dict[str, Any] | None =
     return httpx.request(method, f"{api_url.rstrip('/')}/-/sandbox/{path}", json=body, timeout=30)
 
 
+def set_push_times(api_url: str, repo: str, times: dict[str, dt.datetime]) -> None:
+    """Backdate tags on a sandbox over GitLab's registry (a no-op over a third-party one)."""
+    body = {"repository": repo, "times": {tag: when.isoformat() for tag, when in times.items()}}
+    _control(api_url, "POST", "push-times", body).raise_for_status()
+
+
 def ensure_project(api_url: str, full_path: str) -> None:
     """Create the project (and its group) through the control API unless it exists."""
     namespace, _, path = full_path.rpartition("/")
@@ -265,7 +271,7 @@ def seed_demo(
     registry: RegistryClient,
     *,
     now: dt.datetime | None = None,
-    push_times: Callable[[str, dict[str, dt.datetime]], None] | None = None,
+    history: bool = True,
 ) -> dict[str, dict[str, str]]:
     """Group `demo`, project `demo/app` and its repositories:
 
@@ -274,7 +280,7 @@ def seed_demo(
                   tagged `sha256-<hex>.sbom` (GitLab's registry takes OCI subjects only)
     demo/app/api  OCI images: v1.0.0, v1.1.0 (= latest), an undated `nightly`
     demo/app/web  a multi-arch OCI index (`latest`, `v2.0.0`) with two untagged children
-    `push_times` (Sandbox.set_push_times): give the tags push times as old as their builds, so
+    `history`: give the tags push times as old as their builds (through the control API), so
     GitLab's own registry, whose cleanup reads push times, shows the same history.
     Returns {repository: {tag: digest}}.
     """
@@ -304,10 +310,11 @@ def seed_demo(
     web["v2.0.0"] = push_index(registry, "demo/app/web", "v2.0.0", created=now - 7 * day)
     web["latest"] = tag_existing(registry, "demo/app/web", "latest", web["v2.0.0"])
 
-    if push_times is not None:
+    if history:
         ages.update({"latest": 30, "stable": 90, sbom_tag: 30})
-        push_times("demo/app", {tag: now - age * day for tag, age in ages.items()})
-        push_times("demo/app/api", {"v1.0.0": now - 120 * day, "v1.1.0": now - 20 * day, "latest": now - 20 * day})
-        push_times("demo/app/web", {"v2.0.0": now - 7 * day, "latest": now - 7 * day})
+        set_push_times(api_url, "demo/app", {tag: now - age * day for tag, age in ages.items()})
+        set_push_times(api_url, "demo/app/api",
+                       {"v1.0.0": now - 120 * day, "v1.1.0": now - 20 * day, "latest": now - 20 * day})
+        set_push_times(api_url, "demo/app/web", {"v2.0.0": now - 7 * day, "latest": now - 7 * day})
     _control(api_url, "POST", "sync").raise_for_status()
     return result

@@ -259,3 +259,18 @@ def test_a_killed_launcher_leaves_nothing_after_the_next_start(tmp_path: Path, r
     while time.monotonic() < deadline and not all(_gone(pid) for pid in started["pids"].values()):
         time.sleep(0.05)
     assert all(_gone(pid) for pid in started["pids"].values()) and not temp.exists()
+
+
+def test_control_api_backdates_push_times(
+    sandbox: Sandbox, api: httpx.Client, project: Project, registry: RegistryClient
+) -> None:
+    from glcr.sandbox.seed import set_push_times
+
+    repo = project.path_with_namespace.lower()
+    push_image(registry, repo, "v1")
+    rid = repository_id(api, project)
+    set_push_times(sandbox.url, repo, {"v1": dt.datetime(2023, 3, 4, 5, 6, 7, tzinfo=UTC)})
+    assert api.get(tags_url(project, rid, "v1")).json()["created_at"] == "2023-03-04T05:06:07.000+00:00"
+    missing = httpx.post(f"{sandbox.url}/-/sandbox/push-times",
+                         json={"repository": repo, "times": {"nope": "2023-01-01T00:00:00Z"}})  # fmt: skip
+    assert missing.status_code == 404 and "only 0 of 1" in missing.json()["message"]
