@@ -144,3 +144,84 @@ def test_migrate_killed_in_the_delete_then_resumed(sandbox, registry, tmp_path, 
     if point == "repointed":
         assert on_hold not in set(m["tags"].values()) | {None}
         assert registry.manifest(source, on_hold) is None, "the killed run's placeholder is left behind"
+
+
+def fresh_migration(sandbox, registry, tmp_path, name: str) -> dict:
+    suffix = uuid.uuid4().hex[:6]
+    created = sandbox.create_project(f"{name}-{suffix}")
+    path = sandbox.world.project_full_path(created)
+    tags = {"v1": push_image(registry, path.lower(), "v1", size=256, seed=f"v1{suffix}")}
+    tags["same"] = tag_existing(registry, path.lower(), "same", tags["v1"])
+    tags["v2"] = push_image(registry, path.lower(), "v2", size=256, seed=f"v2{suffix}")
+    holding = sandbox.world.project_full_path(sandbox.create_project(f"{name}h-{suffix}"))
+    group = sandbox.create_group(f"{name}g-{suffix}")
+    sandbox.sync()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITLAB_", "GLCR_", "CI_"))}
+    env.update(GITLAB_URL=sandbox.url, GITLAB_TOKEN=sandbox.root_token, NO_COLOR="1")
+    return {"id": created.id, "path": path, "tags": tags, "holding": holding,
+            "target": f"{group.path}/{created.path}-2", "state": tmp_path / f"state-{suffix}", "env": env}
+
+
+def migrate(m: dict, *args: str, crash: str | None = None) -> subprocess.CompletedProcess:
+    env = {**m["env"], **({"GLCR_MIGRATE_CRASH": crash} if crash else {})}
+    done = subprocess.run([sys.executable, "-m", "glcr", "migrate-project", *args, "--state-dir", str(m["state"])],
+                          env=env, capture_output=True, text=True, timeout=180)
+    assert m["env"]["GITLAB_TOKEN"] not in done.stdout + done.stderr
+    return done
+
+
+def test_migrate_killed_after_every_step_then_aborted(sandbox, registry, tmp_path):
+    """kill -9 after each step's work (before its `done` entry), then `--resume --abort`: every
+    image is back, with its digest, under wherever the project is now; nothing anywhere else."""
+    steps = None
+    number = 1
+    while steps is None or number <= len(steps):
+        m = fresh_migration(sandbox, registry, tmp_path, f"ka{number}")
+        killed = migrate(m, m["path"], "--to", m["target"], "--via", m["holding"], "--yes", crash=f"{number}:after")
+        assert killed.returncode == 137, (number, killed.stderr)
+        if steps is None:
+            [plan] = m["state"].glob("*/plan.json")
+            steps = [s["id"] for s in json.loads(plan.read_text())["steps"]]
+        aborted = migrate(m, "--resume", "--abort")
+        assert aborted.returncode == 0, (steps[number - 1], aborted.stderr)
+        now = sandbox.world.project_full_path(sandbox.world.find_project(m["id"])).lower()
+        assert sorted(registry.tags(now) or []) == sorted(m["tags"]), (steps[number - 1], now)
+        for tag, digest in m["tags"].items():
+            assert registry.manifest(now, tag).digest == digest, (steps[number - 1], tag)
+        for other in {m["path"].lower(), m["target"].lower(), m["holding"].lower()} - {now}:
+            assert not registry.tags(other), (steps[number - 1], other)
+        held = [p for p in registry.catalog() if p.startswith(m["holding"].lower() + "/")]
+        assert all(not registry.tags(p) for p in held), (steps[number - 1], "holding copies left")
+        number += 1
+    assert len(steps) >= 6 and any(s.startswith("delete-tags") for s in steps), steps
+
+
+def test_what_glcr_writes_is_private(sandbox, project, registry, sandbox_env, tmp_path):
+    """Plans, journals, logs, migration state and backups name (or hold) private images: files
+    0600, directories 0700, whatever the caller's umask."""
+    import stat
+
+    repo = project.path_with_namespace.lower()
+    seed(registry, repo)
+    sandbox.sync()
+    old_mask = os.umask(0o022)
+    try:
+        plan = tmp_path / "plan.json"
+        assert glcr(sandbox_env, "tags", "plan", repo, "--delete-regex", "k-06[12]", "-o", str(plan)).code == 0
+        applied = glcr(sandbox_env, "tags", "apply", repo, "--from-file", str(plan), "--yes")
+        assert applied.code == 0, applied.stderr
+        m = fresh_migration(sandbox, registry, tmp_path, "priv")
+        backup = tmp_path / "backup"
+        moved = migrate(m, m["path"], "--to", m["target"], "--backup-dir", str(backup), "--yes",
+                        crash="delete-tags:0:before")  # stop while the backup and the state exist
+        assert moved.returncode == 137, moved.stderr
+    finally:
+        os.umask(old_mask)
+    for path in (plan, Path(f"{plan}.journal.jsonl"), Path(f"{plan}.log")):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    for root in (m["state"], backup):
+        assert root.exists(), root
+        for path in [root, *root.rglob("*")]:
+            mode = stat.S_IMODE(path.stat().st_mode)
+            assert mode & 0o077 == 0, (path, oct(mode))
+    migrate(m, "--resume", "--abort")
