@@ -357,8 +357,10 @@ class TagDeleter:
                 keep.add(digest)
 
         self._unaffected.update({t: d for t, d in heads.items() if d not in doomed})
-        # 4. Delete the placeholder(s): every tag still on one goes with it.
-        for digest in sorted(doomed - keep, key=lambda d: d != placeholder):
+        # 4. Delete the placeholder(s): every tag still on one goes with it. Older ones first:
+        # none of our tags is on them any more, so a kill between the DELETEs leaves only this
+        # batch's placeholder, whose tags a resume finds (an untagged one it could not find).
+        for digest in sorted(doomed - keep, key=lambda d: d == placeholder):
             try:
                 await self.client.delete_manifest(self.repository, digest)
             except GlcrError as exc:
