@@ -134,6 +134,49 @@ def test_sigint_during_cleanup_run_prints_the_resume_command_that_finishes_it(sa
     assert registry.manifest(repo, "keep").digest == keep
 
 
+@pytest.mark.e2e
+def test_sigint_during_migrate_project_prints_the_resume_command_that_finishes_it(sandbox, project, registry,
+                                                                                 sandbox_env, tmp_path):
+    import uuid
+
+    from glcr.sandbox.seed import push_image
+
+    suffix = uuid.uuid4().hex[:6]
+    group = sandbox.create_group(f"moved-{suffix}")  # another top-level group: the images are copied away
+    holding = sandbox.world.project_full_path(sandbox.create_project(f"holding-{suffix}"))
+    source = project.path_with_namespace.lower()
+    digests = {f"v{i}": push_image(registry, source, f"v{i}", size=256, seed=f"{suffix}-{i}") for i in range(12)}
+    sandbox.sync()
+    target = f"{group.path}/{project.path}-new"
+    state = tmp_path / "migrations"
+    env = {**sandbox_env, "GITLAB_TOKEN": sandbox.root_token}  # a transfer needs the Owner role
+
+    proc = subprocess.Popen([sys.executable, "-m", "glcr", "migrate-project", project.path_with_namespace, "--to",
+                             target, "--via", holding, "--state-dir", str(state), "--yes"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if any(e.get("event") == "done" for j in state.glob("*/journal.jsonl") for e in _journal_events(j)):
+            break
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("glcr: interrupted; the journal ") and "Traceback" not in err, err
+    argv = shlex.split(last.split("resume with: ", 1)[1].rstrip(")"))
+    assert argv[:4] == ["glcr", "migrate-project", "--resume", "--id"] and str(state) in argv
+
+    resumed = subprocess.run([sys.executable, "-m", "glcr", *argv[1:]], env=env, capture_output=True, text=True,
+                             timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    moved = target.lower()
+    assert sorted(registry.tags(moved) or []) == sorted(digests)
+    for tag, digest in digests.items():
+        assert registry.manifest(moved, tag).digest == digest, tag
+    assert not registry.tags(source)
+
+
 # ---------------------------------------------------------------------------- in-process
 
 
