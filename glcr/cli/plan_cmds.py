@@ -26,7 +26,7 @@ def plan(
     keep_first: Optional[int] = typer.Option(None, "--keep-first", min=1, help="keep the N newest candidates"),
     keep_regex: List[str] = typer.Option([], "--keep-regex", help="keep tags matching this RE2 (whole name); repeatable"),
     delete_regex: Optional[str] = typer.Option(None, "--delete-regex", help="only tags matching this RE2 (whole name) may go"),
-    older_than: Optional[str] = typer.Option(None, "--older-than", help="only delete tags older than this, e.g. 30d"),
+    older_than: Optional[str] = typer.Option(None, "--older-than", help="only delete tags older than this, e.g. 30d, 2mo (as GitLab reads older_than)"),
     keep_semver_latest: Optional[int] = typer.Option(None, "--keep-semver-latest", min=1,
                                                       help="keep the N highest semantic versions"),
     output: Optional[Path] = typer.Option(None, "--output", "-o",

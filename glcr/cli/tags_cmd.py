@@ -22,7 +22,7 @@ def list_(
     ctx: typer.Context,
     path: str = typer.Argument(..., help=PATH_HELP, autocompletion=complete_repository),
     match: Optional[str] = typer.Option(None, "--match", "-m", help="RE2 searched in the name; ^...$ for a full match"),
-    older_than: Optional[str] = typer.Option(None, "--older-than", help="only tags created before this age, e.g. 30d, 12h, 2w"),
+    older_than: Optional[str] = typer.Option(None, "--older-than", help="only tags created before this age, e.g. 30d, 12h, 2w, 2mo (as GitLab reads older_than)"),
     sort: TagSort = typer.Option(TagSort.NAME, "--sort", help="name, created (newest first) or size (biggest first)"),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="at most this many rows"),
     output: OutputFormat = OUTPUT,

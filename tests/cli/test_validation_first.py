@@ -67,6 +67,8 @@ LOOKBEHIND = "(?<=a)b"
     (["tags", "plan", "g/p", "--delete-regex", LOOKBEHIND], "RE2"),
     (["tags", "plan", "g/p", "--keep-regex", "(a"], "RE2"),
     (["tags", "plan", "g/p", "--older-than", "soon"], "not an age"),
+    (["tags", "plan", "g/p", "--older-than", "6m"], "minutes"),
+    (["tags", "list", "g/p", "--older-than", "90"], "not an age"),
     (["tags", "bulk-delete", "g/p", "--name-regex-delete", LOOKBEHIND, "--dry-run"], "invalid regexp"),
     # a warning (top-level `|`) and an error: only the error line, nothing before it
     (["tags", "bulk-delete", "g/p", "--name-regex-delete", "a|b", "--name-regex-keep", "(a", "--dry-run"], "name_regex_keep"),
@@ -132,6 +134,9 @@ def test_a_flag_wins_over_a_bad_environment_value(monkeypatch, capsys, server):
     ["policy", "set", "g/p", "--enable", "--name-regex", ".*", "--dry-run"],
     ["cleanup", "dry-run", "g/p", "--name-regex", ".*", "--keep-n", "5"],
     ["tags", "plan", "g/p", "--delete-regex", "feature-.*"],
+    # one duration grammar: GitLab's, as in a policy's older_than
+    ["tags", "plan", "g/p", "--older-than", "2mo"],
+    ["tags", "list", "g/p", "--older-than", "2 weeks"],
     ["tags", "bulk-delete", "g/p", "--name-regex-delete", ".*", "--dry-run"],
 ])
 def test_valid_input_does_reach_the_server(monkeypatch, capsys, server, args):
