@@ -55,9 +55,11 @@ PG_SETTINGS = {
     "fsync": "off",  # throwaway data: durability costs time and buys nothing
     "synchronous_commit": "off",
     "full_page_writes": "off",
-    "max_locks_per_transaction": "256",
-    "min_wal_size": "2MB",  # keeps the saved cluster small (1 MB WAL segments, see initdb)
-    "max_wal_size": "8MB",  # the migrations touch 64 partitions per table at once
+    "max_locks_per_transaction": "256",  # the migrations touch 64 partitions per table at once
+    # Frequent checkpoints and few kept segments (1 MB each, see initdb) keep the WAL, and so
+    # the cached and saved cluster, small.
+    "min_wal_size": "2MB",
+    "max_wal_size": "8MB",
 }
 
 
