@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PINNED = ("typer", "rich")
 TESTS = ["tests/cli/test_help_pages.py", "tests/cli/test_validation_first.py", "tests/cli/test_startup.py",
-         "tests/cli/test_error_edge.py", "tests/cli/test_interrupt.py"]
+         "tests/cli/test_error_edge.py", "tests/cli/test_interrupt.py", "tests/cli/test_settings.py"]
 
 
 def requirements() -> tuple[list[str], dict[str, str]]:
