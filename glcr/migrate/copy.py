@@ -341,7 +341,13 @@ async def copy_repository(source: Source, dest: Dest, repo: RepoInventory, *, jo
         await dest.ensure_blob(blob, source)
         counter.advance()
 
-    await gather_bounded(jobs, [lambda b=b: blob_job(b) for b in sorted(blobs, key=lambda b: b.digest)])
+    ordered = sorted(blobs, key=lambda b: b.digest)
+    # The first blob alone: it creates the repository on GitLab's registry, whose metadata
+    # database otherwise races concurrent first writes into a new repository (a foreign key
+    # violation, answered 500 "unknown error", seen with v3.86).
+    if ordered:
+        await blob_job(ordered[0])
+    await gather_bounded(jobs, [lambda b=b: blob_job(b) for b in ordered[1:]])
     tags = tags_by_digest(repo)
 
     async def manifest_job(digest: Digest) -> None:
