@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from glcr.errors import NetworkError, PartialFailureError
+from glcr.errors import AuthError, NetworkError, PartialFailureError, PermissionDeniedError
 from glcr.models import RegistryKind, Repository
 from glcr.ops.resolve import resolve_repository
 from glcr.ops.tags import registry_path
+from glcr.registry.details import gitlab_repository_size
 from glcr.session import Session
 from glcr.transport.concurrency import gather_bounded
 
@@ -46,8 +47,13 @@ async def repository_details(session: Session, path: str) -> RepositoryDetails:
     repo = await session.api.repository(resolved.repository.id, tags_count=True, size=True)
     kind = None
     try:
-        kind = await session.registry(repo.registry_host).kind(registry_path(repo))
-    except NetworkError:
+        client = session.registry(repo.registry_host)
+        kind = await client.kind(registry_path(repo))
+        if kind.gitlab_api and repo.size is None:
+            size = await gitlab_repository_size(client, registry_path(repo))
+            if size is not None:
+                repo = replace(repo, size=size)
+    except (NetworkError, AuthError, PermissionDeniedError):
         pass  # shown as unknown: details from GitLab are still useful
     return RepositoryDetails(repo, resolved.project.path_with_namespace, kind)
 

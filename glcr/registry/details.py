@@ -61,6 +61,18 @@ async def gitlab_api_details(client: RegistryClient, path: str, location: str) -
         url, params = str(check_same_origin(response.request.url, link)), None
 
 
+async def gitlab_repository_size(client: RegistryClient, path: str) -> int | None:
+    """GitLab's registry: the bytes of the repository's own blobs (`?size=self`, what GitLab.com
+    shows); None when the registry does not say. GitLab's REST API reports a size only on
+    GitLab.com (ContainerRepository#size), so on a self-managed instance this is the only source."""
+    doing = f"reading the size of {path} (GitLab registry API)"
+    response = await client.request("GET", f"/gitlab/v1/repositories/{path}/", doing, params={"size": "self"})
+    if response.status_code != 200:
+        return None
+    size = response.json().get("size_bytes") if isinstance(response.json(), dict) else None
+    return size if isinstance(size, int) else None
+
+
 def config_created(config: bytes) -> datetime | None:
     """The image config's `created` (RFC 3339); None when absent or unparseable, as GitLab."""
     try:

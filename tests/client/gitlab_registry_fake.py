@@ -117,8 +117,16 @@ class FakeGitLab:
                 return httpx.Response(404, json={"message": "404 Project Not Found"})
             return httpx.Response(200, json=[
                 {"id": 100 + n, "name": r[len(project) + 1:], "path": r, "project_id": self.projects[project],
-                 "location": f"{REGISTRY_HOST}/{r}", "created_at": "2026-01-01T00:00:00Z"}
+                 "location": f"{REGISTRY_HOST}/{r}", "created_at": "2026-01-01T00:00:00Z", "size": None}
                 for n, r in enumerate(self._project_repos(project))])
+        match = re.fullmatch(r"registry/repositories/(\d+)", path)
+        if match:  # self-managed GitLab: no size (ContainerRepository#size is GitLab.com only)
+            repo = sorted(self.repos)[int(match.group(1)) - 100]
+            project = self.project_of(repo)
+            return httpx.Response(200, json={
+                "id": int(match.group(1)), "name": repo[len(project) + 1:], "path": repo,
+                "project_id": self.projects[project], "location": f"{REGISTRY_HOST}/{repo}",
+                "created_at": "2026-01-01T00:00:00Z", "tags_count": len(self.repos[repo]), "size": None})
         match = re.fullmatch(r"projects/(\d+)/registry/repositories/(\d+)/tags(?:/([^/]+))?", path)
         if match:  # GitLab's REST tags: created_at is not the push time (see the cleanup tests)
             project = next(p for p, i in self.projects.items() if str(i) == match.group(1))
@@ -177,6 +185,10 @@ class FakeGitLab:
         if path.startswith("/gitlab/v1/repositories/") and "/tags/list" in path:
             name = path.removeprefix("/gitlab/v1/repositories/").split("/tags/list")[0]
             return name, "pull", self._gitlab_tags
+        if path.startswith("/gitlab/v1/repositories/") and path.endswith("/") and method == "GET":
+            name = path.removeprefix("/gitlab/v1/repositories/").rstrip("/")
+            return name, "pull", lambda r, n: httpx.Response(200, json={
+                "name": n.rsplit("/", 1)[-1], "path": n, "size_bytes": 1000 * len(self.repos.get(n, {}))})
         if path.startswith("/gitlab/v1/unmapped/"):  # a route glcr's scope table does not know
             return path.removeprefix("/gitlab/v1/unmapped/").rstrip("/"), "pull", lambda r, n: httpx.Response(200, json={})
         match = re.fullmatch(r"/v2/(.+?)/(tags/list|manifests/[^/]+)", path)

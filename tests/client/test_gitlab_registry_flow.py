@@ -289,3 +289,12 @@ def test_cleanup_without_push_times_is_marked_approximate_in_table_and_json(caps
     render_cleanup([(item.repository.path, item.result)], OutputFormat.TABLE)
     table = capsys.readouterr().out
     assert "APPROXIMATE" in table and "PUSHED" not in table and "note: approximate" in table
+
+
+def test_repository_size_comes_from_the_registry_when_gitlab_has_none():
+    from glcr.ops.repos import repository_details
+
+    world = FakeGitLab(repos={"group/app/api": tags(7)})
+    details = run(world, lambda s: repository_details(s, "group/app/api"))
+    assert details.repository.size == 7000 and details.kind.gitlab_api
+    assert "GET /gitlab/v1/repositories/group/app/api/?size=self" in world.registry_calls
