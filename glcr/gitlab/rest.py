@@ -113,6 +113,11 @@ def translate(exc: BaseException, doing: str, secrets: tuple[str, ...] = ()) -> 
     import requests
     from gitlab import exceptions as gle
 
+    if isinstance(exc, gle.GitlabParsingError):  # an HTML page (sign-in, proxy) answered with 200
+        from glcr.transport.pagination import NotJsonError
+
+        return NotJsonError(f"{doing}: GitLab's answer is not JSON",
+                            hint="check that --url / GITLAB_URL is GitLab's base URL (not a sign-in page or a proxy)")
     if isinstance(exc, gle.GitlabError):
         detail = redact_text(_message(exc.error_message), secrets)
         code = int(exc.response_code) if exc.response_code else None

@@ -139,12 +139,15 @@ def stub_gitlab(answer):
         server.server_close()
 
 
-def test_gitlab_answering_html_with_200_is_one_line(monkeypatch, capsys):
+@pytest.mark.parametrize("args", [["tags", "list", "g/p"], ["policy", "show", "g/p"], ["auth", "status"],
+                                  ["admin", "cleanup-limits", "show"]])
+def test_gitlab_answering_html_with_200_is_one_line(monkeypatch, capsys, args):
+    """Through httpx (tags) and through python-gitlab (policy, settings) alike."""
     html = (200, {"Content-Type": "text/html; charset=utf-8"}, b"<html><body>Sign in</body></html>")
     with stub_gitlab(lambda path: html) as url:
-        got, out, err = run(monkeypatch, capsys, ["tags", "list", "g/p"], env={**OFFLINE, "GITLAB_URL": url})
+        got, out, err = run(monkeypatch, capsys, args, env={**OFFLINE, "GITLAB_URL": url})
     assert got == ExitCode.INVALID_INPUT, err
-    assert err.count("\n") == 1 and "answered text/html, not JSON" in err and "--url" in err
+    assert err.count("\n") == 1 and "not JSON" in err and "--url" in err, err
 
 
 def test_a_foreign_next_link_is_refused_with_the_network_code(monkeypatch, capsys):
