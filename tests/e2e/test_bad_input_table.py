@@ -39,6 +39,8 @@ def test_table_of_bad_inputs_against_a_gitlab(sandbox, seeded, sandbox_env, tmp_
     cases = [
         ("a tag that does not exist", sandbox_env, ["tags", "delete", repo, "nosuch", "--yes"],
          ExitCode.NOT_FOUND, "has no tag nosuch"),
+        ("tags show of a tag that does not exist", sandbox_env, ["tags", "show", f"{repo}:nosuch"],
+         ExitCode.NOT_FOUND, "nosuch"),
         ("--journal into a missing directory", sandbox_env,
          ["tags", "apply", repo, "--from-file", str(listing), "--journal", str(tmp_path / "nope" / "j.jsonl"), "--yes"],
          ExitCode.INVALID_INPUT, "does not exist"),
