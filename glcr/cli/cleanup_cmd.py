@@ -28,7 +28,7 @@ def _common(ctx: typer.Context, project: str, repo: Optional[str], name_regex, n
 
     from rich.markup import escape
 
-    from glcr.ops.cleanup import effective_params, simulate_cleanup
+    from glcr.api.cleanup import effective_params, simulate_cleanup
     from glcr.policy import Variant, describe_params
     from glcr.policy.validate import validate_policy_fields
 
@@ -110,7 +110,7 @@ def run(ctx: typer.Context, project: str = PROJECT,
       glcr cleanup run mygroup/app --yes      # in a scheduled CI job
     """
     from glcr.errors import PartialFailureError
-    from glcr.ops.cleanup import apply_cleanup
+    from glcr.api.cleanup import apply_cleanup
     from glcr.policy import describe_params
     from glcr.render.policy import render_cleanup
     from glcr.render.progress import counting_progress

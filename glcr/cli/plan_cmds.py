@@ -44,8 +44,8 @@ def plan(
     from datetime import datetime, timezone
 
     from glcr.durations import parse_age
-    from glcr.ops.resolve import resolve_repository
-    from glcr.ops.tags import index_children, list_tag_details
+    from glcr.api.resolve import resolve_repository
+    from glcr.api.tags import index_children, list_tag_details
     from glcr.plan.build import PlanRules, build_tag_plan
     from glcr.render.plans import render_plan, write_plan_file
     from glcr.render.progress import counting_progress
@@ -63,7 +63,7 @@ def plan(
         children = await index_children(session, repo, [t.digest for t in tags if t.digest])
         built = build_tag_plan(tags, rules, now=datetime.now(timezone.utc), repository=repo,
                                index_children=children, project=resolved.project)
-        from glcr.ops.protection import guard_plan
+        from glcr.api.protection import guard_plan
 
         return (await guard_plan(session, built, repo.project_id))[0]  # protected tags are kept, with the rule
 
@@ -98,7 +98,7 @@ def apply(
       glcr tags apply mygroup/app --from-file list_o_tags.out --yes
     """
     from glcr.errors import PartialFailureError
-    from glcr.ops.apply import apply_with_journal, prepare_plan
+    from glcr.api.apply import apply_with_journal, prepare_plan
     from glcr.plan.journal import JournalPaths, default_paths, replay
     from glcr.plan.listfile import load_plan_or_list
     from glcr.plan.progress import pending_entries, summarize
@@ -166,9 +166,9 @@ def bulk_delete(
 
     from glcr.errors import RefusedError
     from glcr.gitlab.rest import GitLabRest
-    from glcr.ops.cleanup import policy_tags
-    from glcr.ops.resolve import resolve_repository
-    from glcr.ops.tags import list_tag_details, registry_path
+    from glcr.api.cleanup import policy_tags
+    from glcr.api.resolve import resolve_repository
+    from glcr.api.tags import list_tag_details, registry_path
     from glcr.policy import CleanupParams, Variant, decide, validate_bulk_delete
     from glcr.render.format import OutputFormat
     from glcr.render.policy import render_cleanup
@@ -190,7 +190,7 @@ def bulk_delete(
         variant = Variant.for_registry(kind)
         result = decide(policy_tags(tags, variant), CleanupParams.from_bulk_delete(checks.attributes), variant=variant,
                         now=datetime.now(timezone.utc))
-        from glcr.ops.protection import guard_cleanup
+        from glcr.api.protection import guard_cleanup
 
         result = await guard_cleanup(session, repo.project_id, result, user=True)  # GitLab skips protected tags
         return repo, result

@@ -40,7 +40,7 @@ def list_(
       glcr repos list --group mygroup --search api -o plain
     """
     from glcr.errors import InvalidInputError
-    from glcr.ops.repos import list_repositories, sort_repositories
+    from glcr.api.repos import list_repositories, sort_repositories
     from glcr.render.repos import render_repositories
 
     if bool(project) == bool(group):
@@ -61,7 +61,7 @@ def show(ctx: typer.Context, path: str = typer.Argument(..., help="repository pa
     Example:
       glcr repos show mygroup/app/api
     """
-    from glcr.ops.repos import repository_details
+    from glcr.api.repos import repository_details
     from glcr.render.repos import render_repository
 
     details = app_context(ctx).run(lambda s: repository_details(s, path))
@@ -82,7 +82,7 @@ def delete(
       glcr repos delete mygroup/app/old-image
       glcr repos delete mygroup/app/old-image --yes --no-wait
     """
-    from glcr.ops.repos import delete_repository, repository_details
+    from glcr.api.repos import delete_repository, repository_details
 
     app_ctx = app_context(ctx)
     details = app_ctx.run(lambda s: repository_details(s, path))

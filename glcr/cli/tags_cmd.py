@@ -38,8 +38,8 @@ def list_(
     from datetime import datetime, timezone
 
     from glcr.durations import parse_age
-    from glcr.ops.resolve import resolve_repository
-    from glcr.ops.tags import list_tag_details
+    from glcr.api.resolve import resolve_repository
+    from glcr.api.tags import list_tag_details
     from glcr.render.progress import counting_progress
     from glcr.render.tags import render_tags
     from glcr.tag_filters import compile_match, select_tags
@@ -53,7 +53,7 @@ def list_(
         resolved = await resolve_repository(session, path)
         with counting_progress(app_ctx.stderr(), f"Reading tags of {resolved.repository.path}") as bar:
             found = await list_tag_details(session, resolved.repository, bar.set_total, bar.advance)
-        from glcr.ops.protection import for_project
+        from glcr.api.protection import for_project
 
         return found, await for_project(session, resolved.repository.project_id)
 
@@ -71,8 +71,8 @@ def show(ctx: typer.Context, ref: str = typer.Argument(..., help="PATH:TAG", aut
       glcr tags show mygroup/app:v1.2.0
     """
     from glcr.errors import InvalidInputError, NotFoundError
-    from glcr.ops.resolve import resolve_repository
-    from glcr.ops.tags import tag_with_siblings
+    from glcr.api.resolve import resolve_repository
+    from glcr.api.tags import tag_with_siblings
     from glcr.reference import parse_image_ref
     from glcr.render.tags import render_tag
 
@@ -110,8 +110,8 @@ def delete(
       glcr tags delete mygroup/app/api feature-x --yes -o json
     """
     from glcr.errors import PartialFailureError
-    from glcr.ops.resolve import resolve_repository
-    from glcr.ops.tags import execute_delete, preview_delete
+    from glcr.api.resolve import resolve_repository
+    from glcr.api.tags import execute_delete, preview_delete
     from glcr.reference import validate_tag
     from glcr.registry.delete import DeleteRequest, Outcome
     from glcr.render.tags import render_delete_preview, render_delete_report
@@ -135,7 +135,7 @@ def delete(
                             hint=f"see `glcr tags list {preview.repository.path}`")
     if dry_run or todo == 0:
         if preview.protected and not dry_run:
-            from glcr.ops.tags import DeleteReport
+            from glcr.api.tags import DeleteReport
 
             render_delete_report(DeleteReport([], [], "none", preview.protected), output, console)
         return

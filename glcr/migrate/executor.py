@@ -35,7 +35,7 @@ from glcr.migrate.journal import MigrationDir
 from glcr.migrate.model import Event, MigrationPlan, Mode, RepoInventory, Step, StepKind, repository_path, split_full_path
 from glcr.migrate.plan import Progress, replay, rollback_steps
 from glcr.models import Digest, Repository
-from glcr.ops.tags import execute_delete, preview_delete
+from glcr.api.tags import execute_delete, preview_delete
 from glcr.registry.delete import (DeleteRequest, Outcome, PlaceholderCheck, TagDeleter, finish_placeholders,
                                   snapshot)
 from glcr.registry.manifest import is_dummy_manifest

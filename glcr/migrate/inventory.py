@@ -22,7 +22,7 @@ from glcr.migrate.model import (
 )
 from glcr.migrate.registry_io import referrers
 from glcr.models import Digest, Manifest
-from glcr.ops.tags import registry_path
+from glcr.api.tags import registry_path
 from glcr.registry.client import RegistryClient
 from glcr.transport.concurrency import gather_bounded
 

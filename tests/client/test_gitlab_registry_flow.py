@@ -12,7 +12,7 @@ import pytest
 from glcr.credentials import Credentials, Secret, TokenKind
 from glcr.errors import AuthError
 from glcr.models import RegistryKind, Repository
-from glcr.ops.tags import current_digests, execute_delete, list_tag_details, preview_delete
+from glcr.api.tags import current_digests, execute_delete, list_tag_details, preview_delete
 from glcr.registry.auth import RegistryAuth, TokenSource, token_lifetime, usable_for
 from glcr.registry.client import RegistryClient
 from glcr.registry.delete import DeleteRequest, Outcome
@@ -252,7 +252,7 @@ def test_current_digests_on_gitlab_registry_come_from_the_tag_list():
 def simulate(world: FakeGitLab, **params):
     from datetime import datetime, timezone
 
-    from glcr.ops.cleanup import simulate_cleanup
+    from glcr.api.cleanup import simulate_cleanup
     from glcr.policy import CleanupParams
 
     p = CleanupParams.from_policy({"name_regex": ".*", "keep_n": 1, "older_than": "7d", **params})
@@ -292,7 +292,7 @@ def test_cleanup_without_push_times_is_marked_approximate_in_table_and_json(caps
 
 
 def test_repository_size_comes_from_the_registry_when_gitlab_has_none():
-    from glcr.ops.repos import repository_details
+    from glcr.api.repos import repository_details
 
     world = FakeGitLab(repos={"group/app/api": tags(7)})
     details = run(world, lambda s: repository_details(s, "group/app/api"))

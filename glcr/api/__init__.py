@@ -1,0 +1,1 @@
+"""Library operations the CLI calls: each takes a Session and returns typed results."""

@@ -1,0 +1,142 @@
+"""GitLab's cleanup policy, simulated locally (dry-run) and applied client-side (run)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+from glcr.credentials import Credentials, TokenKind
+from glcr.errors import NotFoundError
+from glcr.models import Project, RegistryKind, Repository, TagDetails
+from glcr.api.protection import guard_cleanup
+from glcr.api.resolve import project_repositories
+from glcr.api.tags import list_tag_details, registry_path
+from glcr.plan.model import Action as PlanAction, Plan, PlanEntry
+from glcr.policy import CleanupParams, CleanupResult, PolicyTag, Variant, decide
+from glcr.session import Session
+
+
+@dataclass
+class RepositoryCleanup:
+    repository: Repository
+    kind: RegistryKind
+    tags: list[TagDetails]
+    result: CleanupResult
+
+
+async def simulate_cleanup(session: Session, project: str, params: CleanupParams, *, now: datetime,
+                           repository: str | None = None, variant: Variant | None = None,
+                           max_list_size: int = 200,
+                           on_repository: Callable[[Repository, int], None] | None = None
+                           ) -> tuple[Project, list[RepositoryCleanup]]:
+    found = await project_repositories(session, project)
+    if found is None:
+        raise NotFoundError(f"no project {project}", hint="check the path and that your token can see the project")
+    the_project, repos = found
+    if repository:
+        repos = [r for r in repos if r.path == repository.lower()]
+        if not repos:
+            raise NotFoundError(f"no repository {repository} in {the_project.path_with_namespace}")
+    out = []
+    for repo in sorted(repos, key=lambda r: r.path):
+        kind = await session.registry(repo.registry_host).kind(registry_path(repo))
+        tags = await list_tag_details(session, repo)
+        if on_repository:
+            on_repository(repo, len(tags))
+        chosen = variant or Variant.for_registry(kind)
+        result = decide(policy_tags(tags, chosen), params, variant=chosen, now=now, max_list_size=max_list_size)
+        result = await guard_cleanup(session, the_project.id, result)  # GitLab's cleanup keeps protected tags
+        out.append(RepositoryCleanup(repo, kind, tags, mark_approximate(result, tags)))
+    return the_project, out
+
+
+APPROXIMATE_NOTE = (
+    "approximate: GitLab's registry did not give push times here (GitLab's REST API answered instead), "
+    "so ages are the REST API's created_at, not the push time (updated_at || created_at) GitLab's "
+    "cleanup reads; a re-pushed tag may be younger than shown")
+
+
+def policy_tags(tags: list[TagDetails], variant: Variant) -> list[PolicyTag]:
+    """The timestamp each variant of GitLab's cleanup reads: on GitLab's registry the push time
+    (gitlab/cleanup_tags_service.rb `pushed_at`: `tag.updated_at || tag.created_at`, from the
+    registry's /gitlab/v1 tag list), the image config's `created` elsewhere
+    (third_party/cleanup_tags_service.rb). Without push times the GitLab-registry variant falls
+    back on created_at, and mark_approximate says so."""
+    if variant is Variant.GITLAB_API:
+        return [PolicyTag(t.name, t.pushed_at if t.push_times else t.created_at, t.digest, t.total_size)
+                for t in tags]
+    return [PolicyTag(t.name, t.created_at, t.digest, t.total_size) for t in tags]
+
+
+def mark_approximate(result: CleanupResult, tags: list[TagDetails]) -> CleanupResult:
+    """The GitLab-registry variant on tags without push times: flag the result and say why."""
+    summary = result.summary
+    if summary.variant is not Variant.GITLAB_API or all(t.push_times for t in tags):
+        return result
+    return replace(result, summary=replace(summary, approximate=True, notes=(APPROXIMATE_NOTE, *summary.notes)))
+
+
+def cleanup_plan(project: Project, item: RepositoryCleanup, now: datetime, params_text: str) -> Plan:
+    """The decisions as a tag plan (expected digests recorded), for the journaled apply."""
+    entries = tuple(
+        PlanEntry(d.name, d.digest, PlanAction.DELETE if d.action.value == "delete" else PlanAction.KEEP,
+                  d.detail, d.created_at, d.total_size)
+        for d in sorted(item.result.decisions, key=lambda d: d.name)
+    )
+    repo = item.repository
+    return Plan(project_id=project.id, project_path=project.path_with_namespace, repository_id=repo.id,
+                repository_path=repo.path, repository_location=repo.location, created_at=now,
+                entries=entries, rules={"cleanup_policy": params_text})
+
+
+async def apply_cleanup(session: Session, project: Project, item: RepositoryCleanup, now: datetime, params_text: str,
+                        state_dir: Path, on_result=None):
+    """Delete what the decisions say, through the journaled apply; the plan and its journal are
+    kept in `state_dir` (a re-run resumes). Returns (summary, journal path)."""
+    from glcr.api.apply import apply_with_journal
+    from glcr.plan.journal import default_paths, replay
+    from glcr.plan.progress import summarize
+
+    state_dir.mkdir(parents=True, exist_ok=True)
+    plan = cleanup_plan(project, item, now, params_text)
+    plan_path = state_dir / (item.repository.path.replace("/", "__") + ".plan.json")
+    plan_path.write_text(plan.to_json() + "\n", encoding="utf-8")
+    paths = default_paths(plan_path)
+    await apply_with_journal(session, plan, item.repository, paths, replay(paths.journal), on_result=on_result)
+    return summarize(plan, replay(paths.journal)), paths.journal
+
+
+def effective_params(creds: Credentials, project: str, overrides: dict) -> tuple[CleanupParams, tuple, bool | None]:
+    """The saved policy with the given fields on top, validated as GitLab validates a policy.
+
+    Returns (params, warnings, whether the saved policy is enabled; None when it could not be
+    read). A CI job token may not read GET /projects/:id, so there the flags alone make the
+    policy (GitLab's own cleanup is not what runs in CI: the flags are).
+    """
+    from glcr.errors import AuthError, InvalidInputError, PermissionDeniedError
+    from glcr.gitlab.rest import GitLabRest
+    from glcr.policy import merge_policy, validate_policy
+
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        saved = GitLabRest(creds).project(project).get("container_expiration_policy") or {}
+        enabled = bool(saved.get("enabled"))
+    except (AuthError, PermissionDeniedError, NotFoundError):
+        # GitLab ignores a job token on GET /projects/:id (not job_token_allowed) and answers as
+        # to an anonymous caller: 404 for a private project, 401 in the sandbox.
+        if creds.kind is not TokenKind.JOB:
+            raise
+        if not given.get("name_regex"):
+            raise InvalidInputError("a CI job token cannot read the project's cleanup policy",
+                                    hint="give the policy as flags (--name-regex, --keep-n, --older-than, "
+                                         "--name-regex-keep), or use a project access token") from None
+        saved, enabled = {}, None
+    after = dict(merge_policy({k: v for k, v in saved.items() if k != "next_run_at"}, given).after)
+    checks = validate_policy({**after, "enabled": True})
+    checks.raise_for_errors("this policy cannot run")
+    if not after.get("name_regex"):
+        raise InvalidInputError("the policy has no name_regex, so GitLab deletes nothing",
+                                hint="pass --name-regex to try one")
+    return CleanupParams.from_policy(after), checks.warnings, enabled

@@ -1,0 +1,75 @@
+"""Repositories: list (project or group), details, asynchronous delete with polling."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, replace
+
+from glcr.errors import AuthError, NetworkError, PartialFailureError, PermissionDeniedError
+from glcr.models import RegistryKind, Repository
+from glcr.api.resolve import resolve_repository
+from glcr.api.tags import registry_path
+from glcr.registry.details import gitlab_repository_size
+from glcr.session import Session
+from glcr.transport.concurrency import gather_bounded
+
+# GitLab's delete worker runs every few seconds; polling faster only adds load.
+POLL_INTERVAL_SECONDS = 2.0
+
+
+async def list_repositories(session: Session, *, project: str | None = None, group: str | None = None
+                            ) -> list[Repository]:
+    if project:
+        return await session.api.project_repositories(project)
+    repos = await session.api.group_repositories(group or "")
+    # The group endpoint dropped tags_count in GitLab 15.0: ask each repository (concurrently).
+    return await gather_bounded(session.options.jobs, [lambda r=r: session.api.repository(r.id) for r in repos])
+
+
+def sort_repositories(repos: list[Repository], key: str) -> list[Repository]:
+    if key == "created":
+        return sorted(repos, key=lambda r: (r.created_at is None, -(r.created_at.timestamp() if r.created_at else 0)))
+    if key == "tags":
+        return sorted(repos, key=lambda r: (-(r.tags_count or 0), r.path))
+    return sorted(repos, key=lambda r: r.path)
+
+
+@dataclass(frozen=True)
+class RepositoryDetails:
+    repository: Repository
+    project_path: str
+    kind: RegistryKind | None
+
+
+async def repository_details(session: Session, path: str) -> RepositoryDetails:
+    resolved = await resolve_repository(session, path)
+    repo = await session.api.repository(resolved.repository.id, tags_count=True, size=True)
+    kind = None
+    try:
+        client = session.registry(repo.registry_host)
+        kind = await client.kind(registry_path(repo))
+        if kind.gitlab_api and repo.size is None:
+            size = await gitlab_repository_size(client, registry_path(repo))
+            if size is not None:
+                repo = replace(repo, size=size)
+    except (NetworkError, AuthError, PermissionDeniedError):
+        pass  # shown as unknown: details from GitLab are still useful
+    return RepositoryDetails(repo, resolved.project.path_with_namespace, kind)
+
+
+async def delete_repository(session: Session, repo: Repository, *, wait: bool, timeout: float = 900) -> str:
+    await session.api.delete_repository(repo)
+    if not wait:
+        return "delete scheduled (GitLab deletes it in the background)"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        current = await session.api.repository_status(repo.id)
+        if current is None:
+            return "deleted"
+        if current.status == "delete_failed":
+            raise PartialFailureError(f"GitLab could not delete {repo.path} (status delete_failed)",
+                                      hint="see the registry logs; GitLab gave up after 10 attempts")
+        await asyncio.sleep(POLL_INTERVAL_SECONDS)
+    raise NetworkError(f"{repo.path} was still not deleted after {timeout:.0f}s",
+                       hint="GitLab keeps trying in the background; check with `glcr repos show`")
