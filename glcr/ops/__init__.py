@@ -1,1 +1,0 @@
-"""Library operations the CLI calls: each takes a Session and returns typed results."""
