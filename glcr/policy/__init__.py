@@ -24,7 +24,10 @@ from glcr.policy.duration import (
     parse_chronic_duration,
     parse_older_than,
 )
-from glcr.policy.engine import (
+from glcr.policy.estimate import estimate_runs
+from glcr.policy.explanations import describe_params
+from glcr.policy.stages import decide
+from glcr.policy.types import (
     DEFAULT_MAX_LIST_SIZE,
     GITLAB_TAGS_PAGE_SIZE,
     Action,
@@ -37,9 +40,6 @@ from glcr.policy.engine import (
     TagDecision,
     TagLike,
     Variant,
-    decide,
-    describe_params,
-    estimate_runs,
 )
 from glcr.policy.regex import TagRegex, anchored, delete_pattern, pattern_shape, re2_error
 from glcr.policy.validate import Issue, ValidationResult, validate_bulk_delete, validate_policy

@@ -296,7 +296,8 @@ def protect_cleanup(result, protection: Protection, purpose: Purpose = Purpose.P
     truncation have chosen the batch; so the other decisions stay exactly as they were, only
     the protected deletions become keeps (and they do not free their bytes).
     """
-    from glcr.policy.engine import Action, Reason, _summarize  # same package: one summary logic
+    from glcr.policy.estimate import summarize
+    from glcr.policy.types import Action, Reason
 
     stopped = protected_names((d.name for d in result.decisions if d.action is Action.DELETE),
                               protection, purpose, caller)
@@ -307,11 +308,11 @@ def protect_cleanup(result, protection: Protection, purpose: Purpose = Purpose.P
         if d.name in stopped and d.action is Action.DELETE else d
         for d in result.decisions)
     s = result.summary
-    summary = _summarize([d.action for d in decisions], [d.reason for d in decisions],
-                         [d.digest for d in decisions], [d.total_size for d in decisions], s.variant,
-                         s.candidates, s.pages, s.page_size, s.truncated, s.max_list_size,
-                         s.max_list_size + (result.params.keep_n or 0) if s.max_list_size else None,
-                         result.params.keep_n, s.now, s.cutoff)
+    summary = summarize([d.action for d in decisions], [d.reason for d in decisions],
+                        [d.digest for d in decisions], [d.total_size for d in decisions], s.variant,
+                        s.candidates, s.pages, s.page_size, s.truncated, s.max_list_size,
+                        s.max_list_size + (result.params.keep_n or 0) if s.max_list_size else None,
+                        result.params.keep_n, s.now, s.cutoff)
     patterns = sorted({r.pattern for r in stopped.values()})
     note = (f"{len(stopped)} tag(s) that the policy selects are kept by tag protection rules "
             f"({', '.join(patterns)}): GitLab's cleanup never deletes a protected tag")

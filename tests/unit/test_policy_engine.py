@@ -1,4 +1,4 @@
-"""glcr.policy.engine against GitLab's own spec tables, then the rules one by one.
+"""glcr.policy.stages (decide) against GitLab's own spec tables, then the rules one by one.
 
 The two fixtures reproduce the `before` blocks of
 spec/services/projects/container_repository/gitlab/cleanup_tags_service_spec.rb and
@@ -27,7 +27,7 @@ from glcr.policy import (
     decide,
     estimate_runs,
 )
-from glcr.policy.engine import ordinal
+from glcr.policy.explanations import ordinal
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=timezone.utc)
 HOUR = timedelta(hours=1)
