@@ -33,6 +33,7 @@ instead, and the windows that remain:
 from __future__ import annotations
 
 import asyncio
+import bisect
 import json
 import os
 import secrets
@@ -42,10 +43,11 @@ from enum import Enum
 from pathlib import Path
 from typing import Callable, Sequence
 
-from glcr.errors import GlcrError, PermissionDeniedError
+from glcr.errors import GlcrError, PermissionDeniedError, for_status
 from glcr.models import MEDIA_DOCKER_MANIFEST, Digest, RegistryKind
 from glcr.registry.client import RegistryClient
 from glcr.transport.concurrency import gather_bounded
+from glcr.transport.pagination import check_same_origin, error_detail, next_link
 from glcr.registry.manifest import dummy_config, dummy_manifest, is_dummy_manifest, sha256_digest
 
 # Test hook: GLCR_TEST_PAUSE="<point>[,<point>]=<directory>" makes glcr stop at each named point,
@@ -253,7 +255,9 @@ class TagDeleter:
             if progress:
                 progress(result)
         await test_pause("snapshot")
-        if self.kind.tag_delete:
+        if self.kind.tag_delete and self.kind.gitlab_api:
+            results += await self._delete_in_windows(todo, before, progress)
+        elif self.kind.tag_delete:
             results += await self._delete_by_tag(todo, before, progress)
         else:
             for start in range(0, len(todo), self.BATCH_SIZE):
@@ -279,6 +283,164 @@ class TagDeleter:
         results = await gather_bounded(self.jobs, [lambda r=r: one(r) for r in todo])
         await test_pause("deleted")
         return results
+
+    # Windows of the tag-delete route on GitLab's registry: WINDOW_PER_JOB x jobs names are read
+    # with one tag-list request, then deleted. Larger windows save requests (1 + 1/window per
+    # tag) but widen the time between the read and the last DELETE of the window (see the module
+    # docstring); four rounds of DELETEs per read keep the reads under 2% of the requests.
+    WINDOW_PER_JOB = 4
+    # A window's read is trusted for at most max(FRESH_MIN_SECONDS, FRESH_ROUND_TRIPS x the read's
+    # own duration): a stall (retries, a throttled registry) re-reads the window's rest before
+    # more DELETEs go out, so the window of exposure stays a few round trips even then.
+    FRESH_MIN_SECONDS = 0.25
+    FRESH_ROUND_TRIPS = 10
+    WINDOW_MAX_PAGES = 3  # a window spread over more names than this many pages reads the rest by HEAD
+    clock = staticmethod(time.monotonic)  # tests stand in a clock to simulate a stall
+
+    async def _read_window(self, names: Sequence[str], after: str | None, span: int) -> dict[str, Digest]:
+        """The current digest of each of `names` (sorted) that the registry's tag list shows,
+        from one request starting after `after` (more only when the names lie beyond the page).
+
+        Names it does not show are left out: gone, or placed elsewhere by the registry's
+        collation (the database's; byte order on GitLab's own installs). The caller reads those
+        one by one, so the order only decides how many requests a window takes, never an outcome.
+        """
+        from glcr.registry.details import GITLAB_TAGS_PAGE
+
+        doing = f"reading tags of {self.repository} before deleting them (GitLab registry API)"
+        url = f"/gitlab/v1/repositories/{self.repository}/tags/list/"
+        # `span`: the snapshot's names from `after` to the window's last; some slack for tags
+        # pushed in between since, so one page usually covers the window.
+        params: dict | None = {"n": min(GITLAB_TAGS_PAGE, span + max(8, span // 8))}
+        if after is not None:
+            params["last"] = after
+        wanted, found = set(names), {}
+        for _ in range(self.WINDOW_MAX_PAGES):
+            response = await self.client.request("GET", url, doing, params=params)
+            if response.status_code == 404:
+                break
+            if response.status_code != 200:
+                raise for_status(response.status_code, doing, error_detail(response))
+            items = response.json()
+            for item in items:
+                if item.get("name") in wanted and item.get("digest"):
+                    found[item["name"]] = item["digest"]
+            missing = wanted - set(found)
+            link = next_link(response)
+            if not missing or not items or not link or items[-1].get("name", "") >= max(missing):
+                break
+            url, params = str(check_same_origin(response.request.url, link)), None
+        return found
+
+    async def _delete_in_windows(self, todo: Sequence[DeleteRequest], before: dict[str, Digest],
+                                 progress: Progress | None) -> list[DeleteResult]:
+        """Tag-only deletes on GitLab's registry, each window of names re-read with one request.
+
+        The window's read goes out when the previous window's last DELETE has a slot (it waits for
+        one like a DELETE), so reading overlaps the previous window's tail and a tag's exposure
+        is that read plus at most WINDOW_PER_JOB rounds of DELETEs.
+        """
+        order = sorted(range(len(todo)), key=lambda i: todo[i].tag)
+        size = max(1, self.WINDOW_PER_JOB * self.jobs)
+        windows = [order[start:start + size] for start in range(0, len(order), size)]
+        known = sorted(before)
+        results: list[DeleteResult | None] = [None] * len(todo)
+        slots = asyncio.Semaphore(max(1, self.jobs))
+        inflight: list[asyncio.Task] = []
+
+        def settle(index: int, result: DeleteResult) -> None:
+            results[index] = result
+            if progress:
+                progress(result)
+
+        async def read(indexes: Sequence[int]) -> tuple[dict[str, Digest] | None, float, float]:
+            """(tag -> digest now or None when the read failed, when it was sent, how long it took)."""
+            names = sorted({todo[i].tag for i in indexes})
+            at = bisect.bisect_left(known, names[0])
+            after = known[at - 1] if at else None
+            span = bisect.bisect_right(known, names[-1]) - at
+            async with slots:
+                sent = self.clock()
+                try:
+                    seen = await self._read_window(names, after, max(span, len(names)))
+                except GlcrError:
+                    seen = None  # this window is re-read tag by tag (HEAD), as on other registries
+                return seen, sent, self.clock() - sent
+
+        async def decide(indexes: Sequence[int], seen: dict[str, Digest] | None) -> list[tuple[int, Digest]]:
+            """Settle what is gone or moved; return (index, digest now) of what may go."""
+            def expected(i: int) -> Digest | None:
+                return todo[i].expected_digest or before.get(todo[i].tag)
+
+            async def head(i: int):
+                async with slots:
+                    return await self.recheck(todo[i], before)
+
+            # Names the read did not show: one HEAD each (gone, or ordered elsewhere).
+            unread = [i for i in indexes if seen is None or todo[i].tag not in seen]
+            reheads = dict(zip(unread, await asyncio.gather(*(head(i) for i in unread))))
+            listed = {i: seen[todo[i].tag] for i in indexes if i not in reheads} if seen is not None else {}
+            # A tag on a delete placeholder (an interrupted earlier delete) is finished, not stale.
+            placeholders = await self.placeholders.many([d for i, d in listed.items() if d != expected(i)])
+            go = []
+            for i in indexes:
+                if i in reheads:
+                    result, digest = reheads[i]
+                    if result is None:
+                        go.append((i, digest))
+                    else:
+                        settle(i, result)
+                    continue
+                digest, want = listed[i], expected(i)
+                if want and digest != want and digest not in placeholders:
+                    settle(i, DeleteResult(todo[i].tag, Outcome.STALE, digest,
+                                           f"pushed again meanwhile: now {digest[:19]}, expected {want[:19]}; kept"))
+                else:
+                    go.append((i, digest))
+            return go
+
+        async def delete(i: int, digest: Digest) -> None:
+            request = todo[i]
+            try:
+                gone = await self.client.delete_manifest(self.repository, request.tag)
+                result = DeleteResult(request.tag, Outcome.DELETED if gone else Outcome.ALREADY_ABSENT, digest)
+            except GlcrError as exc:
+                result = DeleteResult(request.tag, Outcome.FAILED, digest, exc.one_line(), exc)
+            finally:
+                slots.release()
+            settle(i, result)
+
+        try:
+            pending = asyncio.ensure_future(read(windows[0])) if windows else None
+            for number, window in enumerate(windows):
+                assert pending is not None
+                seen, sent, took = await pending
+                pending = None
+                remaining = list(window)
+                while remaining:
+                    go = await decide(remaining, seen)
+                    remaining = []
+                    fresh_for = max(self.FRESH_MIN_SECONDS, self.FRESH_ROUND_TRIPS * took)
+                    for position, (i, digest) in enumerate(go):
+                        await slots.acquire()
+                        # The first DELETE after a read always goes: progress even when every
+                        # read is slow.
+                        if position and self.clock() - sent > fresh_for:
+                            # Stalled since the read: read the rest of the window again first.
+                            slots.release()
+                            remaining = [j for j, _ in go[position:]]
+                            seen, sent, took = await read(remaining)
+                            break
+                        inflight.append(asyncio.ensure_future(delete(i, digest)))
+                if number + 1 < len(windows):
+                    pending = asyncio.ensure_future(read(windows[number + 1]))
+            await asyncio.gather(*inflight)
+        finally:
+            # An error or a cancellation (Ctrl-C) half-way: no request is left running unseen.
+            for task in [*inflight, *([pending] if pending else [])]:
+                task.cancel()
+        await test_pause("deleted")
+        return [r for r in results if r is not None]
 
     async def _delete_batch(self, todo: Sequence[DeleteRequest], before: dict[str, Digest],
                             progress: Progress | None) -> list[DeleteResult]:
