@@ -48,6 +48,9 @@ class AppContext:
         self.settings = replace(settings or Settings(), env=self.env, **fields)
         if self.settings.insecure:  # glcr.credentials reads it from the environment it is given
             self.env["GLCR_INSECURE"] = "1"
+        self._session: Any = None
+        self._session_settings: Settings | None = None
+        self._runner: Any = None
 
     # Read-only views of the settings, for commands that only read one value.
     url = property(lambda self: self.settings.url)
@@ -73,14 +76,40 @@ class AppContext:
         return Session(self.credentials(), (settings or self.settings).session_options(**options))
 
     def run(self, work: Callable[[Any], Awaitable[T]], *, settings: Settings | None = None) -> T:
-        """Run async work with a fresh session that is closed afterwards."""
+        """Run async work on this command's one Session and event loop.
+
+        Both are made on first use and stay open until `close` (called when the command ends),
+        so a command that reads, asks for confirmation, then deletes uses one set of connections,
+        one registry token cache and one lookup of the user. `settings` (a command's own copy,
+        e.g. another --jobs) applies to that first use; a later call may not ask for others.
+        """
         import asyncio
 
-        async def runner() -> T:
-            async with self.session(settings) as session:
-                return await work(session)
+        wanted = settings or self.settings
+        if self._session is None:
+            self._session, self._session_settings = self.session(wanted), wanted
+        elif wanted != self._session_settings:
+            raise ValueError("one session per command: every run() of it takes the same settings")
+        if self._runner is None:
+            self._runner = asyncio.Runner()
+        session = self._session
 
-        return asyncio.run(runner())
+        async def runner() -> T:
+            return await work(session)
+
+        return self._runner.run(runner())
+
+    def close(self) -> None:
+        """Close the command's session and event loop (a no-op when nothing ran)."""
+        runner, session = self._runner, self._session
+        self._runner = self._session = None
+        if runner is None:
+            return
+        try:
+            if session is not None:
+                runner.run(session.__aexit__(None, None, None))
+        finally:
+            runner.close()
 
     def command_line(self, *args: object) -> str:
         """`glcr ARGS...` as a shell would need it, with this run's --url/--gitlab (never a token)."""
@@ -137,8 +166,11 @@ class AppContext:
 
 
 def app_context(ctx: typer.Context) -> AppContext:
-    obj = ctx.find_root().obj
+    """The run's AppContext (made here when a command group runs without glcr's root); its
+    session closes when the root context does."""
+    root = ctx.find_root()
+    obj = root.obj
     if not isinstance(obj, AppContext):
-        obj = AppContext()
-        ctx.find_root().obj = obj
+        obj = root.obj = AppContext()
+        root.call_on_close(obj.close)
     return obj

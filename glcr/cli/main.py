@@ -99,6 +99,7 @@ def root(
     ctx.obj = AppContext(settings.Settings(url=url, token=token, gitlab_section=gitlab, jobs=jobs,
                                            registry_jobs=registry_jobs, debug=debug,
                                            insecure_registry=insecure_registry, insecure=insecure))
+    ctx.call_on_close(ctx.obj.close)  # the command's one session, closed when it ends (or fails)
     if insecure:
         print("glcr: warning: --insecure: plain http to GitLab is allowed; the token can be read on the network",
               file=sys.stderr)
