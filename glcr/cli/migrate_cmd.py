@@ -51,7 +51,7 @@ def migrate_project(
     from glcr.errors import GlcrError, InvalidInputError, RefusedError
     from glcr.migrate import service
     from glcr.migrate.journal import default_state_root, list_migrations
-    from glcr.migrate.render import ConsoleReporter, render_dry_run, render_preflight, render_report, render_status, render_steps
+    from glcr.render.migrate import ConsoleReporter, render_dry_run, render_preflight, render_report, render_status, render_steps
 
     app_ctx = app_context(ctx)
     settings = app_ctx.settings.with_jobs(jobs)  # --jobs here: the copies' concurrency

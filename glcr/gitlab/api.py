@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import httpx
 
-from glcr.errors import NetworkError, NotFoundError, for_status
+from glcr.errors import GlcrError, NetworkError, NotFoundError, PermissionDeniedError, for_status
 from glcr.gitlab import convert
 from glcr.gitlab.convert import encode_id
 from glcr.models import Repository, Tag, TagDetails
@@ -127,3 +127,71 @@ class GitLabApi:
             return await self.repository(repository_id, tags_count=False)
         except NotFoundError:
             return None
+
+    # --- what a migration's preflight reads; None where GitLab (or an older GitLab) has no answer,
+    # so the preflight can say "could not check" instead of failing ------------------------------
+
+    async def project_or_none(self, id_or_path: int | str) -> dict | None:
+        return await self.get_optional(f"projects/{encode_id(id_or_path)}", f"reading project {id_or_path}")
+
+    async def current_user(self) -> dict | None:
+        try:
+            return await self.get_json("user", "reading the current user")
+        except GlcrError:
+            return None  # a job token has no /user
+
+    async def token_scopes(self) -> tuple[str, ...] | None:
+        """GET /personal_access_tokens/self (GitLab 15.5+); None when it cannot tell."""
+        try:
+            data = await self.get_json("personal_access_tokens/self", "reading the token's scopes")
+        except GlcrError:
+            return None
+        scopes = data.get("scopes") if isinstance(data, dict) else None
+        return tuple(scopes) if isinstance(scopes, list) else None
+
+    async def namespace(self, full_path: str) -> dict | None:
+        """The namespace (group or user) at `full_path`; None when it does not exist or is hidden."""
+        for url in (f"namespaces/{encode_id(full_path)}", f"groups/{encode_id(full_path)}"):
+            try:
+                data = await self.get_json(url, f"reading namespace {full_path}")
+            except (NotFoundError, PermissionDeniedError):
+                continue
+            if isinstance(data, dict) and "id" in data:
+                return data
+        return None
+
+    async def namespace_access(self, ns: dict, user: dict | None) -> int | None:
+        """The caller's access level in a namespace (inherited memberships count); None: unknown."""
+        if user is None:
+            return None
+        if ns.get("kind") == "user":
+            return 50 if ns.get("full_path", "").lower() == str(user.get("username", "")).lower() else 0
+        url = f"groups/{ns['id']}/members/all/{user['id']}"
+        try:
+            response = await self.get_response(url, "reading the target namespace's members")
+        except NetworkError:
+            return None
+        if response.status_code == 200:
+            return int(response.json().get("access_level") or 0)
+        if response.status_code == 404:
+            try:
+                body = response.json()
+            except ValueError:
+                return None
+            # GitLab's "404 Not found" (no such member) has a message; an unknown route an error.
+            return 0 if isinstance(body, dict) and "message" in body else None
+        return None
+
+    async def protection_rules(self, project_id: int, kind: str) -> list[dict] | None:
+        """The project's `tag` rules (GitLab 18.7+) or `repository` rules as GitLab answers them;
+        None when the endpoint is not there."""
+        try:
+            data = await self._all(f"projects/{project_id}/registry/protection/{kind}/rules",
+                                   f"reading the {kind} protection rules")
+        except (NotFoundError, PermissionDeniedError):
+            return None
+        except GlcrError as exc:
+            if getattr(exc, "status", None) == 405:
+                return None
+            raise
+        return [d for d in data if isinstance(d, dict)]

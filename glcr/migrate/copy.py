@@ -24,8 +24,7 @@ from typing import Protocol
 from glcr.durable import fsync_directory, write_atomic
 from glcr.errors import GlcrError, NotFoundError, PartialFailureError, StaleError
 from glcr.migrate.model import BlobRef, ManifestNode, RepoInventory
-from glcr.migrate.plan import copy_levels, tags_by_digest
-from glcr.migrate.registry_io import download_blob, upload_blob_file
+from glcr.migrate.planner import copy_levels, tags_by_digest
 from glcr.models import Digest
 from glcr.registry.client import RegistryClient
 from glcr.registry.manifest import sha256_digest
@@ -222,15 +221,15 @@ class RegistryDest:
             file = source.layout.blob_path(blob.digest)
             if not file.exists():
                 raise NotFoundError(f"{blob.digest[:19]} is missing from the backup directory {source.layout.root}")
-            self.stats.uploaded_bytes += await upload_blob_file(self.client, self.path, blob.digest, file)
+            self.stats.uploaded_bytes += await self.client.upload_blob_file(self.path, blob.digest, file)
             self.stats.uploaded += 1
             return
         # Another registry, or a registry that would not mount: pull it once, push it.
         workdir = self.workdir or Path(tempfile.gettempdir())
         tmp = workdir / f"glcr-blob-{secrets.token_hex(6)}"
         try:
-            self.stats.downloaded_bytes += await download_blob(source.client, source.path, blob.digest, tmp)
-            self.stats.uploaded_bytes += await upload_blob_file(self.client, self.path, blob.digest, tmp)
+            self.stats.downloaded_bytes += await source.client.download_blob(source.path, blob.digest, tmp)
+            self.stats.uploaded_bytes += await self.client.upload_blob_file(self.path, blob.digest, tmp)
             self.stats.uploaded += 1
         finally:
             tmp.unlink(missing_ok=True)
@@ -289,8 +288,8 @@ class LayoutDest:
             return
         if not isinstance(source, RegistrySource):
             raise GlcrError("a backup directory is filled from a registry")
-        self.stats.downloaded_bytes += await download_blob(source.client, source.path, blob.digest,
-                                                           self.layout.blob_path(blob.digest))
+        self.stats.downloaded_bytes += await source.client.download_blob(source.path, blob.digest,
+                                                                         self.layout.blob_path(blob.digest))
         self.stats.downloaded += 1
 
     async def start_manifests(self) -> None:

@@ -26,14 +26,14 @@ from typing import Any, Callable, ContextManager, Iterator, Protocol
 from glcr.errors import (
     GlcrError, NotFoundError, PartialFailureError, PermissionDeniedError, RefusedError, StaleError,
 )
-from glcr.migrate import gitlab_io
 from glcr.migrate.copy import (
     CopyStats, Counter, LayoutDest, LayoutSource, OciLayout, RegistryDest, RegistrySource, copy_repository,
     remove_layout,
 )
 from glcr.migrate.journal import MigrationDir
 from glcr.migrate.model import Event, MigrationPlan, Mode, RepoInventory, Step, StepKind, repository_path, split_full_path
-from glcr.migrate.plan import Progress, replay, rollback_steps
+from glcr.migrate.planner import rollback_steps
+from glcr.migrate.replay import Progress, replay
 from glcr.models import Digest, Repository
 from glcr.api.tags import execute_delete, preview_delete
 from glcr.registry.delete import (DeleteRequest, Outcome, PlaceholderCheck, TagDeleter, finish_placeholders,
@@ -154,7 +154,7 @@ class Executor:
             os._exit(137)
 
     async def _current_path(self) -> str:
-        data = await gitlab_io.project(self.session, self.inventory.project.id)
+        data = await self.session.api.project(self.inventory.project.id)
         return data["path_with_namespace"]
 
     async def _run_step(self, step: Step, progress: Progress) -> dict[str, Any]:
@@ -357,6 +357,12 @@ class Executor:
 
     # --- the move --------------------------------------------------------------------------
 
+    def _rest(self):
+        """Transfer and rename go through python-gitlab's project resource (one call, in a thread)."""
+        from glcr.gitlab.rest import GitLabRest
+
+        return GitLabRest(self.session.creds)
+
     async def _move(self, doing: str, call) -> dict:
         try:
             return await call()
@@ -366,23 +372,25 @@ class Executor:
     async def _transfer(self, step: Step, progress: Progress) -> dict[str, Any]:
         namespace = step.args["namespace"]
         project_id = self.inventory.project.id
-        data = await gitlab_io.project(self.session, project_id)
+        data = await self.session.api.project(project_id)
         now = split_full_path(data["path_with_namespace"])[0]
         if now.lower() == namespace.lower():
             return {"path": data["path_with_namespace"], "_detail": f"already in {namespace}"}
         if now.lower() != split_full_path(self.plan.source)[0].lower():
             raise StaleError(f"the project is now in {now}, neither {split_full_path(self.plan.source)[0]} "
                              f"nor {namespace}; someone else moved it")
-        data = await self._move("transfer", lambda: gitlab_io.transfer(self.session, project_id, namespace))
+        data = await self._move("transfer",
+                                lambda: asyncio.to_thread(self._rest().transfer_project, project_id, namespace))
         return {"path": data.get("path_with_namespace"), "_detail": f"moved to {data.get('path_with_namespace')}"}
 
     async def _rename(self, step: Step, progress: Progress) -> dict[str, Any]:
         path = step.args["path"]
         project_id = self.inventory.project.id
-        data = await gitlab_io.project(self.session, project_id)
+        data = await self.session.api.project(project_id)
         if data.get("path") == path:
             return {"path": data["path_with_namespace"], "_detail": f"path is already {path}"}
-        data = await self._move("rename", lambda: gitlab_io.rename_path(self.session, project_id, path))
+        data = await self._move("rename",
+                                lambda: asyncio.to_thread(self._rest().update_project, project_id, {"path": path}))
         return {"path": data.get("path_with_namespace"), "_detail": f"renamed to {data.get('path_with_namespace')}"}
 
     # --- after the move --------------------------------------------------------------------

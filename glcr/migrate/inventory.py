@@ -15,12 +15,10 @@ from pathlib import Path
 from typing import Callable
 
 from glcr.errors import AuthError, GlcrError, NotFoundError, PermissionDeniedError
-from glcr.migrate import gitlab_io
 from glcr.migrate.model import (
-    BlobRef, HoldingFacts, Inventory, ManifestNode, PreflightFacts, ProjectRef, RepoInventory, repository_path,
+    BlobRef, HoldingFacts, Inventory, ManifestNode, PreflightFacts, ProjectRef, RepoInventory, Rule, repository_path,
     split_full_path,
 )
-from glcr.migrate.registry_io import referrers
 from glcr.models import Digest, Manifest
 from glcr.api.tags import registry_path
 from glcr.registry.client import RegistryClient
@@ -46,7 +44,7 @@ def node_from_manifest(manifest: Manifest) -> ManifestNode:
 
 async def _probe_referrers(session, client: RegistryClient, path: str, digest: Digest) -> bool:
     try:
-        return await referrers(client, path, digest) is not None
+        return await client.referrers(path, digest) is not None
     except GlcrError:
         return False
 
@@ -84,7 +82,7 @@ async def read_repository(session, client: RegistryClient, path: str, *, name: s
             following.update(node.children)
         if use_referrers_api:
             async def refs(digest: Digest):
-                return await referrers(client, path, digest) or []
+                return await client.referrers(path, digest) or []
 
             lists = await gather_bounded(jobs, [lambda d=d: refs(d) for d, n in fetched if n is not None])
             following.update(entry["digest"] for entries in lists for entry in entries)
@@ -95,7 +93,7 @@ async def read_repository(session, client: RegistryClient, path: str, *, name: s
 async def read_inventory(session, project_ref: str, *, tick: Tick | None = None,
                          problems: list[str] | None = None) -> Inventory:
     problems = problems if problems is not None else []
-    data = await gitlab_io.project(session, project_ref)
+    data = await session.api.project(project_ref)
     project = ProjectRef(int(data["id"]), data["path_with_namespace"],
                          (data.get("namespace") or {}).get("full_path") or split_full_path(data["path_with_namespace"])[0],
                          data.get("path") or split_full_path(data["path_with_namespace"])[1])
@@ -129,15 +127,22 @@ async def _tag_count(client: RegistryClient, path: str) -> int | None:
         return None  # no project at that path yet: GitLab grants nothing there
 
 
+def _repository_rules(data: list[dict] | None) -> tuple[Rule, ...] | None:
+    if data is None:
+        return None
+    return tuple(Rule(str(d.get("repository_path_pattern") or ""), d.get("minimum_access_level_for_push"),
+                      d.get("minimum_access_level_for_delete")) for d in data)
+
+
 async def read_facts(session, inventory: Inventory, *, target: str, holding: str | None,
                      backup_dir: str | None, problems: list[str] | None = None) -> PreflightFacts:
     from glcr.gitlab.protection import read_protection
 
     project = inventory.project
     client = session.registry(inventory.registry_host)
-    user = await gitlab_io.current_user(session)
-    scopes = await gitlab_io.token_scopes(session)
-    data = await gitlab_io.project(session, project.id)
+    user = await session.api.current_user()
+    scopes = await session.api.token_scopes()
+    data = await session.api.project(project.id)
     perms = data.get("permissions") or {}
     access = max(((perms.get(k) or {}).get("access_level") or 0) for k in ("project_access", "group_access")) \
         if perms else 0
@@ -146,10 +151,10 @@ async def read_facts(session, inventory: Inventory, *, target: str, holding: str
     old_ns, _ = split_full_path(project.full_path)
     ns_found = ns_access = None
     if new_ns.lower() != old_ns.lower():
-        ns = await gitlab_io.namespace(session, new_ns)
+        ns = await session.api.namespace(new_ns)
         ns_found = ns is not None
-        ns_access = await gitlab_io.namespace_access(session, ns, user) if ns else None
-    other = await gitlab_io.project_or_none(session, target)
+        ns_access = await session.api.namespace_access(ns, user) if ns else None
+    other = await session.api.project_or_none(target)
     taken = other is not None and int(other.get("id", 0)) != project.id
 
     target_tags: dict[str, int] = {}
@@ -167,7 +172,7 @@ async def read_facts(session, inventory: Inventory, *, target: str, holding: str
 
     holding_facts = None
     if holding:
-        hdata = await gitlab_io.project_or_none(session, holding)
+        hdata = await session.api.project_or_none(holding)
         if hdata is None:
             holding_facts = HoldingFacts(holding, False)
         else:
@@ -189,7 +194,7 @@ async def read_facts(session, inventory: Inventory, *, target: str, holding: str
         free, conflict = _backup_dir_facts(Path(backup_dir))
     protection = await read_protection(session.api, project.id, quiet=True)  # the preflight says it once
     tag_rules = protection.rules if protection.readable else None
-    repo_rules = await gitlab_io.protection_rules(session, project.id, "repository")
+    repo_rules = _repository_rules(await session.api.protection_rules(project.id, "repository"))
     return PreflightFacts(
         token_scopes=scopes, is_admin=bool(user and user.get("is_admin")), project_access=access,
         target_namespace_found=ns_found, target_namespace_access=ns_access, target_project_taken=taken,

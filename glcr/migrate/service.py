@@ -19,7 +19,8 @@ from glcr.migrate.journal import (
     MigrationDir, default_state_root, list_migrations, named_migration, new_migration_id, utc_now,
 )
 from glcr.migrate.model import Event, Finding, Level, MigrationPlan, Mode
-from glcr.migrate.plan import Progress, blocking, build_plan, evaluate, parse_target, replay
+from glcr.migrate.planner import blocking, build_plan, evaluate, parse_target
+from glcr.migrate.replay import Progress, replay
 from glcr.migrate.route import choose_route
 
 # Where images go when no holding place was given and GitLab will not move them itself:

@@ -7,20 +7,29 @@ request per tag, and bounded concurrency (`--jobs`) turns minutes into seconds.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import ipaddress
+import os
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable
 
 import httpx
 
 from glcr.errors import AuthError, GlcrError, NetworkError, NotFoundError, PermissionDeniedError, for_status
-from glcr.models import MANIFEST_MEDIA_TYPES, Digest, Manifest, RegistryKind
+from glcr.models import MANIFEST_MEDIA_TYPES, MEDIA_OCI_INDEX, Digest, Manifest, RegistryKind
 from glcr.registry.manifest import parse_manifest, sha256_digest
 from glcr.transport.pagination import check_same_origin, error_detail, next_link
 
 ACCEPT_MANIFESTS = ", ".join(MANIFEST_MEDIA_TYPES)
 # distribution answers up to 1,000 names per tags/list page by default; ask for that many.
 TAGS_PAGE_SIZE = 1000
+# Blobs up to this size are read into memory and sent in one PUT (fewest requests, and a PUT of
+# bytes can be retried); bigger ones go in PATCH chunks of this size, so memory stays bounded.
+CHUNK_SIZE = 16 * 1024 * 1024
+DOWNLOAD_BUFFER = 1024 * 1024
+
+Advance = Callable[[int], None]
 
 
 def registry_base_url(host: str, *, insecure: bool = False) -> str:
@@ -225,3 +234,99 @@ class RegistryClient:
         if done.status_code not in (201, 204):
             raise self._fail(done, doing)
         return digest
+
+    # --- what a migration needs: referrers, and blobs streamed to and from files ---------------
+
+    async def referrers(self, repository: str, digest: Digest) -> list[dict] | None:
+        """The referrers of `digest` (OCI index `manifests` entries), or None when the registry has no
+        referrers API (distribution 2.8 and GitLab's registry answer 404)."""
+        headers = {"Accept": MEDIA_OCI_INDEX}
+        response = await self.request("GET", f"/v2/{repository}/referrers/{digest}",
+                                      f"reading referrers of {repository}@{digest[:19]}", headers=headers)
+        if response.status_code != 200:
+            return None
+        try:
+            body = response.json()
+        except ValueError:
+            return None
+        if not isinstance(body, dict) or not isinstance(body.get("manifests"), list):
+            return None
+        return [m for m in body["manifests"] if isinstance(m, dict) and isinstance(m.get("digest"), str)]
+
+    async def download_blob(self, repository: str, digest: Digest, dest: Path,
+                            advance: Advance | None = None) -> int:
+        """Stream a blob into `dest` atomically: a temporary file, hashed, fsynced, then renamed.
+
+        Nothing is left at `dest` unless the content matches its digest. Returns the byte count.
+        """
+        doing = f"downloading blob {digest[:19]} of {repository}"
+        algorithm, _, expected = digest.partition(":")
+        if algorithm != "sha256":
+            raise GlcrError(f"{doing}: unsupported digest algorithm {algorithm}")
+        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")
+        hasher = hashlib.sha256()
+        size = 0
+        try:
+            async with self.stream("GET", f"/v2/{repository}/blobs/{digest}", follow_redirects=True) as response:
+                if response.status_code != 200:
+                    await response.aread()
+                    raise self._fail(response, doing)
+                with open(tmp, "wb") as handle:
+                    async for chunk in response.aiter_bytes(DOWNLOAD_BUFFER):
+                        handle.write(chunk)
+                        hasher.update(chunk)
+                        size += len(chunk)
+                        if advance:
+                            advance(len(chunk))
+                    handle.flush()
+                    os.fsync(handle.fileno())
+        except httpx.TransportError as exc:
+            tmp.unlink(missing_ok=True)
+            raise NetworkError(f"{doing}: {type(exc).__name__}", hint="re-run with --resume") from None
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        if hasher.hexdigest() != expected:
+            tmp.unlink(missing_ok=True)
+            raise GlcrError(f"{doing}: the content does not match its digest")
+        os.replace(tmp, dest)
+        return size
+
+    async def upload_blob_file(self, repository: str, digest: Digest, source: Path,
+                               advance: Advance | None = None) -> int:
+        """Upload a blob from a file; returns the bytes sent."""
+        size = source.stat().st_size
+        if size <= CHUNK_SIZE:
+            data = source.read_bytes()
+            await self.upload_blob(repository, data, digest)
+            if advance:
+                advance(size)
+            return size
+        doing = f"uploading blob {digest[:19]} to {repository}"
+        start = await self.request("POST", f"/v2/{repository}/blobs/uploads/", doing)
+        if start.status_code != 202:
+            raise self._fail(start, doing)
+        location = check_same_origin(start.request.url, start.headers["Location"])
+        offset = 0
+        with open(source, "rb") as handle:
+            while True:
+                chunk = handle.read(CHUNK_SIZE)
+                if not chunk:
+                    break
+                response = await self.request(
+                    "PATCH", str(location), doing, content=chunk,
+                    headers={"Content-Type": "application/octet-stream",
+                             "Content-Range": f"{offset}-{offset + len(chunk) - 1}"})
+                if response.status_code != 202:
+                    raise self._fail(response, doing)
+                location = check_same_origin(response.request.url, response.headers["Location"])
+                offset += len(chunk)
+                if advance:
+                    advance(len(chunk))
+        params = dict(location.params)
+        params["digest"] = digest
+        done = await self.request("PUT", str(location).split("?", 1)[0], doing, params=params,
+                                  headers={"Content-Length": "0"})
+        if done.status_code not in (201, 204):
+            raise self._fail(done, doing)
+        return size

@@ -19,8 +19,8 @@ from glcr.migrate.copy import (
 )
 from glcr.migrate.inventory import node_from_manifest
 from glcr.migrate.model import RepoInventory
-from glcr.migrate.plan import copy_levels
-from glcr.migrate.registry_io import CHUNK_SIZE, upload_blob_file
+from glcr.migrate.planner import copy_levels
+from glcr.registry.client import CHUNK_SIZE
 from glcr.models import MEDIA_OCI_INDEX, MEDIA_OCI_MANIFEST
 from glcr.registry.client import RegistryClient
 from glcr.registry.manifest import parse_manifest
@@ -263,7 +263,7 @@ def test_large_blobs_go_in_chunks(tmp_path: Path) -> None:
     data = b"x" * (CHUNK_SIZE + 10)
     file = tmp_path / "blob"
     file.write_bytes(data)
-    sent = run(upload_blob_file(client_for(reg), "g/app", sha(data), file))
+    sent = run(client_for(reg).upload_blob_file("g/app", sha(data), file))
     assert sent == len(data) and reg.blobs[sha(data)] == data
 
 

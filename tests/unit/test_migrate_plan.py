@@ -1,5 +1,5 @@
-"""The migration planner: targets, holding paths, modes, preflight findings, step order, copy
-order, journal replay and the report. Pure tables."""
+"""The migration planner (targets, holding paths, modes, preflight findings, step order, copy
+order), the journal replay and the report. Pure tables."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from glcr.migrate.model import (
     BlobRef, Event, Finding, HoldingFacts, Inventory, JournalEntry, Level, ManifestNode, MigrationPlan, Mode,
     PreflightFacts, ProjectRef, RepoInventory, Rule, StepKind,
 )
-from glcr.migrate.plan import (
-    blocking, build_plan, choose_mode, copy_levels, evaluate, holding_path, parse_target, replay, report_rows,
-    rollback_steps,
+from glcr.migrate.planner import (
+    blocking, build_plan, choose_mode, copy_levels, evaluate, holding_path, parse_target, rollback_steps,
 )
+from glcr.migrate.replay import replay
+from glcr.migrate.report import report_rows
 from glcr.reference import REPOSITORY_PATH_RE
 
 

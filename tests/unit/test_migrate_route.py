@@ -8,8 +8,8 @@ import pytest
 from glcr.migrate.model import (
     Event, Inventory, JournalEntry, MigrationPlan, Mode, ProjectRef, RepoInventory, Step, StepKind,
 )
-from glcr.migrate.plan import replay
-from glcr.migrate.render import state_name
+from glcr.migrate.replay import replay
+from glcr.render.migrate import state_name
 from glcr.migrate.route import choose_route
 from glcr.migrate.service import refused_in_place
 

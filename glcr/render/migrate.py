@@ -1,8 +1,6 @@
 """Presentation of a migration: the preflight (stderr), progress (stderr, bars only on a TTY),
-and the final report and status (stdout: a table, or JSON with `-o json`).
-
-Belongs in glcr/render/ (the only package that knows presentation); kept here while the
-migration is one engineer's piece, and free of any logic: it reads plans and progress.
+and the final report and status (stdout: a table, or JSON with `-o json`). No logic: it reads
+plans and progress.
 """
 
 from __future__ import annotations
@@ -11,7 +9,8 @@ from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
 
 from glcr.migrate.model import Finding, Level, MigrationPlan, Step, StepKind
-from glcr.migrate.plan import Progress, report_rows
+from glcr.migrate.replay import Progress
+from glcr.migrate.report import report_rows
 from glcr.render.format import OutputFormat, human_size, short_digest
 from glcr.render.output import write_json, write_plain, write_table
 

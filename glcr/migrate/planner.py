@@ -1,5 +1,5 @@
-"""The migration planner and the journal replay. PURE: inventory and facts in, findings and
-ordered steps out; no I/O (a test checks the imports).
+"""The migration planner. PURE: inventory and facts in, findings and ordered steps out; no I/O
+(tests/unit/test_layering.py checks the imports).
 
 Order, and why:
 1. BACKUP every repository first, verified, before anything is deleted: a kill at any later
@@ -20,12 +20,11 @@ If the move is refused, `rollback_steps` replace what is left: restore under the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 from glcr.migrate.model import (
-    Event, Finding, Inventory, JournalEntry, Level, ManifestNode, MigrationPlan, Mode, PreflightFacts,
-    RepoInventory, Step, StepKind, repository_path, split_full_path,
+    Finding, Inventory, Level, ManifestNode, MigrationPlan, Mode, PreflightFacts, RepoInventory, Step, StepKind,
+    repository_path, split_full_path,
 )
 from glcr.models import Digest
 from glcr.reference import MAX_NAME_LENGTH, REPOSITORY_PATH_RE
@@ -324,102 +323,3 @@ def tags_by_digest(repo: RepoInventory) -> dict[Digest, list[str]]:
     for tag, digest in sorted(repo.tags.items()):
         out.setdefault(digest, []).append(tag)
     return out
-
-
-# --- journal replay ---------------------------------------------------------------------------
-
-
-@dataclass
-class Progress:
-    """Where a migration stands, replayed from its journal."""
-
-    steps: list[Step]  # the plan's steps, or the steps done before a rollback plus the rollback's
-    done: dict[str, JournalEntry] = field(default_factory=dict)  # step id -> its `done` entry
-    failed: dict[str, JournalEntry] = field(default_factory=dict)  # last failure not followed by done
-    started: set[str] = field(default_factory=set)  # started, outcome unknown
-    rolled_back: JournalEntry | None = None
-    fallback: JournalEntry | None = None  # the copy-away migration that took over (its id in data)
-
-    @property
-    def pending(self) -> list[Step]:
-        return [s for s in self.steps if s.id not in self.done]
-
-    @property
-    def finished(self) -> bool:
-        return not self.pending
-
-    def state(self, step: Step) -> str:
-        if step.id in self.done:
-            return "done"
-        if step.id in self.failed:
-            return "failed"
-        if step.id in self.started:
-            return "interrupted"
-        return "pending"
-
-
-def replay(plan: MigrationPlan, entries: Iterable[JournalEntry]) -> Progress:
-    progress = Progress(steps=list(plan.steps))
-    for entry in entries:
-        if entry.event is Event.START:
-            progress.started.add(entry.step)
-        elif entry.event is Event.DONE:
-            progress.done[entry.step] = entry
-            progress.failed.pop(entry.step, None)
-            progress.started.discard(entry.step)
-        elif entry.event is Event.FAILED:
-            progress.failed[entry.step] = entry
-            progress.started.discard(entry.step)
-        elif entry.event is Event.FALLBACK:
-            progress.fallback = entry
-        elif entry.event is Event.ROLLBACK:
-            progress.rolled_back = entry
-            kept = [s for s in progress.steps if s.id in progress.done]
-            progress.steps = kept + [Step.from_json(s) for s in entry.data.get("steps") or []]
-    return progress
-
-
-# --- the final report -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TagCheck:
-    repository: str  # final path
-    tag: str
-    old: Digest
-    new: Digest | None
-
-    @property
-    def ok(self) -> bool:
-        return self.old == self.new
-
-
-@dataclass(frozen=True)
-class RepoRow:
-    old_path: str
-    new_path: str
-    tags: int
-    bytes: int
-    verified: int
-    uploaded: int  # bytes glcr uploaded to restore it (0 when every blob was mounted)
-
-
-def report_rows(plan: MigrationPlan, progress: Progress) -> tuple[list[RepoRow], list[TagCheck]]:
-    """Per repository, and per tag: the digest before and the one found at the final path."""
-    verify = next((s for s in reversed(progress.steps) if s.kind is StepKind.VERIFY), None)
-    final_path = (verify.args.get("project_path") if verify else None) or plan.target
-    found = progress.done.get(verify.id).data.get("found", {}) if verify and verify.id in progress.done else {}
-    uploads: dict[int, int] = {}
-    for step in progress.steps:
-        entry = progress.done.get(step.id)
-        if step.kind is StepKind.RESTORE and entry is not None and step.repo is not None:
-            uploads[step.repo] = uploads.get(step.repo, 0) + int(entry.data.get("uploaded_bytes") or 0)
-    rows, checks = [], []
-    for i, repo in enumerate(plan.inventory.repositories):
-        new_path = repository_path(final_path, repo.name)
-        seen = found.get(new_path, {})
-        repo_checks = [TagCheck(new_path, t, d, seen.get(t)) for t, d in sorted(repo.tags.items())]
-        checks += repo_checks
-        rows.append(RepoRow(repo.path, new_path, len(repo.tags), repo.size,
-                            sum(1 for c in repo_checks if c.ok), uploads.get(i, 0)))
-    return rows, checks
