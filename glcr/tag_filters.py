@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Sequence
 
-from glcr.errors import InvalidInputError
 from glcr.models import TagDetails
 
 
@@ -18,13 +17,9 @@ class TagSort(str, Enum):
 
 def compile_match(pattern: str):
     """RE2, searched anywhere in the name (like grep); anchor with ^...$ for a full match."""
-    from glcr.policy.regex import compile_quiet, re2_error
+    from glcr.regex import compile_re2  # here: `glcr tags list` without --match loads no re2
 
-    problem = re2_error(pattern)
-    if problem is not None:
-        raise InvalidInputError(f"--match {pattern!r} is not valid RE2: {problem}",
-                                hint="RE2 has no lookaround or backreferences")
-    return compile_quiet(pattern)
+    return compile_re2(pattern, what="--match")
 
 
 def select_tags(tags: Sequence[TagDetails], *, match: str | None = None, older_than: timedelta | None = None,

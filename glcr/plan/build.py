@@ -36,12 +36,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import re2
-
 from glcr.errors import InvalidInputError
 from glcr.models import Digest, Project, Repository, TagDetails
 from glcr.plan.model import Action, Plan, PlanEntry, as_utc, short_digest
 from glcr.plan.semver import parse_semver
+from glcr.regex import compile_re2
 
 IndexChildren = Mapping[Digest, frozenset[Digest]]
 
@@ -200,14 +199,7 @@ def _compile(pattern: str, what: str) -> Any:
     if pattern == "":
         raise InvalidInputError(f"the {what} is empty and would match no tag",
                                 hint="leave it out instead")
-    options = re2.Options()
-    options.log_errors = False  # RE2 would also print the error to stderr
-    try:
-        return re2.compile(pattern, options)
-    except re2.error as exc:
-        detail = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
-        raise InvalidInputError(f"{what} {pattern!r} is not valid RE2: {detail}",
-                                hint="RE2 has no lookaround or backreferences") from None
+    return compile_re2(pattern, what=what)
 
 
 def _unique(tags: Iterable[TagDetails]) -> tuple[dict[str, TagDetails], list[str]]:

@@ -41,7 +41,8 @@ from glcr.policy.types import (
     TagLike,
     Variant,
 )
-from glcr.policy.regex import TagRegex, anchored, delete_pattern, pattern_shape, re2_error
+from glcr.policy.regex import TagRegex, anchored, delete_pattern, pattern_shape
+from glcr.regex import re2_error
 from glcr.policy.validate import Issue, ValidationResult, validate_bulk_delete, validate_policy
 from glcr.policy.values import (
     BULK_DELETE_FIELDS,

@@ -35,7 +35,7 @@ from enum import Enum
 from typing import Any
 
 from glcr.errors import InvalidInputError, PermissionDeniedError
-from glcr.policy.regex import compile_quiet, re2_error
+from glcr.regex import compile_re2, invalid_regexp, re2_error
 
 LEVELS: Mapping[str, int] = {"maintainer": 40, "owner": 50, "admin": 60}
 MAX_RULES = 5
@@ -124,8 +124,8 @@ def _above(level_name: str | None, level: int | None) -> bool:
 
 def _searcher(pattern: str) -> Callable[[str], bool]:
     try:
-        compiled = compile_quiet(pattern)
-    except Exception:  # re2.error; a foreign pattern: protect everything it might mean
+        compiled = compile_re2(pattern, what="tag name pattern")
+    except InvalidInputError:  # a foreign pattern: protect everything it might mean
         return lambda name: bool(name) and not name.isspace()
     search = compiled.search
     return lambda name: bool(name) and not name.isspace() and search(name) is not None
@@ -207,7 +207,7 @@ def validate_pattern(pattern: str | None) -> str:
                                 f"at most {MAX_PATTERN_LENGTH})")
     error = re2_error(pattern)
     if error is not None:
-        raise InvalidInputError(f"tag name pattern is not valid RE2 syntax: {error}", hint=f"pattern `{pattern}`")
+        raise invalid_regexp("tag name pattern", pattern, error)
     return pattern
 
 

@@ -19,18 +19,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from typing import Any
-
 import re2
 
 from glcr.errors import InvalidInputError
-
-
-def _options(*, never_capture: bool = False) -> re2.Options:
-    options = re2.Options()
-    options.log_errors = False  # GitLab passes log_errors: false; RE2 would print to stderr
-    options.never_capture = never_capture
-    return options
+from glcr.regex import compile_re2, invalid_regexp, re2_error
 
 
 def anchored(pattern: str | None) -> str:
@@ -41,20 +33,6 @@ def anchored(pattern: str | None) -> str:
 def delete_pattern(name_regex_delete: str | None, name_regex: str | None) -> str | None:
     """Ruby's `name_regex_delete || name_regex`: only nil falls through, "" is truthy."""
     return name_regex_delete if name_regex_delete is not None else name_regex
-
-
-def _error_text(exc: Exception) -> str:
-    arg = exc.args[0] if exc.args else str(exc)
-    return arg.decode("utf-8", "replace") if isinstance(arg, bytes) else str(arg)
-
-
-def re2_error(pattern: str) -> str | None:
-    """RE2's error for `pattern`, or None if it compiles (what GitLab's validators check)."""
-    try:
-        re2.compile(pattern, _options())
-    except re2.error as exc:
-        return _error_text(exc)
-    return None
 
 
 def _is_blank(text: str) -> bool:
@@ -79,15 +57,11 @@ class TagRegex:
         if not pattern:
             # `\A\z` matches only the empty string, and `match?` never tests an empty name.
             return cls(pattern, source, _never)
-        error = re2_error(pattern)
-        if error is None:
-            try:
-                # never_capture: groups cannot change whether it matches, and skipping them is faster.
-                compiled = re2.compile(source, _options(never_capture=True))
-            except re2.error as exc:
-                error = _error_text(exc)
+        error = re2_error(pattern)  # GitLab's validators check the pattern as given
         if error is not None:
-            raise InvalidInputError(f"{field} is an invalid regexp: {error}", hint=f"pattern `{pattern}`")
+            raise invalid_regexp(field, pattern, error)
+        # never_capture: groups cannot change whether it matches, and skipping them is faster.
+        compiled = compile_re2(source, what=field, never_capture=True)
         return cls(pattern, source, _matcher(compiled))
 
     @property
@@ -209,11 +183,3 @@ def describe_alternation(branches: tuple[str, ...]) -> str:
     parts += [f"contain `{b}`" for b in branches[1:-1]]
     parts.append(f"end with `{branches[-1]}`")
     return "names that " + ", or ".join(parts)
-
-
-def compile_quiet(pattern: str) -> Any:
-    """RE2-compile `pattern` as written (no anchoring), without RE2 logging to stderr.
-
-    Raises re2.error; glcr's own filters (`tags list --match`, `tags plan`) use it.
-    """
-    return re2.compile(pattern, _options())

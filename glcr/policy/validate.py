@@ -16,7 +16,8 @@ from typing import Any
 
 from glcr.errors import InvalidInputError
 from glcr.policy.duration import analyze_chronic_duration, format_seconds
-from glcr.policy.regex import describe_alternation, pattern_shape, re2_error
+from glcr.policy.regex import describe_alternation, pattern_shape
+from glcr.regex import re2_error
 from glcr.policy.values import (
     BULK_DELETE_FIELDS,
     CADENCES,

@@ -314,9 +314,9 @@ def test_project_path_for_root_image_and_given_project() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"keep_regexes": ("(",)}, "keep regex '(' is not valid RE2: missing ): ("),
-        ({"keep_regexes": ("(?=v)x",)}, "keep regex '(?=v)x' is not valid RE2"),
-        ({"delete_regex": "(a"}, "delete regex '(a' is not valid RE2"),
+        ({"keep_regexes": ("(",)}, "keep regex is an invalid regexp: missing ): ( (pattern `(`;"),
+        ({"keep_regexes": ("(?=v)x",)}, "keep regex is an invalid regexp: invalid perl operator: (?= (pattern `(?=v)x`;"),
+        ({"delete_regex": "(a"}, "delete regex is an invalid regexp: missing ): (a (pattern `(a`;"),
         ({"delete_regex": ""}, "the delete regex is empty and would match no tag"),
         ({"keep_regexes": ("",)}, "the keep regex is empty"),
         ({"keep_first": 0}, "keep_first must be a whole number of 1 or more, not 0"),
