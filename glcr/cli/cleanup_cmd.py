@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Optional
@@ -22,13 +23,13 @@ class VariantChoice(str, Enum):
     THIRD_PARTY = "third-party"
 
 
-def _common(ctx: typer.Context, project: str, repo: Optional[str], name_regex, name_regex_keep, keep_n,
-            older_than, variant: VariantChoice, max_list_size: int):
+def _simulation_args(ctx: typer.Context, project: str, repo: Optional[str], name_regex, name_regex_keep, keep_n,
+                     older_than, variant: VariantChoice, max_list_size: int):
+    """The flags checked (before anything is read), and the keywords of glcr.api.cleanup's calls."""
     from datetime import datetime, timezone
 
     from rich.markup import escape
 
-    from glcr.api.cleanup import effective_params, simulate_cleanup
     from glcr.policy import Variant, describe_params
     from glcr.policy.validate import validate_policy_fields
 
@@ -38,25 +39,28 @@ def _common(ctx: typer.Context, project: str, repo: Optional[str], name_regex, n
     validate_policy_fields({k: v for k, v in overrides.items() if v is not None},
                            enabled=True).raise_for_errors("this policy cannot run")
     app_ctx = app_context(ctx)
-    params, warnings, enabled = effective_params(app_ctx.credentials(), project, overrides)
     console = app_ctx.stderr()
-    note = {False: "  [dim](saved policy is disabled)[/dim]", None: "  [dim](from the flags only)[/dim]"}.get(enabled, "")
-    console.print(f"Policy: {escape(describe_params(params))}{note}")
-    for warning in warnings:
-        app_ctx.warn(warning)
-    chosen = {VariantChoice.AUTO: None, VariantChoice.GITLAB: Variant.GITLAB_API,
-              VariantChoice.THIRD_PARTY: Variant.THIRD_PARTY}[variant]
-    now = datetime.now(timezone.utc)
+
+    def on_policy(policy) -> None:
+        note = {False: "  [dim](saved policy is disabled)[/dim]",
+                None: "  [dim](from the flags only)[/dim]"}.get(policy.enabled, "")
+        console.print(f"Policy: {escape(describe_params(policy.params))}{note}")
+        for warning in policy.warnings:
+            app_ctx.warn(warning)
 
     def seen(repository, count):
         console.print(f"  {repository.path}: {count} tags")
 
-    project_obj, items = app_ctx.run(lambda s: simulate_cleanup(
-        s, project, params, now=now, repository=repo, variant=chosen, max_list_size=max_list_size, on_repository=seen))
-    for item in items:
+    chosen = {VariantChoice.AUTO: None, VariantChoice.GITLAB: Variant.GITLAB_API,
+              VariantChoice.THIRD_PARTY: Variant.THIRD_PARTY}[variant]
+    return app_ctx, dict(overrides=overrides, now=datetime.now(timezone.utc), repository=repo, variant=chosen,
+                         max_list_size=max_list_size, on_policy=on_policy, on_repository=seen)
+
+
+def _say_variants(console, simulation) -> None:
+    for item in simulation.items:
         label = item.result.summary.variant.value
         console.print(f"  {item.repository.path}: simulated the {label} variant (registry: {item.kind.label})")
-    return app_ctx, params, project_obj, items, now
 
 
 REPO = typer.Option(None, "--repo", help="only this repository path", autocompletion=complete_repository)
@@ -86,11 +90,14 @@ def dry_run(ctx: typer.Context, project: str = PROJECT,
       glcr cleanup dry-run mygroup/app --name-regex '.*' --keep-n 5 --older-than 30d
       glcr cleanup dry-run mygroup/app -o json | jq '.[] | select(.action=="delete") | .name'
     """
+    from glcr.api.cleanup import simulate_policy
     from glcr.render.policy import render_cleanup
 
-    _, _, _, items, _ = _common(ctx, project, repo, name_regex, name_regex_keep, keep_n, older_than, variant,
-                                max_list_size)
-    render_cleanup([(i.repository.path, i.result) for i in items], output)
+    app_ctx, args = _simulation_args(ctx, project, repo, name_regex, name_regex_keep, keep_n, older_than, variant,
+                                     max_list_size)
+    simulation = app_ctx.run(lambda s: simulate_policy(s, project, **args))
+    _say_variants(app_ctx.stderr(), simulation)
+    render_cleanup([(i.repository.path, i.result) for i in simulation.items], output)
 
 
 @app.command()
@@ -110,51 +117,47 @@ def run(ctx: typer.Context, project: str = PROJECT,
       glcr cleanup run mygroup/app --yes      # in a scheduled CI job
     """
     from glcr.errors import PartialFailureError
-    from glcr.api.cleanup import apply_cleanup
-    from glcr.policy import describe_params
+    from glcr.api.cleanup import default_state_dir, run_policy
     from glcr.render.policy import render_cleanup
     from glcr.render.progress import counting_progress
 
-    app_ctx, params, project_obj, items, now = _common(ctx, project, repo, name_regex, name_regex_keep, keep_n,
-                                                       older_than, variant, max_list_size)
-    render_cleanup([(i.repository.path, i.result) for i in items], OutputFormat.TABLE, verbose=False)
-    total = sum(i.result.summary.delete for i in items)
-    if total == 0:
-        app_ctx.say("Nothing to delete.")
-        return
-    app_ctx.confirm(f"Delete {total} tag(s) from {project_obj.path_with_namespace}?", yes)
-    base = state_dir or _default_state_dir(project_obj.path_with_namespace)
+    app_ctx, args = _simulation_args(ctx, project, repo, name_regex, name_regex_keep, keep_n, older_than, variant,
+                                     max_list_size)
     console = app_ctx.stderr()
-    failed = 0
-    # The same command resumes: each repository's plan and journal in `base` skip what is done.
+    journals: dict = {}
+
+    def review(simulation) -> None:
+        _say_variants(console, simulation)
+        render_cleanup([(i.repository.path, i.result) for i in simulation.items], OutputFormat.TABLE, verbose=False)
+        if simulation.to_delete == 0:
+            app_ctx.say("Nothing to delete.")
+        journals["base"] = state_dir or default_state_dir(simulation.project.path_with_namespace, app_ctx.env)
+
+    @contextmanager
+    def applying(repository, count):
+        with counting_progress(console, f"Deleting from {repository.path}") as bar:
+            bar.set_total(count)
+            yield bar
+
+    def applied(outcome) -> None:
+        summary = outcome.summary
+        console.print(f"{outcome.repository.path}: deleted {summary.deleted}, already absent {summary.already_absent}, "
+                      f"stale {summary.stale}, failed {summary.failed}  (journal {outcome.journal})", markup=False)
+
+    # The same command resumes: each repository's plan and journal in the state dir skip what is done.
     resume = ("cleanup", "run", project, *_flag("--repo", repo), *_flag("--name-regex", name_regex),
               *_flag("--name-regex-keep", name_regex_keep), *_flag("--keep-n", keep_n),
               *_flag("--older-than", older_than),
               *_flag("--variant", None if variant is VariantChoice.AUTO else variant.value),
               *_flag("--max-list-size", None if max_list_size == DEFAULT_MAX_LIST_SIZE else max_list_size),
               *_flag("--state-dir", state_dir), "--yes")
-    for item in (i for i in items if i.result.summary.delete):
-        async def work(session, item=item):
-            with counting_progress(console, f"Deleting from {item.repository.path}") as bar:
-                bar.set_total(item.result.summary.delete)
-                return await apply_cleanup(session, project_obj, item, now, describe_params(params), base,
-                                           on_result=lambda r: bar.advance())
-
-        with app_ctx.resumable(*resume, journal=base):
-            summary, journal = app_ctx.run(work)
-        failed += summary.failed
-        console.print(f"{item.repository.path}: deleted {summary.deleted}, already absent {summary.already_absent}, "
-                      f"stale {summary.stale}, failed {summary.failed}  (journal {journal})", markup=False)
-    if failed:
-        raise PartialFailureError(f"{failed} tag(s) failed", hint="run the same command again to retry")
+    with app_ctx.resumable(*resume, journal=lambda: journals.get("base")):
+        outcome = app_ctx.run(lambda s: run_policy(
+            s, project, review=review, confirm=lambda question: app_ctx.confirm(question, yes), state_dir=state_dir,
+            env=app_ctx.env, applying=applying, on_applied=applied, **args))
+    if outcome.failed:
+        raise PartialFailureError(f"{outcome.failed} tag(s) failed", hint="run the same command again to retry")
 
 
 def _flag(name: str, value) -> tuple:
     return () if value is None else (name, value)
-
-
-def _default_state_dir(project_path: str) -> Path:
-    import os
-
-    root = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-    return root / "glcr" / "cleanup" / project_path.replace("/", "__")

@@ -44,9 +44,9 @@ MAX_CACHE_ENTRIES = 300
 
 
 def cache_file(env: dict[str, str] | None = None) -> str:
-    env = os.environ if env is None else env
-    base = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "glcr", "completion.json")
+    from glcr.statedir import cache_path
+
+    return cache_path("completion.json", env=env)
 
 
 class Cache:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Optional
 
@@ -22,8 +21,9 @@ app = typer.Typer(
 
 def default_state_dir() -> Path:
     """$XDG_STATE_HOME/glcr/sandbox, else ~/.local/state/glcr/sandbox (XDG base directory spec)."""
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    return Path(base) / "glcr" / "sandbox"
+    from glcr.statedir import state_path
+
+    return Path(state_path("sandbox"))
 
 
 STATE_DIR = typer.Option(

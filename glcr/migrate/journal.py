@@ -27,6 +27,7 @@ from typing import Iterator
 from glcr.durable import fsync_directory
 from glcr.errors import InvalidInputError, NotFoundError, RefusedError
 from glcr.migrate.model import Event, JournalEntry, MigrationPlan
+from glcr.statedir import state_path
 
 PLAN_FILE = "plan.json"
 JOURNAL_FILE = "journal.jsonl"
@@ -34,9 +35,7 @@ LOCK_FILE = "lock"
 
 
 def default_state_root(env: dict[str, str] | None = None) -> Path:
-    env = dict(os.environ) if env is None else env
-    base = env.get("XDG_STATE_HOME") or str(Path(env.get("HOME") or Path.home()) / ".local" / "state")
-    return Path(base) / "glcr" / "migrations"
+    return Path(state_path("migrations", env=env))
 
 
 def utc_now() -> str:
