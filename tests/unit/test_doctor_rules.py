@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import date
 
 import pytest
@@ -173,11 +171,3 @@ def test_exit_code_is_the_first_failures_kind_and_warnings_never_fail() -> None:
     assert report.failed and report.exit_code == ExitCode.NETWORK
     data = report.to_dict()
     assert data["ok"] is False and data["counts"] == {"ok": 1, "warn": 0, "fail": 2, "skip": 0}
-
-
-def test_pure_doctor_modules_import_no_io() -> None:
-    code = ("import sys, glcr.doctor.model, glcr.doctor.names, glcr.doctor.clock, glcr.doctor.token, "
-            "glcr.settings_admin.cleanup_limits, glcr.settings_admin.access\n"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('httpx', 'gitlab', 'requests', 'typer', 'rich')))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"

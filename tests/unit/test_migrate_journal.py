@@ -3,8 +3,6 @@ one run at a time, and purity of the planner modules."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -80,16 +78,3 @@ def test_ids_fit_in_a_registry_path() -> None:
 def test_state_root() -> None:
     assert default_state_root({"XDG_STATE_HOME": "/s"}) == Path("/s/glcr/migrations")
     assert default_state_root({"HOME": "/h"}) == Path("/h/.local/state/glcr/migrations")
-
-
-def test_planner_modules_import_no_io() -> None:
-    """model and plan are pure (design: layout): no HTTP, no CLI, no presentation, no session."""
-    forbidden = ("httpx", "gitlab", "typer", "rich", "glcr.session", "glcr.migrate.journal")
-    code = (
-        "import sys\n"
-        "import glcr.migrate.model, glcr.migrate.plan\n"
-        f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {forbidden!r} or m in {forbidden!r})\n"
-        "print(','.join(bad))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == ""
