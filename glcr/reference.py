@@ -1,4 +1,5 @@
-"""Parsing of repository paths and image references, and GitLab's naming rules. Pure.
+"""Parsing of repository paths and image references, GitLab's naming rules, digests shortened for
+reading. Pure.
 
 Rules follow lib/gitlab/regex.rb (container_repository_name_regex), lib/container_registry/path.rb
 and distribution's reference/regexp.go.
@@ -21,6 +22,14 @@ MAX_LEVELS_BELOW_PROJECT = 2  # docs: "up to two levels deep" after the project 
 # lib/container_registry/path.rb: GitLab looks for an image's project among the 3 longest
 # prefixes of its path (LEVELS_SUPPORTED = 3).
 LEVELS_SUPPORTED = 3
+
+
+def short_digest(digest: str | None) -> str:
+    """`sha256:0123456789ab…`, for tables and messages; `-` when unknown."""
+    if not digest:
+        return "-"
+    algorithm, _, hexpart = digest.partition(":")
+    return f"{algorithm}:{hexpart[:12]}…" if len(hexpart) > 12 else digest
 
 
 def project_candidates(path: str) -> list[str]:

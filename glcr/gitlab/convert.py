@@ -3,20 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from urllib.parse import quote
 
 from glcr.models import ExpirationPolicy, Project, Repository, Tag, TagDetails
-
-
-def parse_time(value: Any) -> datetime | None:
-    if not value:
-        return None
-    text = str(value).replace("Z", "+00:00")
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        return None
+from glcr.timestamps import format_time, optional_time
 
 
 def encode_id(id_or_path: int | str) -> str:
@@ -29,8 +19,8 @@ def repository(data: dict) -> Repository:
     return Repository(
         id=int(data["id"]), name=data.get("name") or "", path=data["path"],
         project_id=int(data.get("project_id") or 0), location=data.get("location") or "",
-        created_at=parse_time(data.get("created_at")),
-        cleanup_policy_started_at=parse_time(data.get("cleanup_policy_started_at")),
+        created_at=optional_time(data.get("created_at")),
+        cleanup_policy_started_at=optional_time(data.get("cleanup_policy_started_at")),
         status=data.get("status"), tags_count=data.get("tags_count"), size=data.get("size"),
     )
 
@@ -42,7 +32,7 @@ def tag(data: dict) -> Tag:
 def tag_details(data: dict) -> TagDetails:
     return TagDetails(
         name=data["name"], path=data.get("path", ""), location=data.get("location", ""),
-        digest=data.get("digest"), created_at=parse_time(data.get("created_at")),
+        digest=data.get("digest"), created_at=optional_time(data.get("created_at")),
         total_size=data.get("total_size"), revision=data.get("revision"),
         short_revision=data.get("short_revision"),
     )
@@ -65,7 +55,7 @@ def policy(data: dict | None) -> ExpirationPolicy | None:
         cadence=data.get("cadence") or "1d", enabled=bool(data.get("enabled")),
         keep_n=data.get("keep_n"), older_than=data.get("older_than"),
         name_regex=data.get("name_regex"), name_regex_keep=data.get("name_regex_keep"),
-        next_run_at=parse_time(data.get("next_run_at")),
+        next_run_at=optional_time(data.get("next_run_at")),
     )
 
 
@@ -91,4 +81,4 @@ def tag_details_json(details: TagDetails) -> dict:
 
 
 def iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
+    return format_time(value) if value else None

@@ -38,9 +38,11 @@ from typing import Any
 
 from glcr.errors import InvalidInputError
 from glcr.models import Digest, Project, Repository, TagDetails
-from glcr.plan.model import Action, Plan, PlanEntry, as_utc, short_digest
+from glcr.plan.model import Action, Plan, PlanEntry
 from glcr.plan.semver import parse_semver
+from glcr.reference import short_digest
 from glcr.regex import compile_re2
+from glcr.timestamps import as_utc
 
 IndexChildren = Mapping[Digest, frozenset[Digest]]
 

@@ -23,8 +23,9 @@ from types import TracebackType
 
 from glcr.durable import fsync_directory
 from glcr.errors import AbortedError, InvalidInputError
-from glcr.plan.model import format_time, short_digest
 from glcr.plan.progress import Event, JournalRecord, replay_records
+from glcr.reference import short_digest
+from glcr.timestamps import format_time
 
 JOURNAL_SUFFIX = ".journal.jsonl"
 LOG_SUFFIX = ".log"

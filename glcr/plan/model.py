@@ -40,13 +40,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from glcr.errors import InvalidInputError, StaleError
 from glcr.models import Digest
 from glcr.reference import DIGEST_RE, TAG_RE
+from glcr.timestamps import format_time, parse_time
 
 PLAN_KIND = "glcr/tag-plan"
 PLAN_VERSION = 1
@@ -150,32 +151,8 @@ def is_digest(text: str) -> bool:
     return DIGEST_RE.fullmatch(text) is not None
 
 
-def as_utc(moment: datetime) -> datetime:
-    """Naive datetimes are taken as UTC (GitLab reports UTC)."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def format_time(moment: datetime) -> str:
-    """RFC 3339 in UTC with `Z`; seconds, or microseconds when there are any (round trip)."""
-    moment = as_utc(moment)
-    spec = "microseconds" if moment.microsecond else "seconds"
-    return moment.isoformat(timespec=spec).replace("+00:00", "Z")
-
-
-def parse_time(text: str) -> datetime:
-    """Inverse of `format_time`; accepts any offset. ValueError when not a zoned timestamp."""
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        raise ValueError("no time zone")
-    return moment.astimezone(UTC)
-
-
-def short_digest(digest: Digest | None) -> str:
-    """`sha256:0123456789ab…` for messages; `-` when unknown."""
-    if not digest:
-        return "-"
-    algorithm, _, hexpart = digest.partition(":")
-    return f"{algorithm}:{hexpart[:12]}…" if len(hexpart) > 12 else digest
 
 
 def _entry_to_dict(entry: PlanEntry) -> dict[str, Any]:

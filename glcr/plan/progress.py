@@ -28,7 +28,8 @@ from datetime import datetime
 from enum import StrEnum
 
 from glcr.models import Digest
-from glcr.plan.model import Action, Plan, PlanEntry, format_time, parse_time
+from glcr.plan.model import Action, Plan, PlanEntry
+from glcr.timestamps import format_time, parse_time
 
 
 class Event(StrEnum):

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Callable, Sequence
 
 from glcr.errors import GlcrError, NotFoundError
-from glcr.gitlab.convert import parse_time
+from glcr.timestamps import optional_time
 from glcr.models import Digest, Manifest, RegistryKind, TagDetails
 from glcr.registry.client import RegistryClient
 from glcr.registry.manifest import total_layer_size
@@ -51,9 +51,9 @@ async def gitlab_api_details(client: RegistryClient, path: str, location: str) -
             revision, short = _revision(item.get("config_digest"))
             out.append(TagDetails(
                 name=item["name"], path=f"{path}:{item['name']}", location=f"{location}:{item['name']}",
-                digest=item.get("digest"), created_at=parse_time(item.get("created_at")),
+                digest=item.get("digest"), created_at=optional_time(item.get("created_at")),
                 total_size=item.get("size_bytes"), revision=revision, short_revision=short,
-                updated_at=parse_time(item.get("updated_at")), published_at=parse_time(item.get("published_at")),
+                updated_at=optional_time(item.get("updated_at")), published_at=optional_time(item.get("published_at")),
                 push_times=True))
         link = next_link(response)
         if not link:
@@ -76,7 +76,7 @@ async def gitlab_repository_size(client: RegistryClient, path: str) -> int | Non
 def config_created(config: bytes) -> datetime | None:
     """The image config's `created` (RFC 3339); None when absent or unparseable, as GitLab."""
     try:
-        return parse_time(json.loads(config).get("created"))
+        return optional_time(json.loads(config).get("created"))
     except (ValueError, AttributeError):
         return None
 

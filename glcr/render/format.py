@@ -23,12 +23,6 @@ def human_size(size: int | None) -> str:
     return f"{size} B"
 
 
-def short_digest(digest: str | None) -> str:
-    if not digest:
-        return "-"
-    return digest.split(":", 1)[-1][:12]
-
-
 def when(value: datetime | None, now: datetime | None = None) -> str:
     if value is None:
         return "-"

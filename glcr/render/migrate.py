@@ -11,7 +11,8 @@ from typing import Any, Iterator, Sequence
 from glcr.migrate.model import Finding, Level, MigrationPlan, Step, StepKind
 from glcr.migrate.replay import Progress
 from glcr.migrate.report import report_rows
-from glcr.render.format import OutputFormat, human_size, short_digest
+from glcr.reference import short_digest
+from glcr.render.format import OutputFormat, human_size
 from glcr.render.output import write_json, write_plain, write_table
 
 LEVEL_STYLE = {Level.ERROR: "red", Level.WARNING: "yellow", Level.INFO: "dim"}

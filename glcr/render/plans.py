@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from glcr.plan.model import Plan
-from glcr.render.format import human_size, short_digest
+from glcr.reference import short_digest
+from glcr.render.format import human_size
 
 
 def write_plan_file(plan: Plan, path: Path) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from glcr.render.format import OutputFormat, human_size, short_digest, when
+from glcr.reference import short_digest
+from glcr.render.format import OutputFormat, human_size, when
 from glcr.render.output import write_json, write_table
 
 

@@ -6,7 +6,8 @@ from typing import Sequence
 
 from glcr.gitlab.convert import iso, tag_details_json
 from glcr.models import TagDetails
-from glcr.render.format import OutputFormat, human_size, short_digest, when
+from glcr.reference import short_digest
+from glcr.render.format import OutputFormat, human_size, when
 from glcr.render.output import write_json, write_plain, write_table
 
 

@@ -42,12 +42,13 @@ RULES: dict[str, Rule] = {
     "models.py": rule(pure=True),
     "regex.py": rule("errors", "re2", pure=True),
     "reference.py": rule("errors models", pure=True),
+    "timestamps.py": rule(pure=True),
     "durable.py": rule(),
     "statedir.py": rule(),
     # pure decisions
     "policy": rule("errors models regex plan", "re2 yaml", pure=True),
-    "plan": rule("errors models reference regex", pure=True),
-    "plan/journal.py": rule("errors models durable plan"),
+    "plan": rule("errors models reference regex timestamps", pure=True),
+    "plan/journal.py": rule("errors models reference timestamps durable plan"),
     "durations.py": rule("errors policy", pure=True),
     "tag_filters.py": rule("errors models regex", pure=True),
     "migrate/model.py": rule("models", pure=True),
@@ -59,18 +60,18 @@ RULES: dict[str, Rule] = {
     "registry/manifest.py": rule("errors models", pure=True),
     "transport/backoff.py": rule("errors", pure=True),
     "transport/redact.py": rule("errors", pure=True),
-    "gitlab/convert.py": rule("errors models", pure=True),
+    "gitlab/convert.py": rule("errors models timestamps", pure=True),
     # I/O: HTTP policy, clients, credentials
     "transport": rule("errors glcr", "httpx"),
     "credentials.py": rule("errors", "gitlab httpx keyring"),
-    "gitlab": rule("errors models credentials transport policy glcr", "gitlab httpx requests"),
-    "registry": rule("errors models transport policy gitlab", "httpx"),
+    "gitlab": rule("errors models timestamps credentials transport policy glcr", "gitlab httpx requests"),
+    "registry": rule("errors models timestamps transport policy gitlab", "httpx"),
     "settings.py": rule("errors session"),
     "session.py": rule("errors credentials settings transport gitlab registry", "httpx"),
     # the library: what commands call
     "api": rule("errors models reference regex credentials session settings transport gitlab registry policy "
-                "plan tag_filters durations durable statedir", "httpx"),
-    "migrate": rule("errors models reference durable statedir transport gitlab registry policy plan api"),
+                "plan tag_filters durations durable statedir timestamps settings_admin doctor", "httpx"),
+    "migrate": rule("errors models reference timestamps durable statedir transport gitlab registry policy plan api"),
     "doctor": rule("errors models reference credentials settings transport gitlab registry", "httpx"),
     "doctor/model.py": rule("errors", pure=True),
     "doctor/names.py": rule("errors reference doctor", pure=True),
@@ -78,8 +79,8 @@ RULES: dict[str, Rule] = {
     "doctor/token.py": rule("errors doctor", pure=True),
     "settings_admin": rule("errors", pure=True),
     # presentation
-    "render": rule("errors models gitlab plan policy migrate", "rich"),
-    "cli": rule("glcr errors models reference regex durable statedir credentials settings session transport gitlab "
+    "render": rule("errors models reference timestamps gitlab plan policy migrate", "rich"),
+    "cli": rule("glcr errors models reference regex timestamps durable statedir credentials settings session transport gitlab "
                 "registry policy plan tag_filters durations api migrate doctor settings_admin render",
                 "typer click rich httpx"),
     "cli/sandbox_cmd.py": rule("glcr errors statedir cli sandbox", "typer click rich httpx"),

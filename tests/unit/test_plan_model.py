@@ -15,9 +15,6 @@ from glcr.plan.model import (
     Plan,
     PlanEntry,
     ensure_for_repository,
-    format_time,
-    parse_time,
-    short_digest,
 )
 
 DIGEST = "sha256:" + "ab" * 32
@@ -71,8 +68,6 @@ def test_json_is_stable_sorted_and_indented() -> None:
 def test_times_in_other_zones_are_written_in_utc() -> None:
     plan = make_plan(created_at=datetime(2026, 11, 27, 7, 40, tzinfo=timezone(timedelta(hours=2))))
     assert json.loads(plan.to_json())["created_at"] == "2026-11-27T05:40:00Z"
-    assert format_time(datetime(2026, 1, 2, 3, 4, 5)) == "2026-01-02T03:04:05Z"  # naive is UTC
-    assert parse_time("2026-01-02T05:04:05+02:00") == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 def test_optional_fields_may_be_left_out() -> None:
@@ -199,8 +194,3 @@ def test_ensure_for_repository() -> None:
         ensure_for_repository(plan, "group/app/web")
     assert caught.value.message == "plan.json was made for group/app/api, not group/app/web"
     assert caught.value.exit_code == ExitCode.STALE == 11
-
-
-def test_short_digest() -> None:
-    assert short_digest(DIGEST) == "sha256:abababababab…"
-    assert short_digest(None) == "-"

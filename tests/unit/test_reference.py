@@ -1,7 +1,7 @@
 import pytest
 
 from glcr.errors import InvalidInputError
-from glcr.reference import project_candidates
+from glcr.reference import project_candidates, short_digest
 from glcr.reference import name_problems, parse_image_ref
 
 
@@ -48,3 +48,11 @@ def test_name_problems(path, project, fragment):
 def test_valid_names_have_no_problems():
     assert name_problems("group/project/image", "group/project") == []
     assert name_problems("a.b/c__d/e---f") == []
+
+
+@pytest.mark.parametrize(
+    ("digest", "short"),
+    [("sha256:" + "ab" * 32, "sha256:abababababab…"), ("sha256:abc", "sha256:abc"), (None, "-"), ("", "-")],
+)
+def test_short_digest(digest, short):
+    assert short_digest(digest) == short
