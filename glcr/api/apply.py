@@ -148,3 +148,47 @@ async def apply_with_journal(session: Session, plan: Plan, repo: Repository, pat
         replayed = replay(paths.journal)
         return await apply_plan(session, plan, repo, writer, replayed, current=current,
                                 run_id=new_run_id(datetime.now(timezone.utc)), on_result=on_result)
+
+
+# A snapshot of the registry read this recently is reused for the delete (no second read of
+# every tag); older, it is read again, since the tags may have moved in the meantime.
+FRESH_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class AppliedPlan:
+    prepared: PreparedPlan
+    summary: object | None  # glcr.plan.progress.Summary after the run; None when nothing ran
+    report: DeleteReport | None
+
+
+async def apply_plan_file(session: Session, path: str, loaded, source: str, paths, *,
+                          review: Callable[[PreparedPlan, list, object], None], confirm: Callable[[str], None],
+                          dry_run: bool = False, applying=None) -> AppliedPlan:
+    """A plan or list (`loaded`, from `source`) applied to the repository at `path`, journaled at
+    `paths` (glcr.plan.journal.JournalPaths); a re-run resumes.
+
+    `review(prepared, pending entries, summary so far)` shows it; `confirm(question)` raises to
+    stop; `applying(repository, count)`: a context manager (a progress bar with `advance()`)
+    open while tags are deleted.
+    """
+    import time
+    from contextlib import nullcontext
+
+    from glcr.plan.journal import replay
+    from glcr.plan.progress import summarize
+
+    prepared = await prepare_plan(session, path, loaded, source, journal=paths.journal)
+    read_at = time.monotonic()
+    replayed = replay(paths.journal)
+    pending = pending_entries(prepared.plan, replayed)
+    review(prepared, pending, summarize(prepared.plan, replayed))
+    if dry_run or not pending:
+        return AppliedPlan(prepared, None, None)
+    confirm(f"Delete {len(pending)} tag(s) from {prepared.repository.path}?")
+    # A person who took a while to answer gets the registry read again.
+    current = prepared.current if time.monotonic() - read_at <= FRESH_SECONDS else None
+    with (applying(prepared.repository, len(pending)) if applying else nullcontext()) as bar:
+        run = await apply_with_journal(session, prepared.plan, prepared.repository, paths, replayed, current=current,
+                                       on_result=(lambda r: bar.advance()) if bar else None)
+    return AppliedPlan(prepared, summarize(prepared.plan, replay(paths.journal)), run.report)

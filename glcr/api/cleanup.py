@@ -12,7 +12,8 @@ from glcr.errors import NotFoundError
 from glcr.models import Project, RegistryKind, Repository, TagDetails
 from glcr.api.protection import guard_cleanup
 from glcr.api.resolve import project_repositories
-from glcr.api.tags import list_tag_details, registry_path
+from glcr.api.handle import RepositoryHandle, open_repository
+from glcr.api.tags import list_tag_details
 from glcr.plan.model import Action as PlanAction, Plan, PlanEntry
 from glcr.policy import CleanupParams, CleanupResult, PolicyTag, Variant, decide
 from glcr.session import Session
@@ -41,15 +42,33 @@ async def simulate_cleanup(session: Session, project: str, params: CleanupParams
             raise NotFoundError(f"no repository {repository} in {the_project.path_with_namespace}")
     out = []
     for repo in sorted(repos, key=lambda r: r.path):
-        kind = await session.registry(repo.registry_host).kind(registry_path(repo))
-        tags = await list_tag_details(session, repo)
-        if on_repository:
-            on_repository(repo, len(tags))
-        chosen = variant or Variant.for_registry(kind)
-        result = decide(policy_tags(tags, chosen), params, variant=chosen, now=now, max_list_size=max_list_size)
-        result = await guard_cleanup(session, the_project.id, result)  # GitLab's cleanup keeps protected tags
-        out.append(RepositoryCleanup(repo, kind, tags, mark_approximate(result, tags)))
+        out.append(await decide_repository(session, repo, params, now=now, variant=variant,
+                                           max_list_size=max_list_size, on_read=on_repository))
     return the_project, out
+
+
+async def decide_repository(session: Session, repo: Repository | RepositoryHandle, params: CleanupParams, *,
+                            now: datetime, variant: Variant | None = None, max_list_size: int | None = 200,
+                            user: bool = False,
+                            on_read: Callable[[Repository, int], None] | None = None) -> RepositoryCleanup:
+    """GitLab's cleanup decisions for one repository, protected tags kept.
+
+    A policy run (the default) honours every protection rule and marks a result whose ages are
+    approximate; `user`: GitLab's bulk delete API, run as the caller (the caller's rules), with
+    decide's own list size.
+    """
+    handle = await open_repository(session, repo)
+    repo = handle.repository
+    tags = await list_tag_details(session, handle)
+    if on_read:
+        on_read(repo, len(tags))
+    chosen = variant or Variant.for_registry(handle.kind)
+    sized = {} if max_list_size is None else {"max_list_size": max_list_size}
+    result = decide(policy_tags(tags, chosen), params, variant=chosen, now=now, **sized)
+    result = await guard_cleanup(session, repo.project_id, result, user=user)  # GitLab skips protected tags
+    if not user:
+        result = mark_approximate(result, tags)
+    return RepositoryCleanup(repo, handle.kind, tags, result)
 
 
 APPROXIMATE_NOTE = (
@@ -140,3 +159,102 @@ def effective_params(creds: Credentials, project: str, overrides: dict) -> tuple
         raise InvalidInputError("the policy has no name_regex, so GitLab deletes nothing",
                                 hint="pass --name-regex to try one")
     return CleanupParams.from_policy(after), checks.warnings, enabled
+
+
+# --- what the `cleanup` commands call ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CleanupPolicy:
+    """The policy a cleanup runs: the saved one with the flags on top."""
+
+    params: CleanupParams
+    warnings: tuple
+    enabled: bool | None  # the saved policy's switch; None when only the flags made it
+
+
+@dataclass(frozen=True)
+class CleanupSimulation:
+    project: Project
+    policy: CleanupPolicy
+    items: tuple[RepositoryCleanup, ...]
+    now: datetime
+
+    @property
+    def to_delete(self) -> int:
+        return sum(i.result.summary.delete for i in self.items)
+
+
+@dataclass(frozen=True)
+class RepositoryApplied:
+    repository: Repository
+    summary: object  # glcr.plan.progress.Summary
+    journal: Path
+
+
+@dataclass(frozen=True)
+class CleanupRun:
+    simulation: CleanupSimulation
+    state_dir: Path | None  # None when nothing was to be deleted
+    applied: tuple[RepositoryApplied, ...]
+
+    @property
+    def failed(self) -> int:
+        return sum(a.summary.failed for a in self.applied)
+
+
+async def simulate_policy(session: Session, project: str, overrides: dict, *, now: datetime,
+                          repository: str | None = None, variant: Variant | None = None,
+                          max_list_size: int = 200,
+                          on_policy: Callable[[CleanupPolicy], None] | None = None,
+                          on_repository: Callable[[Repository, int], None] | None = None) -> CleanupSimulation:
+    """The saved policy with `overrides` on top, decided for every repository of `project`."""
+    params, warnings, enabled = effective_params(session.creds, project, overrides)
+    policy = CleanupPolicy(params, tuple(warnings), enabled)
+    if on_policy:
+        on_policy(policy)
+    the_project, items = await simulate_cleanup(session, project, params, now=now, repository=repository,
+                                                variant=variant, max_list_size=max_list_size,
+                                                on_repository=on_repository)
+    return CleanupSimulation(the_project, policy, tuple(items), now)
+
+
+def default_state_dir(project_path: str, env=None) -> Path:
+    """Where `cleanup run` keeps each repository's plan and journal for a project."""
+    from glcr.statedir import state_path
+
+    return Path(state_path("cleanup", project_path.replace("/", "__"), env=env))
+
+
+async def run_policy(session: Session, project: str, overrides: dict, *, now: datetime,
+                     review: Callable[[CleanupSimulation], None], confirm: Callable[[str], None],
+                     state_dir: Path | None = None, env=None, applying=None,
+                     on_applied: Callable[[RepositoryApplied], None] | None = None, **simulate) -> CleanupRun:
+    """Simulate, `review(simulation)`, `confirm(question)` (raises to stop), then apply the
+    decisions repository by repository, journaled in `state_dir` (a re-run resumes).
+
+    `applying(repository, count)`: a context manager (a progress bar with `advance()`) open
+    while a repository's tags are deleted; `on_applied` is told each repository's outcome.
+    `simulate`: simulate_policy's keywords.
+    """
+    from glcr.policy import describe_params
+
+    simulation = await simulate_policy(session, project, overrides, now=now, **simulate)
+    review(simulation)
+    if simulation.to_delete == 0:
+        return CleanupRun(simulation, None, ())
+    the_project = simulation.project
+    confirm(f"Delete {simulation.to_delete} tag(s) from {the_project.path_with_namespace}?")
+    base = state_dir or default_state_dir(the_project.path_with_namespace, env)
+    params_text = describe_params(simulation.policy.params)
+    applied = []
+    for item in (i for i in simulation.items if i.result.summary.delete):
+        from contextlib import nullcontext
+
+        with (applying(item.repository, item.result.summary.delete) if applying else nullcontext()) as bar:
+            summary, journal = await apply_cleanup(session, the_project, item, now, params_text, base,
+                                                   on_result=(lambda r: bar.advance()) if bar else None)
+        applied.append(RepositoryApplied(item.repository, summary, journal))
+        if on_applied:
+            on_applied(applied[-1])
+    return CleanupRun(simulation, base, tuple(applied))

@@ -8,10 +8,10 @@ never sent for deletion; it is reported as kept, with the rule.
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Any, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Mapping, Sequence
 
-from glcr.gitlab.protection import read_caller, read_protection
+from glcr.gitlab.protection import OLD_GITLAB, read_caller, read_protection  # noqa: F401 (OLD_GITLAB: for the CLI)
 from glcr.policy.protection import (
     Caller,
     Protection,
@@ -82,3 +82,112 @@ def _from_gitlab(result: Any) -> Any:
     if error is not None and not isinstance(error, ProtectedTagError) and "cannot delete protected tag" in str(error):
         return replace(result, error=ProtectedTagError(result.tag, "PROTECTED_TAG"))
     return result
+
+
+# --- managing the rules (`glcr protection`) ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProjectRules:
+    project_id: int
+    project_path: str
+    rules: tuple[TagRule, ...] | None  # None: this GitLab has no rules API (before 18.7)
+
+
+@dataclass(frozen=True)
+class RuleChange:
+    project_path: str
+    before: TagRule | None  # None when adding
+    body: Mapping[str, str]  # what is (or would be) sent
+    after: TagRule | None  # None: nothing sent (a dry run, or a removal)
+    sent: bool
+
+
+def _rest(session: Any):
+    from glcr.gitlab.rest import GitLabRest
+
+    return GitLabRest(session.creds)
+
+
+def _project(rest: Any, project: str) -> tuple[int, str]:
+    data = rest.project(project)
+    return int(data["id"]), data.get("path_with_namespace", project)
+
+
+async def project_rules(session: Any, project: str) -> ProjectRules:
+    from glcr.errors import NotFoundError
+    from glcr.gitlab.protection import list_rules
+
+    rest = _rest(session)
+    project_id, path = _project(rest, project)
+    try:
+        return ProjectRules(project_id, path, tuple(list_rules(rest, project_id)))
+    except NotFoundError:
+        return ProjectRules(project_id, path, None)
+
+
+async def tag_matches(session: Any, project_id: int, pattern: str) -> dict[str, list[str]] | None:
+    """{repository: its tags `pattern` matches now}; None when the tags cannot be read."""
+    from glcr.errors import GlcrError
+    from glcr.policy.protection import matching_tags
+
+    try:
+        repos = await session.api.project_repositories(project_id, tags_count=False)
+        return matching_tags({r.path: [t.name for t in await session.api.tags(r)] for r in repos}, pattern)
+    except GlcrError:
+        return None
+
+
+async def add_rule(session: Any, project: str, pattern: str, push: str, delete: str, *,
+                   review: Callable[[dict, "dict[str, list[str]] | None"], None], dry_run: bool = False) -> RuleChange:
+    """Check the new rule as GitLab does, `review(body, tags it matches now)`, then create it."""
+    from glcr.gitlab.protection import create_rule, list_rules
+    from glcr.policy.protection import validate_new_rule
+
+    rest = _rest(session)
+    project_id, path = _project(rest, project)
+    body = validate_new_rule(pattern, push, delete, list_rules(rest, project_id))
+    review(body, await tag_matches(session, project_id, pattern))
+    if dry_run:
+        return RuleChange(path, None, body, None, False)
+    return RuleChange(path, None, body, create_rule(rest, project_id, body), True)
+
+
+async def update_rule(session: Any, project: str, rule: str, *, pattern: str | None = None,
+                      push: str | None = None, delete: str | None = None,
+                      review: Callable[[TagRule, dict, "dict[str, list[str]] | None"], None],
+                      confirm: Callable[[str], None], dry_run: bool = False) -> RuleChange:
+    """Change the rule `rule` (an id or its exact pattern) after `review(before, body, tags a new
+    pattern matches now, or None)` and `confirm(question)` (raises to stop)."""
+    from glcr.gitlab import protection as gitlab_protection
+    from glcr.policy.protection import find_rule, validate_update
+
+    rest = _rest(session)
+    project_id, path = _project(rest, project)
+    existing = gitlab_protection.list_rules(rest, project_id)
+    before = find_rule(existing, rule)
+    body = validate_update(before, existing, pattern=pattern, min_push=push, min_delete=delete)
+    new_pattern = pattern is not None and pattern != before.pattern
+    review(before, body, await tag_matches(session, project_id, pattern) if new_pattern else None)
+    if dry_run:
+        return RuleChange(path, before, body, None, False)
+    confirm(f"Update tag protection rule {before.id} of {path}?")
+    return RuleChange(path, before, body, gitlab_protection.update_rule(rest, project_id, before.id, body), True)
+
+
+async def remove_rule(session: Any, project: str, rule: str, *, review: Callable[[str, TagRule], None],
+                      confirm: Callable[[str], None], dry_run: bool = False) -> RuleChange:
+    """Remove the rule `rule` (an id or its exact pattern) after `review(project path, rule)` and
+    `confirm(question)` (raises to stop)."""
+    from glcr.gitlab.protection import delete_rule, list_rules
+    from glcr.policy.protection import find_rule
+
+    rest = _rest(session)
+    project_id, path = _project(rest, project)
+    found = find_rule(list_rules(rest, project_id), rule)
+    review(path, found)
+    if dry_run:
+        return RuleChange(path, found, {}, None, False)
+    confirm(f"Remove tag protection rule {found.id} (`{found.pattern}`) from {path}?")
+    delete_rule(rest, project_id, found.id)
+    return RuleChange(path, found, {}, None, True)

@@ -8,8 +8,8 @@ from dataclasses import dataclass, replace
 
 from glcr.errors import AuthError, NetworkError, PartialFailureError, PermissionDeniedError
 from glcr.models import RegistryKind, Repository
+from glcr.api.handle import open_repository
 from glcr.api.resolve import resolve_repository
-from glcr.api.tags import registry_path
 from glcr.registry.details import gitlab_repository_size
 from glcr.session import Session
 from glcr.transport.concurrency import gather_bounded
@@ -47,10 +47,10 @@ async def repository_details(session: Session, path: str) -> RepositoryDetails:
     repo = await session.api.repository(resolved.repository.id, tags_count=True, size=True)
     kind = None
     try:
-        client = session.registry(repo.registry_host)
-        kind = await client.kind(registry_path(repo))
+        handle = await open_repository(session, repo)
+        kind = handle.kind
         if kind.gitlab_api and repo.size is None:
-            size = await gitlab_repository_size(client, registry_path(repo))
+            size = await gitlab_repository_size(handle.client, handle.path)
             if size is not None:
                 repo = replace(repo, size=size)
     except (NetworkError, AuthError, PermissionDeniedError):
@@ -73,3 +73,29 @@ async def delete_repository(session: Session, repo: Repository, *, wait: bool, t
         await asyncio.sleep(POLL_INTERVAL_SECONDS)
     raise NetworkError(f"{repo.path} was still not deleted after {timeout:.0f}s",
                        hint="GitLab keeps trying in the background; check with `glcr repos show`")
+
+
+async def find_repositories(session: Session, *, project: str | None = None, group: str | None = None,
+                            search: str | None = None, sort: str = "name") -> list[Repository]:
+    """The repositories of a project or a group whose path contains `search`, sorted by `sort`."""
+    repos = await list_repositories(session, project=project, group=group)
+    if search:
+        repos = [r for r in repos if search.lower() in r.path]
+    return sort_repositories(repos, sort)
+
+
+async def delete_repository_at(session: Session, path: str, *, review, confirm, wait: bool,
+                               timeout: float = 900, waiting=None) -> tuple[Repository, str]:
+    """Delete the repository at `path` after `review(details)` and `confirm(question)` (which
+    raises to stop). `waiting(repository)`: a context manager open while GitLab removes it.
+    Returns the repository and what became of it."""
+    from contextlib import nullcontext
+
+    details = await repository_details(session, path)
+    repo = details.repository
+    review(details)
+    confirm(f"Delete repository {repo.path}?")
+    if not wait:
+        return repo, await delete_repository(session, repo, wait=False)
+    with (waiting(repo) if waiting else nullcontext()):
+        return repo, await delete_repository(session, repo, wait=True, timeout=timeout)

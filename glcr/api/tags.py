@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
-from glcr.errors import AuthError, GlcrError, NetworkError, PermissionDeniedError
+from glcr.api.handle import RepositoryHandle, open_repository, registry_path, repository_of
+from glcr.errors import AuthError, GlcrError, NetworkError, NotFoundError, PermissionDeniedError
 from glcr.registry.details import registry_tag_details
 from glcr.models import Digest, RegistryKind, Repository, TagDetails
 from glcr.registry.delete import (DeleteRequest, DeleteResult, Outcome, SiblingDamage, TagDeleter, raise_if_all_refused,
@@ -13,7 +14,7 @@ from glcr.registry.delete import (DeleteRequest, DeleteResult, Outcome, SiblingD
 from glcr.session import Session
 
 
-async def list_tag_details(session: Session, repo: Repository,
+async def list_tag_details(session: Session, repo: Repository | RepositoryHandle,
                            on_total: Callable[[int], None] | None = None,
                            on_one: Callable[[], None] | None = None) -> list[TagDetails]:
     """Every tag with GitLab's TagDetails fields.
@@ -22,12 +23,11 @@ async def list_tag_details(session: Session, repo: Repository,
     at most, none per tag on GitLab's registry); otherwise GitLab's tag-details API, one call per
     tag, concurrently.
     """
-    client = session.registry(repo.registry_host)
-    path = registry_path(repo)
+    repo = repository_of(repo)
     try:
-        kind = await client.kind(path)
-        if await session.registry_grants(repo.registry_host, path, "pull"):
-            return await registry_tag_details(client, path, repo.location, kind,
+        handle = await open_repository(session, repo)
+        if await session.registry_grants(repo.registry_host, handle.path, "pull"):
+            return await registry_tag_details(handle.client, handle.path, repo.location, handle.kind,
                                               jobs=session.options.registry_jobs, on_total=on_total, progress=on_one)
     except (NetworkError, PermissionDeniedError, AuthError):
         pass  # the registry is not reachable or not ours to read: ask GitLab instead
@@ -37,21 +37,31 @@ async def list_tag_details(session: Session, repo: Repository,
     return await session.api.all_tag_details(repo, [t.name for t in tags], on_one)
 
 
-def registry_path(repo: Repository) -> str:
-    """The repository's name on the registry: the location without its host."""
-    return repo.location.split("/", 1)[1] if "/" in repo.location else repo.path
+__all__ = ["registry_path"]  # also importable from here (its home is glcr.api.handle)
 
 
 @dataclass
 class DeletePreview:
     """What a delete will do, shown before it is confirmed."""
 
-    repository: Repository
-    kind: RegistryKind
+    handle: RepositoryHandle
     current: dict[str, Digest]  # every tag of the repository → digest now
     requested: list[DeleteRequest]
     missing: list[str] = field(default_factory=list)
     protected: dict = field(default_factory=dict)  # tag -> the protection rule that keeps it (not requested)
+
+    @property
+    def repository(self) -> Repository:
+        return self.handle.repository
+
+    @property
+    def kind(self) -> RegistryKind:
+        return self.handle.kind
+
+    @property
+    def todo(self) -> int:
+        """How many requested tags exist (protected tags are not requested)."""
+        return len(self.requested) - len(self.missing)
 
     def siblings(self) -> dict[str, list[str]]:
         """For each requested tag, the OTHER tags that share its digest (they stay)."""
@@ -69,27 +79,24 @@ class DeletePreview:
         return out
 
 
-async def current_digests(session: Session, repo: Repository) -> dict[str, Digest]:
+async def current_digests(session: Session, repo: Repository | RepositoryHandle) -> dict[str, Digest]:
     """Every tag of the repository → its digest now, straight from the registry."""
-    client = session.registry(repo.registry_host)
-    path = registry_path(repo)
-    return await snapshot(client, path, session.options.registry_jobs, kind=await client.kind(path))
+    handle = await open_repository(session, repo)
+    return await snapshot(handle.client, handle.path, session.options.registry_jobs, kind=handle.kind)
 
 
-async def preview_delete(session: Session, repo: Repository, requests: Sequence[DeleteRequest],
+async def preview_delete(session: Session, repo: Repository | RepositoryHandle, requests: Sequence[DeleteRequest],
                          current: dict[str, Digest] | None = None) -> DeletePreview:
     """`current`: a snapshot the caller took moments ago (saves resolving every tag twice)."""
-    client = session.registry(repo.registry_host)
-    path = registry_path(repo)
-    kind = await client.kind(path)
+    handle = await open_repository(session, repo)
     if current is None:
-        current = await snapshot(client, path, session.options.registry_jobs, kind=kind)
+        current = await snapshot(handle.client, handle.path, session.options.registry_jobs, kind=handle.kind)
     from glcr.api.protection import guard_requests
 
-    _, protected = await guard_requests(session, repo, [r for r in requests if r.tag in current])
+    _, protected = await guard_requests(session, handle.repository, [r for r in requests if r.tag in current])
     requests = [r for r in requests if r.tag not in protected]
     missing = [r.tag for r in requests if r.tag not in current]
-    return DeletePreview(repo, kind, current, list(requests), missing, protected)
+    return DeletePreview(handle, current, list(requests), missing, protected)
 
 
 @dataclass
@@ -106,12 +113,11 @@ class DeleteReport:
 async def execute_delete(session: Session, preview: DeletePreview,
                          progress: Callable[[DeleteResult], None] | None = None) -> DeleteReport:
     """Delete on the registry when the token may; otherwise through GitLab's tag API."""
-    repo = preview.repository
-    client = session.registry(repo.registry_host)
-    path = registry_path(repo)
-    deleter = TagDeleter(client, path, preview.kind, jobs=session.options.registry_jobs)
-    actions = "delete" if preview.kind.tag_delete else "pull,push,delete"
-    if await session.registry_grants(repo.registry_host, path, actions):
+    handle = preview.handle
+    repo = handle.repository
+    deleter = TagDeleter(handle.client, handle.path, handle.kind, jobs=session.options.registry_jobs)
+    actions = "delete" if handle.kind.tag_delete else "pull,push,delete"
+    if await session.registry_grants(repo.registry_host, handle.path, actions):
         results = await deleter.delete(preview.requested, preview.current, progress)
         method = "registry tag delete" if preview.kind.tag_delete else "registry placeholder batch"
     else:
@@ -129,8 +135,8 @@ async def execute_delete(session: Session, preview: DeletePreview,
 
 async def _delete_via_gitlab(session: Session, preview: DeletePreview,
                              progress: Callable[[DeleteResult], None] | None) -> list[DeleteResult]:
-    deleter = TagDeleter(session.registry(preview.repository.registry_host), registry_path(preview.repository),
-                         preview.kind, jobs=session.options.registry_jobs)
+    handle = preview.handle
+    deleter = TagDeleter(handle.client, handle.path, handle.kind, jobs=session.options.registry_jobs)
     todo, results = await deleter.classify(preview.requested, preview.current)
     for result in results:
         if progress:
@@ -150,26 +156,35 @@ async def _delete_via_gitlab(session: Session, preview: DeletePreview,
     return results
 
 
-async def tag_with_siblings(session: Session, repo: Repository, name: str):
-    """(details, sibling tags with the same digest, manifest) or None when the tag is absent."""
-    details = await session.api.tag_details(repo, name)
+@dataclass(frozen=True)
+class TagView:
+    """One tag: its details, the other tags on its digest, its manifest."""
+
+    details: TagDetails
+    siblings: tuple[str, ...]
+    manifest: Any  # glcr.registry.client's parsed manifest
+
+
+async def tag_with_siblings(session: Session, repo: Repository | RepositoryHandle, name: str) -> TagView | None:
+    """The tag with its sibling tags (same digest) and manifest; None when the tag is absent."""
+    details = await session.api.tag_details(repository_of(repo), name)
     if details is None:
         return None
-    client = session.registry(repo.registry_host)
-    path = registry_path(repo)
-    current = await snapshot(client, path, session.options.registry_jobs, kind=await client.kind(path))
-    siblings = sorted(t for t, d in current.items() if d == details.digest and t != name)
-    manifest = await client.get_manifest(path, details.digest or name)
-    return details, siblings, manifest
+    handle = await open_repository(session, repo)
+    current = await snapshot(handle.client, handle.path, session.options.registry_jobs, kind=handle.kind)
+    siblings = tuple(sorted(t for t, d in current.items() if d == details.digest and t != name))
+    manifest = await handle.client.get_manifest(handle.path, details.digest or name)
+    return TagView(details, siblings, manifest)
 
 
-async def index_children(session: Session, repo: Repository, digests: Sequence[Digest]) -> dict[Digest, frozenset[Digest]]:
+async def index_children(session: Session, repo: Repository | RepositoryHandle,
+                         digests: Sequence[Digest]) -> dict[Digest, frozenset[Digest]]:
     """For every index among `digests`: the digests of its child manifests (for multi-arch safety)."""
     from glcr.models import INDEX_MEDIA_TYPES
     from glcr.transport.concurrency import gather_bounded
 
-    client = session.registry(repo.registry_host)
-    path = registry_path(repo)
+    handle = await open_repository(session, repo)
+    client, path = handle.client, handle.path
 
     async def one(digest: Digest):
         head = await client.head_manifest(path, digest)
@@ -180,3 +195,67 @@ async def index_children(session: Session, repo: Repository, digests: Sequence[D
 
     found = await gather_bounded(session.options.registry_jobs, [lambda d=d: one(d) for d in sorted(set(digests))])
     return dict(f for f in found if f)
+
+
+# --- what the `tags` commands call: one function each ------------------------------------------
+
+
+@dataclass(frozen=True)
+class TagListing:
+    repository: Repository
+    tags: tuple[TagDetails, ...]
+    protection: Any  # glcr.policy.protection.Protection: the project's rules, to mark protected tags
+
+
+async def list_tags(session: Session, path: str, *,
+                    progress: Callable[[Repository], Any] | None = None) -> TagListing:
+    """Every tag of the repository at `path` (as a user types it) with its details, and the
+    project's protection rules. `progress(repository)` may return a context manager with
+    `set_total(n)` and `advance()` (a progress bar) that is open while the tags are read."""
+    from contextlib import nullcontext
+
+    from glcr.api.protection import for_project
+    from glcr.api.resolve import resolve_repository
+
+    repo = (await resolve_repository(session, path)).repository
+    with (progress(repo) if progress else nullcontext()) as bar:
+        found = await list_tag_details(session, repo, bar.set_total if bar else None, bar.advance if bar else None)
+    return TagListing(repo, tuple(found), await for_project(session, repo.project_id))
+
+
+async def show_tag(session: Session, ref: str) -> TagView:
+    """The tag `ref` (PATH:TAG) names; NotFoundError when it is absent."""
+    from glcr.api.resolve import resolve_repository
+
+    resolved = await resolve_repository(session, ref)
+    found = await tag_with_siblings(session, resolved.repository, resolved.ref.tag)
+    if found is None:
+        raise NotFoundError(f"no tag {resolved.ref.tag} in {resolved.repository.path}")
+    return found
+
+
+async def delete_tags(session: Session, path: str, names: Sequence[str], *,
+                      review: Callable[[DeletePreview], None], confirm: Callable[[str], None],
+                      dry_run: bool = False) -> DeleteReport | None:
+    """Delete the named tags of `path`, and only them.
+
+    `review(preview)` shows what will happen; `confirm(question)` raises to stop (it runs inside
+    this call, so the read and the delete share one session). Returns None when nothing was to
+    be deleted (or `dry_run`); NotFoundError when none of the names exists.
+    """
+    from glcr.api.resolve import resolve_repository
+
+    resolved = await resolve_repository(session, path)
+    preview = await preview_delete(session, resolved.repository, [DeleteRequest(n) for n in names])
+    review(preview)
+    repo_path = preview.repository.path
+    if preview.missing and preview.todo == 0 and not preview.protected:
+        raise NotFoundError(f"{repo_path} has no tag {', '.join(sorted(preview.missing)[:3])}"
+                            + (" (and more)" if len(preview.missing) > 3 else "") + "; nothing was deleted",
+                            hint=f"see `glcr tags list {repo_path}`")
+    if dry_run:
+        return None
+    if preview.todo == 0:
+        return DeleteReport([], [], "none", preview.protected) if preview.protected else None
+    confirm(f"Delete {preview.todo} tag(s) from {repo_path}?")
+    return await execute_delete(session, preview)

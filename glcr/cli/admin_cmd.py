@@ -24,12 +24,9 @@ def show(ctx: typer.Context, output: OutputFormat = OUTPUT) -> None:
     Example:
       glcr admin cleanup-limits show
     """
-    from glcr.gitlab.rest import GitLabRest
-    from glcr.settings_admin.cleanup_limits import current
+    from glcr.api.admin import read_cleanup_limits
 
-    creds = app_context(ctx).credentials()
-    values = current(GitLabRest(creds).settings())
-    _render_values(values, output)
+    _render_values(read_cleanup_limits(app_context(ctx).credentials()).values, output)
 
 
 @limits_app.command("set")
@@ -58,45 +55,37 @@ def set_(
       glcr admin cleanup-limits set --token-expire-delay 15
       glcr admin cleanup-limits set --worker-capacity 8 --delete-timeout 600 --yes
     """
-    from glcr.errors import RefusedError
-    from glcr.gitlab.rest import GitLabRest
-    from glcr.settings_admin.cleanup_limits import advice, current, diff, unapplied, validate
+    from glcr.api.admin import change_cleanup_limits
+    from glcr.settings_admin.cleanup_limits import advice, validate
 
     given = {"worker-capacity": worker_capacity, "delete-timeout": delete_timeout,
              "max-list-size": max_list_size, "caching": caching, "token-expire-delay": token_expire_delay}
     wanted = validate({k: v for k, v in given.items() if v is not None})
     app_ctx = app_context(ctx)
-    creds = app_ctx.credentials()
-    rest = GitLabRest(creds)
-    before = current(rest.settings())
-    changes = diff(before, wanted)
-    if not changes:
+
+    def review(changes) -> None:
+        _render_changes(changes, app_ctx.stderr())
+        for note in advice(wanted):
+            app_ctx.say(f"note: {note}")
+
+    done = change_cleanup_limits(app_ctx.credentials(), wanted, review=review,
+                                 confirm=lambda question: app_ctx.confirm(question, yes), dry_run=dry_run)
+    if not done.changes:
         app_ctx.say("Every setting already has that value; nothing changed.")
-        _render_values(before, output)
-        return
-    _render_changes(changes, app_ctx.stderr())
-    for note in advice(wanted):
-        app_ctx.say(f"note: {note}")
-    if dry_run:
+        _render_values(done.before.values, output)
+    elif done.after is None:
         app_ctx.say("Dry run: nothing sent.")
-        return
-    app_ctx.confirm(f"Change {len(changes)} instance setting(s) on {creds.url}?", yes)
-    sent = {c.key: c.after for c in changes}
-    answer = rest.update_settings(sent)
-    missed = unapplied(sent, answer)
-    if missed:
-        raise RefusedError(f"GitLab did not apply {', '.join(missed)}",
-                           hint="this GitLab release may not have the setting; see `glcr admin cleanup-limits show`")
-    app_ctx.say(f"Changed {len(changes)} setting(s).")
-    _render_values(current(answer), output)
+    else:
+        app_ctx.say(f"Changed {len(done.changes)} setting(s).")
+        _render_values(done.after.values, output)
 
 
-def _render_values(values: dict, output: OutputFormat) -> None:
+def _render_values(values, output: OutputFormat) -> None:
     from glcr.render.output import write_json, write_plain, write_table
     from glcr.settings_admin.cleanup_limits import LIMITS
 
     if output is OutputFormat.JSON:
-        write_json(values)
+        write_json(dict(values))
     elif output is OutputFormat.PLAIN:
         write_plain(f"{s.key}={'' if values.get(s.key) is None else values[s.key]}" for s in LIMITS)
     else:

@@ -45,24 +45,17 @@ def status(ctx: typer.Context) -> None:
     Example:
       glcr auth status
     """
+    from glcr.api.auth import token_info
+
     app_ctx = app_context(ctx)
     creds = app_ctx.credentials()
-
-    async def work(session):
-        user = await session.api.get_json("user", "reading the current user")
-        try:
-            pat = await session.api.get_json("personal_access_tokens/self", "reading the token")
-        except Exception:
-            pat = {}
-        return user, pat
-
-    user, pat = app_ctx.run(work)
+    info = app_ctx.run(token_info)
     print(f"GitLab:  {creds.url}")
     print(f"Token:   from {creds.source} ({creds.kind.value})")
-    print(f"User:    {user.get('username')}")
-    if pat:
-        print(f"Scopes:  {', '.join(pat.get('scopes') or [])}")
-        print(f"Expires: {pat.get('expires_at') or 'never'}")
+    print(f"User:    {info.username}")
+    if info.scopes is not None:
+        print(f"Scopes:  {', '.join(info.scopes)}")
+        print(f"Expires: {info.expires_at or 'never'}")
 
 
 @app.command()

@@ -126,11 +126,14 @@ class AppContext:
     def resumable(self, *resume_args: object, journal: object = None) -> Iterator[None]:
         """Turn Ctrl-C inside into `Interrupted` naming the command that resumes (`glcr RESUME_ARGS`).
 
-        asyncio.run cancels the running work first, so journal writers close on the way out.
+        The event loop cancels the running work first, so journal writers close on the way out.
+        `journal`: its path, or a function that gives it (None while there is none yet).
         """
         try:
             yield
         except KeyboardInterrupt:
+            if callable(journal):
+                journal = journal()
             kept = f"; the journal {journal} keeps every finished step" if journal else ""
             raise Interrupted(f"interrupted{kept}",
                               hint=f"resume with: {self.command_line(*resume_args)}") from None

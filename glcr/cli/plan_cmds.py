@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import List, Optional
 
@@ -12,10 +12,6 @@ from glcr.cli.complete import complete_repository
 from glcr.cli.context import app_context
 from glcr.cli.options import YES
 from glcr.cli.tags_cmd import PATH_HELP, app
-
-# A snapshot of the registry read this recently is reused for the delete (no second read of
-# every tag); older, it is read again, since the tags may have moved in the meantime.
-FRESH_SECONDS = 30.0
 
 
 @app.command()
@@ -43,10 +39,9 @@ def plan(
     """
     from datetime import datetime, timezone
 
+    from glcr.api.plans import build_plan
     from glcr.durations import parse_age
-    from glcr.api.resolve import resolve_repository
-    from glcr.api.tags import index_children, list_tag_details
-    from glcr.plan.build import PlanRules, build_tag_plan
+    from glcr.plan.build import PlanRules
     from glcr.render.plans import render_plan, write_plan_file
     from glcr.render.progress import counting_progress
 
@@ -54,20 +49,9 @@ def plan(
                       delete_regex=delete_regex, older_than=parse_age(older_than, "--older-than") if older_than else None,
                       keep_semver_latest=keep_semver_latest)
     app_ctx = app_context(ctx)
-
-    async def work(session):
-        resolved = await resolve_repository(session, path)
-        repo = resolved.repository
-        with counting_progress(app_ctx.stderr(), f"Reading tags of {repo.path}") as bar:
-            tags = await list_tag_details(session, repo, bar.set_total, bar.advance)
-        children = await index_children(session, repo, [t.digest for t in tags if t.digest])
-        built = build_tag_plan(tags, rules, now=datetime.now(timezone.utc), repository=repo,
-                               index_children=children, project=resolved.project)
-        from glcr.api.protection import guard_plan
-
-        return (await guard_plan(session, built, repo.project_id))[0]  # protected tags are kept, with the rule
-
-    the_plan = app_ctx.run(work)
+    the_plan = app_ctx.run(lambda s: build_plan(
+        s, path, rules, now=datetime.now(timezone.utc),
+        progress=lambda repo: counting_progress(app_ctx.stderr(), f"Reading tags of {repo.path}")))
     from rich.console import Console
 
     render_plan(the_plan, app_ctx.stderr() if output else Console(soft_wrap=False), app_ctx.stderr())
@@ -97,11 +81,10 @@ def apply(
       glcr tags apply mygroup/app --from-file plan.json --dry-run
       glcr tags apply mygroup/app --from-file list_o_tags.out --yes
     """
+    from glcr.api.apply import apply_plan_file
     from glcr.errors import PartialFailureError
-    from glcr.api.apply import apply_with_journal, prepare_plan
-    from glcr.plan.journal import JournalPaths, default_paths, replay
+    from glcr.plan.journal import JournalPaths, default_paths
     from glcr.plan.listfile import load_plan_or_list
-    from glcr.plan.progress import pending_entries, summarize
     from glcr.render.plans import render_apply_preview, render_apply_summary
     from glcr.render.progress import counting_progress
 
@@ -111,34 +94,30 @@ def apply(
     console = app_ctx.stderr()
     for warning in getattr(loaded, "warnings", ()):
         app_ctx.warn(warning)
-    prepared = app_ctx.run(lambda s: prepare_plan(s, path, loaded, from_file.name, journal=paths.journal))
-    for tag, rule in sorted(prepared.protected.items()):
-        console.print(f"keep {tag}: protected by rule {rule.pattern} (not deleted)", markup=False)
-    read_at = time.monotonic()
-    replayed = replay(paths.journal)
-    pending = pending_entries(prepared.plan, replayed)
-    render_apply_preview(prepared.plan, pending, summarize(prepared.plan, replayed), console)
-    if dry_run or not pending:
-        return
-    app_ctx.confirm(f"Delete {len(pending)} tag(s) from {prepared.repository.path}?", yes)
-    # A person who took a while to answer gets the registry read again.
-    current = prepared.current if time.monotonic() - read_at <= FRESH_SECONDS else None
 
-    async def work(session):
-        with counting_progress(console, f"Deleting from {prepared.repository.path}") as bar:
-            bar.set_total(len(pending))
-            return await apply_with_journal(session, prepared.plan, prepared.repository, paths, replayed,
-                                            current=current, on_result=lambda r: bar.advance())
+    def review(prepared, pending, summary) -> None:
+        for tag, rule in sorted(prepared.protected.items()):
+            console.print(f"keep {tag}: protected by rule {rule.pattern} (not deleted)", markup=False)
+        render_apply_preview(prepared.plan, pending, summary, console)
+
+    @contextmanager
+    def applying(repository, count):
+        with counting_progress(console, f"Deleting from {repository.path}") as bar:
+            bar.set_total(count)
+            yield bar
 
     # The same command resumes: the journal skips what is done, re-checks the rest.
     resume = ("tags", "apply", path, "--from-file", from_file, *(("--journal", journal) if journal else ()),
               "--yes" if yes else None)
     with app_ctx.resumable(*resume, journal=paths.journal):
-        run = app_ctx.run(work)
-    final = summarize(prepared.plan, replay(paths.journal))
-    render_apply_summary(final, run.report, paths, console)
-    if final.failed or (run.report and run.report.damage):
-        raise PartialFailureError(f"{final.failed} tag(s) failed", hint="re-run the same command to retry them")
+        done = app_ctx.run(lambda s: apply_plan_file(
+            s, path, loaded, from_file.name, paths, review=review,
+            confirm=lambda question: app_ctx.confirm(question, yes), dry_run=dry_run, applying=applying))
+    if done.summary is None:
+        return
+    render_apply_summary(done.summary, done.report, paths, console)
+    if done.summary.failed or (done.report and done.report.damage):
+        raise PartialFailureError(f"{done.summary.failed} tag(s) failed", hint="re-run the same command to retry them")
 
 
 @app.command("bulk-delete")
@@ -164,12 +143,8 @@ def bulk_delete(
     """
     from datetime import datetime, timezone
 
-    from glcr.errors import RefusedError
-    from glcr.gitlab.rest import GitLabRest
-    from glcr.api.cleanup import policy_tags
-    from glcr.api.resolve import resolve_repository
-    from glcr.api.tags import list_tag_details, registry_path
-    from glcr.policy import CleanupParams, Variant, decide, validate_bulk_delete
+    from glcr.api.plans import bulk_delete as schedule_bulk_delete
+    from glcr.policy import validate_bulk_delete
     from glcr.render.format import OutputFormat
     from glcr.render.policy import render_cleanup
 
@@ -178,34 +153,12 @@ def bulk_delete(
     checks = validate_bulk_delete({k: v for k, v in params.items() if v is not None})
     checks.raise_for_errors("nothing was sent")
     app_ctx = app_context(ctx)
-    console = app_ctx.stderr()
     for warning in checks.warnings:
         app_ctx.warn(warning)
-
-    async def preview(session):
-        resolved = await resolve_repository(session, path)
-        repo = resolved.repository
-        kind = await session.registry(repo.registry_host).kind(registry_path(repo))
-        tags = await list_tag_details(session, repo)
-        variant = Variant.for_registry(kind)
-        result = decide(policy_tags(tags, variant), CleanupParams.from_bulk_delete(checks.attributes), variant=variant,
-                        now=datetime.now(timezone.utc))
-        from glcr.api.protection import guard_cleanup
-
-        result = await guard_cleanup(session, repo.project_id, result, user=True)  # GitLab skips protected tags
-        return repo, result
-
-    repo, result = app_ctx.run(preview)
-    render_cleanup([(repo.path, result)], OutputFormat.TABLE)
-    if dry_run or not result.summary.delete:
-        return
-    app_ctx.confirm(f"Ask GitLab to delete {result.summary.delete} tag(s) from {repo.path} in the background?", yes)
-    try:
-        GitLabRest(app_ctx.credentials()).bulk_delete_tags(repo.project_id, repo.id, dict(checks.attributes))
-    except RefusedError as exc:
-        if "once an hour" in exc.message:
-            raise RefusedError(exc.message, hint="GitLab allows one bulk delete per repository per hour; "
-                                                 "use `glcr tags plan/apply` to delete now") from None
-        raise
-    app_ctx.say("Scheduled: GitLab deletes in the background (202 Accepted). "
-                "Check later with `glcr tags list`; the next bulk call for this repository is allowed in an hour.")
+    done = app_ctx.run(lambda s: schedule_bulk_delete(
+        s, path, dict(checks.attributes), now=datetime.now(timezone.utc),
+        review=lambda decided: render_cleanup([(decided.repository.path, decided.result)], OutputFormat.TABLE),
+        confirm=lambda question: app_ctx.confirm(question, yes), dry_run=dry_run))
+    if done.scheduled:
+        app_ctx.say("Scheduled: GitLab deletes in the background (202 Accepted). "
+                    "Check later with `glcr tags list`; the next bulk call for this repository is allowed in an hour.")

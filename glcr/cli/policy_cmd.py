@@ -23,16 +23,12 @@ def show(ctx: typer.Context, project: str = PROJECT,
       glcr policy show mygroup/app
       glcr policy show mygroup/app -o json
     """
-    from glcr.gitlab.rest import GitLabRest
-    from glcr.policy import describe_policy, validate_policy
+    from glcr.api.policy import read_policy
     from glcr.render.policy import render_policy
 
-    app_ctx = app_context(ctx)
-    data = GitLabRest(app_ctx.credentials()).project(project)
-    policy = data.get("container_expiration_policy")
-    checks = validate_policy({k: v for k, v in (policy or {}).items() if k != "next_run_at"}) if policy else None
-    render_policy(data.get("path_with_namespace", project), policy, describe_policy(policy) if policy else (),
-                  checks, output)
+    found = read_policy(app_context(ctx).credentials(), project)
+    render_policy(found.project_path, dict(found.policy) if found.policy else None, found.described,
+                  found.checks, output)
 
 
 @app.command("set")
@@ -59,9 +55,9 @@ def set_(
       glcr policy set mygroup/app --name-regex-keep '(?:main|release-.*)'
       glcr policy set mygroup/app --from-file policy.yaml --yes
     """
+    from glcr.api.policy import update_policy
     from glcr.errors import InvalidInputError
-    from glcr.gitlab.rest import GitLabRest
-    from glcr.policy import merge_policy, parse_policy_text, validate_policy
+    from glcr.policy import parse_policy_text
     from glcr.policy.validate import validate_policy_fields
     from glcr.render.policy import render_policy_change
 
@@ -77,17 +73,11 @@ def set_(
     # Everything the given fields say on their own is checked before the policy is read.
     validate_policy_fields(changes).raise_for_errors("the policy was not sent")
     app_ctx = app_context(ctx)
-    rest = GitLabRest(app_ctx.credentials())
-    data = rest.project(project)
-    change = merge_policy(data.get("container_expiration_policy"), changes)
-    checks = validate_policy(change.after)
     console = app_ctx.stderr()
-    render_policy_change(change, checks, console)
-    checks.raise_for_errors("the policy was not sent")
-    if not change.changed or dry_run:
+    done = update_policy(app_ctx.credentials(), project, changes,
+                         review=lambda change, checks: render_policy_change(change, checks, console),
+                         confirm=lambda question: app_ctx.confirm(question, yes), dry_run=dry_run)
+    if not done.sent:
         app_ctx.say("Nothing sent." if dry_run else "No change: the policy already has these values.")
         return
-    app_ctx.confirm(f"Update the cleanup policy of {data.get('path_with_namespace', project)}?", yes)
-    updated = rest.update_project(data["id"], {"container_expiration_policy_attributes": change.payload()})
-    next_run = (updated.get("container_expiration_policy") or {}).get("next_run_at")
-    app_ctx.say(f"Updated. Next run: {next_run or 'not scheduled'}")
+    app_ctx.say(f"Updated. Next run: {done.next_run_at or 'not scheduled'}")

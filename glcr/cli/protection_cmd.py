@@ -19,32 +19,16 @@ RULE = typer.Argument(..., help="the rule's id, or its exact pattern")
 LEVELS = "maintainer, owner or admin"
 
 
-def _show_matches(app_ctx, project_id: int, pattern: str, console) -> None:
-    """What the pattern matches among the project's tags now (skipped quietly when unreadable)."""
-    from glcr.errors import GlcrError
-    from glcr.policy.protection import anchoring_hint, matching_tags
+def _show_matches(app_ctx, pattern: str, matches, console) -> None:
+    """What the pattern matches among the project's tags now (nothing when they were unreadable)."""
+    from glcr.policy.protection import anchoring_hint
     from glcr.render.protection import render_matching_tags
 
     hint = anchoring_hint(pattern)
     if hint:
         app_ctx.warn(hint)
-
-    async def names(session):
-        repos = await session.api.project_repositories(project_id, tags_count=False)
-        return {r.path: [t.name for t in await session.api.tags(r)] for r in repos}
-
-    try:
-        render_matching_tags(matching_tags(app_ctx.run(names), pattern), console)
-    except GlcrError:
-        pass
-
-
-def _project(app_ctx, project: str):
-    from glcr.gitlab.rest import GitLabRest
-
-    rest = GitLabRest(app_ctx.credentials())
-    data = rest.project(project)
-    return rest, data, data.get("path_with_namespace", project)
+    if matches is not None:
+        render_matching_tags(matches, console)
 
 
 @app.command("list")
@@ -58,19 +42,16 @@ def list_(ctx: typer.Context, project: str = PROJECT, output: OutputFormat = OUT
       glcr protection list mygroup/app
       glcr protection list mygroup/app -o json | jq '.[].tag_name_pattern'
     """
-    from glcr.errors import NotFoundError
-    from glcr.gitlab.protection import OLD_GITLAB, list_rules
+    from glcr.api.protection import OLD_GITLAB, project_rules
     from glcr.render.protection import render_rules
 
     app_ctx = app_context(ctx)
-    rest, data, name = _project(app_ctx, project)
-    try:
-        rules = list_rules(rest, data["id"])
-    except NotFoundError:
+    found = app_ctx.run(lambda s: project_rules(s, project))
+    if found.rules is None:
         app_ctx.say(f"note: {OLD_GITLAB}")
-        render_rules(name, [], output, note="no rules API on this GitLab")
+        render_rules(found.project_path, [], output, note="no rules API on this GitLab")
         return
-    render_rules(name, rules, output)
+    render_rules(found.project_path, list(found.rules), output)
 
 
 @app.command()
@@ -92,24 +73,23 @@ def add(
       glcr protection add mygroup/app '^v\\d+\\.\\d+\\.\\d+$' --push maintainer --delete owner
       glcr protection add mygroup/app '^release-' --delete admin --dry-run
     """
-    from glcr.gitlab.protection import create_rule, list_rules
-    from glcr.policy.protection import validate_new_rule, validate_pattern
+    from glcr.api.protection import add_rule
+    from glcr.policy.protection import validate_pattern
     from glcr.render.protection import render_rule
 
     validate_pattern(pattern)  # a bad pattern fails before any request
     app_ctx = app_context(ctx)
-    rest, data, name = _project(app_ctx, project)
-    existing = list_rules(rest, data["id"])
-    body = validate_new_rule(pattern, push, delete, existing)
     console = app_ctx.stderr()
-    _show_matches(app_ctx, data["id"], pattern, console)
-    if dry_run:
-        app_ctx.say(f"Would add to {name}: `{body['tag_name_pattern']}` (push: "
+    done = app_ctx.run(lambda s: add_rule(s, project, pattern, push, delete, dry_run=dry_run,
+                                          review=lambda body, matches: _show_matches(app_ctx, pattern, matches,
+                                                                                     console)))
+    if not done.sent:
+        body = done.body
+        app_ctx.say(f"Would add to {done.project_path}: `{body['tag_name_pattern']}` (push: "
                     f"{body['minimum_access_level_for_push']}, delete: {body['minimum_access_level_for_delete']}). "
                     "Nothing sent.")
         return
-    rule = create_rule(rest, data["id"], body)
-    render_rule(rule, output, f"Added to {name}:", console)
+    render_rule(done.after, output, f"Added to {done.project_path}:", console)
 
 
 @app.command()
@@ -130,27 +110,27 @@ def update(
       glcr protection update mygroup/app 3 --delete owner
       glcr protection update mygroup/app '^v1\\.' --pattern '^v1\\.\\d+' --yes
     """
-    from glcr.gitlab.protection import list_rules, update_rule
-    from glcr.policy.protection import find_rule, validate_pattern, validate_update
+    from glcr.api.protection import update_rule
+    from glcr.policy.protection import validate_pattern
     from glcr.render.protection import render_rule, render_rule_change
 
     if pattern is not None:
         validate_pattern(pattern)
     app_ctx = app_context(ctx)
-    rest, data, name = _project(app_ctx, project)
-    existing = list_rules(rest, data["id"])
-    before = find_rule(existing, rule)
-    body = validate_update(before, existing, pattern=pattern, min_push=push, min_delete=delete)
     console = app_ctx.stderr()
-    render_rule_change(before, body, console)
-    if pattern is not None and pattern != before.pattern:
-        _show_matches(app_ctx, data["id"], pattern, console)
-    if dry_run:
+
+    def review(before, body, matches) -> None:
+        render_rule_change(before, body, console)
+        if pattern is not None and pattern != before.pattern:
+            _show_matches(app_ctx, pattern, matches, console)
+
+    done = app_ctx.run(lambda s: update_rule(s, project, rule, pattern=pattern, push=push, delete=delete,
+                                             review=review, confirm=lambda question: app_ctx.confirm(question, yes),
+                                             dry_run=dry_run))
+    if not done.sent:
         console.print("Nothing sent.")
         return
-    app_ctx.confirm(f"Update tag protection rule {before.id} of {name}?", yes)
-    after = update_rule(rest, data["id"], before.id, body)
-    render_rule(after, output, "Updated", console)
+    render_rule(done.after, output, "Updated", console)
 
 
 @app.command()
@@ -168,21 +148,18 @@ def remove(
       glcr protection remove mygroup/app 3
       glcr protection remove mygroup/app '^v1\\.' --yes
     """
-    from glcr.gitlab.protection import delete_rule, list_rules
-    from glcr.policy.protection import find_rule
+    from glcr.api.protection import remove_rule
     from glcr.render.output import write_json
 
     app_ctx = app_context(ctx)
-    rest, data, name = _project(app_ctx, project)
-    found = find_rule(list_rules(rest, data["id"]), rule)
     console = app_ctx.stderr()
-    app_ctx.say(f"Rule {found.id} of {name}: {found.describe()}")
-    if dry_run:
+    done = app_ctx.run(lambda s: remove_rule(
+        s, project, rule, review=lambda path, found: app_ctx.say(f"Rule {found.id} of {path}: {found.describe()}"),
+        confirm=lambda question: app_ctx.confirm(question, yes), dry_run=dry_run))
+    found = done.before
+    if not done.sent:
         console.print("Nothing removed.")
-        return
-    app_ctx.confirm(f"Remove tag protection rule {found.id} (`{found.pattern}`) from {name}?", yes)
-    delete_rule(rest, data["id"], found.id)
-    if output is OutputFormat.JSON:
+    elif output is OutputFormat.JSON:
         write_json({"removed": found.to_dict()})
     else:
         app_ctx.say(f"Removed rule {found.id}: tags matching `{found.pattern}` are no longer protected by it.")

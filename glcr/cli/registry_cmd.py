@@ -20,12 +20,10 @@ def show(ctx: typer.Context, project: str = PROJECT, output: OutputFormat = OUTP
     Example:
       glcr registry show mygroup/app
     """
-    from glcr.gitlab.rest import GitLabRest
-    from glcr.settings_admin.access import level_of
+    from glcr.api.registry_access import registry_access
 
-    creds = app_context(ctx).credentials()
-    found = GitLabRest(creds).project_object(project)
-    _render(found.attributes, level_of(found.attributes), level_of(found.attributes), output)
+    found = registry_access(app_context(ctx).credentials(), project)
+    _render(found, found, output)
 
 
 @app.command()
@@ -71,50 +69,40 @@ def disable(
 
 
 def _change(ctx: typer.Context, project: str, level, yes: bool, dry_run: bool, output: OutputFormat) -> None:
-    from glcr.errors import RefusedError
-    from glcr.gitlab.rest import GitLabRest
-    from glcr.settings_admin.access import MEANING, AccessLevel, level_of
+    from glcr.api.registry_access import change_registry_access
+    from glcr.settings_admin.access import MEANING
 
     app_ctx = app_context(ctx)
-    creds = app_ctx.credentials()
-    rest = GitLabRest(creds)
-    found = rest.project_object(project)
-    path = found.attributes.get("path_with_namespace", project)
-    before = level_of(found.attributes)
-    if before is level:
-        app_ctx.say(f"{path}: the container registry is already {MEANING[level]}; nothing changed.")
-        _render(found.attributes, before, before, output)
-        return
-    app_ctx.say(f"{path}: container registry {MEANING[before]} -> {MEANING[level]}")
-    restricts = level is AccessLevel.DISABLED or (level is AccessLevel.PRIVATE and before is AccessLevel.ENABLED)
-    if dry_run:
+
+    def review(before) -> None:
+        path = before.project_path or project
+        if before.level is level:
+            app_ctx.say(f"{path}: the container registry is already {MEANING[level]}; nothing changed.")
+        else:
+            app_ctx.say(f"{path}: container registry {MEANING[before.level]} -> {MEANING[level]}")
+
+    done = change_registry_access(app_ctx.credentials(), project, level, review=review,
+                                  confirm=lambda question: app_ctx.confirm(question, yes), dry_run=dry_run)
+    if done.after is None:
         app_ctx.say("Dry run: nothing changed.")
-        return
-    if restricts:
-        count = rest.count_repositories(found)
-        held = f" Its {count} image repositories stay stored." if count else ""
-        who = "nobody" if level is AccessLevel.DISABLED else "only project members"
-        app_ctx.confirm(f"Restrict the registry of {path}?{held} Afterwards {who} can pull or push; CI jobs "
-                        "that use it may fail. Continue?", yes)
-    answer = rest.set_registry_access(found, level.value)
-    after = level_of(answer)
-    if after is not level:
-        raise RefusedError(f"GitLab kept the container registry of {path} {after.value}, not {level.value}",
-                           hint="GitLab releases before 14.x only know container_registry_enabled")
-    app_ctx.say(f"{path}: container registry now {MEANING[after]}.")
-    _render(answer, before, after, output)
+    elif not done.changed:
+        _render(done.before, done.before, output)
+    else:
+        app_ctx.say(f"{done.after.project_path or project}: container registry now {MEANING[done.after.level]}.")
+        _render(done.before, done.after, output)
 
 
-def _render(project: dict, before, after, output: OutputFormat) -> None:
+def _render(before, after, output: OutputFormat) -> None:
+    """`after` as GitLab answered (a glcr.api.registry_access.RegistryAccess), with the level before."""
     from glcr.render.output import write_json, write_plain, write_table
 
-    data = {"project": project.get("path_with_namespace"), "id": project.get("id"),
-            "container_registry_access_level": after.value, "before": before.value,
-            "container_registry_image_prefix": project.get("container_registry_image_prefix")}
+    data = {"project": after.project_path, "id": after.project_id,
+            "container_registry_access_level": after.level.value, "before": before.level.value,
+            "container_registry_image_prefix": after.image_prefix}
     if output is OutputFormat.JSON:
         write_json(data)
     elif output is OutputFormat.PLAIN:
-        write_plain([after.value])
+        write_plain([after.level.value])
     else:
         write_table(None, ["project", "container registry", "image prefix"],
-                    [[data["project"], after.value, data["container_registry_image_prefix"] or "-"]])
+                    [[data["project"], after.level.value, data["container_registry_image_prefix"] or "-"]])

@@ -39,18 +39,16 @@ def list_(
       glcr repos list --group mygroup --sort tags -o json
       glcr repos list --group mygroup --search api -o plain
     """
+    from glcr.api.repos import find_repositories
     from glcr.errors import InvalidInputError
-    from glcr.api.repos import list_repositories, sort_repositories
     from glcr.render.repos import render_repositories
 
     if bool(project) == bool(group):
         raise InvalidInputError("give exactly one of --project or --group")
     project, group = (check_project(project) if project else None), (check_project(group, "group") if group else None)
-    app_ctx = app_context(ctx)
-    repos = app_ctx.run(lambda s: list_repositories(s, project=project, group=group))
-    if search:
-        repos = [r for r in repos if search.lower() in r.path]
-    render_repositories(sort_repositories(repos, sort.value), output)
+    repos = app_context(ctx).run(lambda s: find_repositories(s, project=project, group=group, search=search,
+                                                             sort=sort.value))
+    render_repositories(repos, output)
 
 
 @app.command()
@@ -82,20 +80,17 @@ def delete(
       glcr repos delete mygroup/app/old-image
       glcr repos delete mygroup/app/old-image --yes --no-wait
     """
-    from glcr.api.repos import delete_repository, repository_details
+    from glcr.api.repos import delete_repository_at
 
     app_ctx = app_context(ctx)
-    details = app_ctx.run(lambda s: repository_details(s, path))
-    repo = details.repository
-    app_ctx.say(f"Repository {repo.path} (id {repo.id}) holds {repo.tags_count} tag(s); all of them will be deleted.")
-    app_ctx.confirm(f"Delete repository {repo.path}?", yes)
     console = app_ctx.stderr()
 
-    async def work(session):
-        if not wait:
-            return await delete_repository(session, repo, wait=False)
-        with console.status(f"Deleting {repo.path}…"):
-            return await delete_repository(session, repo, wait=True, timeout=timeout)
+    def review(details) -> None:
+        repo = details.repository
+        app_ctx.say(f"Repository {repo.path} (id {repo.id}) holds {repo.tags_count} tag(s); "
+                    "all of them will be deleted.")
 
-    final = app_ctx.run(work)
+    repo, final = app_ctx.run(lambda s: delete_repository_at(
+        s, path, review=review, confirm=lambda question: app_ctx.confirm(question, yes), wait=wait,
+        timeout=timeout, waiting=lambda r: console.status(f"Deleting {r.path}…")))
     app_ctx.say(f"{repo.path}: {final}")

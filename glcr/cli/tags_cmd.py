@@ -37,9 +37,8 @@ def list_(
     """
     from datetime import datetime, timezone
 
+    from glcr.api.tags import list_tags
     from glcr.durations import parse_age
-    from glcr.api.resolve import resolve_repository
-    from glcr.api.tags import list_tag_details
     from glcr.render.progress import counting_progress
     from glcr.render.tags import render_tags
     from glcr.tag_filters import compile_match, select_tags
@@ -48,19 +47,11 @@ def list_(
     if match:
         compile_match(match)  # fail on a bad regex before any request
     app_ctx = app_context(ctx)
-
-    async def work(session):
-        resolved = await resolve_repository(session, path)
-        with counting_progress(app_ctx.stderr(), f"Reading tags of {resolved.repository.path}") as bar:
-            found = await list_tag_details(session, resolved.repository, bar.set_total, bar.advance)
-        from glcr.api.protection import for_project
-
-        return found, await for_project(session, resolved.repository.project_id)
-
-    details, protection = app_ctx.run(work)
-    selected = select_tags(details, match=match, older_than=age, now=datetime.now(timezone.utc),
+    listing = app_ctx.run(lambda s: list_tags(
+        s, path, progress=lambda repo: counting_progress(app_ctx.stderr(), f"Reading tags of {repo.path}")))
+    selected = select_tags(list(listing.tags), match=match, older_than=age, now=datetime.now(timezone.utc),
                            sort=sort, limit=limit)
-    render_tags(selected, output, protection)
+    render_tags(selected, output, listing.protection)
 
 
 @app.command()
@@ -70,24 +61,15 @@ def show(ctx: typer.Context, ref: str = typer.Argument(..., help="PATH:TAG", aut
     Example:
       glcr tags show mygroup/app:v1.2.0
     """
-    from glcr.errors import InvalidInputError, NotFoundError
-    from glcr.api.resolve import resolve_repository
-    from glcr.api.tags import tag_with_siblings
+    from glcr.api.tags import show_tag
+    from glcr.errors import InvalidInputError
     from glcr.reference import parse_image_ref
     from glcr.render.tags import render_tag
 
     if not parse_image_ref(ref).tag:
         raise InvalidInputError(f"{ref!r} names no tag", hint="write PATH:TAG, e.g. mygroup/app:v1.0")
-
-    async def work(session):
-        resolved = await resolve_repository(session, ref)
-        found = await tag_with_siblings(session, resolved.repository, resolved.ref.tag)
-        if found is None:
-            raise NotFoundError(f"no tag {resolved.ref.tag} in {resolved.repository.path}")
-        return found
-
-    details, siblings, manifest = app_context(ctx).run(work)
-    render_tag(details, siblings, manifest, output)
+    found = app_context(ctx).run(lambda s: show_tag(s, ref))
+    render_tag(found.details, list(found.siblings), found.manifest, output)
 
 
 @app.command()
@@ -109,42 +91,20 @@ def delete(
       glcr tags delete mygroup/app v1.0.0 v1.0.1
       glcr tags delete mygroup/app/api feature-x --yes -o json
     """
+    from glcr.api.tags import delete_tags
     from glcr.errors import PartialFailureError
-    from glcr.api.resolve import resolve_repository
-    from glcr.api.tags import execute_delete, preview_delete
     from glcr.reference import validate_tag
-    from glcr.registry.delete import DeleteRequest, Outcome
+    from glcr.registry.delete import Outcome
     from glcr.render.tags import render_delete_preview, render_delete_report
 
     names = list(dict.fromkeys(validate_tag(t) for t in tags))
     app_ctx = app_context(ctx)
     console = app_ctx.stderr()
-
-    async def preview_work(session):
-        resolved = await resolve_repository(session, path)
-        return await preview_delete(session, resolved.repository, [DeleteRequest(n) for n in names])
-
-    preview = app_ctx.run(preview_work)
-    render_delete_preview(preview, console)
-    todo = len(preview.requested) - len(preview.missing)  # protected tags are not requested
-    if preview.missing and todo == 0 and not preview.protected:
-        from glcr.errors import NotFoundError
-
-        raise NotFoundError(f"{preview.repository.path} has no tag {', '.join(sorted(preview.missing)[:3])}"
-                            + (" (and more)" if len(preview.missing) > 3 else "") + "; nothing was deleted",
-                            hint=f"see `glcr tags list {preview.repository.path}`")
-    if dry_run or todo == 0:
-        if preview.protected and not dry_run:
-            from glcr.api.tags import DeleteReport
-
-            render_delete_report(DeleteReport([], [], "none", preview.protected), output, console)
+    report = app_ctx.run(lambda s: delete_tags(
+        s, path, names, review=lambda preview: render_delete_preview(preview, console),
+        confirm=lambda question: app_ctx.confirm(question, yes), dry_run=dry_run))
+    if report is None:
         return
-    app_ctx.confirm(f"Delete {todo} tag(s) from {preview.repository.path}?", yes)
-
-    async def delete_work(session):
-        return await execute_delete(session, preview)
-
-    report = app_ctx.run(delete_work)
     render_delete_report(report, output, console)
     if report.count(Outcome.FAILED) or report.damage:
         raise PartialFailureError(f"{report.count(Outcome.FAILED)} tag(s) failed, "

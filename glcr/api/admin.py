@@ -1,0 +1,60 @@
+"""Instance settings for administrators: the cleanup limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
+
+from glcr.credentials import Credentials
+from glcr.gitlab.rest import GitLabRest
+
+
+@dataclass(frozen=True)
+class CleanupLimits:
+    """Each cleanup limit's value by GitLab attribute (None: this GitLab does not have it)."""
+
+    values: Mapping[str, Any]
+
+
+def _limits(settings: Mapping[str, Any]) -> CleanupLimits:
+    from glcr.settings_admin.cleanup_limits import current
+
+    return CleanupLimits(MappingProxyType(current(settings)))
+
+
+def read_cleanup_limits(creds: Credentials) -> CleanupLimits:
+    return _limits(GitLabRest(creds).settings())
+
+
+@dataclass(frozen=True)
+class LimitsChange:
+    before: CleanupLimits
+    changes: tuple  # glcr.settings_admin.cleanup_limits.Change
+    after: CleanupLimits | None  # None: nothing sent (no change, or a dry run)
+
+
+def change_cleanup_limits(creds: Credentials, wanted: Mapping[str, Any], *,
+                          review: Callable[[tuple], None], confirm: Callable[[str], None],
+                          dry_run: bool = False) -> LimitsChange:
+    """Send the `wanted` values (validated by cleanup_limits.validate) that differ, after
+    `review(changes)` and `confirm(question)` (raises to stop); GitLab's answer is checked."""
+    from glcr.errors import RefusedError
+    from glcr.settings_admin.cleanup_limits import diff, unapplied
+
+    rest = GitLabRest(creds)
+    before = _limits(rest.settings())
+    changes = tuple(diff(dict(before.values), wanted))
+    if not changes:
+        return LimitsChange(before, (), None)
+    review(changes)
+    if dry_run:
+        return LimitsChange(before, changes, None)
+    confirm(f"Change {len(changes)} instance setting(s) on {creds.url}?")
+    sent = {c.key: c.after for c in changes}
+    answer = rest.update_settings(sent)
+    missed = unapplied(sent, answer)
+    if missed:
+        raise RefusedError(f"GitLab did not apply {', '.join(missed)}",
+                           hint="this GitLab release may not have the setting; see `glcr admin cleanup-limits show`")
+    return LimitsChange(before, changes, _limits(answer))

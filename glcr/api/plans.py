@@ -1,0 +1,68 @@
+"""Deciding which tags go: a reviewable tag plan, and GitLab's bulk delete API with its preview."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+from glcr.api.cleanup import RepositoryCleanup, decide_repository
+from glcr.api.handle import open_repository
+from glcr.api.protection import guard_plan
+from glcr.api.resolve import resolve_repository
+from glcr.api.tags import index_children, list_tag_details
+from glcr.plan.build import PlanRules, build_tag_plan
+from glcr.plan.model import Plan
+from glcr.session import Session
+
+
+async def build_plan(session: Session, path: str, rules: PlanRules, *, now: datetime,
+                     progress=None) -> Plan:
+    """The plan `rules` make for the repository at `path`; protected tags are kept, with the rule.
+
+    `progress(repository)`: a context manager (a bar with `set_total(n)` and `advance()`) open
+    while the tags are read.
+    """
+    from contextlib import nullcontext
+
+    resolved = await resolve_repository(session, path)
+    handle = await open_repository(session, resolved.repository)
+    with (progress(handle.repository) if progress else nullcontext()) as bar:
+        tags = await list_tag_details(session, handle, bar.set_total if bar else None, bar.advance if bar else None)
+    children = await index_children(session, handle, [t.digest for t in tags if t.digest])
+    built = build_tag_plan(tags, rules, now=now, repository=handle.repository, index_children=children,
+                           project=resolved.project)
+    return (await guard_plan(session, built, handle.repository.project_id))[0]
+
+
+@dataclass(frozen=True)
+class BulkDelete:
+    decided: RepositoryCleanup  # what GitLab would delete, by GitLab's own rules
+    scheduled: bool  # sent to GitLab (it deletes in the background)
+
+
+async def bulk_delete(session: Session, path: str, attributes: dict, *, now: datetime,
+                      review: Callable[[RepositoryCleanup], None], confirm: Callable[[str], None],
+                      dry_run: bool = False) -> BulkDelete:
+    """GitLab's asynchronous bulk tag delete for the repository at `path`, with `attributes`
+    (validated by glcr.policy.validate_bulk_delete), after `review` of what it will delete and
+    `confirm(question)` (raises to stop)."""
+    from glcr.errors import RefusedError
+    from glcr.gitlab.rest import GitLabRest
+    from glcr.policy import CleanupParams
+
+    repo = (await resolve_repository(session, path)).repository
+    decided = await decide_repository(session, repo, CleanupParams.from_bulk_delete(attributes), now=now,
+                                      max_list_size=None, user=True)
+    review(decided)
+    if dry_run or not decided.result.summary.delete:
+        return BulkDelete(decided, False)
+    confirm(f"Ask GitLab to delete {decided.result.summary.delete} tag(s) from {repo.path} in the background?")
+    try:
+        GitLabRest(session.creds).bulk_delete_tags(repo.project_id, repo.id, dict(attributes))
+    except RefusedError as exc:
+        if "once an hour" in exc.message:
+            raise RefusedError(exc.message, hint="GitLab allows one bulk delete per repository per hour; "
+                                                 "use `glcr tags plan/apply` to delete now") from None
+        raise
+    return BulkDelete(decided, True)

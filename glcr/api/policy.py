@@ -1,0 +1,62 @@
+"""A project's cleanup policy (container_expiration_policy): read it, change it after review."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
+
+from glcr.credentials import Credentials
+from glcr.gitlab.rest import GitLabRest
+
+
+@dataclass(frozen=True)
+class ProjectPolicy:
+    project_id: int
+    project_path: str
+    policy: Mapping[str, Any] | None  # GitLab's container_expiration_policy fields; None when unset
+    checks: Any  # glcr.policy.validate's findings on the saved policy (None when unset)
+    described: tuple  # what each field means (glcr.policy.describe_policy)
+
+
+def _frozen(value: Any) -> Mapping[str, Any] | None:
+    return MappingProxyType(dict(value)) if value else None
+
+
+def read_policy(creds: Credentials, project: str) -> ProjectPolicy:
+    from glcr.policy import describe_policy, validate_policy
+
+    data = GitLabRest(creds).project(project)
+    policy = data.get("container_expiration_policy")
+    checks = validate_policy({k: v for k, v in (policy or {}).items() if k != "next_run_at"}) if policy else None
+    return ProjectPolicy(int(data["id"]), data.get("path_with_namespace", project), _frozen(policy), checks,
+                         tuple(describe_policy(policy)) if policy else ())
+
+
+@dataclass(frozen=True)
+class PolicyUpdate:
+    project_path: str
+    change: Any  # glcr.policy.PolicyChange: before, after, the payload
+    sent: bool
+    next_run_at: str | None = None
+
+
+def update_policy(creds: Credentials, project: str, changes: Mapping[str, Any], *,
+                  review: Callable[[Any, Any], None], confirm: Callable[[str], None],
+                  dry_run: bool = False) -> PolicyUpdate:
+    """Merge `changes` into the saved policy, `review(change, checks)`, refuse what GitLab would
+    refuse, `confirm(question)` (raises to stop), then send only the changed fields."""
+    from glcr.policy import merge_policy, validate_policy
+
+    rest = GitLabRest(creds)
+    data = rest.project(project)
+    path = data.get("path_with_namespace", project)
+    change = merge_policy(data.get("container_expiration_policy"), dict(changes))
+    checks = validate_policy(change.after)
+    review(change, checks)
+    checks.raise_for_errors("the policy was not sent")
+    if not change.changed or dry_run:
+        return PolicyUpdate(path, change, False)
+    confirm(f"Update the cleanup policy of {path}?")
+    updated = rest.update_project(data["id"], {"container_expiration_policy_attributes": change.payload()})
+    return PolicyUpdate(path, change, True, (updated.get("container_expiration_policy") or {}).get("next_run_at"))
