@@ -334,7 +334,8 @@ async def check_token_flow(session: Any, challenge: Challenge, repository: str |
                            creds: Credentials, project_path: str | None = None
                            ) -> tuple[list[CheckResult], float | None]:
     """A registry token from /jwt/auth, then pull and delete on `repository` (never push:
-    an authorized push scope creates the repository's database row, gitlab-facts §5.2)."""
+    an authorized push scope creates the repository's database row,
+    app/services/auth/container_registry_authentication_service.rb)."""
     tokens = session.tokens
     try:
         token = await tokens.token((), challenge)

@@ -1,6 +1,6 @@
 """Clock skew between this machine, GitLab and the registry, from HTTP `Date` headers. Pure.
 
-Why it matters (gitlab-facts §5.2/5.3): GitLab stamps each registry token with its own clock
+Why it matters (app/controllers/jwt_controller.rb, lib/json_web_token/token.rb): GitLab stamps each registry token with its own clock
 (nbf = now - 5 s, exp = now + token_expire_delay, 5 minutes by default) and the registry checks
 them with its own clock and a 60 s leeway (`Leeway` in distribution's token.go). So:
 

@@ -1,6 +1,6 @@
 """Image-name rules, each broken rule with its fix. Pure.
 
-Sources (see /work/shared/research/gitlab-facts.md §10):
+Sources:
 * GitLab's container_repository_name_regex (lib/gitlab/regex.rb), via glcr.reference;
 * lib/container_registry/path.rb: the project is found among the 3 longest prefixes of an
   image path, so an image is at most two levels below its project, and a path has fewer than

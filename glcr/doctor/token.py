@@ -1,7 +1,8 @@
 """What a token's scopes and expiry mean for glcr. Pure.
 
 glcr reads through the REST API (read_api or api), deletes through the REST API and the
-registry (api only: /jwt/auth grants `delete` to the `api` scope alone, gitlab-facts §5.2), and
+registry (api only: /jwt/auth grants `delete` to the `api` scope alone,
+app/services/auth/container_registry_authentication_service.rb), and
 changes settings through the REST API (api).
 """
 

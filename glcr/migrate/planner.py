@@ -61,7 +61,7 @@ def parse_target(source: str, target: str) -> tuple[str, str]:
 def holding_path(holding_project: str, migration_id: str, index: int, name: str) -> str:
     """Where repository `index` is held: `<holding>/glcr-<id>/<index>-<name>`.
 
-    Two levels below the holding project (GitLab resolves at most two, fact sheet §10); the index
+    Two levels below the holding project (GitLab resolves at most two, lib/container_registry/path.rb); the index
     keeps names unique even when `a/b` and `a-b` both exist; the migration id keeps two
     migrations through one holding project apart.
     """

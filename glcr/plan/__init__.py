@@ -1,4 +1,4 @@
-"""Tag plans: decide first, then act (design habit 1).
+"""Tag plans: decide first, then act.
 
 - `model`: the `Plan` saved as JSON, its validation, and the repository check.
 - `listfile`: the plain one-tag-a-line list (GitLab docs' `list_o_tags.out`), or a plan.

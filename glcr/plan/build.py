@@ -1,7 +1,7 @@
 """Build tag plans: from rules (`glcr tags plan`) or from a list file. Pure; the clock is `now`.
 
 Every tag gets an action and the reason for it. Rules are applied in the order GitLab's cleanup
-uses (see docs/gitlab-facts §3.2), and the first rule that keeps a tag gives its reason:
+uses (app/services/projects/container_repository/cleanup_tags_base_service.rb), and the first rule that keeps a tag gives its reason:
 
 1. `keep_latest`: the tag named `latest` is kept.
 2. `keep_regexes`: a tag matching any of them is kept.

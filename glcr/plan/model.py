@@ -2,7 +2,7 @@
 
 A plan names one repository and, for each tag it covers, an action, the reason for it, and the
 digest the tag pointed to when the plan was made. Apply re-checks that digest and deletes
-nothing else (design habit 2). Format version 1, written by `Plan.to_json()`:
+nothing else. Format version 1, written by `Plan.to_json()`:
 
     {
       "created_at": "2026-11-27T05:40:00Z",

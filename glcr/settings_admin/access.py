@@ -1,4 +1,4 @@
-"""A project's `container_registry_access_level` (gitlab-facts §8.3). Pure."""
+"""A project's `container_registry_access_level` (`enabled`, `private`, `disabled`; PUT /projects/:id). Pure."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """GitLab's instance settings that bound registry cleanup: names, meaning, validation. Pure.
 
-Source: gitlab-facts §9 (application_setting validations; defaults from
-ApplicationSettingImplementation.defaults) and the troubleshooting docs, which suggest raising
+Source: GitLab's application_setting validations (app/models/application_setting.rb), defaults
+from ApplicationSettingImplementation.defaults and the troubleshooting docs, which suggest raising
 the token lifetime or the cleanup limits when cleanup of large repositories times out.
 Everything is validated here, before anything is sent: GitLab answers a bad value with a 400
 (or, for an attribute an older release does not know, silently ignores it; see `unapplied`).

@@ -1,5 +1,5 @@
 """The committed man pages and completion scripts are what scripts/gen_docs.py makes from the app,
-and the man pages render without warnings (design habit 12)."""
+and the man pages render without warnings."""
 
 from __future__ import annotations
 

@@ -61,7 +61,7 @@ def test_usage_errors_keep_clicks_code(monkeypatch, capsys):
     assert got == ExitCode.USAGE
 
 
-# --- issue 12: every bad input is one line with its documented code, and no token is echoed ---
+# --- every bad input is one line with its documented code, and no token is echoed ---
 
 import http.server  # noqa: E402
 import threading  # noqa: E402

@@ -1,5 +1,5 @@
 """A GitLab (REST + /jwt/auth) and GitLab's own registry (v3.86, metadata database), over
-httpx.MockTransport, answering as ../shared/gitlab-registry/README.md records the real ones did:
+httpx.MockTransport, answering as the real ones did when probed:
 
 - the registry's 401 without a token carries no Gitlab-Container-Registry-* headers; with any
   valid token `GET /v2/` and `GET /gitlab/v1/` answer 200 and `/v2/` announces `tag_delete`;

@@ -121,7 +121,7 @@ def test_a_token_the_registry_keeps_refusing_ends_after_one_retry_per_request():
     assert world.issued == 1
 
 
-# --- token lifetime (issue 10) -------------------------------------------------------------------
+# --- token lifetime ------------------------------------------------------------------------------
 
 
 def test_tokens_expired_by_the_local_clock_are_still_used_a_600_tag_listing_needs_few_tokens():
@@ -214,7 +214,7 @@ def test_short_tokens_keep_most_of_their_life():
     assert usable_for(300) == 270 and usable_for(60) == 45 and usable_for(None) == float("inf")
 
 
-# --- the realm (issue 12) ------------------------------------------------------------------------
+# --- the realm -----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("realm", [

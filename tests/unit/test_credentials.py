@@ -48,7 +48,7 @@ def test_secret_never_prints():
     assert "verysecret" not in repr(s) + str(s) + f"{s}" + repr([s]) + repr({"t": s})
 
 
-# --- issue 12: credentials go only where they belong ---
+# --- credentials go only where they belong ---
 
 import pytest as _pytest  # noqa: E402
 

@@ -171,7 +171,7 @@ def test_write_many_is_read_back_like_single_writes(tmp_path):
     assert (tmp_path / "j.log").read_text().count("\n") == 1  # `start` is not an outcome
 
 
-# --- issue 12: journals are private, one apply at a time, a missing directory is one line ---
+# --- journals are private, one apply at a time, a missing directory is one line ---
 
 def test_journal_and_log_are_created_private(tmp_path):
     import stat

@@ -1,4 +1,4 @@
-"""Which part of glcr may import which, in one table, so the layering cannot rot (design.md).
+"""Which part of glcr may import which, in one table, so the layering cannot rot.
 
 Every module of `glcr` is read with `ast` (imports inside functions count too) and checked
 against the most specific row of RULES: the glcr parts it may import and the third-party
