@@ -1,6 +1,7 @@
 """One session per run: credentials, HTTP clients, the registry token cache, concurrency.
 
-Owned by the CLI's context object and passed down; there is no global state. Use it as an
+Owned by the CLI's context object (one per command, open from its first request until it ends,
+across any confirmation) and passed down to glcr.api; there is no global state. Use it as an
 async context manager so every client is closed.
 """
 
@@ -18,7 +19,7 @@ from glcr.registry.client import RegistryClient, registry_base_url
 from glcr.settings import DEFAULT_JOBS, DEFAULT_REGISTRY_JOBS  # noqa: F401 (named here too)
 from glcr.transport.factory import HttpOptions, build_async_client
 
-@dataclass
+@dataclass(frozen=True)
 class SessionOptions:
     """Concurrency and HTTP policy of one session (glcr.settings.Settings.session_options builds it)."""
 
