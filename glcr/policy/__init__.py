@@ -1,13 +1,15 @@
 """PURE: GitLab's container cleanup rules, decided locally.
 
 No I/O and no clock of its own: callers pass tags, params and `now`. Imports nothing that does
-I/O (no httpx, python-gitlab, typer, rich); tests/unit/test_policy_purity.py checks that.
+I/O (no httpx, python-gitlab, typer, rich); tests/unit/test_layering.py checks that.
 
 Entry points:
   validate_policy / validate_bulk_delete    client-side checks with one-line errors and warnings
   parse_older_than / parse_chronic_duration  ChronicDuration as GitLab parses older_than
   TagRegex / anchored / delete_pattern       regexes compiled and matched exactly as GitLab does
-  decide                                     a decision and its reason for every tag
+  decide                                     a decision and its reason for every tag: the
+                                             values in types.py, the steps in stages.py, the
+                                             sentences in explanations.py, totals in estimate.py
   merge_policy                               `policy set`: merged attributes and before/after rows
   describe_policy                            `policy show`: what each field means
   parse_policy_text                          a policy file's JSON/YAML text into attributes
@@ -42,7 +44,6 @@ from glcr.policy.types import (
     Variant,
 )
 from glcr.policy.regex import TagRegex, anchored, delete_pattern, pattern_shape
-from glcr.regex import re2_error
 from glcr.policy.validate import Issue, ValidationResult, validate_bulk_delete, validate_policy
 from glcr.policy.values import (
     BULK_DELETE_FIELDS,
@@ -55,6 +56,7 @@ from glcr.policy.values import (
     POLICY_FIELDS,
     older_than_support,
 )
+from glcr.regex import re2_error
 
 __all__ = [
     "Action",
