@@ -1,4 +1,4 @@
-"""glcr.policy.stages (decide) against GitLab's own spec tables, then the rules one by one.
+"""glcr.policy.decide (stages, explanations, estimate) against GitLab's own spec tables, then the rules one by one.
 
 The two fixtures reproduce the `before` blocks of
 spec/services/projects/container_repository/gitlab/cleanup_tags_service_spec.rb and
