@@ -49,7 +49,7 @@ class AppContext:
         if self.settings.insecure:  # glcr.credentials reads it from the environment it is given
             self.env["GLCR_INSECURE"] = "1"
         self._session: Any = None
-        self._session_settings: Settings | None = None
+        self._session_settings: Any = None
         self._runner: Any = None
 
     # Read-only views of the settings, for commands that only read one value.
@@ -69,25 +69,25 @@ class AppContext:
                                           config_section=settings.gitlab_section), self.env)
         return require_token(creds) if require else creds
 
-    def session(self, settings: Settings | None = None, **options: Any):
-        """A new Session for these settings (or `settings`); `options` override SessionOptions fields."""
-        from glcr.session import Session
-
-        return Session(self.credentials(), (settings or self.settings).session_options(**options))
-
-    def run(self, work: Callable[[Any], Awaitable[T]], *, settings: Settings | None = None) -> T:
+    def run(self, work: Callable[[Any], Awaitable[T]], *, settings: Settings | None = None,
+            require_token: bool = True, **options: Any) -> T:
         """Run async work on this command's one Session and event loop.
 
         Both are made on first use and stay open until `close` (called when the command ends),
         so a command that reads, asks for confirmation, then deletes uses one set of connections,
         one registry token cache and one lookup of the user. `settings` (a command's own copy,
-        e.g. another --jobs) applies to that first use; a later call may not ask for others.
+        e.g. another --jobs), `require_token` and `options` (SessionOptions fields, e.g. a
+        command's own `http=` policy) apply to that first use; a later call may not ask for others.
         """
         import asyncio
 
-        wanted = settings or self.settings
+        wanted = (settings or self.settings, require_token, options)
         if self._session is None:
-            self._session, self._session_settings = self.session(wanted), wanted
+            from glcr.session import Session
+
+            self._session = Session(self.credentials(require=require_token),
+                                    wanted[0].session_options(**options))
+            self._session_settings = wanted
         elif wanted != self._session_settings:
             raise ValueError("one session per command: every run() of it takes the same settings")
         if self._runner is None:

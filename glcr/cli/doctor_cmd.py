@@ -49,24 +49,13 @@ def doctor(
       glcr doctor mygroup/app/api
       glcr doctor registry.example.com/mygroup/app -o json | jq '.checks[] | select(.status != "ok")'
     """
-    import asyncio
-
-    from glcr.doctor.checks import DoctorRequest, Probe, run_doctor
-    from glcr.session import Session
+    from glcr.api.doctor import diagnose
+    from glcr.doctor.checks import DoctorRequest
 
     app_ctx = app_context(ctx)
-    settings = app_ctx.settings
-    creds = app_ctx.credentials(require=False)
     request = DoctorRequest(path=path, registry=registry, env=app_ctx.env)
-
-    async def work():
-        async with Session(creds, settings.session_options(http=http_options())) as session:
-            # The session's HTTP options: they carry the secrets the debug log masks.
-            async with Probe(creds, session.options.http, insecure_registry=settings.insecure_registry) as probe:
-                return await run_doctor(session, probe, request)
-
-    report = asyncio.run(work())
-    render_report(report, output, creds.url, no_color="NO_COLOR" in app_ctx.env)
+    report = app_ctx.run(lambda s: diagnose(s, request), require_token=False, http=http_options())
+    render_report(report, output, app_ctx.credentials(require=False).url, no_color="NO_COLOR" in app_ctx.env)
     if report.failed:
         raise typer.Exit(report.exit_code)
 

@@ -78,3 +78,26 @@ def test_cleanup_run_over_three_repositories_uses_one_session(sessions, sandbox,
     for repo in repos:
         assert sorted(registry.tags(repo) or []) == ["keep", "old-1"], repo  # old-1: the newest match
     assert sessions == {"opened": 1, "closed": 1}
+
+
+def test_the_context_keeps_one_session_until_it_closes() -> None:
+    """No request is sent: a Session is built without I/O, and the work only looks at it."""
+    from glcr.cli.context import AppContext
+
+    app = AppContext(url="http://127.0.0.1:9", token="glpat-not-used", env={})
+    seen = []
+
+    async def work(session):
+        seen.append(session)
+        return len(seen)
+
+    assert app.run(work) == 1 and app.run(work) == 2
+    assert seen[0] is seen[1] and not seen[0]._gitlab_http.is_closed
+    with pytest.raises(ValueError):
+        app.run(work, settings=app.settings.with_jobs(3))  # one session: its settings are fixed
+    app.close()
+    assert seen[0]._gitlab_http.is_closed and seen[0]._token_http.is_closed
+    app.close()  # a second close is harmless
+    app.run(work)
+    assert seen[2] is not seen[0]
+    app.close()
