@@ -23,7 +23,7 @@ _EVENT = {Outcome.DELETED: Event.DELETED, Outcome.ALREADY_ABSENT: Event.ALREADY_
           Outcome.STALE: Event.STALE, Outcome.FAILED: Event.FAILED}
 
 
-@dataclass
+@dataclass(frozen=True)
 class ApplyRun:
     pending: list[PlanEntry]
     report: DeleteReport | None
@@ -73,7 +73,7 @@ async def apply_plan(session: Session, plan: Plan, repo: Repository, journal: Jo
     return ApplyRun(pending, report)
 
 
-@dataclass
+@dataclass(frozen=True)
 class PreparedPlan:
     repository: Repository
     plan: Plan

@@ -19,7 +19,7 @@ from glcr.policy import CleanupParams, CleanupResult, PolicyTag, Variant, decide
 from glcr.session import Session
 
 
-@dataclass
+@dataclass(frozen=True)
 class RepositoryCleanup:
     repository: Repository
     kind: RegistryKind

@@ -40,7 +40,7 @@ async def list_tag_details(session: Session, repo: Repository | RepositoryHandle
 __all__ = ["registry_path"]  # also importable from here (its home is glcr.api.handle)
 
 
-@dataclass
+@dataclass(frozen=True)
 class DeletePreview:
     """What a delete will do, shown before it is confirmed."""
 
@@ -99,7 +99,7 @@ async def preview_delete(session: Session, repo: Repository | RepositoryHandle, 
     return DeletePreview(handle, current, list(requests), missing, protected)
 
 
-@dataclass
+@dataclass(frozen=True)
 class DeleteReport:
     results: list[DeleteResult]
     damage: list[SiblingDamage]
