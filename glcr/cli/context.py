@@ -161,11 +161,31 @@ class AppContext:
             raise AbortedError("refusing to change anything without confirmation",
                                hint="stdin is not a terminal: pass --yes to confirm in scripts")
         try:
-            answer = typer.confirm(question, default=False, err=True)
+            with _ctrl_c_interrupts():
+                answer = typer.confirm(question, default=False, err=True)
         except typer.Abort:  # Ctrl-C or end of input at the prompt: a "no"
             answer = False
         if not answer:
             raise AbortedError("nothing changed")
+
+
+@contextmanager
+def _ctrl_c_interrupts() -> Iterator[None]:
+    """Python's own Ctrl-C handling while a prompt waits, also inside `AppContext.run`: the event
+    loop's handler only asks the task to stop at its next await, which a prompt blocked in
+    input() never reaches, so the first Ctrl-C would go unnoticed until Enter."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def app_context(ctx: typer.Context) -> AppContext:

@@ -101,3 +101,36 @@ def test_the_context_keeps_one_session_until_it_closes() -> None:
     app.run(work)
     assert seen[2] is not seen[0]
     app.close()
+
+
+def test_ctrl_c_at_a_prompt_inside_the_session_is_a_no(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A confirmation asked inside AppContext.run: Ctrl-C at it answers "no" at once (exit 10,
+    nothing changed), as it does outside, and the work after the question never runs."""
+    import signal
+    import sys
+
+    from typer._click import termui
+
+    from glcr.cli.context import AppContext
+    from glcr.errors import AbortedError
+
+    def ctrl_c_then_yes(prompt: str) -> str:
+        signal.raise_signal(signal.SIGINT)  # what the terminal sends on Ctrl-C
+        return "y"
+
+    monkeypatch.setattr(termui, "visible_prompt_func", ctrl_c_then_yes)
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    app = AppContext(url="http://127.0.0.1:9", token="glpat-not-used", env={})
+    after = []
+
+    async def work(session):
+        app.confirm("Delete?", yes=False)
+        after.append("deleted")
+
+    try:
+        with pytest.raises(AbortedError, match="nothing changed"):
+            app.run(work)
+    finally:
+        app.close()
+    assert after == []
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
