@@ -15,11 +15,30 @@ Three ways, chosen by what the registry and the token allow:
 Concurrent pushes. The registry API has no conditional write (no If-Match on a manifest PUT or
 DELETE), so no client can make "delete this tag if it still points at D" atomic. What glcr does
 instead, and the windows that remain:
-- every tag is read again right before it is touched (HEAD), and left alone as `stale` when it no
+- every tag is read again right before it is touched, and left alone as `stale` when it no
   longer points at the digest the plan (or the snapshot the user confirmed) expected. A push that
-  lands between that HEAD and the DELETE (tag delete) or the PUT of the placeholder (batch) is
-  still lost as a tag (its manifest stays, untagged): one round trip, the smallest window the
-  protocol allows;
+  lands between that read and the DELETE (tag delete) or the PUT of the placeholder (batch) is
+  still lost as a tag (its manifest stays, untagged). How long that window is depends on the route:
+- tag delete on GitLab's registry (which has the `/gitlab/v1` API): the tags go in name order, in
+  windows of WINDOW_PER_JOB x jobs names (64 at the default 16 jobs). Right before a window, ONE
+  request, `/gitlab/v1/repositories/<p>/tags/list/?n=...&last=<the name before the window>`,
+  reads the current digest of exactly that slice of names (the registry lists names in order
+  from `last`); then the window's DELETEs go concurrently. About 1 + 1/64 requests a tag instead
+  of 2 (a HEAD and a DELETE): the DELETE phase takes half as long (bench/bench_bulk_delete.py
+  measures both in one run). The price is a longer window of exposure: the next window's read
+  goes out while this window's last round of DELETEs is still to be sent (so no slot waits for
+  it), hence a tag's DELETE follows the read that cleared it by at most about
+  READ_AHEAD + WINDOW_PER_JOB + 1 = 6 round trips (about 120 ms at 20 ms a request), where the
+  HEAD before each DELETE left one. Both are far shorter than the seconds to minutes between the
+  snapshot a user confirms and the delete, which is the window the re-read exists to close; and
+  the protocol allows no window of zero. The bound holds in time too: a read older than
+  max(FRESH_MIN_SECONDS, FRESH_ROUND_TRIPS x its own duration) when a DELETE is due (a stall:
+  retries, a throttled registry, a suspended laptop) is made again for the window's rest first.
+  Names the read does not show (deleted meanwhile, or ordered differently by the registry
+  database's collation) are read with a HEAD each, and a read that fails falls back to a HEAD per
+  tag: the order decides how many requests a window takes, never an outcome;
+- tag delete on other registries (tag delete but no GitLab API): a HEAD right before each
+  tag's DELETE, one round trip, the smallest window the protocol allows;
 - placeholder batch: after re-pointing, one tag list and a HEAD of every listed tag show who is on
   the placeholder. A tag of ours that no longer is (pushed again meanwhile) is reported `stale`
   and kept: the DELETE by digest only removes tags on the placeholder. A tag that is not ours but
@@ -294,6 +313,9 @@ class TagDeleter:
     # more DELETEs go out, so the window of exposure stays a few round trips even then.
     FRESH_MIN_SECONDS = 0.25
     FRESH_ROUND_TRIPS = 10
+    # The next window's read goes out when this many rounds (x jobs) of this window's DELETEs are
+    # still to be sent, so it is answered by the time they are: no slot waits for it.
+    READ_AHEAD = 1
     WINDOW_MAX_PAGES = 3  # a window spread over more names than this many pages reads the rest by HEAD
     clock = staticmethod(time.monotonic)  # tests stand in a clock to simulate a stall
 
@@ -422,6 +444,9 @@ class TagDeleter:
                     remaining = []
                     fresh_for = max(self.FRESH_MIN_SECONDS, self.FRESH_ROUND_TRIPS * took)
                     for position, (i, digest) in enumerate(go):
+                        if pending is None and number + 1 < len(windows) and \
+                                len(go) - position <= self.READ_AHEAD * self.jobs:
+                            pending = asyncio.ensure_future(read(windows[number + 1]))
                         await slots.acquire()
                         # The first DELETE after a read always goes: progress even when every
                         # read is slow.
@@ -432,7 +457,7 @@ class TagDeleter:
                             seen, sent, took = await read(remaining)
                             break
                         inflight.append(asyncio.ensure_future(delete(i, digest)))
-                if number + 1 < len(windows):
+                if pending is None and number + 1 < len(windows):
                     pending = asyncio.ensure_future(read(windows[number + 1]))
             await asyncio.gather(*inflight)
         finally:
