@@ -25,11 +25,11 @@ LEVELS_SUPPORTED = 3
 
 
 def short_digest(digest: str | None) -> str:
-    """`sha256:0123456789ab…`, for tables and messages; `-` when unknown."""
+    """The first 12 hex digits (`0123456789ab`, as docker shows image ids), for tables and
+    messages; `-` when unknown."""
     if not digest:
         return "-"
-    algorithm, _, hexpart = digest.partition(":")
-    return f"{algorithm}:{hexpart[:12]}…" if len(hexpart) > 12 else digest
+    return digest.split(":", 1)[-1][:12]
 
 
 def project_candidates(path: str) -> list[str]:

@@ -255,7 +255,7 @@ def _deletion_warnings(deleted: list[TagDetails], kept: list[TagDetails],
         if tag.digest is None:
             warnings.append(f"tag {tag.name!r} has no known digest: apply cannot check what it deletes")
         elif tag.digest in kept_by_digest:
-            warnings.append(f"tag {tag.name!r} shares {short_digest(tag.digest)} with kept tag "
+            warnings.append(f"tag {tag.name!r} shares digest {short_digest(tag.digest)} with kept tag "
                             f"{kept_by_digest[tag.digest]!r}: deleting it frees no space")
         elif tag.digest in held:
             warnings.append(f"tag {tag.name!r} points to a manifest of kept index tag "

@@ -51,7 +51,7 @@ def new_run_id(now: datetime) -> str:
 
 
 def format_log_line(record: JournalRecord) -> str:
-    """`2026-11-27T05:40:01Z deleted group/app/api:v1.0 sha256:0123456789ab… (detail)`."""
+    """`2026-11-27T05:40:01Z deleted group/app/api:v1.0 0123456789ab (detail)`."""
     line = f"{format_time(record.ts)} {record.event.value} {record.repository}:{record.tag} " \
            f"{short_digest(record.digest)}"
     return f"{line} ({record.detail})" if record.detail else line

@@ -126,8 +126,8 @@ def test_human_log(tmp_path: Path) -> None:
     write(journal, record("v1.0", Event.START), record("v1.0", Event.DELETED),
           record("v2", Event.FAILED, "403 Forbidden"), log=log)
     assert log.read_text() == (
-        "2026-11-27T05:40:01Z deleted group/app/api:v1.0 sha256:abcdabcdabcd…\n"
-        "2026-11-27T05:40:01Z failed group/app/api:v2 sha256:abcdabcdabcd… (403 Forbidden)\n"
+        "2026-11-27T05:40:01Z deleted group/app/api:v1.0 abcdabcdabcd\n"
+        "2026-11-27T05:40:01Z failed group/app/api:v2 abcdabcdabcd (403 Forbidden)\n"
     )
 
 

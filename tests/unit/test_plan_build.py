@@ -272,7 +272,7 @@ def test_deleting_an_index_whose_children_stay_tagged_warns_only_about_the_rest(
 def test_shared_digest_with_a_kept_tag_warns() -> None:
     tags = [tag("latest", 1, "a"), tag("v1", 30, "a"), tag("v0", 30, "b")]
     plan = build_tag_plan(tags, PlanRules(), now=NOW, repository=REPO)
-    assert plan.warnings == ("tag 'v1' shares sha256:aaaaaaaaaaaa… with kept tag 'latest': "
+    assert plan.warnings == ("tag 'v1' shares digest aaaaaaaaaaaa with kept tag 'latest': "
                              "deleting it frees no space",)
 
 
@@ -361,7 +361,7 @@ def test_plan_from_list_records_current_digests_and_absent_tags() -> None:
     assert plan.entries[1].total_size == 100
     assert dict(plan.rules) == {"list_file": "list.txt"}
     assert plan.created_at == NOW and plan.repository_path == "group/app/api"
-    assert plan.warnings == ("tag 'v2' shares sha256:bbbbbbbbbbbb… with kept tag 'latest': "
+    assert plan.warnings == ("tag 'v2' shares digest bbbbbbbbbbbb with kept tag 'latest': "
                              "deleting it frees no space",)
     assert Plan.from_json(plan.to_json()) == plan
 
