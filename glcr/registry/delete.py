@@ -356,12 +356,9 @@ class TagDeleter:
 
     async def _delete_in_windows(self, todo: Sequence[DeleteRequest], before: dict[str, Digest],
                                  progress: Progress | None) -> list[DeleteResult]:
-        """Tag-only deletes on GitLab's registry, each window of names re-read with one request.
-
-        The window's read goes out when the previous window's last DELETE has a slot (it waits for
-        one like a DELETE), so reading overlaps the previous window's tail and a tag's exposure
-        is that read plus at most WINDOW_PER_JOB rounds of DELETEs.
-        """
+        """Tag-only deletes on GitLab's registry, each window of names re-read with one request
+        (see the module docstring). Reads and HEADs take a slot like a DELETE: at most `jobs`
+        requests in flight."""
         order = sorted(range(len(todo)), key=lambda i: todo[i].tag)
         size = max(1, self.WINDOW_PER_JOB * self.jobs)
         windows = [order[start:start + size] for start in range(0, len(order), size)]
@@ -389,14 +386,17 @@ class TagDeleter:
                     seen = None  # this window is re-read tag by tag (HEAD), as on other registries
                 return seen, sent, self.clock() - sent
 
-        async def decide(indexes: Sequence[int], seen: dict[str, Digest] | None) -> list[tuple[int, Digest]]:
-            """Settle what is gone or moved; return (index, digest now) of what may go."""
+        async def decide(indexes: Sequence[int], seen: dict[str, Digest] | None,
+                         sent: float) -> list[tuple[int, Digest, float]]:
+            """Settle what is gone or moved; return (index, digest now, when that was read) of
+            what may go. `seen`: what the window's read (sent at `sent`) showed."""
             def expected(i: int) -> Digest | None:
                 return todo[i].expected_digest or before.get(todo[i].tag)
 
             async def head(i: int):
                 async with slots:
-                    return await self.recheck(todo[i], before)
+                    at = self.clock()
+                    return *await self.recheck(todo[i], before), at
 
             # Names the read did not show: one HEAD each (gone, or ordered elsewhere).
             unread = [i for i in indexes if seen is None or todo[i].tag not in seen]
@@ -407,9 +407,9 @@ class TagDeleter:
             go = []
             for i in indexes:
                 if i in reheads:
-                    result, digest = reheads[i]
+                    result, digest, at = reheads[i]
                     if result is None:
-                        go.append((i, digest))
+                        go.append((i, digest, at))
                     else:
                         settle(i, result)
                     continue
@@ -418,7 +418,7 @@ class TagDeleter:
                     settle(i, DeleteResult(todo[i].tag, Outcome.STALE, digest,
                                            f"pushed again meanwhile: now {digest[:19]}, expected {want[:19]}; kept"))
                 else:
-                    go.append((i, digest))
+                    go.append((i, digest, sent))
             return go
 
         async def delete(i: int, digest: Digest) -> None:
@@ -440,20 +440,20 @@ class TagDeleter:
                 pending = None
                 remaining = list(window)
                 while remaining:
-                    go = await decide(remaining, seen)
+                    go = await decide(remaining, seen, sent)
                     remaining = []
                     fresh_for = max(self.FRESH_MIN_SECONDS, self.FRESH_ROUND_TRIPS * took)
-                    for position, (i, digest) in enumerate(go):
+                    for position, (i, digest, read_at) in enumerate(go):
                         if pending is None and number + 1 < len(windows) and \
                                 len(go) - position <= self.READ_AHEAD * self.jobs:
                             pending = asyncio.ensure_future(read(windows[number + 1]))
                         await slots.acquire()
-                        # The first DELETE after a read always goes: progress even when every
-                        # read is slow.
-                        if position and self.clock() - sent > fresh_for:
-                            # Stalled since the read: read the rest of the window again first.
+                        if self.clock() - read_at > fresh_for:
+                            # Stalled since the read: read the window's rest again first. This
+                            # ends: once the DELETEs in flight are answered, a read is followed
+                            # at once by its first DELETE.
                             slots.release()
-                            remaining = [j for j, _ in go[position:]]
+                            remaining = [j for j, _, _ in go[position:]]
                             seen, sent, took = await read(remaining)
                             break
                         inflight.append(asyncio.ensure_future(delete(i, digest)))
@@ -465,7 +465,8 @@ class TagDeleter:
             for task in [*inflight, *([pending] if pending else [])]:
                 task.cancel()
         await test_pause("deleted")
-        return [r for r in results if r is not None]
+        assert all(r is not None for r in results)  # every index is settled, dispatched or re-read
+        return results  # type: ignore[return-value]
 
     async def _delete_batch(self, todo: Sequence[DeleteRequest], before: dict[str, Digest],
                             progress: Progress | None) -> list[DeleteResult]:

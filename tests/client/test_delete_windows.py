@@ -191,3 +191,42 @@ def test_a_tag_left_on_a_delete_placeholder_is_finished_not_stale():
 
     results, _ = run_delete(world, planned, jobs=2, setup=setup)
     assert {t: r.outcome for t, r in results.items()} == {t: Outcome.DELETED for t in planned}
+
+
+def test_reads_overlap_the_previous_windows_deletes_and_never_exceed_jobs_in_flight():
+    """The next window's read goes out beside the last round of DELETEs and is answered while
+    they still run, so no slot waits for it; reads, HEADs and DELETEs together stay within `jobs`."""
+    jobs, n = 4, 64
+    world = world_with(n)
+    state = {"now": 0, "most": 0, "overlapped": 0, "reads": 0}
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        read = "/tags/list/" in request.url.path and request.url.params.get("n") != "1000"  # not the snapshot
+        counted = read or (request.url.host == REGISTRY_HOST and "/manifests/" in request.url.path)
+        state["now"] += counted
+        state["most"] = max(state["most"], state["now"])
+        try:
+            await asyncio.sleep(0.002)  # the same for every request: rounds in lockstep
+            return world.handler(request)
+        finally:
+            state["now"] -= counted
+            if read:
+                state["reads"] += 1
+                state["overlapped"] += state["now"] > 0
+
+    creds = Credentials(GITLAB, Secret(TOKEN), TokenKind.PRIVATE, "env GITLAB_TOKEN")
+    http = HttpOptions(wire=httpx.MockTransport(handler), retry=RetryPolicy(max_attempts=1))
+
+    async def go():
+        async with Session(creds, SessionOptions(http=http, registry_jobs=jobs)) as session:
+            client = session.registry(REGISTRY_HOST)
+            before = await snapshot(client, PATH, jobs, kind=GITLAB_KIND)
+            deleter = TagDeleter(client, PATH, GITLAB_KIND, jobs=jobs)
+            return await deleter.delete([DeleteRequest(t, before[t]) for t in sorted(before)[:n]], before)
+
+    results = asyncio.run(go())
+    assert all(r.outcome is Outcome.DELETED for r in results) and len(results) == n
+    windows = n // (TagDeleter.WINDOW_PER_JOB * jobs)
+    assert state["reads"] == windows
+    assert state["overlapped"] == windows - 1  # every read but the first answered beside DELETEs
+    assert state["most"] == jobs
