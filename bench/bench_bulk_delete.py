@@ -46,7 +46,7 @@ if __name__ == "__main__" and sys.argv[1:2] == [HEAD_PER_TAG]:
 
 from sandbox_bench import ensure_project, glcr_env, running_sandbox  # noqa: E402
 
-from glcr.sandbox.seed import seed_many_tags  # noqa: E402
+from glcr_sandbox.seed import seed_many_tags  # noqa: E402
 
 # Against the docs' curl loop, on either registry kind (issue 8).
 TARGETS = {"gitlab": 30, "distribution": 30}

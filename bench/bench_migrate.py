@@ -39,8 +39,8 @@ from glcr.migrate.executor import QuietReporter  # noqa: E402
 from glcr.migrate.model import StepKind  # noqa: E402
 from glcr.registry.auth import RegistryAuth  # noqa: E402
 from glcr.registry.client import RegistryClient  # noqa: E402
-from glcr.sandbox.runtime import Sandbox  # noqa: E402
-from glcr.sandbox.seed import push_image  # noqa: E402
+from glcr_sandbox.runtime import Sandbox  # noqa: E402
+from glcr_sandbox.seed import push_image  # noqa: E402
 from glcr.transport.factory import build_async_client  # noqa: E402
 
 

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from sandbox_bench import ensure_project, glcr_env, running_sandbox, timed  # noqa: E402
 
-from glcr.sandbox.seed import seed_many_tags  # noqa: E402
+from glcr_sandbox.seed import seed_many_tags  # noqa: E402
 
 PROJECT = "bench/tags"
 # GitLab's registry answers tag details 1,000 a request (issue 8: >= 50x); a third-party registry

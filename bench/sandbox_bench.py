@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from glcr.sandbox import daemon
-from glcr.sandbox.keys import SigningKey
-from glcr.sandbox.registry_client import RegistryClient
-from glcr.sandbox.seed import ensure_project
+from glcr_sandbox import daemon
+from glcr_sandbox.keys import SigningKey
+from glcr_sandbox.registry_client import RegistryClient
+from glcr_sandbox.seed import ensure_project
 
 
 @contextlib.contextmanager

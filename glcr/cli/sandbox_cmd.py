@@ -1,4 +1,8 @@
-"""`glcr sandbox`: a local GitLab API sandbox over a real registry, for trying glcr safely."""
+"""`glcr sandbox`: a local GitLab API sandbox over a real registry, for trying glcr safely.
+
+The sandbox is the package glcr_sandbox, beside glcr and installed with the extra `glcr[sandbox]`;
+only the bodies of these commands import it, so their help pages and the rest of glcr need neither.
+"""
 
 from __future__ import annotations
 
@@ -49,6 +53,20 @@ USER = typer.Option(
 )
 
 
+def _require_extra() -> None:
+    """Import the sandbox and what it needs beyond glcr; when one is missing, say what to install."""
+    from glcr.errors import InvalidInputError
+
+    try:
+        import glcr_sandbox.keys  # noqa: F401 (signs tokens with cryptography, the extra's dependency)
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "").split(".")[0]
+        if missing not in ("glcr_sandbox", "cryptography"):
+            raise
+        raise InvalidInputError(f"`glcr sandbox` needs {missing}, which is not installed",
+                                hint="install glcr[sandbox]: pip install 'glcr[sandbox]'") from None
+
+
 def _say(message: str) -> None:
     typer.echo(message, err=True)
 
@@ -72,7 +90,7 @@ def _recorded_kind(state_dir: Path) -> str | None:
 
 
 def _running(state_dir: Path) -> dict | None:
-    from glcr.sandbox.daemon import healthy, read_info
+    from glcr_sandbox.daemon import healthy, read_info
 
     info = read_info(state_dir)
     return info if info and healthy(info) else None
@@ -99,9 +117,10 @@ def up(
       eval "$(glcr sandbox up --registry distribution --state-dir /tmp/sb-third-party)"
       glcr sandbox up --state-dir /tmp/sb --port 8929 --user root
     """
-    from glcr.sandbox.daemon import spawn
-    from glcr.sandbox.registry_kinds import KINDS, check_available
-    from glcr.sandbox.registry_process import RegistryBinaryMissing
+    _require_extra()
+    from glcr_sandbox.daemon import spawn
+    from glcr_sandbox.registry_kinds import KINDS, check_available
+    from glcr_sandbox.registry_process import RegistryBinaryMissing
 
     state_dir = state_dir or default_state_dir()
     made_with = _recorded_kind(state_dir)
@@ -146,6 +165,7 @@ def env(state_dir: Optional[Path] = STATE_DIR, user: str = USER) -> None:
       eval "$(glcr sandbox env)"
       eval "$(glcr sandbox env --user root)"
     """
+    _require_extra()
     state_dir = state_dir or default_state_dir()
     info = _require_running(state_dir, "the sandbox is not running; start it with `glcr sandbox up`")
     typer.echo(_exports(info, user))
@@ -167,6 +187,7 @@ def status(state_dir: Optional[Path] = STATE_DIR) -> None:
     Example:
       glcr sandbox status
     """
+    _require_extra()
     import httpx
 
     state_dir = state_dir or default_state_dir()
@@ -188,9 +209,10 @@ def seed_cmd(state_dir: Optional[Path] = STATE_DIR) -> None:
     Example:
       glcr sandbox seed
     """
-    from glcr.sandbox.keys import SigningKey
-    from glcr.sandbox.registry_client import RegistryClient
-    from glcr.sandbox.seed import seed_demo
+    _require_extra()
+    from glcr_sandbox.keys import SigningKey
+    from glcr_sandbox.registry_client import RegistryClient
+    from glcr_sandbox.seed import seed_demo
 
     state_dir = state_dir or default_state_dir()
     info = _require_running(state_dir, "the sandbox is not running; start it with `glcr sandbox up`")
@@ -208,7 +230,8 @@ def down(state_dir: Optional[Path] = STATE_DIR) -> None:
     Example:
       glcr sandbox down
     """
-    from glcr.sandbox.daemon import stop
+    _require_extra()
+    from glcr_sandbox.daemon import stop
 
     state_dir = state_dir or default_state_dir()
     _say("sandbox stopped" if stop(state_dir) else "the sandbox was not running")

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from glcr.sandbox.pytest_fixtures import project, registry, sandbox  # noqa: F401 (fixtures)
-from glcr.sandbox import pytest_fixtures as _fixtures
+from sandbox_fixtures import project, registry, sandbox  # noqa: F401 (fixtures)
+import sandbox_fixtures as _fixtures
 
 if hasattr(_fixtures, "registry_kind"):  # the sandbox runs once per registry kind
     registry_kind = _fixtures.registry_kind
@@ -125,7 +125,7 @@ def test_tab_on_a_completed_line_runs_nothing(bash: Bash) -> None:
 
 @pytest.mark.e2e
 def test_tab_completes_repository_paths_from_the_api(tmp_path: Path, sandbox, project, registry) -> None:  # noqa: F811
-    from glcr.sandbox.seed import push_image
+    from glcr_sandbox.seed import push_image
 
     path = project.path_with_namespace
     push_image(registry, f"{path}/backend", "v1", created=dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc))

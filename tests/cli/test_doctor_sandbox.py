@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from glcr.models import Project
-from glcr.sandbox.pytest_fixtures import project, sandbox, sandbox_env  # noqa: F401 (fixtures)
-from glcr.sandbox import pytest_fixtures as _fixtures
+from sandbox_fixtures import project, sandbox, sandbox_env  # noqa: F401 (fixtures)
+import sandbox_fixtures as _fixtures
 
 if hasattr(_fixtures, "registry_kind"):  # the sandbox runs once per registry kind
     registry_kind = _fixtures.registry_kind
-from glcr.sandbox.runtime import Sandbox
+from glcr_sandbox.runtime import Sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 

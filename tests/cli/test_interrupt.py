@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import typer
 
-from glcr.sandbox import pytest_fixtures as _fixtures
-from glcr.sandbox.pytest_fixtures import project, registry, sandbox, sandbox_env  # noqa: F401 (fixtures)
+import sandbox_fixtures as _fixtures
+from sandbox_fixtures import project, registry, sandbox, sandbox_env  # noqa: F401 (fixtures)
 
 if hasattr(_fixtures, "registry_kind"):  # the sandbox runs once per registry kind
     registry_kind = _fixtures.registry_kind
@@ -63,7 +63,7 @@ def _run_until_some_done(args: list[str], env: dict[str, str], journal: Path, to
 @pytest.mark.e2e
 def test_sigint_during_tags_apply_prints_the_resume_command_that_finishes_it(sandbox, project, registry,
                                                                               sandbox_env, tmp_path):
-    from glcr.sandbox.seed import push_image, tag_existing
+    from glcr_sandbox.seed import push_image, tag_existing
 
     repo = project.path_with_namespace.lower()
     now = dt.datetime.now(UTC)
@@ -98,7 +98,7 @@ def test_sigint_during_tags_apply_prints_the_resume_command_that_finishes_it(san
 @pytest.mark.e2e
 def test_sigint_during_cleanup_run_prints_the_resume_command_that_finishes_it(sandbox, project, registry,
                                                                              sandbox_env, tmp_path):
-    from glcr.sandbox.seed import push_image, tag_existing
+    from glcr_sandbox.seed import push_image, tag_existing
 
     repo = project.path_with_namespace.lower()
     now = dt.datetime.now(UTC)
@@ -139,7 +139,7 @@ def test_sigint_during_migrate_project_prints_the_resume_command_that_finishes_i
                                                                                  sandbox_env, tmp_path):
     import uuid
 
-    from glcr.sandbox.seed import push_image
+    from glcr_sandbox.seed import push_image
 
     suffix = uuid.uuid4().hex[:6]
     group = sandbox.create_group(f"moved-{suffix}")  # another top-level group: the images are copied away

@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 from typer.testing import CliRunner
 
-from glcr.sandbox.pytest_fixtures import project, registry, registry_kind, sandbox  # noqa: F401 (fixtures)
-from glcr.sandbox.seed import push_image
+from sandbox_fixtures import project, registry, registry_kind, sandbox  # noqa: F401 (fixtures)
+from glcr_sandbox.seed import push_image
 
 runner = CliRunner()
 

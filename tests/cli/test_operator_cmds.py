@@ -22,8 +22,8 @@ from typer.testing import CliRunner
 from glcr.cli import admin_cmd, ci_cmd, doctor_cmd, registry_cmd
 from glcr.errors import (AuthError, ExitCode, GlcrError, InvalidInputError, NetworkError, NotFoundError,
                          PermissionDeniedError)
-from glcr.sandbox.pytest_fixtures import project, sandbox  # noqa: F401 (fixtures)
-from glcr.sandbox import pytest_fixtures as _fixtures
+from sandbox_fixtures import project, sandbox  # noqa: F401 (fixtures)
+import sandbox_fixtures as _fixtures
 
 if hasattr(_fixtures, "registry_kind"):  # the sandbox runs once per registry kind
     registry_kind = _fixtures.registry_kind

@@ -5,7 +5,7 @@ Every test runs twice: on GitLab's own registry (`[gitlab]`) and on Debian's doc
 know which one ask for `registry_kind`.
 `sandbox` (session, one per kind), `project` (a fresh project per test in group demo), `registry` (a
 full-access registry client for seeding) and `sandbox_env` (GITLAB_URL/GITLAB_TOKEN for running
-glcr) come from glcr.sandbox.pytest_fixtures. Every test in this directory is marked `e2e`;
+glcr) come from tests/fixtures/sandbox_fixtures.py. Every test in this directory is marked `e2e`;
 run only the fast layers with `pytest -m "not e2e"`.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from glcr.sandbox.pytest_fixtures import (  # noqa: F401 (fixtures)
+from sandbox_fixtures import (  # noqa: F401 (fixtures)
     mark_e2e,
     project,
     registry,

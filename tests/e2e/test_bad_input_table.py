@@ -10,7 +10,7 @@ import time
 import pytest
 
 from glcr.errors import ExitCode
-from glcr.sandbox.seed import push_image, tag_existing
+from glcr_sandbox.seed import push_image, tag_existing
 
 from glcr_runner import glcr
 

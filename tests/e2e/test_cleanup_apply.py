@@ -11,7 +11,7 @@ import sys
 import time
 
 from glcr.errors import ExitCode
-from glcr.sandbox.seed import push_image, tag_existing
+from glcr_sandbox.seed import push_image, tag_existing
 
 from glcr_runner import glcr, skopeo_digest, skopeo_tags
 
@@ -34,7 +34,7 @@ def seed_history(sandbox, registry, repo: str) -> dict[str, str]:
 
 def current_digest(registry, repo: str, tag: str) -> str | None:
     """What a tag points at; None while the registry is mid-delete (it answers 500 then)."""
-    from glcr.sandbox.registry_client import RegistryError
+    from glcr_sandbox.registry_client import RegistryError
 
     try:
         fetched = registry.manifest(repo, tag)

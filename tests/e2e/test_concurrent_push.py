@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from glcr.sandbox.seed import push_image, tag_existing
+from glcr_sandbox.seed import push_image, tag_existing
 
 from glcr_runner import skopeo_digest, skopeo_tags
 

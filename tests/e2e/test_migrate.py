@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 
 from glcr.models import MEDIA_OCI_INDEX, Project
-from glcr.sandbox.registry_client import RegistryClient, sha256_digest
-from glcr.sandbox.runtime import Sandbox
-from glcr.sandbox.seed import push_artifact, push_image, push_index, tag_existing
+from glcr_sandbox.registry_client import RegistryClient, sha256_digest
+from glcr_sandbox.runtime import Sandbox
+from glcr_sandbox.seed import push_artifact, push_image, push_index, tag_existing
 
 # Runs glcr's root app with `migrate-project` mounted, unless the real `glcr` already has it.
 RUNNER = """

@@ -13,9 +13,9 @@ import shutil
 import pytest
 
 from glcr.models import Project
-from glcr.sandbox.registry_client import RegistryClient
-from glcr.sandbox.runtime import Sandbox
-from glcr.sandbox.seed import push_image
+from glcr_sandbox.registry_client import RegistryClient
+from glcr_sandbox.runtime import Sandbox
+from glcr_sandbox.seed import push_image
 from glcr_runner import glcr, skopeo_tags
 
 OLD = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=60)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from glcr.errors import ExitCode
-from glcr.sandbox.seed import push_image, tag_existing
+from glcr_sandbox.seed import push_image, tag_existing
 
 from glcr_runner import glcr, skopeo_digest, skopeo_tags
 

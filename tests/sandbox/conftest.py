@@ -1,4 +1,4 @@
-"""Fixtures for the tests of the sandbox itself (see glcr.sandbox.pytest_fixtures).
+"""Fixtures for the tests of the sandbox itself (see tests/fixtures/sandbox_fixtures.py).
 
 Tests that start the sandbox are marked `e2e`; the pure ones (cleanup rules) are not.
 Most of these tests pin down GitLab's behaviour with a third-party registry, so `sandbox` runs
@@ -14,8 +14,8 @@ from typing import Iterator
 import httpx
 import pytest
 
-from glcr.sandbox.pytest_fixtures import mark_e2e, project, registry, sandbox, sandbox_env  # noqa: F401 (fixtures)
-from glcr.sandbox.runtime import Sandbox
+from sandbox_fixtures import mark_e2e, project, registry, sandbox, sandbox_env  # noqa: F401 (fixtures)
+from glcr_sandbox.runtime import Sandbox
 from sandbox_helpers import api_client
 
 HERE = Path(__file__).parent

@@ -7,7 +7,7 @@ from urllib.parse import quote
 import httpx
 
 from glcr.models import Project
-from glcr.sandbox.runtime import Sandbox
+from glcr_sandbox.runtime import Sandbox
 
 
 def api_client(sandbox: Sandbox, token: str) -> httpx.Client:

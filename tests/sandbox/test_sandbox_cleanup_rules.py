@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from glcr.sandbox import cleanup
-from glcr.sandbox.cleanup import CleanupParams, cleanup_tags
-from glcr.sandbox.durations import parse_duration
-from glcr.sandbox.tag_details import TagInfo
+from glcr_sandbox import cleanup
+from glcr_sandbox.cleanup import CleanupParams, cleanup_tags
+from glcr_sandbox.durations import parse_duration
+from glcr_sandbox.tag_details import TagInfo
 
 NOW = dt.datetime(2025, 6, 1, tzinfo=dt.timezone.utc)
 

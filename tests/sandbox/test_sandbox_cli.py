@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from glcr.sandbox.pytest_fixtures import require_registry_binary
+from sandbox_fixtures import require_registry_binary
 
 pytestmark = pytest.mark.e2e
 RUN = [sys.executable, "-c", "from glcr.cli.sandbox_cmd import app; app()"]

@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from glcr.models import Project
-from glcr.sandbox.registry_client import RegistryClient
-from glcr.sandbox.runtime import Sandbox
-from glcr.sandbox.seed import push_image, tag_existing
+from glcr_sandbox.registry_client import RegistryClient
+from glcr_sandbox.runtime import Sandbox
+from glcr_sandbox.seed import push_image, tag_existing
 from sandbox_helpers import repository_id
 
 UTC = dt.timezone.utc

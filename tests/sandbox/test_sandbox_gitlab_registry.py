@@ -13,12 +13,12 @@ import httpx
 import pytest
 
 from glcr.models import Project
-from glcr.sandbox.gitlab_registry_process import GitlabRegistryProcess
-from glcr.sandbox.keys import SigningKey, decode_unverified
-from glcr.sandbox.pytest_fixtures import require_registry_binary
-from glcr.sandbox.registry_client import RegistryClient
-from glcr.sandbox.runtime import Sandbox
-from glcr.sandbox.seed import push_image, push_index, seed_many_tags, tag_existing
+from glcr_sandbox.gitlab_registry_process import GitlabRegistryProcess
+from glcr_sandbox.keys import SigningKey, decode_unverified
+from sandbox_fixtures import require_registry_binary
+from glcr_sandbox.registry_client import RegistryClient
+from glcr_sandbox.runtime import Sandbox
+from glcr_sandbox.seed import push_image, push_index, seed_many_tags, tag_existing
 from sandbox_helpers import repository_id
 
 pytestmark = pytest.mark.parametrize("registry_kind", ["gitlab"], indirect=True)
@@ -217,8 +217,8 @@ def test_the_process_stops_everything(tmp_path: Path, registry_kind: str) -> Non
 LAUNCHER = """
 import json, sys, time
 from pathlib import Path
-from glcr.sandbox.keys import SigningKey
-from glcr.sandbox.gitlab_registry_process import GitlabRegistryProcess
+from glcr_sandbox.keys import SigningKey
+from glcr_sandbox.gitlab_registry_process import GitlabRegistryProcess
 root = Path(sys.argv[1])
 key = SigningKey.load_or_create(root / "keys")
 proc = GitlabRegistryProcess(root / "reg", realm="http://127.0.0.1:9/jwt/auth", cert_path=key.cert_path)
@@ -244,7 +244,7 @@ def test_a_killed_launcher_leaves_nothing_after_the_next_start(tmp_path: Path, r
     import sys
     import time
 
-    from glcr.sandbox.gitlab_registry_process import reap_orphans
+    from glcr_sandbox.gitlab_registry_process import reap_orphans
 
     launcher = subprocess.Popen([sys.executable, "-c", LAUNCHER, str(tmp_path)], stdout=subprocess.PIPE, text=True)
     try:
@@ -264,7 +264,7 @@ def test_a_killed_launcher_leaves_nothing_after_the_next_start(tmp_path: Path, r
 def test_control_api_backdates_push_times(
     sandbox: Sandbox, api: httpx.Client, project: Project, registry: RegistryClient
 ) -> None:
-    from glcr.sandbox.seed import set_push_times
+    from glcr_sandbox.seed import set_push_times
 
     repo = project.path_with_namespace.lower()
     push_image(registry, repo, "v1")

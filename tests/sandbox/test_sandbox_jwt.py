@@ -11,10 +11,10 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.x509 import load_pem_x509_certificate
 
 from glcr.models import Project
-from glcr.sandbox.keys import decode_unverified, libtrust_key_id
-from glcr.sandbox.registry_client import RegistryClient
-from glcr.sandbox.runtime import Sandbox
-from glcr.sandbox.seed import push_image
+from glcr_sandbox.keys import decode_unverified, libtrust_key_id
+from glcr_sandbox.registry_client import RegistryClient
+from glcr_sandbox.runtime import Sandbox
+from glcr_sandbox.seed import push_image
 from sandbox_helpers import api_client, repository_id
 
 

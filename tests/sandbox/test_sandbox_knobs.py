@@ -8,9 +8,9 @@ import time
 import httpx
 
 from glcr.models import MEDIA_OCI_INDEX, MEDIA_OCI_MANIFEST, Project
-from glcr.sandbox.registry_client import RegistryClient
-from glcr.sandbox.runtime import Sandbox
-from glcr.sandbox.seed import push_artifact, push_image, push_index
+from glcr_sandbox.registry_client import RegistryClient
+from glcr_sandbox.runtime import Sandbox
+from glcr_sandbox.seed import push_artifact, push_image, push_index
 from sandbox_helpers import repository_id
 
 
@@ -52,7 +52,7 @@ def test_job_token_reaches_only_its_project(sandbox: Sandbox, project: Project, 
         params={"service": "container_registry", "scope": f"repository:{project.path_with_namespace}:pull,push,delete"},
         auth=("gitlab-ci-token", job),
     )
-    from glcr.sandbox.keys import decode_unverified
+    from glcr_sandbox.keys import decode_unverified
 
     claims = decode_unverified(granted.json()["token"])
     assert claims["access"][0]["actions"] == ["pull", "push", "delete"] and claims["auth_type"] == "build"

@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from sandbox_helpers import api_client
-from glcr.sandbox.runtime import Sandbox
-from glcr.sandbox.state import DEVELOPER, GUEST, MAINTAINER, REPORTER, iso
+from glcr_sandbox.runtime import Sandbox
+from glcr_sandbox.state import DEVELOPER, GUEST, MAINTAINER, REPORTER, iso
 
 UNAUTHORIZED = {"message": "401 Unauthorized"}
 

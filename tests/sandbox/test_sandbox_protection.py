@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from glcr.models import Project
-from glcr.sandbox.registry_client import RegistryClient
-from glcr.sandbox.runtime import Sandbox
-from glcr.sandbox.seed import push_image
+from glcr_sandbox.registry_client import RegistryClient
+from glcr_sandbox.runtime import Sandbox
+from glcr_sandbox.seed import push_image
 from sandbox_helpers import api_client, repository_id
 
 

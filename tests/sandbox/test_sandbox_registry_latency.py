@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from glcr.sandbox.pytest_fixtures import require_registry_binary
-from glcr.sandbox.runtime import Sandbox
+from sandbox_fixtures import require_registry_binary
+from glcr_sandbox.runtime import Sandbox
 
 pytestmark = pytest.mark.e2e
 

@@ -8,9 +8,9 @@ import httpx
 
 from sandbox_helpers import api_client, encoded, repository_id
 from glcr.models import Project
-from glcr.sandbox.registry_client import RegistryClient
-from glcr.sandbox.runtime import Sandbox
-from glcr.sandbox.seed import push_image, seed_many_tags, tag_existing
+from glcr_sandbox.registry_client import RegistryClient
+from glcr_sandbox.runtime import Sandbox
+from glcr_sandbox.seed import push_image, seed_many_tags, tag_existing
 
 UTC = dt.timezone.utc
 

@@ -1,10 +1,12 @@
 """Which part of glcr may import which, in one table, so the layering cannot rot.
 
-Every module of `glcr` is read with `ast` (imports inside functions count too) and checked
-against the most specific row of RULES: the glcr parts it may import and the third-party
-distributions it may import. The standard library is free, except in pure modules, which do no
-I/O and get no clock of their own. The pure modules are also imported in a fresh interpreter,
-to check that nothing they pull in (directly or not) loads an I/O or presentation library.
+Every module of `glcr`, and of the sandbox beside it (`glcr_sandbox`), is read with `ast`
+(imports inside functions count too) and checked against the most specific row of RULES: the
+parts it may import and the third-party distributions it may import. The standard library is
+free, except in pure modules, which do no I/O and get no clock of their own. The pure modules
+are also imported in a fresh interpreter, to check that nothing they pull in (directly or not)
+loads an I/O or presentation library; so are the entry point and two commands, to check that
+glcr runs without loading the sandbox.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2] / "glcr"
+REPO = Path(__file__).resolve().parents[2]
+ROOT = REPO / "glcr"
+SANDBOX = "glcr_sandbox"  # a package beside glcr, keyed in RULES by its own name
 
 
 @dataclass(frozen=True)
 class Rule:
-    glcr: frozenset[str]  # glcr parts (a package, or a top-level module without .py)
+    glcr: frozenset[str]  # glcr parts (a package, or a top-level module without .py), or glcr_sandbox
     third_party: frozenset[str]  # top-level import names
     pure: bool = False  # no I/O: no I/O modules of the standard library either
 
@@ -33,8 +37,9 @@ def rule(glcr: str = "", third_party: str = "", *, pure: bool = False) -> Rule:
 
 
 # The part a module belongs to is its package under glcr/ (`policy`), or its own name for a
-# top-level module (`errors`); `glcr` is the package's __init__ (the version). The most specific
-# key wins: `migrate/planner.py` before `migrate`.
+# top-level module (`errors`); `glcr` is the package's __init__ (the version); every module of
+# the sandbox is the part `glcr_sandbox`. The most specific key wins: `migrate/planner.py`
+# before `migrate`.
 RULES: dict[str, Rule] = {
     # foundations
     "__init__.py": rule(),
@@ -83,10 +88,12 @@ RULES: dict[str, Rule] = {
     "cli": rule("glcr errors models reference regex timestamps durable statedir credentials settings session transport gitlab "
                 "registry policy plan tag_filters durations api migrate doctor settings_admin render",
                 "typer click rich httpx"),
-    "cli/sandbox_cmd.py": rule("glcr errors statedir cli sandbox", "typer click rich httpx"),
+    "cli/sandbox_cmd.py": rule("glcr errors statedir cli glcr_sandbox", "typer click rich httpx"),
     "__main__.py": rule("cli"),
-    # the GitLab API sandbox: tests and the demo; leaves the package later
-    "sandbox": rule("models", "httpx re2 yaml cryptography pytest"),
+    # The GitLab API sandbox (tests, benchmarks, the demo): a test double of GitLab and its
+    # registry, so it shares nothing with the code it tests; nothing of glcr imports it but the
+    # one command that starts it.
+    SANDBOX: rule("", "httpx re2 yaml cryptography"),
 }
 # Standard-library modules that do I/O or run things: not in pure modules.
 IO_STDLIB = {"socket", "ssl", "http", "urllib.request", "subprocess", "asyncio", "threading", "shutil",
@@ -97,6 +104,7 @@ IO_LIBRARIES = ("httpx", "httpcore", "gitlab", "requests", "keyring", "typer", "
 
 
 def part_of(rel: str) -> str:
+    """`rel` is relative to glcr/, or starts with glcr_sandbox/ for the sandbox."""
     head = rel.split("/")[0]
     return "glcr" if rel == "__init__.py" else head.removesuffix(".py")
 
@@ -115,8 +123,8 @@ def imports(path: Path) -> set[str]:
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             assert node.level == 0, f"{path}: relative import"
-            if node.module == "glcr":
-                names.update(f"glcr.{alias.name}" for alias in node.names)
+            if node.module in ("glcr", SANDBOX):
+                names.update(f"{node.module}.{alias.name}" for alias in node.names)
             elif node.module != "__future__":
                 names.add(node.module)
     return names
@@ -130,25 +138,32 @@ def glcr_part(name: str) -> str:
     return second
 
 
-MODULES = sorted(p for p in ROOT.rglob("*.py"))
-PURE = [p for p in MODULES if rule_for(p.relative_to(ROOT).as_posix()).pure]
+def relative(path: Path) -> str:
+    """A module's key: relative to glcr/, or glcr_sandbox/... for the sandbox."""
+    return path.relative_to(ROOT if path.is_relative_to(ROOT) else REPO).as_posix()
+
+
+MODULES = sorted(ROOT.rglob("*.py"))
+SANDBOX_MODULES = sorted((REPO / SANDBOX).rglob("*.py"))
+PURE = [p for p in MODULES if rule_for(relative(p)).pure]
 
 
 def test_every_row_names_existing_modules():
     for key in RULES:
-        assert (ROOT / key).exists() or (ROOT / f"{key}.py").exists(), f"RULES row {key!r}: no such module"
+        base = REPO if key == SANDBOX else ROOT
+        assert (base / key).exists() or (base / f"{key}.py").exists(), f"RULES row {key!r}: no such module"
 
 
-@pytest.mark.parametrize("path", MODULES, ids=lambda p: p.relative_to(ROOT).as_posix())
+@pytest.mark.parametrize("path", MODULES + SANDBOX_MODULES, ids=relative)
 def test_imports_follow_the_table(path):
-    rel = path.relative_to(ROOT).as_posix()
+    rel = relative(path)
     allowed = rule_for(rel)
     own = part_of(rel)
     bad = []
     for name in sorted(imports(path)):
         top = name.split(".")[0]
-        if top == "glcr":
-            part = glcr_part(name)
+        if top in ("glcr", SANDBOX):
+            part = glcr_part(name) if top == "glcr" else SANDBOX
             if part != own and part not in allowed.glcr:
                 bad.append(name)
         elif top in sys.stdlib_module_names:
@@ -159,14 +174,41 @@ def test_imports_follow_the_table(path):
     assert not bad, f"{rel} imports {bad}; its row in RULES allows {sorted(allowed.glcr | allowed.third_party)}"
 
 
-@pytest.mark.parametrize("path", MODULES, ids=lambda p: p.relative_to(ROOT).as_posix())
+@pytest.mark.parametrize("path", MODULES, ids=relative)
 def test_only_the_sandbox_command_imports_the_sandbox(path):
     """The sandbox is a tool beside glcr, not part of it: one command starts it."""
-    rel = path.relative_to(ROOT).as_posix()
-    if rel.startswith("sandbox/") or rel == "cli/sandbox_cmd.py":
+    rel = relative(path)
+    if rel == "cli/sandbox_cmd.py":
         return
-    bad = sorted(n for n in imports(path) if n == "glcr.sandbox" or n.startswith("glcr.sandbox."))
+    bad = sorted(n for n in imports(path) if n.split(".")[0] == SANDBOX)
     assert not bad, f"{rel} imports {bad}"
+
+
+def test_the_sandbox_is_beside_glcr_not_inside():
+    assert not (ROOT / "sandbox").exists()
+    assert len(SANDBOX_MODULES) > 20  # the table still reads the sandbox
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["tags", "--help"], ["sandbox", "--help"], ["sandbox", "up", "--help"]],
+                         ids=" ".join)
+def test_glcr_runs_without_loading_the_sandbox(argv):
+    """In a fresh interpreter, through the console entry point: not one glcr_sandbox module loads
+    (and neither does cryptography, which only the sandbox needs)."""
+    code = (
+        "import json, sys\n"
+        "import glcr.cli.main\n"
+        "from glcr.cli.lazy import main\n"
+        f"sys.argv = ['glcr', *{argv!r}]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code in (0, None), exc.code\n"
+        f"loaded = sorted(m for m in sys.modules if m.split('.')[0] in ({SANDBOX!r}, 'cryptography'))\n"
+        "print(json.dumps(loaded), file=sys.stderr)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip(), "the command printed nothing: it did not run"
+    assert json.loads(out.stderr.strip().splitlines()[-1]) == []
 
 
 def test_pure_modules_load_no_io_library():

@@ -26,10 +26,10 @@ import datetime as dt
 from dataclasses import asdict
 from typing import Any
 
-from glcr.sandbox.context import SandboxContext
-from glcr.sandbox.ratelimit import RateLimitConfig
-from glcr.sandbox.state import ACCESS_LEVELS, Token, User, utcnow
-from glcr.sandbox.web import Request, Response, Router, api_message, json_response
+from glcr_sandbox.context import SandboxContext
+from glcr_sandbox.ratelimit import RateLimitConfig
+from glcr_sandbox.state import ACCESS_LEVELS, Token, User, utcnow
+from glcr_sandbox.web import Request, Response, Router, api_message, json_response
 
 
 def _body(req: Request) -> dict[str, Any]:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from glcr.sandbox.context import SandboxContext
-from glcr.sandbox.state import REPORTER, Namespace, Project, Repository, Token, User, World, parse_time, utcnow
-from glcr.sandbox.tag_details import TagInfo, format_created
+from glcr_sandbox.context import SandboxContext
+from glcr_sandbox.state import REPORTER, Namespace, Project, Repository, Token, User, World, parse_time, utcnow
+from glcr_sandbox.tag_details import TagInfo, format_created
 
 VERSION = "18.2.0"  # the GitLab version the sandbox imitates
 REVISION = "5a1b2c3d4e5"

@@ -19,16 +19,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from glcr.sandbox.context import Knobs, SandboxContext
-from glcr.sandbox.jobs import Jobs
-from glcr.sandbox.keys import SigningKey
-from glcr.sandbox.latency_proxy import LatencyProxy
-from glcr.sandbox.registry_client import RegistryClient
-from glcr.sandbox.registry_kinds import DEFAULT_KIND, AnyRegistryProcess, check_kind, make_process, registry_settings
-from glcr.sandbox.registry_process import free_port
-from glcr.sandbox.server import SandboxHTTPServer, ServerThread
-from glcr.sandbox.state import DEVELOPER, MAINTAINER, OWNER, REPORTER, Namespace, Project, World, utcnow
-from glcr.sandbox.tag_details import TagInspector
+from glcr_sandbox.context import Knobs, SandboxContext
+from glcr_sandbox.jobs import Jobs
+from glcr_sandbox.keys import SigningKey
+from glcr_sandbox.latency_proxy import LatencyProxy
+from glcr_sandbox.registry_client import RegistryClient
+from glcr_sandbox.registry_kinds import DEFAULT_KIND, AnyRegistryProcess, check_kind, make_process, registry_settings
+from glcr_sandbox.registry_process import free_port
+from glcr_sandbox.server import SandboxHTTPServer, ServerThread
+from glcr_sandbox.state import DEVELOPER, MAINTAINER, OWNER, REPORTER, Namespace, Project, World, utcnow
+from glcr_sandbox.tag_details import TagInspector
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""`python -m glcr.sandbox serve --state-dir DIR [--port N] [--latency-ms N] [--seed] [--registry KIND]`.
+"""`python -m glcr_sandbox serve --state-dir DIR [--port N] [--latency-ms N] [--seed] [--registry KIND]`.
 
 The foreground process behind `glcr sandbox up`; stops on SIGTERM or Ctrl-C.
 """
@@ -11,7 +11,7 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m glcr.sandbox", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m glcr_sandbox", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the sandbox in the foreground")
     serve.add_argument("--state-dir", type=Path, required=True)
@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
                        help="GitLab's own registry (default) or Debian's docker-registry")
     args = parser.parse_args(argv)
 
-    from glcr.sandbox.daemon import serve as run
+    from glcr_sandbox.daemon import serve as run
 
     return run(args.state_dir, port=args.port, latency_ms=args.latency_ms, seed=args.seed,
                registry_latency_ms=args.registry_latency_ms, registry_kind=args.registry)

@@ -18,8 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from glcr.models import MANIFEST_MEDIA_TYPES
-from glcr.sandbox.keys import SigningKey
+from glcr_sandbox.media_types import MANIFEST_MEDIA_TYPES
+from glcr_sandbox.keys import SigningKey
 
 TOKEN_LIFETIME_S = 300
 TOKEN_REFRESH_MARGIN_S = 30  # renew before the registry could see an expired token

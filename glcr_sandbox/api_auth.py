@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from glcr.sandbox.context import SandboxContext
-from glcr.sandbox.permissions import api_scope_allows
-from glcr.sandbox.state import Project, Token, User
-from glcr.sandbox.web import ApiError, Request, unauthorized
+from glcr_sandbox.context import SandboxContext
+from glcr_sandbox.permissions import api_scope_allows
+from glcr_sandbox.state import Project, Token, User
+from glcr_sandbox.web import ApiError, Request, unauthorized
 
 EXPIRED = "Token is expired. You can either do re-authorization or token refresh."
 REVOKED = "Token was revoked. You have to re-authorize from the user."

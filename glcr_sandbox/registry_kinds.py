@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Union
 
-from glcr.sandbox.gitlab_registry_process import GitlabRegistryProcess, check_prerequisites
-from glcr.sandbox.registry_process import RegistryProcess, find_binary
+from glcr_sandbox.gitlab_registry_process import GitlabRegistryProcess, check_prerequisites
+from glcr_sandbox.registry_process import RegistryProcess, find_binary
 
 GITLAB, DISTRIBUTION = "gitlab", "distribution"
 KINDS = (GITLAB, DISTRIBUTION)

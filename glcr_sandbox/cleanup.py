@@ -16,11 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from glcr.sandbox.durations import parse_duration
-from glcr.sandbox.registry_client import RegistryClient
-from glcr.sandbox.tag_delete import TagDeleteError, delete_tags, delete_tags_gitlab
-from glcr.sandbox.tag_details import TagInfo, TagInspector
-from glcr.sandbox.untrusted_regexp import InvalidRegexp, anchored, compile_untrusted, matches
+from glcr_sandbox.durations import parse_duration
+from glcr_sandbox.registry_client import RegistryClient
+from glcr_sandbox.tag_delete import TagDeleteError, delete_tags, delete_tags_gitlab
+from glcr_sandbox.tag_details import TagInfo, TagInspector
+from glcr_sandbox.untrusted_regexp import InvalidRegexp, anchored, compile_untrusted, matches
 
 INSPECT_CONCURRENCY = 8
 GITLAB_CLEANUP_PAGE_SIZE = 1000  # Gitlab::CleanupTagsService::TAGS_PAGE_SIZE

@@ -20,7 +20,7 @@ from typing import Any, Iterable
 
 import httpx
 
-from glcr.models import (
+from glcr_sandbox.media_types import (
     MEDIA_DOCKER_CONFIG,
     MEDIA_DOCKER_LIST,
     MEDIA_DOCKER_MANIFEST,
@@ -28,7 +28,7 @@ from glcr.models import (
     MEDIA_OCI_INDEX,
     MEDIA_OCI_MANIFEST,
 )
-from glcr.sandbox.registry_client import RegistryClient, RegistryError, sha256_digest
+from glcr_sandbox.registry_client import RegistryClient, RegistryError, sha256_digest
 
 MEDIA_DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 MEDIA_OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from glcr.sandbox.untrusted_regexp import InvalidRegexp, compile_untrusted
+from glcr_sandbox.untrusted_regexp import InvalidRegexp, compile_untrusted
 
 CADENCES = ("1d", "7d", "14d", "1month", "3month")
 KEEP_N = (1, 5, 10, 25, 50, 100)

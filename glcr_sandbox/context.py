@@ -8,13 +8,13 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
-from glcr.sandbox.cleanup import CleanupResult
-from glcr.sandbox.jobs import Jobs
-from glcr.sandbox.keys import SigningKey
-from glcr.sandbox.ratelimit import RateLimiter
-from glcr.sandbox.registry_client import RegistryClient
-from glcr.sandbox.state import Project, Repository, World
-from glcr.sandbox.tag_details import TagInspector
+from glcr_sandbox.cleanup import CleanupResult
+from glcr_sandbox.jobs import Jobs
+from glcr_sandbox.keys import SigningKey
+from glcr_sandbox.ratelimit import RateLimiter
+from glcr_sandbox.registry_client import RegistryClient
+from glcr_sandbox.state import Project, Repository, World
+from glcr_sandbox.tag_details import TagInspector
 
 CLEANUP_LEASE_S = 3600  # ExclusiveLease "container_repository:cleanup_tags:<id>", timeout: 1.hour
 

@@ -12,7 +12,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from glcr.sandbox.web import Response
+from glcr_sandbox.web import Response
 
 RETRY_LATER = b"Retry later\n"  # Gitlab::Throttle::DEFAULT_RATE_LIMITING_RESPONSE_TEXT
 

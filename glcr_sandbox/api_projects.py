@@ -11,13 +11,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from glcr.sandbox import entities
-from glcr.sandbox.api_auth import Caller, authenticate
-from glcr.sandbox.context import SandboxContext
-from glcr.sandbox.permissions import can, can_group
-from glcr.sandbox.registry_client import move_access, rename_access
-from glcr.sandbox.state import REGISTRY_ACCESS_LEVELS, Namespace, Project, iso, utcnow
-from glcr.sandbox.validation import (
+from glcr_sandbox import entities
+from glcr_sandbox.api_auth import Caller, authenticate
+from glcr_sandbox.context import SandboxContext
+from glcr_sandbox.permissions import can, can_group
+from glcr_sandbox.registry_client import move_access, rename_access
+from glcr_sandbox.state import REGISTRY_ACCESS_LEVELS, Namespace, Project, iso, utcnow
+from glcr_sandbox.validation import (
     CADENCE_SECONDS,
     POLICY_STRING_FIELDS,
     coerce_settings,
@@ -25,7 +25,7 @@ from glcr.sandbox.validation import (
     validate_policy,
     validate_project_path,
 )
-from glcr.sandbox.web import (
+from glcr_sandbox.web import (
     Request,
     Response,
     api_message,

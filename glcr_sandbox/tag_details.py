@@ -17,8 +17,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from glcr.models import INDEX_MEDIA_TYPES
-from glcr.sandbox.registry_client import RegistryClient
+from glcr_sandbox.media_types import INDEX_MEDIA_TYPES
+from glcr_sandbox.registry_client import RegistryClient
 
 _FRACTION = re.compile(r"(\.\d{6})\d+")  # Go writes nanoseconds; Python parses microseconds
 

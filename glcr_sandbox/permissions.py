@@ -8,7 +8,7 @@ Auth::ContainerRegistryAuthenticationService#can_access? (registry actions).
 
 from __future__ import annotations
 
-from glcr.sandbox.state import DEVELOPER, GUEST, MAINTAINER, OWNER, REPORTER, Namespace, Project, Token, User, World
+from glcr_sandbox.state import DEVELOPER, GUEST, MAINTAINER, OWNER, REPORTER, Namespace, Project, Token, User, World
 
 # Ability -> minimum project access level.
 PROJECT_ABILITIES = {

@@ -16,7 +16,7 @@ import math
 from typing import Any, Sequence, TypeVar
 from urllib.parse import quote_plus
 
-from glcr.sandbox.web import Request, grape_error
+from glcr_sandbox.web import Request, grape_error
 
 T = TypeVar("T")
 DEFAULT_PER_PAGE = 20

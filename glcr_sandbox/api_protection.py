@@ -28,13 +28,13 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from glcr.sandbox.api_auth import authenticate
-from glcr.sandbox.api_projects import find_project
-from glcr.sandbox.context import SandboxContext
-from glcr.sandbox.permissions import can
-from glcr.sandbox.state import MAINTAINER, OWNER, Project, User
-from glcr.sandbox.untrusted_regexp import InvalidRegexp, compile_untrusted, matches
-from glcr.sandbox.web import (
+from glcr_sandbox.api_auth import authenticate
+from glcr_sandbox.api_projects import find_project
+from glcr_sandbox.context import SandboxContext
+from glcr_sandbox.permissions import can
+from glcr_sandbox.state import MAINTAINER, OWNER, Project, User
+from glcr_sandbox.untrusted_regexp import InvalidRegexp, compile_untrusted, matches
+from glcr_sandbox.web import (
     ApiError,
     Request,
     Response,

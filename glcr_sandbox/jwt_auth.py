@@ -13,11 +13,11 @@ import binascii
 import time
 import uuid
 
-from glcr.sandbox.context import SandboxContext
-from glcr.sandbox.keys import AUDIENCE
-from glcr.sandbox.permissions import registry_abilities, registry_action_allowed
-from glcr.sandbox.state import Token, User, valid_repository_path
-from glcr.sandbox.web import Request, Response, json_response
+from glcr_sandbox.context import SandboxContext
+from glcr_sandbox.keys import AUDIENCE
+from glcr_sandbox.permissions import registry_abilities, registry_action_allowed
+from glcr_sandbox.state import Token, User, valid_repository_path
+from glcr_sandbox.web import Request, Response, json_response
 
 CI_JOB_USER = "gitlab-ci-token"
 HELP_ANCHOR = "error-http-basic-access-denied-if-a-password-was-provided-for-git-authentication-"

@@ -13,11 +13,11 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from glcr.sandbox import api_lists, api_projects, api_protection, api_registry, control
-from glcr.sandbox.context import SandboxContext
-from glcr.sandbox.jwt_auth import jwt_auth
-from glcr.sandbox.registry_client import RegistryError
-from glcr.sandbox.web import ApiError, Request, Response, Router, json_response
+from glcr_sandbox import api_lists, api_projects, api_protection, api_registry, control
+from glcr_sandbox.context import SandboxContext
+from glcr_sandbox.jwt_auth import jwt_auth
+from glcr_sandbox.registry_client import RegistryError
+from glcr_sandbox.web import ApiError, Request, Response, Router, json_response
 
 log = logging.getLogger(__name__)
 API = "/api/v4"

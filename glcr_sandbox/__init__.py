@@ -6,5 +6,5 @@ registry with its metadata database (the default; `/gitlab/v1/` API, tag-only de
 or Debian's `docker-registry` (distribution 2.8), a third-party registry without them, where
 GitLab deletes tags with its dummy-manifest workaround. The REST API behaves as GitLab does
 with whichever runs. Start one with `glcr sandbox up [--registry gitlab|distribution]` or
-`glcr.sandbox.runtime.Sandbox.start(state_dir, registry_kind=...)`.
+`glcr_sandbox.runtime.Sandbox.start(state_dir, registry_kind=...)`.
 """

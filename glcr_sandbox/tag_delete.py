@@ -16,8 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from glcr.models import MEDIA_DOCKER_CONFIG, MEDIA_DOCKER_MANIFEST
-from glcr.sandbox.registry_client import RegistryClient, RegistryError, sha256_digest
+from glcr_sandbox.media_types import MEDIA_DOCKER_CONFIG, MEDIA_DOCKER_MANIFEST
+from glcr_sandbox.registry_client import RegistryClient, RegistryError, sha256_digest
 
 # Ruby's JSON.pretty_generate({config: {}}): 21 bytes, sha256:4435000728ee66e6...
 DUMMY_CONFIG = b'{\n  "config": {\n  }\n}'

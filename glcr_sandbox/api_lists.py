@@ -23,13 +23,13 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from glcr.sandbox import entities
-from glcr.sandbox.api_auth import authenticate
-from glcr.sandbox.context import SandboxContext
-from glcr.sandbox.pagination import paginate
-from glcr.sandbox.state import OWNER, Namespace, Project, User, World
-from glcr.sandbox.validation import to_bool
-from glcr.sandbox.web import Request, Response, grape_error, json_response, not_found, unauthorized
+from glcr_sandbox import entities
+from glcr_sandbox.api_auth import authenticate
+from glcr_sandbox.context import SandboxContext
+from glcr_sandbox.pagination import paginate
+from glcr_sandbox.state import OWNER, Namespace, Project, User, World
+from glcr_sandbox.validation import to_bool
+from glcr_sandbox.web import Request, Response, grape_error, json_response, not_found, unauthorized
 
 ACCESS_VALUES = (10, 15, 20, 30, 40, 50)  # Gitlab::Access.all_values (CE): Guest .. Owner, Planner 15
 VISIBILITY_VALUES = ("private", "internal", "public")  # Gitlab::VisibilityLevel.string_values

@@ -15,19 +15,19 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
-from glcr.sandbox import api_protection, entities
-from glcr.sandbox.api_auth import Caller, authenticate
-from glcr.sandbox.api_projects import find_group, find_project
-from glcr.sandbox.cleanup import CleanupParams, CleanupResult, cleanup_tags, cleanup_tags_gitlab
-from glcr.sandbox.context import SandboxContext
-from glcr.sandbox.pagination import paginate
-from glcr.sandbox.registry_client import MAX_TAGS_PAGE_SIZE
-from glcr.sandbox.permissions import can, can_group, registry_enabled
-from glcr.sandbox.state import Project, Repository, iso, utcnow
-from glcr.sandbox.tag_delete import TagDeleteError, delete_tags, delete_tags_gitlab
-from glcr.sandbox.untrusted_regexp import InvalidRegexp, compile_untrusted
-from glcr.sandbox.validation import to_bool
-from glcr.sandbox.web import (
+from glcr_sandbox import api_protection, entities
+from glcr_sandbox.api_auth import Caller, authenticate
+from glcr_sandbox.api_projects import find_group, find_project
+from glcr_sandbox.cleanup import CleanupParams, CleanupResult, cleanup_tags, cleanup_tags_gitlab
+from glcr_sandbox.context import SandboxContext
+from glcr_sandbox.pagination import paginate
+from glcr_sandbox.registry_client import MAX_TAGS_PAGE_SIZE
+from glcr_sandbox.permissions import can, can_group, registry_enabled
+from glcr_sandbox.state import Project, Repository, iso, utcnow
+from glcr_sandbox.tag_delete import TagDeleteError, delete_tags, delete_tags_gitlab
+from glcr_sandbox.untrusted_regexp import InvalidRegexp, compile_untrusted
+from glcr_sandbox.validation import to_bool
+from glcr_sandbox.web import (
     Request,
     Response,
     api_message,

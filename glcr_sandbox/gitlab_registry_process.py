@@ -40,7 +40,7 @@ from typing import IO, Iterator
 import httpx
 import yaml
 
-from glcr.sandbox.registry_process import RegistryBinaryMissing, free_port
+from glcr_sandbox.registry_process import RegistryBinaryMissing, free_port
 
 ENV_BINARY = "GLCR_GITLAB_REGISTRY"
 START_TIMEOUT_S = 30.0

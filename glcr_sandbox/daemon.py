@@ -1,6 +1,6 @@
 """Run the sandbox as a background process for the CLI (`glcr sandbox up/down/status`).
 
-`python -m glcr.sandbox serve --state-dir DIR` runs in the foreground until SIGTERM and writes
+`python -m glcr_sandbox serve --state-dir DIR` runs in the foreground until SIGTERM and writes
 DIR/sandbox.json (url, tokens, registry host, pid) once it answers; `spawn` starts that in a new
 session and waits for the file, `stop` sends SIGTERM to the recorded pid.
 """
@@ -60,8 +60,8 @@ def healthy(info: dict[str, Any]) -> bool:
 def serve(state_dir: Path, *, port: int = 0, latency_ms: int = 0, seed: bool = False,
           registry_latency_ms: int = 0, registry_kind: str = "gitlab") -> int:
     """Foreground: start, optionally seed the demo, publish sandbox.json, wait for a signal."""
-    from glcr.sandbox.runtime import Sandbox
-    from glcr.sandbox.seed import DEMO_PROJECT, seed_demo
+    from glcr_sandbox.runtime import Sandbox
+    from glcr_sandbox.seed import DEMO_PROJECT, seed_demo
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     stop = threading.Event()
@@ -92,7 +92,7 @@ def spawn(state_dir: Path, *, port: int = 0, latency_ms: int = 0, seed: bool = T
     """Start `serve` detached from this terminal; return its sandbox.json once it is up."""
     state_dir.mkdir(parents=True, exist_ok=True)
     info_path(state_dir).unlink(missing_ok=True)
-    cmd = [sys.executable, "-m", "glcr.sandbox", "serve", "--state-dir", str(state_dir), "--port", str(port),
+    cmd = [sys.executable, "-m", "glcr_sandbox", "serve", "--state-dir", str(state_dir), "--port", str(port),
            "--latency-ms", str(latency_ms), "--registry-latency-ms", str(registry_latency_ms),
            "--registry", registry_kind] \
         + (["--seed"] if seed else [])  # fmt: skip
