@@ -127,13 +127,19 @@ class AppContext:
         """Turn Ctrl-C inside into `Interrupted` naming the command that resumes (`glcr RESUME_ARGS`).
 
         The event loop cancels the running work first, so journal writers close on the way out.
-        `journal`: its path, or a function that gives it (None while there is none yet).
+        `journal`: its path; or, for work that starts journaling part-way through, a function that
+        gives it, None before that (a plain Ctrl-C then: there is nothing to resume). A single
+        callable RESUME_ARGS is asked for the arguments likewise.
         """
         try:
             yield
         except KeyboardInterrupt:
             if callable(journal):
                 journal = journal()
+                if journal is None:
+                    raise
+            if len(resume_args) == 1 and callable(resume_args[0]):
+                resume_args = tuple(resume_args[0]())
             kept = f"; the journal {journal} keeps every finished step" if journal else ""
             raise Interrupted(f"interrupted{kept}",
                               hint=f"resume with: {self.command_line(*resume_args)}") from None

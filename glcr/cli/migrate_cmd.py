@@ -48,6 +48,7 @@ def migrate_project(
       glcr migrate-project --resume
       glcr migrate-project status
     """
+    from glcr.migrate import run as api
     from glcr.errors import GlcrError, InvalidInputError, RefusedError
     from glcr.migrate import service
     from glcr.migrate.journal import default_state_root, list_migrations
@@ -63,6 +64,16 @@ def migrate_project(
         dirs = [service.find_unfinished(root, wanted)] if wanted else list(list_migrations(root))
         render_status([service.progress_of(d) for d in dirs], output, console)
         return
+    journal: dict = {}
+
+    def resume_args() -> tuple:
+        return ("migrate-project", "--resume", "--id", journal["directory"].id,
+                *(("--state-dir", state_dir) if state_dir else ()), *(("--jobs", jobs) if jobs else ()),
+                "--abort" if abort else None)
+
+    def started(directory) -> None:
+        journal["directory"] = directory
+
     if resume:
         if source or to:
             raise InvalidInputError("--resume takes no project or --to", hint="add --id ID to pick a migration")
@@ -70,6 +81,10 @@ def migrate_project(
         plan, progress = service.progress_of(directory)
         console.print(f"{'Aborting' if abort else 'Resuming'} migration {plan.id}: {plan.source} -> {plan.target}")
         render_steps(plan, progress, console)
+        started(directory)
+
+        async def work(session):
+            return await api.resume(session, directory, abort=abort, reporter=ConsoleReporter(console, plan))
     else:
         if abort:
             raise InvalidInputError("--abort goes with --resume")
@@ -80,43 +95,36 @@ def migrate_project(
             check_project(via, "holding project")
         from glcr.render.progress import counting_progress
 
-        async def preflight(session):
-            with counting_progress(console, f"Reading the registry of {source}") as bar:
-                return await service.prepare(session, source, to, holding=via,
-                                             backup_dir=str(backup_dir) if backup_dir else None,
-                                             remove_backup=remove_backup, keep_records=keep_records,
-                                             tick=bar.advance, state_root=root)
+        def review(prepared) -> None:
+            render_preflight(prepared.plan, prepared.findings, console)
+            if not dry_run:
+                render_steps(prepared.plan, None, console)
 
-        prepared = app_ctx.run(preflight, settings=settings)
-        plan = prepared.plan
-        render_preflight(plan, prepared.findings, console)
-        if not dry_run:
-            render_steps(plan, None, console)
-        blocked = prepared.blocking(skip_check)
-        if blocked:
-            raise RefusedError(f"the preflight found {len(blocked)} problem(s) that would stop the migration "
-                               f"half-way: {blocked[0].message}", hint="nothing changed; `--skip-check CODE` overrides one")
-        if dry_run:
-            render_dry_run(plan, output)
-            return
-        app_ctx.confirm(f"Migrate {plan.source} to {plan.target} ({plan.inventory.tag_count} tag(s))?", yes)
-        directory = service.start(root, plan)
-        console.print(f"Migration {plan.id}: journal in {directory.path}")
+        def announce(directory) -> None:
+            started(directory)
+            console.print(f"Migration {directory.id}: journal in {directory.path}")
 
-    async def run(session):
-        return await service.execute(session, directory, reporter=ConsoleReporter(console, plan), abort=abort)
+        async def work(session):
+            done = await api.migrate(
+                session, source, to, state_root=root, holding=via, backup_dir=str(backup_dir) if backup_dir else None,
+                remove_backup=remove_backup, keep_records=keep_records, skip_checks=skip_check, dry_run=dry_run,
+                reading=lambda: counting_progress(console, f"Reading the registry of {source}"), review=review,
+                confirm=lambda question: app_ctx.confirm(question, yes), started=announce,
+                reporter_for=lambda plan: ConsoleReporter(console, plan))
+            return done.plan, done.progress
 
-    resume = ("migrate-project", "--resume", "--id", directory.id, *(("--state-dir", state_dir) if state_dir else ()),
-              *(("--jobs", jobs) if jobs else ()), "--abort" if abort else None)
     try:
-        with app_ctx.resumable(*resume, journal=directory.path):
-            plan, progress = app_ctx.run(run, settings=settings)
+        with app_ctx.resumable(resume_args, journal=lambda: journal["directory"].path if journal else None):
+            plan, progress = app_ctx.run(work, settings=settings)
     except GlcrError as exc:
-        if isinstance(exc, Interrupted):  # its hint already names the resume command
+        if isinstance(exc, Interrupted) or not journal:  # nothing started, or the hint names the resume
             raise
         exc.hint = (f"{exc.hint}; " if exc.hint else "") + \
-            f"then `glcr migrate-project --resume --id {directory.id}` (or --abort to put the images back)"
+            f"then `glcr migrate-project --resume --id {journal['directory'].id}` (or --abort to put the images back)"
         raise
+    if progress is None:  # a dry run
+        render_dry_run(plan, output)
+        return
     render_report(plan, progress, output)
     if progress.rolled_back is not None and progress.rolled_back.step == "abort":
         console.print(f"Aborted: every image is back under {progress.rolled_back.data.get('path')} and verified")
