@@ -61,8 +61,10 @@ def run(name: str, pins: list[str], others: list[str]) -> bool:
     python = home / "bin" / "python"
     if not python.exists():
         venv.create(home, with_pip=True)
+    # The sandbox's extra too: test_interrupt runs glcr against the sandbox.
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     install = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *others, *pins,
-               "pytest>=8", "pytest-timeout>=2.2"]
+               *extras["test"], *extras["sandbox"]]
     subprocess.run(install, check=True)
     versions = subprocess.run([str(python), "-c", "import importlib.metadata as m; "
                                "print(', '.join(f'{p} {m.version(p)}' for p in ('typer', 'rich')))"],
