@@ -68,7 +68,7 @@ class GitlabRegistryUnavailable(RegistryBinaryMissing):
 
 
 def repository_root() -> Path:
-    return Path(__file__).resolve().parents[2]
+    return Path(__file__).resolve().parents[1]
 
 
 def default_binary_path() -> Path:
