@@ -104,9 +104,9 @@ def build_tag_plan(
         if rules.keep_latest and tag.name == "latest":
             decided[tag.name] = (Action.KEEP, "named latest")
         elif kept_by := next((p for p, rx in keep_patterns if rx.fullmatch(tag.name)), None):
-            decided[tag.name] = (Action.KEEP, f"matches keep regex {kept_by!r}")
+            decided[tag.name] = (Action.KEEP, f"matches keep regex `{kept_by}`")
         elif delete_pattern is not None and not delete_pattern.fullmatch(tag.name):
-            decided[tag.name] = (Action.KEEP, f"does not match delete regex {rules.delete_regex!r}")
+            decided[tag.name] = (Action.KEEP, f"does not match delete regex `{rules.delete_regex}`")
         else:
             candidates.append(tag)
 
@@ -219,7 +219,7 @@ def _unique(tags: Iterable[TagDetails]) -> tuple[dict[str, TagDetails], list[str
 def _delete_reason(tag: TagDetails, rules: PlanRules) -> str:
     parts = []
     if rules.delete_regex is not None:
-        parts.append(f"matches delete regex {rules.delete_regex!r}")
+        parts.append(f"matches delete regex `{rules.delete_regex}`")
     if rules.keep_first:
         parts.append(f"not among the {rules.keep_first} newest")
     if rules.keep_semver_latest and parse_semver(tag.name):

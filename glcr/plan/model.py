@@ -11,7 +11,7 @@ nothing else. Format version 1, written by `Plan.to_json()`:
           "action": "delete",
           "created_at": "2026-01-05T10:00:00Z",
           "digest": "sha256:<64 hex>",
-          "reason": "matches delete regex 'feature-.*'; older than 90d (created 2026-01-05)",
+          "reason": "matches delete regex `feature-.*`; older than 90d (created 2026-01-05)",
           "tag": "feature-x",
           "total_size": 31457280
         }

@@ -68,7 +68,7 @@ def test_keep_regexes_match_the_whole_name(patterns: tuple[str, ...], kept: set[
 
 def test_keep_regex_reason_names_the_first_matching_pattern() -> None:
     result = decide([tag("v1.0")], PlanRules(keep_regexes=("x", "v.*", "v1.*")))
-    assert result["v1.0"] == ("keep", "matches keep regex 'v.*'")
+    assert result["v1.0"] == ("keep", "matches keep regex `v.*`")
 
 
 def test_latest_wins_over_keep_regex_for_the_reason() -> None:
@@ -78,9 +78,9 @@ def test_latest_wins_over_keep_regex_for_the_reason() -> None:
 def test_delete_regex_selects_candidates() -> None:
     result = decide([tag("feature-a"), tag("main"), tag("feature-b-x")], PlanRules(delete_regex="feature-.*"))
     assert result == {
-        "feature-a": ("delete", "matches delete regex 'feature-.*'"),
-        "feature-b-x": ("delete", "matches delete regex 'feature-.*'"),
-        "main": ("keep", "does not match delete regex 'feature-.*'"),
+        "feature-a": ("delete", "matches delete regex `feature-.*`"),
+        "feature-b-x": ("delete", "matches delete regex `feature-.*`"),
+        "main": ("keep", "does not match delete regex `feature-.*`"),
     }
 
 
@@ -92,7 +92,7 @@ def test_delete_regex_is_a_full_match() -> None:
 
 def test_keep_regex_wins_over_delete_regex() -> None:
     result = decide([tag("feature-keep")], PlanRules(delete_regex="feature-.*", keep_regexes=(".*-keep",)))
-    assert result["feature-keep"] == ("keep", "matches keep regex '.*-keep'")
+    assert result["feature-keep"] == ("keep", "matches keep regex `.*-keep`")
 
 
 def test_keep_first_keeps_the_newest_candidates() -> None:
@@ -217,7 +217,7 @@ def test_ranked_keeps_come_before_older_than() -> None:
 def test_delete_reason_lists_every_rule_it_passed() -> None:
     rules = PlanRules(delete_regex="f-.*", keep_first=1, older_than=timedelta(days=7))
     result = decide([tag("f-1", 10), tag("f-2", 8)], rules)
-    assert result["f-1"] == ("delete", "matches delete regex 'f-.*'; not among the 1 newest; "
+    assert result["f-1"] == ("delete", "matches delete regex `f-.*`; not among the 1 newest; "
                                        "older than 7d (created 2026-11-17)")
 
 
