@@ -26,10 +26,13 @@ def write_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequen
     from rich.text import Text
 
     console = Console(file=out or sys.stdout, soft_wrap=False)
-    table = Table(title=title, title_justify="left", header_style="bold", box=None, pad_edge=False)
+    # The title is a line of its own: as a table title rich would wrap it to the table's width.
+    table = Table(header_style="bold", box=None, pad_edge=False)
     for column in columns:
         table.add_column(column, justify="right" if column in justify_right else "left", overflow="fold")
     for row in rows:
         # Cells are data (tag names, regexes like `^v[a-z]+`), never rich markup.
         table.add_row(*(Text("" if v is None else str(v)) for v in row))
+    if title:
+        console.print(Text(title, style="table.title"))
     console.print(table)
