@@ -321,30 +321,53 @@ def test_migrate_without_a_holding_place_copies_away_through_the_state_dir(world
         assert not world.registry.tags(world.path(world.project.path_with_namespace, name))
 
 
+def _assert_at(world: World, new: str, *, extra: dict[str, list[str]] | None = None) -> None:
+    """Every seeded tag at `new` with its digest (skopeo), none left at the old path."""
+    for name, tags in world.tags.items():
+        path = world.path(new, name)
+        assert sorted(world.registry.tags(path) or []) == sorted([*tags, *(extra or {}).get(name, [])])
+        for tag, digest in tags.items():
+            assert world.skopeo_digest(path, tag) == digest
+        assert not world.registry.tags(world.path(world.project.path_with_namespace, name))
+
+
+def _plans(world: World) -> list[dict]:
+    return sorted((json.loads(p.read_text()) for p in world.state.glob("*/plan.json")), key=lambda p: p["id"])
+
+
 def test_migrate_rename_in_the_same_top_level_namespace_asks_gitlab_first(world: World, registry_kind: str) -> None:
-    """A rename never leaves the top-level namespace. On GitLab's registry glcr first asks GitLab
-    for the move itself (which GitLab refuses before changing anything when its registry check
-    fails) and copies away only on a refusal; on a third-party registry it copies away at once."""
+    """A rename never leaves the top-level namespace. On GitLab's registry, whose rename check
+    accepts a free name, GitLab moves the images itself: one native migration, nothing copied. On
+    a third-party registry glcr copies away at once."""
     new = f"{world.project.path_with_namespace}-renamed"
     result = world.glcr(world.project.path_with_namespace, "--to", new, "--yes", "-o", "json")
     report = json.loads(result.stdout)
     assert report["state"] == "done"
-    plans = sorted((json.loads(p.read_text()) for p in world.state.glob("*/plan.json")), key=lambda p: p["id"])
+    plans = _plans(world)
     if registry_kind == "gitlab":
-        first = plans[0]
-        assert first["mode"] == "native" and "asks by asking for the move" in result.stderr
-        if len(plans) == 2:  # GitLab refused in place: the copy-away migration took over, unasked
-            assert plans[1]["continues"] == first["id"] and plans[1]["mode"] == "directory"
-            assert "GitLab refused to move the images in place" in report["route"]
-            status = {m["id"]: m["state"] for m in json.loads(world.glcr("status", "-o", "json").stdout)}
-            assert status[first["id"]] == f"refused in place; continued by {plans[1]['id']}"
-        else:  # GitLab moved the images itself: nothing was copied
-            assert report["mode"] == "native" and not list(world.state.glob("*/images"))
+        assert [p["mode"] for p in plans] == ["native"] and "asks by asking for the move" in result.stderr
+        assert report["mode"] == "native" and not list(world.state.glob("*/images"))
     else:
         assert [p["mode"] for p in plans] == ["directory"] and "no GitLab API" in report["route"]
-    for name, tags in world.tags.items():
-        path = world.path(new, name)
-        assert sorted(world.registry.tags(path) or []) == sorted(tags)
-        for tag, digest in tags.items():
-            assert world.skopeo_digest(path, tag) == digest
-        assert not world.registry.tags(world.path(world.project.path_with_namespace, name))
+    _assert_at(world, new)
+
+
+def test_migrate_rename_refused_by_the_registry_copies_away_unasked(world: World, registry_kind: str) -> None:
+    """GitLab's registry refuses the rename when a repository already sits at the new path
+    ("Name Taken"); GitLab then refuses the move without changing anything, and glcr continues
+    with a copy-away migration, unasked, keeping what was already at the new path."""
+    if registry_kind != "gitlab":
+        pytest.skip("the registry's rename check exists only on GitLab's registry")
+    new = f"{world.project.path_with_namespace}-taken"
+    orphan = push_image(world.registry, new.lower(), "orphan", size=256, seed="orphan", oci=True)
+    result = world.glcr(world.project.path_with_namespace, "--to", new, "--yes", "-o", "json")
+    report = json.loads(result.stdout)
+    assert report["state"] == "done"
+    [second] = [p for p in _plans(world) if p.get("continues")]  # ids of one second do not sort in time
+    [first] = [p for p in _plans(world) if p["id"] == second["continues"]]
+    assert first["mode"] == "native" and second["mode"] == "directory"
+    assert "GitLab refused to move the images in place" in report["route"]
+    status = {m["id"]: m["state"] for m in json.loads(world.glcr("status", "-o", "json").stdout)}
+    assert status[first["id"]] == f"refused in place; continued by {second['id']}"
+    _assert_at(world, new, extra={"": ["orphan"]})
+    assert world.skopeo_digest(new.lower(), "orphan") == orphan
