@@ -20,6 +20,8 @@ from typing import Any
 
 import httpx
 
+from glcr_sandbox.registry_process import pid_alive
+
 INFO_FILE = "sandbox.json"
 LOG_FILE = "sandbox.log"
 SPAWN_TIMEOUT_S = 120.0  # includes seeding the demo world and, once per machine, migrating a database
@@ -34,16 +36,6 @@ def read_info(state_dir: Path) -> dict[str, Any] | None:
         return json.loads(info_path(state_dir).read_text())
     except (OSError, ValueError):
         return None
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def healthy(info: dict[str, Any]) -> bool:

@@ -40,7 +40,7 @@ from typing import IO, Iterator
 import httpx
 import yaml
 
-from glcr_sandbox.registry_process import RegistryBinaryMissing, free_port
+from glcr_sandbox.registry_process import RegistryBinaryMissing, free_port, pid_alive, wait_until_serving
 
 ENV_BINARY = "GLCR_GITLAB_REGISTRY"
 START_TIMEOUT_S = 30.0
@@ -225,16 +225,6 @@ def _executable(pid: int) -> str | None:
         return None
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def reap_orphans() -> list[Path]:
     """Clean up after a launcher that was killed (SIGKILL, OOM) before it could stop its children:
     for each of our temporary directories whose owner process is gone, stop the children it
@@ -247,7 +237,7 @@ def reap_orphans() -> list[Path]:
                 owner = json.loads((tmp / OWNER_FILE).read_text())
             except (OSError, ValueError):
                 continue
-            if owner.get("uid") != os.getuid() or _alive(int(owner.get("pid", 0))):
+            if owner.get("uid") != os.getuid() or pid_alive(int(owner.get("pid", 0))):
                 continue
             for pid, program in owner.get("children", {}).values():
                 if _executable(int(pid)) == program:
@@ -499,18 +489,7 @@ class GitlabRegistryProcess:
         return port
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        proc = self._procs["registry"]
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"GitLab's registry exited with {proc.returncode}; see {self.log_path}")
-            try:
-                if httpx.get(f"{self.url}/v2/", timeout=1.0).status_code == 401:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"GitLab's registry did not answer on {self.url} in {START_TIMEOUT_S}s; see {self.log_path}")
+        wait_until_serving(self.url, self._procs["registry"], "GitLab's registry", self.log_path, START_TIMEOUT_S)
 
     # --- test support ----------------------------------------------------------------------
 

@@ -39,6 +39,32 @@ def find_binary(binary: str | None = None) -> str:
     )
 
 
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def wait_until_serving(url: str, proc: subprocess.Popen, what: str, log_path: Path, timeout: float) -> None:
+    """Return once `GET {url}/v2/` answers 401 (a registry with token auth is up); raise when
+    `proc` exits first or `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}; see {log_path}")
+        try:
+            if httpx.get(f"{url}/v2/", timeout=1.0).status_code == 401:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} did not answer on {url} in {timeout}s; see {log_path}")
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -116,18 +142,12 @@ class RegistryProcess:
         self._wait_ready()
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self._proc is not None and self._proc.poll() is not None:
-                raise RuntimeError(f"docker-registry exited with {self._proc.returncode}; see {self.log_path}")
-            try:
-                if httpx.get(f"{self.url}/v2/", timeout=1.0).status_code == 401:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"docker-registry did not answer on {self.url} in {START_TIMEOUT_S}s; see {self.log_path}")
+        assert self._proc is not None
+        try:
+            wait_until_serving(self.url, self._proc, "docker-registry", self.log_path, START_TIMEOUT_S)
+        except RuntimeError:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None
