@@ -95,21 +95,61 @@ class AppContext:
         session = self._session
 
         async def runner() -> T:
-            return await work(session)
+            from glcr.transport.concurrency import end_strays
 
-        return self._runner.run(runner())
+            try:
+                return await work(session)
+            finally:
+                # Ctrl-C cancels this task only; a task the work started and left behind would
+                # run on, or fail unseen, while the journal and the session close.
+                await end_strays()
+
+        loop = self._runner.get_loop()
+        main = runner()
+        try:
+            return self._runner.run(main)
+        except asyncio.CancelledError:
+            # The Runner answers Ctrl-C with KeyboardInterrupt only when the task's cancel count
+            # comes back to 0; a cancellation that reaches here is that Ctrl-C all the same.
+            raise KeyboardInterrupt from None
+        finally:
+            import inspect
+
+            # Ctrl-C before the Runner made a task of it: close it, or Python warns at exit that
+            # it was "never awaited". (A task that holds it is cancelled when the loop closes.)
+            if inspect.getcoroutinestate(main) == inspect.CORO_CREATED and \
+                    not any(t.get_coro() is main for t in asyncio.all_tasks(loop)):
+                main.close()
 
     def close(self) -> None:
-        """Close the command's session and event loop (a no-op when nothing ran)."""
+        """Close the command's session and event loop (a no-op when nothing ran).
+
+        Ctrl-C while closing (milliseconds: sockets close, nothing is sent) waits for the close,
+        then counts: when the command is already ending with an error (Ctrl-C in the work
+        gives `Interrupted`, which names the resume command), that error stays the answer;
+        otherwise the command ends as interrupted. A second Ctrl-C stops the close at once.
+        """
         runner, session = self._runner, self._session
         self._runner = self._session = None
         if runner is None:
             return
-        try:
-            if session is not None:
-                runner.run(session.__aexit__(None, None, None))
-        finally:
-            runner.close()
+        # Called from the root context's exit: the error ending the command, if any (click ends
+        # a command that succeeded with Exit(0)).
+        ending = sys.exc_info()[1]
+        if isinstance(ending, typer.Exit) and not ending.exit_code:
+            ending = None
+        with _ctrl_c_deferred() as pressed:
+            try:
+                if session is not None:
+                    runner.run(session.__aexit__(None, None, None))
+            except Exception:
+                if ending is None:
+                    raise
+                # A client that fails to close after the work failed must not hide why it failed.
+            finally:
+                runner.close()
+        if pressed and ending is None:
+            raise KeyboardInterrupt
 
     def command_line(self, *args: object) -> str:
         """`glcr ARGS...` as a shell would need it, with this run's --url/--gitlab (never a token)."""
@@ -190,6 +230,32 @@ def _ctrl_c_interrupts() -> Iterator[None]:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def _ctrl_c_deferred() -> Iterator[list[int]]:
+    """Record a first Ctrl-C instead of raising it (the list it gives is not empty then); a
+    second raises KeyboardInterrupt at once. asyncio.Runner keeps a handler it finds installed,
+    so this also covers event loops run inside."""
+    import signal
+    import threading
+
+    pressed: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield pressed
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        pressed.append(signum)
+        if len(pressed) > 1:
+            raise KeyboardInterrupt
+
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield pressed
     finally:
         signal.signal(signal.SIGINT, previous)
 

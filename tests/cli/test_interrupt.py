@@ -95,6 +95,59 @@ def test_sigint_during_tags_apply_prints_the_resume_command_that_finishes_it(san
     assert registry.manifest(repo, "keep").digest == keep
 
 
+# Moments of a `tags apply` for a Ctrl-C: (journal milestone to wait for, then seconds more).
+# The journal opens before the tags are re-read (HEADs in flight), `start` records precede the
+# first change (deletes in flight), and a little later the session is mid-delete or closing.
+MOMENTS = {"re-reading": ("opened", 0.0), "deleting": ("start", 0.0), "deleting-later": ("start", 0.08)}
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("moment", sorted(MOMENTS))
+def test_sigint_at_any_moment_of_tags_apply_is_one_line_and_exit_130(sandbox, project, registry, sandbox_env,
+                                                                     tmp_path, moment):
+    """Whatever asyncio is doing when Ctrl-C lands (requests in flight, tasks being cancelled,
+    the session closing), stderr holds no traceback and no asyncio warning, only the one line
+    naming the resume command, and that command finishes the job."""
+    from glcr_sandbox.seed import push_image, tag_existing
+
+    repo = project.path_with_namespace.lower()
+    now = dt.datetime.now(UTC)
+    keep = push_image(registry, repo, "keep", created=now, seed="k")
+    old = push_image(registry, repo, "old-000", created=now - dt.timedelta(days=100), seed="o")
+    names = [f"old-{i:03d}" for i in range(200)]
+    for name in names[1:]:
+        tag_existing(registry, repo, name, old)
+    sandbox.sync()
+    listing = tmp_path / "list.txt"
+    listing.write_text("\n".join(names) + "\n")
+    journal = tmp_path / "list.txt.journal.jsonl"
+    milestone, extra = MOMENTS[moment]
+
+    proc = subprocess.Popen([sys.executable, "-m", "glcr", "tags", "apply", repo, "--from-file", str(listing),
+                             "--yes"], env=sandbox_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if journal.exists() and (milestone == "opened" or any(e.get("event") == milestone
+                                                              for e in _journal_events(journal))):
+            break
+        time.sleep(0.002)
+    time.sleep(extra)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    for noise in ("Traceback", "Task ", "never awaited", "Exception ignored", "Error"):
+        assert noise not in err, err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("glcr: interrupted; the journal "), err
+    argv = shlex.split(last.split("resume with: ", 1)[1].rstrip(")"))
+
+    resumed = subprocess.run([sys.executable, "-m", "glcr", *argv[1:]], env=sandbox_env, capture_output=True,
+                             text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert registry.tags(repo) == ["keep"]
+    assert registry.manifest(repo, "keep").digest == keep
+
+
 @pytest.mark.e2e
 def test_sigint_during_cleanup_run_prints_the_resume_command_that_finishes_it(sandbox, project, registry,
                                                                              sandbox_env, tmp_path):
@@ -240,3 +293,124 @@ def test_ctrl_c_at_the_confirmation_is_a_no(monkeypatch):
     monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
     with pytest.raises(AbortedError, match="nothing changed"):
         AppContext().confirm("Delete?", yes=False)
+
+
+# ------------------------------------------------------- tasks left behind by Ctrl-C or errors
+
+
+def test_gather_bounded_cancels_and_waits_for_the_rest_when_one_call_fails():
+    """asyncio.gather alone returns on the first error and leaves the other calls running."""
+    import asyncio
+
+    from glcr.transport.concurrency import gather_bounded
+
+    ended = []
+
+    async def slow(i: int) -> int:
+        try:
+            await asyncio.sleep(10)
+            return i
+        finally:
+            ended.append(i)
+
+    async def fails() -> int:
+        await asyncio.sleep(0.01)
+        raise ValueError("boom")
+
+    async def main() -> list:
+        with pytest.raises(ValueError, match="boom"):
+            await gather_bounded(4, [lambda: slow(1), fails, lambda: slow(2), lambda: slow(3)])
+        return [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+
+    assert asyncio.run(main()) == []
+    assert sorted(ended) == [1, 2, 3]
+
+
+def _fake_session_context(monkeypatch, closing=None):
+    """An AppContext whose Session is a stand-in (no credentials, no HTTP)."""
+    from glcr.cli.context import AppContext
+
+    class FakeSession:
+        closed = False
+
+        def __init__(self, *args, **kwargs):
+            pass
+
+        async def __aexit__(self, *exc):
+            if closing:
+                await closing()
+            FakeSession.closed = True
+
+    monkeypatch.setattr("glcr.session.Session", FakeSession)
+    app = AppContext(url="https://gitlab.example.com", token="glpat-x")
+    monkeypatch.setattr(app, "credentials", lambda require=True: None)
+    return app, FakeSession
+
+
+def test_ctrl_c_cancels_and_awaits_the_tasks_the_work_left_behind(monkeypatch, caplog, capfd):
+    """A task still running when Ctrl-C cancels the work ends before run() returns, and what it
+    raises while being cancelled is not logged by asyncio at exit."""
+    import asyncio
+
+    app, _ = _fake_session_context(monkeypatch)
+    seen = []
+
+    async def stray():
+        try:
+            await asyncio.sleep(10)
+        finally:
+            seen.append("ended")
+            raise RuntimeError("raised while being cancelled")
+
+    async def work(session):
+        asyncio.ensure_future(stray())
+        await asyncio.sleep(0)
+        signal.raise_signal(signal.SIGINT)  # what a real Ctrl-C does: the Runner cancels this task
+        await asyncio.sleep(10)
+
+    with pytest.raises(KeyboardInterrupt):
+        app.run(work)
+    assert seen == ["ended"]  # before run() returned, not later while the session closes
+    app.close()
+    import gc
+
+    gc.collect()
+    assert not [r for r in caplog.records if r.name == "asyncio"], caplog.text
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_ctrl_c_while_the_session_closes_keeps_the_resume_line(monkeypatch):
+    """Ctrl-C during the close waits for it; the command's own `Interrupted` stays the answer."""
+    import asyncio
+
+    from glcr.cli.context import Interrupted
+
+    async def closing():
+        signal.raise_signal(signal.SIGINT)
+        await asyncio.sleep(0.01)
+
+    app, session = _fake_session_context(monkeypatch, closing)
+    app.run(lambda s: asyncio.sleep(0))
+    try:
+        with pytest.raises(Interrupted):
+            try:
+                raise Interrupted("interrupted", hint="resume with: glcr ...")
+            finally:
+                app.close()
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C while closing replaced the resume line with a bare interrupt")
+    assert session.closed
+
+
+def test_ctrl_c_while_the_session_closes_after_success_is_an_interrupt(monkeypatch):
+    import asyncio
+
+    async def closing():
+        signal.raise_signal(signal.SIGINT)
+        await asyncio.sleep(0.01)
+
+    app, session = _fake_session_context(monkeypatch, closing)
+    app.run(lambda s: asyncio.sleep(0))
+    with pytest.raises(KeyboardInterrupt):
+        app.close()
+    assert session.closed  # closed first, then the Ctrl-C counts
