@@ -414,3 +414,20 @@ def test_ctrl_c_while_the_session_closes_after_success_is_an_interrupt(monkeypat
     with pytest.raises(KeyboardInterrupt):
         app.close()
     assert session.closed  # closed first, then the Ctrl-C counts
+
+
+def test_ctrl_c_is_an_interrupt_even_when_the_work_was_cancelled_twice(monkeypatch):
+    """asyncio.Runner re-raises CancelledError (a traceback) instead of KeyboardInterrupt when
+    the task was cancelled more than once; for glcr both are the Ctrl-C."""
+    import asyncio
+
+    app, _ = _fake_session_context(monkeypatch)
+
+    async def work(session):
+        asyncio.current_task().cancel()  # another cancellation, as a library's own might be
+        signal.raise_signal(signal.SIGINT)
+        await asyncio.sleep(10)
+
+    with pytest.raises(KeyboardInterrupt):
+        app.run(work)
+    app.close()
