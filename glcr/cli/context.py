@@ -27,7 +27,8 @@ ENVIRONMENT = {
     "GLCR_INSECURE": "1 (or true/yes/on): default for --insecure, plain http to a GitLab not on this machine",
     "PYTHON_GITLAB_CFG": "python-gitlab config file to read tokens from",
     "NO_COLOR": "disable colours",
-    "GLCR_SANDBOX_REGISTRY_BIN": "`glcr sandbox`: the registry binary (default /usr/bin/docker-registry)",
+    "GLCR_SANDBOX_REGISTRY_BIN": "`glcr sandbox --registry distribution`: the registry binary (default /usr/bin/docker-registry)",
+    "GLCR_GITLAB_REGISTRY": "`glcr sandbox` (default --registry gitlab): GitLab's registry binary (default ../shared/gitlab-registry/bin/registry beside the checkout)",
 }
 
 

@@ -137,8 +137,11 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         sys.stdout.write(f"glcr {__version__}\n")
         return
-    from glcr.cli.main import main as run
-
+    try:
+        from glcr.cli.main import main as run
+    except KeyboardInterrupt:  # Ctrl-C while the command's modules load: nothing has started yet
+        sys.stderr.write("glcr: interrupted\n")
+        raise SystemExit(130) from None
     run(None if argv is None else args)
 
 

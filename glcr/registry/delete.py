@@ -65,7 +65,7 @@ from typing import Callable, Sequence
 from glcr.errors import GlcrError, PermissionDeniedError, for_status
 from glcr.models import MEDIA_DOCKER_MANIFEST, Digest, RegistryKind
 from glcr.registry.client import RegistryClient
-from glcr.transport.concurrency import gather_bounded
+from glcr.transport.concurrency import cancel_and_wait, gather_bounded
 from glcr.transport.pagination import check_same_origin, error_detail, next_link
 from glcr.registry.manifest import dummy_config, dummy_manifest, is_dummy_manifest, sha256_digest
 
@@ -462,8 +462,7 @@ class TagDeleter:
             await asyncio.gather(*inflight)
         finally:
             # An error or a cancellation (Ctrl-C) half-way: no request is left running unseen.
-            for task in [*inflight, *([pending] if pending else [])]:
-                task.cancel()
+            await cancel_and_wait([*inflight, *([pending] if pending else [])])
         await test_pause("deleted")
         assert all(r is not None for r in results)  # every index is settled, dispatched or re-read
         return results  # type: ignore[return-value]

@@ -431,3 +431,23 @@ def test_ctrl_c_is_an_interrupt_even_when_the_work_was_cancelled_twice(monkeypat
     with pytest.raises(KeyboardInterrupt):
         app.run(work)
     app.close()
+
+
+def test_ctrl_c_while_the_command_modules_load_is_one_line_and_exit_130(monkeypatch, capsys) -> None:
+    """A Ctrl-C in the first moments (the entry point still importing the CLI) prints no traceback."""
+    import importlib.abc
+
+    from glcr.cli import lazy
+
+    class InterruptedImport(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name == "glcr.cli.main":
+                raise KeyboardInterrupt
+            return None
+
+    monkeypatch.delitem(sys.modules, "glcr.cli.main", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [InterruptedImport(), *sys.meta_path])
+    with pytest.raises(SystemExit) as exited:
+        lazy.main(["tags", "list", "demo/app"])
+    assert exited.value.code == 130
+    assert capsys.readouterr().err == "glcr: interrupted\n"
