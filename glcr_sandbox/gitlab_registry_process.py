@@ -40,7 +40,7 @@ from typing import IO, Iterator
 import httpx
 import yaml
 
-from glcr_sandbox.registry_process import RegistryBinaryMissing, free_port, pid_alive, wait_until_serving
+from glcr_sandbox.registry_process import LoopbackRegistry, RegistryBinaryMissing, free_port, pid_alive, wait_until_serving
 
 ENV_BINARY = "GLCR_GITLAB_REGISTRY"
 START_TIMEOUT_S = 30.0
@@ -290,7 +290,7 @@ def registry_config(
 
 
 @dataclass
-class GitlabRegistryProcess:
+class GitlabRegistryProcess(LoopbackRegistry):
     """PostgreSQL + Redis + `registry serve`; `start()` returns once `/v2/` answers 401."""
 
     directory: Path
@@ -306,18 +306,6 @@ class GitlabRegistryProcess:
     _saved_key: str | None = field(default=None, init=False, repr=False)
     _pg_port: int = field(default=0, init=False, repr=False)
     _bindir: Path | None = field(default=None, init=False, repr=False)
-
-    @property
-    def host(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}"
-
-    @property
-    def log_path(self) -> Path:
-        return self.directory / "registry.log"
 
     @property
     def pid(self) -> int | None:

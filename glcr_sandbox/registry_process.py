@@ -98,17 +98,11 @@ def registry_config(*, storage: Path, port: int, realm: str, cert_path: Path) ->
     }
 
 
-@dataclass
-class RegistryProcess:
-    """One `docker-registry serve` child process; `start()` returns once `/v2/` answers 401."""
+class LoopbackRegistry:
+    """Where a launched registry answers and logs; for classes with `port` and `directory`."""
 
+    port: int
     directory: Path
-    realm: str
-    cert_path: Path
-    port: int = 0
-    binary: str | None = None
-    _proc: subprocess.Popen | None = field(default=None, init=False, repr=False)
-    _log: object | None = field(default=None, init=False, repr=False)
 
     @property
     def host(self) -> str:
@@ -121,6 +115,19 @@ class RegistryProcess:
     @property
     def log_path(self) -> Path:
         return self.directory / "registry.log"
+
+
+@dataclass
+class RegistryProcess(LoopbackRegistry):
+    """One `docker-registry serve` child process; `start()` returns once `/v2/` answers 401."""
+
+    directory: Path
+    realm: str
+    cert_path: Path
+    port: int = 0
+    binary: str | None = None
+    _proc: subprocess.Popen | None = field(default=None, init=False, repr=False)
+    _log: object | None = field(default=None, init=False, repr=False)
 
     def start(self) -> None:
         binary = find_binary(self.binary)

@@ -60,19 +60,25 @@ def _run_until_some_done(args: list[str], env: dict[str, str], journal: Path, to
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
-@pytest.mark.e2e
-def test_sigint_during_tags_apply_prints_the_resume_command_that_finishes_it(sandbox, project, registry,
-                                                                              sandbox_env, tmp_path):
+def _seed_keep_and_old(sandbox, project, registry, count: int) -> tuple[str, str, list[str]]:
+    """One fresh `keep` tag and `count` tags old-000... on one 100-day-old image: (repo, keep digest, old names)."""
     from glcr_sandbox.seed import push_image, tag_existing
 
     repo = project.path_with_namespace.lower()
     now = dt.datetime.now(UTC)
     keep = push_image(registry, repo, "keep", created=now, seed="k")
     old = push_image(registry, repo, "old-000", created=now - dt.timedelta(days=100), seed="o")
-    names = [f"old-{i:03d}" for i in range(300)]
+    names = [f"old-{i:03d}" for i in range(count)]
     for name in names[1:]:
         tag_existing(registry, repo, name, old)
     sandbox.sync()
+    return repo, keep, names
+
+
+@pytest.mark.e2e
+def test_sigint_during_tags_apply_prints_the_resume_command_that_finishes_it(sandbox, project, registry,
+                                                                              sandbox_env, tmp_path):
+    repo, keep, names = _seed_keep_and_old(sandbox, project, registry, 300)
     listing = tmp_path / "list.txt"
     listing.write_text("\n".join(names) + "\n")
     journal = tmp_path / "list.txt.journal.jsonl"
@@ -108,16 +114,7 @@ def test_sigint_at_any_moment_of_tags_apply_is_one_line_and_exit_130(sandbox, pr
     """Whatever asyncio is doing when Ctrl-C lands (requests in flight, tasks being cancelled,
     the session closing), stderr holds no traceback and no asyncio warning, only the one line
     naming the resume command, and that command finishes the job."""
-    from glcr_sandbox.seed import push_image, tag_existing
-
-    repo = project.path_with_namespace.lower()
-    now = dt.datetime.now(UTC)
-    keep = push_image(registry, repo, "keep", created=now, seed="k")
-    old = push_image(registry, repo, "old-000", created=now - dt.timedelta(days=100), seed="o")
-    names = [f"old-{i:03d}" for i in range(200)]
-    for name in names[1:]:
-        tag_existing(registry, repo, name, old)
-    sandbox.sync()
+    repo, keep, names = _seed_keep_and_old(sandbox, project, registry, 200)
     listing = tmp_path / "list.txt"
     listing.write_text("\n".join(names) + "\n")
     journal = tmp_path / "list.txt.journal.jsonl"
@@ -151,16 +148,7 @@ def test_sigint_at_any_moment_of_tags_apply_is_one_line_and_exit_130(sandbox, pr
 @pytest.mark.e2e
 def test_sigint_during_cleanup_run_prints_the_resume_command_that_finishes_it(sandbox, project, registry,
                                                                              sandbox_env, tmp_path):
-    from glcr_sandbox.seed import push_image, tag_existing
-
-    repo = project.path_with_namespace.lower()
-    now = dt.datetime.now(UTC)
-    keep = push_image(registry, repo, "keep", created=now, seed="k")
-    old = push_image(registry, repo, "old-000", created=now - dt.timedelta(days=100), seed="o")
-    names = [f"old-{i:03d}" for i in range(300)]
-    for name in names[1:]:
-        tag_existing(registry, repo, name, old)
-    sandbox.sync()
+    repo, keep, names = _seed_keep_and_old(sandbox, project, registry, 300)
     # No keep_n, no older_than in the saved policy: every old-* tag goes, on either registry kind
     # (GitLab's registry dates tags by push time, which a test cannot set back).
     unlimited = tmp_path / "policy.yaml"
