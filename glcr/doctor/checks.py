@@ -81,7 +81,7 @@ class Probe:
         client = self._registries.get(host)
         if client is None:
             client = self._registries[host] = build_async_client(
-                self._options, base_url=registry_base_url(host, insecure=self._insecure))
+                self._options, base_url=registry_base_url(host, insecure=self._insecure, gitlab_url=self._creds.url))
         return await self._get(client, path, None)
 
     async def _get(self, client: httpx.AsyncClient, path: str, params: dict[str, Any] | None) -> Seen:
