@@ -33,7 +33,7 @@ from glcr.transport.redact import redact_text
 MAINTAINER = 40
 ROLES = {10: "Guest", 15: "Planner", 20: "Reporter", 30: "Developer", 40: "Maintainer", 50: "Owner"}
 NETWORK_FIX = ("check --url / GITLAB_URL, DNS and proxy settings (HTTPS_PROXY); for a private CA "
-               "set SSL_CERT_FILE")
+               "set SSL_CERT_FILE or pass --ca-file")
 
 
 @dataclass(frozen=True)

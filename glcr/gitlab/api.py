@@ -18,9 +18,17 @@ from glcr.gitlab.convert import encode_id
 from glcr.models import Repository, Tag, TagDetails
 from glcr.transport.concurrency import gather_bounded
 from glcr.transport.pagination import error_detail, iter_pages, json_body
+from glcr.transport.tls import CA_HINT, certificate_failed
 
 # GitLab's maximum page size for offset pagination (Kaminari max_per_page).
 PER_PAGE = 100
+
+
+def _unreachable(doing: str, exc: Exception) -> NetworkError:
+    if certificate_failed(exc):
+        return NetworkError(f"{doing}: GitLab's TLS certificate does not verify", hint=CA_HINT)
+    return NetworkError(f"{doing}: cannot reach GitLab ({type(exc).__name__})",
+                        hint="check --url / GITLAB_URL and the network")
 
 
 class GitLabApi:
@@ -32,8 +40,7 @@ class GitLabApi:
         try:
             response = await self._http.get(url, params=params)
         except httpx.TransportError as exc:
-            raise NetworkError(f"{doing}: cannot reach GitLab ({type(exc).__name__})",
-                               hint="check --url / GITLAB_URL and the network") from None
+            raise _unreachable(doing, exc) from None
         if response.status_code != 200:
             raise for_status(response.status_code, doing, error_detail(response))
         return json_body(response, doing)
@@ -50,8 +57,7 @@ class GitLabApi:
         try:
             return await self._http.get(url)
         except httpx.TransportError as exc:
-            raise NetworkError(f"{doing}: cannot reach GitLab ({type(exc).__name__})",
-                               hint="check --url / GITLAB_URL and the network") from None
+            raise _unreachable(doing, exc) from None
 
     async def _all(self, url: str, doing: str, params: dict[str, Any] | None = None) -> list[Any]:
         items: list[Any] = []
