@@ -28,7 +28,6 @@ NOT_MAINTAINER = ("tag protection rules cannot be read (reading them needs the M
                   "protected tags are not checked ahead of time")
 
 
-
 def note_once(memo: Any, protection: Protection, where: str = "") -> None:
     """Say once per session (`memo`: its SessionMemo) why the rules could not be read (stderr, one line)."""
     if protection.readable or not protection.note:
