@@ -91,9 +91,14 @@ def _environment(env: dict[str, Any]) -> dict[str, Any]:
 
 
 def _deployment(d: dict[str, Any], env: dict[str, Any] | None) -> dict[str, Any]:
+    """Entities::Deployment: no finished_at of its own (the job, `deployable`, has one, and says
+    whether the ref is a tag)."""
+    job = {"id": d["id"] + 1000, "status": d["status"], "stage": "deploy", "name": f"deploy {env and env['name']}",
+           "ref": d["ref"], "tag": bool(d.get("tag")), "created_at": d["created_at"], "started_at": d["created_at"],
+           "finished_at": d.get("finished_at"), "user": None, "commit": _commit(d["sha"], d["created_at"])}
     return {"id": d["id"], "iid": d["iid"], "ref": d["ref"], "sha": d["sha"], "created_at": d["created_at"],
-            "updated_at": d["updated_at"], "finished_at": d.get("finished_at"), "status": d["status"],
-            "user": None, "deployable": None, "environment": _environment(env) if env else None}
+            "updated_at": d["updated_at"], "status": d["status"], "user": None, "deployable": job,
+            "environment": _environment(env) if env else None}
 
 
 def _merge_request(mr: dict[str, Any], project: Project) -> dict[str, Any]:
@@ -245,6 +250,7 @@ def add_history(ctx: SandboxContext, req: Request, id: str) -> Response:
             h["deployments"].append({
                 "id": world._next_id("deployment"),
                 "iid": len(h["deployments"]) + 1, "environment_id": env["id"], "ref": d["ref"],
+                "tag": bool(d.get("tag")),
                 "sha": d["sha"], "status": d.get("status", "success"), "created_at": finished,
                 "updated_at": finished, "finished_at": finished if d.get("status", "success") == "success" else None})
         for m in body.get("merge_requests") or []:

@@ -2,7 +2,7 @@
 the sentence that says why; and image references from a file. Pure: the clock is a parameter.
 
 Field names are those of GitLab's entities: API::Entities::Deployment (id, iid, ref, sha,
-status, created_at, updated_at, finished_at), MergeRequestBasic (iid, sha, source_branch),
+status, created_at, updated_at, deployable: the job, with finished_at and tag), MergeRequestBasic (iid, sha, source_branch),
 Release (tag_name, commit.id, released_at), Branch (name, commit.id, protected, default).
 """
 
@@ -39,12 +39,15 @@ def deployments(environment: str, items: Iterable[dict], now: datetime) -> list[
     out = []
     for d in items:
         sha = _sha(d.get("sha"))
-        when = optional_time(d.get("finished_at")) or optional_time(d.get("updated_at")) \
+        job = d.get("deployable") if isinstance(d.get("deployable"), dict) else {}
+        # A deployment has no finished_at of its own; its job has, and a successful
+        # deployment's updated_at is when it finished.
+        when = optional_time(job.get("finished_at")) or optional_time(d.get("updated_at")) \
             or optional_time(d.get("created_at"))
         where = f"deployed to {environment} {ago(when, now)}"
         detail = f"deployment {d.get('id')}" + (f", sha {short_sha(sha)}" if sha else "")
         ref = d.get("ref") if isinstance(d.get("ref"), str) else None
-        is_tag = bool(d.get("tag"))
+        is_tag = bool(job.get("tag"))  # the job ran for a git tag
         out.append(InUse(f"{where} ({detail})", sha=sha, ref=ref, tag=ref if is_tag else None, source="deployed"))
     return out
 

@@ -160,10 +160,14 @@ def test_images_from_text_reads_kubectl_output_and_refuses_bad_lines():
 
 def test_gitlab_entities_become_reasons():
     [deployed] = sources.deployments("production", [
-        {"id": 812, "iid": 3, "ref": "main", "sha": SHA, "status": "success", "tag": False,
-         "created_at": "2026-12-04T11:00:00.000Z", "finished_at": "2026-12-04T11:30:00.000Z"}], NOW)
+        {"id": 812, "iid": 3, "ref": "main", "sha": SHA, "status": "success", "created_at": "2026-12-04T11:00:00.000Z",
+         "updated_at": "2026-12-06T11:00:00.000Z", "deployable": {"tag": False, "finished_at": "2026-12-04T11:30:00.000Z"}}],
+        NOW)
     assert deployed.why == "deployed to production 3 days ago (deployment 812, sha 1a2b3c4d)"
     assert (deployed.sha, deployed.ref, deployed.tag) == (SHA, "main", None)
+    [by_tag] = sources.deployments("staging", [{"id": 9, "ref": "v1.2.0", "sha": SHA, "deployable": {"tag": True},
+                                                 "updated_at": "2026-12-07T11:00:00.000Z"}], NOW)
+    assert (by_tag.tag, by_tag.why) == ("v1.2.0", "deployed to staging 1 hour ago (deployment 9, sha 1a2b3c4d)")
     [mr] = sources.merge_requests([{"iid": 7, "sha": SHA2, "source_branch": "feature/Login"}])
     assert mr.why == "open merge request !7 (branch feature/Login, sha 99d03678)"
     [release] = sources.releases([{"tag_name": "v1.2.0", "commit": {"id": SHA}}, ][:1])
