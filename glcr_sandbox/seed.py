@@ -335,7 +335,7 @@ def seed_in_use(api_url: str, *, now: dt.datetime | None = None) -> dict[str, An
     release, deployed from its tag), staging runs `main`; v1.0.0 and v1.1.0 are releases; an
     open merge request from feature/login (its image: `feature-login`, 45 days old); main is the
     default branch, release/* protected. So a cleanup of everything older than 30 days would
-    delete v1.0.0, v1.1.0 (and `stable`, on v1.1.0's digest) and feature-login while in use."""
+    delete v1.0.0, v1.1.0 and feature-login while they are in use."""
     now = now or dt.datetime.now(UTC)
     day = dt.timedelta(days=1)
 

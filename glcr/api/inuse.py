@@ -134,6 +134,33 @@ async def read_in_use(session: Any, project: int | str, options: InUseOptions, n
     return [i for items in found for i in items], problems
 
 
+def _needs_indexes(repo: Any, tags: list[tuple[str, Any]], options: InUseOptions) -> bool:
+    """A digest no tag points at may be one platform of a tagged index (kubectl shows the
+    platform's digest); reading the indexes costs a HEAD per digest, so only then."""
+    ours = {i.digest for i in options.images if i.digest and i.names(repo.path, repo.location)}
+    return bool(ours - {d for _, d in tags})
+
+
+def _match(repo: Any, tags: list[tuple[str, Any]], items: list[InUse], options: InUseOptions,
+           children: Any) -> dict[str, tuple[str, ...]]:
+    return in_use_tags(tags, items, templates=options.templates, images=options.images, repository_path=repo.path,
+                       repository_location=repo.location, index_children=children)
+
+
+async def keep_plan_in_use(session: Any, plan: Any, repo: Any, tags: Sequence[Any], children: Any,
+                           options: InUseOptions, now: datetime) -> tuple[Any, list]:
+    """A tag plan with the tags in use kept (`tags plan`): (plan, [(tag, whys)] kept).
+    `children`: the repository's index children, when the caller has read them."""
+    from glcr.api.tags import index_children
+    from glcr.inuse.keep import keep_plan_in_use as keep
+
+    items, _ = await read_in_use(session, repo.project_id, options, now)
+    pairs = [(t.name, t.digest) for t in tags]
+    if children is None and _needs_indexes(repo, pairs, options):
+        children = await index_children(session, repo, [d for _, d in pairs if d])
+    return keep(plan, _match(repo, pairs, items, options, children))
+
+
 async def apply_in_use(session: Any, simulation: Any, options: InUseOptions | None) -> Any:
     """A CleanupSimulation with `options`' tags in use kept (reason `in_use`); without options,
     the simulation as it is, with a report of the in-use tags it deletes (GitLab's schedule)."""
@@ -146,15 +173,10 @@ async def apply_in_use(session: Any, simulation: Any, options: InUseOptions | No
     for item in simulation.items:
         repo = item.repository
         tags = [(t.name, t.digest) for t in item.tags]
-        ours = [i for i in chosen.images if i.digest and i.names(repo.path, repo.location)]
         children = None
-        if ours and {i.digest for i in ours} - {d for _, d in tags}:
-            # A digest no tag points at may be one platform of a tagged index (kubectl shows the
-            # platform's digest); reading the indexes costs a HEAD per digest, so only then.
+        if _needs_indexes(repo, tags, chosen):
             children = await index_children(session, repo, [d for _, d in tags if d])
-        matched = in_use_tags(tags, items, templates=chosen.templates, images=chosen.images,
-                              repository_path=repo.path, repository_location=repo.location,
-                              index_children=children)
+        matched = _match(repo, tags, items, chosen, children)
         if warning:
             risky.extend((repo.path, name, whys) for name, whys in at_risk(item.result, matched))
             out.append(item)

@@ -75,7 +75,14 @@ def say_in_use(app_ctx, simulation) -> None:
         say("  (glcr policy set PROJECT --name-regex-keep '...'), or disable the schedule and run "
             "`glcr cleanup run --keep-deployed --keep-open-mrs --keep-releases --yes` in a scheduled CI job.")
         return
-    say(f"In use ({report.options.describe()}): {report.found} found; "
-        f"{len(report.kept)} tag(s) the policy selects are kept.")
-    for path, name, whys in report.kept:
-        say(f"  kept {path}:{name}  in use: {'; '.join(whys)}")
+    say_kept(app_ctx, report.options, report.kept, found=report.found)
+
+
+def say_kept(app_ctx, options, kept, *, found: int | None = None) -> None:
+    """`kept`: [(repository path, tag, whys)] that would have been deleted."""
+    console = app_ctx.stderr()
+    counted = f"{found} found; " if found is not None else ""
+    console.print(f"In use ({options.describe()}): {counted}{len(kept)} tag(s) that would go are kept.",
+                  markup=False, soft_wrap=True)
+    for path, name, whys in kept:
+        console.print(f"  kept {path}:{name}  in use: {'; '.join(whys)}", markup=False, soft_wrap=True)

@@ -78,3 +78,16 @@ def suggest_keep_regex(names: Iterable[str], current: str | None) -> str:
     escaped = ["".join("\\" + c if c in _META else c for c in n) for n in sorted(set(names))]
     alternatives = ([f"(?:{current})"] if current else []) + escaped
     return "(?:" + "|".join(alternatives) + ")" if len(alternatives) > 1 else alternatives[0]
+
+
+def keep_plan_in_use(plan, in_use: Mapping[str, tuple[str, ...]]):
+    """(a tag plan with its in-use deletions turned into keeps, [(tag, whys)] kept)."""
+    from glcr.plan.model import Action as PlanAction
+
+    stopped = [(e.tag, in_use[e.tag]) for e in plan.entries if e.action is PlanAction.DELETE and in_use.get(e.tag)]
+    if not stopped:
+        return plan, []
+    names = dict(stopped)
+    entries = tuple(replace(e, action=PlanAction.KEEP, reason=in_use_text(names[e.tag])) if e.tag in names else e
+                    for e in plan.entries)
+    return replace(plan, entries=entries), sorted(stopped)

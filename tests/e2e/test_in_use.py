@@ -9,6 +9,7 @@ dry-run warns that GitLab's own schedule would delete them.
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import httpx
 
@@ -23,7 +24,7 @@ MR_HEAD = "99d03678b90d914dbb1b109132516d71a4a03ea8"
 RELEASED = "5ca1ab1e" + "f" * 32
 
 
-def test_in_use_tags_are_kept_and_gitlab_schedule_warned(sandbox, project, registry, sandbox_env):
+def test_in_use_tags_are_kept_and_gitlab_schedule_warned(sandbox, project, registry, sandbox_env, tmp_path):
     repo, path = project.path_with_namespace.lower(), project.path_with_namespace
     now = dt.datetime.now(UTC)
     ages = {"latest": 1, "main-7e57ab1e": 2,  # kept by the policy: latest, keep_n=1
@@ -72,7 +73,15 @@ def test_in_use_tags_are_kept_and_gitlab_schedule_warned(sandbox, project, regis
     assert detail == f"in use: deployed to production 3 days ago (deployment {deployment_id}, sha 1a2b3c4d)"
     assert decisions["feature-login"]["detail"] == "in use: open merge request !1 (branch feature/Login, sha 99d03678)"
     assert decisions["v1.0.0"]["detail"] == "in use: release v1.0.0 (sha 5ca1ab1e)"
-    assert "3 tag(s) the policy selects are kept" in dry.stderr and "would delete" not in dry.stderr
+    assert "3 tag(s) that would go are kept" in dry.stderr and "would delete" not in dry.stderr
+
+    plan_file = tmp_path / "plan.json"
+    plan = glcr(sandbox_env, "tags", "plan", repo, "--older-than", "30d", "--keep-latest", *flags, "-o", str(plan_file))
+    assert plan.code == 0, plan.stderr
+    assert f"kept {repo}:feature-login  in use: open merge request !1" in plan.stderr, plan.stderr
+    entries = {e["tag"]: e for e in json.loads(plan_file.read_text())["entries"]}
+    assert {n for n, e in entries.items() if e["action"] == "delete"} == {"main-0badc0de", "v0.9.0", "feature-gone"}
+    assert entries["v1.0.0"]["reason"] == "in use: release v1.0.0 (sha 5ca1ab1e)"
 
     run = glcr(sandbox_env, "cleanup", "run", path, *flags, "--yes",
                "--state-dir", str(sandbox.state_dir / f"in-use-{project.id}"))

@@ -222,3 +222,20 @@ def test_suggested_keep_regex(names, current, regex):
     anchored = re2.compile(r"\A" + got + r"\z")  # as GitLab anchors name_regex_keep
     assert all(anchored.search(n) for n in names)
     assert not anchored.search("mr-10") and not anchored.search("v1x0x0")
+
+
+def test_keep_plan_in_use_turns_only_deletions_into_keeps():
+    from glcr.inuse.keep import keep_plan_in_use
+    from glcr.plan.model import Action as PlanAction, Plan, PlanEntry
+
+    plan = Plan(project_id=1, project_path="g/app", repository_id=2, repository_path="g/app",
+                repository_location="reg/g/app", created_at=NOW,
+                entries=(PlanEntry("old", DIGEST_A, PlanAction.DELETE, "older than 30d"),
+                         PlanEntry("gone", DIGEST_B, PlanAction.DELETE, "older than 30d"),
+                         PlanEntry("new", DIGEST_B, PlanAction.KEEP, "newer")))
+    kept_plan, kept = keep_plan_in_use(plan, {"old": ("release v1",), "new": ("deployed",)})
+    assert kept == [("old", ("release v1",))]
+    assert [(e.tag, e.action, e.reason) for e in kept_plan.entries] == [
+        ("old", PlanAction.KEEP, "in use: release v1"), ("gone", PlanAction.DELETE, "older than 30d"),
+        ("new", PlanAction.KEEP, "newer")]
+    assert keep_plan_in_use(plan, {}) == (plan, [])

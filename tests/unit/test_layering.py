@@ -56,7 +56,7 @@ RULES: dict[str, Rule] = {
     "plan/journal.py": rule("errors models reference timestamps durable plan"),
     "durations.py": rule("errors policy", pure=True),
     "tag_filters.py": rule("errors models regex", pure=True),
-    "inuse": rule("errors models reference timestamps policy", pure=True),
+    "inuse": rule("errors models reference timestamps policy plan", pure=True),
     "migrate/model.py": rule("models", pure=True),
     "migrate/planner.py": rule("errors models reference policy migrate", pure=True),
     "migrate/replay.py": rule("models migrate", pure=True),
