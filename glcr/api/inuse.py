@@ -192,3 +192,15 @@ async def apply_in_use(session: Any, simulation: Any, options: InUseOptions | No
         suggestion = suggest_keep_regex((name for _, name, _ in risky), simulation.policy.params.name_regex_keep)
     report = InUseReport(chosen, len(items), tuple(kept), tuple(risky), suggestion, tuple(problems))
     return replace(simulation, items=tuple(out), in_use=report)
+
+
+async def schedule_in_use(session: Any, project: str, overrides: dict, *, now: datetime) -> InUseReport:
+    """What GitLab's schedule, running the saved policy with `overrides` on top, would delete of
+    what is in use (everything GitLab can tell), with the name_regex_keep that would save it:
+    for `policy set --keep-in-use`."""
+    from glcr.api.cleanup import CleanupPolicy, CleanupSimulation, effective_params, simulate_cleanup
+
+    params, warnings, enabled = effective_params(session.creds, project, overrides)
+    the_project, items = await simulate_cleanup(session, project, params, now=now)
+    simulation = CleanupSimulation(the_project, CleanupPolicy(params, tuple(warnings), enabled), tuple(items), now)
+    return (await apply_in_use(session, simulation, None)).in_use

@@ -91,3 +91,12 @@ def test_in_use_tags_are_kept_and_gitlab_schedule_warned(sandbox, project, regis
     assert skopeo_tags(sandbox, repo) == kept
     for name in in_use:
         assert skopeo_digest(sandbox, f"{repo}:{name}") == digests[name]
+
+    # What the warning suggested, written into the saved policy after showing it.
+    keep = glcr(sandbox_env, "policy", "set", path, "--keep-in-use", "--yes")
+    assert keep.code == 0, keep.stderr
+    assert "In use and deleted by this policy: 3 tag(s)" in keep.stderr, keep.stderr
+    assert "(?:feature-login|main-1a2b3c4d|v1" in keep.stderr and "Updated" in keep.stderr
+    after = glcr(sandbox_env, "cleanup", "dry-run", path, "-o", "json")
+    assert {d["name"] for d in after.json() if d["reason"] == "matches_keep_regex"} == in_use
+    assert "would delete" not in after.stderr
