@@ -37,8 +37,24 @@ from glcr_sandbox.api_auth import Caller, authenticate
 from glcr_sandbox.api_projects import find_project
 from glcr_sandbox.context import SandboxContext
 from glcr_sandbox.pagination import paginate
-from glcr_sandbox.state import DEVELOPER, GUEST, REPORTER, Project, iso, parse_time, utcnow
-from glcr_sandbox.web import Request, Response, Router, api_message, forbidden, grape_error, json_response
+from glcr_sandbox.state import (
+    DEVELOPER,
+    GUEST,
+    REPORTER,
+    Project,
+    iso,
+    parse_time,
+    utcnow,
+)
+from glcr_sandbox.web import (
+    Request,
+    Response,
+    Router,
+    api_message,
+    forbidden,
+    grape_error,
+    json_response,
+)
 
 KINDS = ("branches", "protected_branches", "environments", "deployments", "merge_requests", "releases")
 ENVIRONMENT_STATES = ("available", "stopping", "stopped")

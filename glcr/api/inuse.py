@@ -4,13 +4,22 @@ tags GitLab's own scheduled cleanup would delete from under a deployment."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from glcr.errors import GlcrError
-from glcr.inuse import ImageInUse, InUse, Template, at_risk, in_use_tags, keep_in_use, parse_template
-from glcr.inuse import sources
+from glcr.inuse import (
+    ImageInUse,
+    InUse,
+    Template,
+    at_risk,
+    in_use_tags,
+    keep_in_use,
+    parse_template,
+    sources,
+)
 
 
 @dataclass(frozen=True)
@@ -198,7 +207,12 @@ async def schedule_in_use(session: Any, project: str, overrides: dict, *, now: d
     """What GitLab's schedule, running the saved policy with `overrides` on top, would delete of
     what is in use (everything GitLab can tell), with the name_regex_keep that would save it:
     for `policy set --keep-in-use`."""
-    from glcr.api.cleanup import CleanupPolicy, CleanupSimulation, effective_params, simulate_cleanup
+    from glcr.api.cleanup import (
+        CleanupPolicy,
+        CleanupSimulation,
+        effective_params,
+        simulate_cleanup,
+    )
 
     params, warnings, enabled = effective_params(session.creds, project, overrides)
     the_project, items = await simulate_cleanup(session, project, params, now=now)

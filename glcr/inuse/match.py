@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from glcr.inuse.model import ImageInUse, InUse
 from glcr.inuse.templates import DEFAULT_TEMPLATES, Template

@@ -9,8 +9,9 @@ Release (tag_name, commit.id, released_at), Branch (name, commit.id, protected, 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from glcr.errors import InvalidInputError
 from glcr.inuse.model import ImageInUse, InUse

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from counting_server import CountingServer
+
 from glcr.cli.main import main
 from glcr.errors import ExitCode
 

@@ -14,7 +14,7 @@ from glcr.api.inuse import EVERYTHING_IN_GITLAB, InUseOptions, read_in_use
 from glcr.errors import PermissionDeniedError
 from glcr.gitlab.api import GitLabApi
 
-NOW = dt.datetime(2026, 12, 7, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 12, 7, tzinfo=dt.UTC)
 BASE = "https://gitlab.test/api/v4/"
 
 

@@ -12,12 +12,11 @@ import datetime as dt
 import json
 
 import httpx
+from glcr_runner import glcr, skopeo_digest, skopeo_tags
 
 from glcr_sandbox.seed import push_image
 
-from glcr_runner import glcr, skopeo_digest, skopeo_tags
-
-UTC = dt.timezone.utc
+UTC = dt.UTC
 PROD = "1a2b3c4d" + "5e6f7081" * 4  # production's last deployment
 OLD = "0badc0de" + "0" * 32  # production's deployment before it
 MR_HEAD = "99d03678b90d914dbb1b109132516d71a4a03ea8"

@@ -9,15 +9,15 @@ import uuid
 
 import httpx
 import pytest
+from sandbox_helpers import api_client, encoded
 
 from glcr.gitlab import inuse as reader
 from glcr.gitlab.api import GitLabApi
 from glcr_sandbox.api_inuse import wildcard_match
 from glcr_sandbox.seed import add_history
 from glcr_sandbox.state import GUEST, REPORTER
-from sandbox_helpers import api_client, encoded
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @pytest.fixture

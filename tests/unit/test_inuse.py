@@ -16,14 +16,14 @@ from glcr.inuse import (
     parse_template,
     ref_slug,
     short_sha,
+    sources,
     suggest_keep_regex,
 )
-from glcr.inuse import sources
 from glcr.inuse.match import dash_runs
 from glcr.policy import CleanupParams, PolicyTag, Variant, decide
 from glcr.policy.types import Action, Reason
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NOW = dt.datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 SHA = "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d"
 SHA2 = "99d03678b90d914dbb1b109132516d71a4a03ea8"
@@ -226,7 +226,8 @@ def test_suggested_keep_regex(names, current, regex):
 
 def test_keep_plan_in_use_turns_only_deletions_into_keeps():
     from glcr.inuse.keep import keep_plan_in_use
-    from glcr.plan.model import Action as PlanAction, Plan, PlanEntry
+    from glcr.plan.model import Action as PlanAction
+    from glcr.plan.model import Plan, PlanEntry
 
     plan = Plan(project_id=1, project_path="g/app", repository_id=2, repository_path="g/app",
                 repository_location="reg/g/app", created_at=NOW,
