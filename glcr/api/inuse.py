@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from datetime import datetime
 from typing import Any
 
@@ -112,7 +113,7 @@ async def read_in_use(session: Any, project: int | str, options: InUseOptions, n
     api = session.api
     problems: list[str] = []
 
-    async def guarded(fn):
+    async def guarded(fn: Callable[[], Any]) -> list[InUse]:
         try:
             return await fn()
         except GlcrError as exc:
@@ -139,7 +140,7 @@ async def read_in_use(session: Any, project: int | str, options: InUseOptions, n
 
     calls = [fn for wanted, fn in ((options.deployed, deployed), (options.open_mrs, merge_requests),
                                    (options.releases, releases), (options.protected_branches, heads)) if wanted]
-    found = await gather_bounded(api.jobs, [lambda fn=fn: guarded(fn) for fn in calls])
+    found: list[list[InUse]] = await gather_bounded(api.jobs, [partial(guarded, fn) for fn in calls])
     return [i for items in found for i in items], problems
 
 
@@ -176,9 +177,11 @@ async def apply_in_use(session: Any, simulation: Any, options: InUseOptions | No
     from glcr.api.tags import index_children
 
     warning = options is None
-    chosen = EVERYTHING_IN_GITLAB if warning else options
+    chosen = options if options is not None else EVERYTHING_IN_GITLAB
     items, problems = await read_in_use(session, simulation.project.id, chosen, simulation.now, tolerant=warning)
-    kept, risky, out = [], [], []
+    kept: list[tuple[str, str, tuple[str, ...]]] = []
+    risky: list[tuple[str, str, tuple[str, ...]]] = []
+    out = []
     for item in simulation.items:
         repo = item.repository
         tags = [(t.name, t.digest) for t in item.tags]

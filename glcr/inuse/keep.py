@@ -21,7 +21,8 @@ def keep_in_use(result: CleanupResult, in_use: Mapping[str, tuple[str, ...]]) ->
     if not stopped:
         return result
     decisions = tuple(
-        d._replace(action=Action.KEEP, reason=Reason.IN_USE, context=_InUseContext(in_use[d.name]))
+        d._replace(action=Action.KEEP, reason=Reason.IN_USE,
+                   context=_InUseContext(in_use[d.name]))  # type: ignore[arg-type]  # duck-typed, as _RuleContext
         if d.name in stopped else d
         for d in result.decisions)
     s = result.summary

@@ -31,6 +31,11 @@ def ago(moment: datetime | None, now: datetime) -> str:
     return "just now"
 
 
+def _object(value: Any) -> dict:
+    """A nested entity (a deployment's job, a release's commit); {} when absent or hidden."""
+    return value if isinstance(value, dict) else {}
+
+
 def _sha(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -40,7 +45,7 @@ def deployments(environment: str, items: Iterable[dict], now: datetime) -> list[
     out = []
     for d in items:
         sha = _sha(d.get("sha"))
-        job = d.get("deployable") if isinstance(d.get("deployable"), dict) else {}
+        job = _object(d.get("deployable"))
         # A deployment has no finished_at of its own; its job has, and a successful
         # deployment's updated_at is when it finished.
         when = optional_time(job.get("finished_at")) or optional_time(d.get("updated_at")) \
@@ -67,7 +72,7 @@ def releases(items: Iterable[dict]) -> list[InUse]:
     out = []
     for release in items:
         tag = release.get("tag_name") if isinstance(release.get("tag_name"), str) else None
-        commit = release.get("commit") if isinstance(release.get("commit"), dict) else {}
+        commit = _object(release.get("commit"))
         sha = _sha(commit.get("id"))
         detail = f" (sha {short_sha(sha)})" if sha else ""
         out.append(InUse(f"release {tag}{detail}", sha=sha, ref=tag, tag=tag, source="release"))
@@ -83,7 +88,7 @@ def branch_heads(items: Iterable[dict]) -> list[InUse]:
         if not (default or protected):
             continue
         name = branch.get("name")
-        commit = branch.get("commit") if isinstance(branch.get("commit"), dict) else {}
+        commit = _object(branch.get("commit"))
         sha = _sha(commit.get("id"))
         kind = "default branch" if default else "protected branch"
         detail = f" (sha {short_sha(sha)})" if sha else ""

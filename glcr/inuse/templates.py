@@ -43,9 +43,10 @@ class Template:
     def render(self, item: InUse) -> str | None:
         """The tag (or glob) this template makes for `item`; None when `item` lacks a variable."""
         values = values_of(item)
-        if any(values.get(v) is None for v in self.variables):
+        known = {k: v for k, v in values.items() if v is not None}
+        if any(v not in known for v in self.variables):
             return None
-        return _PLACEHOLDER.sub(lambda m: values[m.group(1)], self.text)
+        return _PLACEHOLDER.sub(lambda m: known[m.group(1)], self.text)
 
     def regex(self, item: InUse) -> re.Pattern[str] | None:
         """A glob template rendered for `item`, as an anchored regex (`*`: any characters)."""
