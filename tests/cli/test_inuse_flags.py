@@ -57,3 +57,17 @@ def test_a_bad_image_list_names_its_line(monkeypatch, capsys, server, tmp_path):
     err = capsys.readouterr().err
     assert exit_info.value.code == ExitCode.INVALID_INPUT
     assert f"{listed} line 2" in err and server.requests == []
+
+
+def test_image_references_come_from_standard_input_with_a_dash(monkeypatch, capsys, server):
+    import io
+
+    monkeypatch.setenv("GITLAB_URL", server.url)
+    monkeypatch.setenv("GITLAB_TOKEN", TOKEN)
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    monkeypatch.setattr("sys.stdin", io.StringIO("reg.example.com/g/p@sha256:" + "a" * 64 + " g/p:x!y\n"))
+    server.requests.clear()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["cleanup", "dry-run", "g/p", "--keep-images-from", "-"])
+    assert exit_info.value.code == ExitCode.INVALID_INPUT
+    assert "standard input line 1" in capsys.readouterr().err and server.requests == []
