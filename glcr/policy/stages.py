@@ -207,7 +207,14 @@ def _converge_pages(tags: list, first: CleanupResult, params: CleanupParams, *, 
     batches = list(first.delete_batches)
     per_run = [first.summary.delete]
     survivors = [i for i, d in enumerate(final) if d.action is Action.KEEP]
-    while per_run[-1] and survivors:
+    cutoff = first.summary.cutoff
+
+    def could_go(decision: TagDecision) -> bool:
+        # Only a tag keep_n kept can go at a later run, and only if older_than would let it.
+        return decision.reason is Reason.WITHIN_KEEP_N and (
+            cutoff is None or (decision.created_at is not None and decision.created_at < cutoff))
+
+    while per_run[-1] and survivors and any(could_go(final[i]) for i in survivors):
         run = decide([tags[i] for i in survivors], params, variant=Variant.GITLAB_API, now=now,
                      page_size=page_size, listing_order=listing_order, converge=False)
         if not run.summary.delete:
