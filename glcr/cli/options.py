@@ -35,6 +35,15 @@ def check_project(value: str, what: str = "project") -> str:
     return text.strip("/")
 
 
+def refuse_empty(option: str, value: str | None, consequence: str) -> None:
+    """Exit 3 when a flag that narrows a deletion is given empty (`--keep-regex "$UNSET"`):
+    it fails closed instead of silently keeping nothing or selecting everything."""
+    from glcr.errors import InvalidInputError
+
+    if value is not None and not value.strip():
+        raise InvalidInputError(f"{option} is empty: {consequence}", hint=f"give a value, or leave {option} out")
+
+
 def _project(value: Optional[str]) -> Optional[str]:
     return None if value is None else check_project(value)
 

@@ -10,7 +10,7 @@ import typer
 
 from glcr.cli.complete import complete_repository
 from glcr.cli.context import app_context
-from glcr.cli.options import YES
+from glcr.cli.options import YES, refuse_empty
 from glcr.cli.tags_cmd import PATH_HELP, app
 
 
@@ -40,14 +40,21 @@ def plan(
     from datetime import datetime, timezone
 
     from glcr.api.plans import build_plan
-    from glcr.durations import parse_age
+    from glcr.durations import parse_age_option
     from glcr.plan.build import PlanRules
     from glcr.render.plans import render_plan, write_plan_file
     from glcr.render.progress import counting_progress
 
+    for pattern in keep_regex:
+        refuse_empty("--keep-regex", pattern, "it would keep no tag")
+    refuse_empty("--delete-regex", delete_regex, "it matches no tag name")
     rules = PlanRules(keep_latest=keep_latest, keep_first=keep_first, keep_regexes=tuple(keep_regex),
-                      delete_regex=delete_regex, older_than=parse_age(older_than, "--older-than") if older_than else None,
+                      delete_regex=delete_regex, older_than=parse_age_option(older_than),
                       keep_semver_latest=keep_semver_latest)
+    if output is not None:
+        from glcr.statedir import check_file
+
+        check_file(output, "plan file", "--output")  # before reading a tag, not after
     app_ctx = app_context(ctx)
     the_plan = app_ctx.run(lambda s: build_plan(
         s, path, rules, now=datetime.now(timezone.utc),
@@ -88,8 +95,13 @@ def apply(
     from glcr.render.plans import render_apply_preview, render_apply_summary
     from glcr.render.progress import counting_progress
 
+    from glcr.statedir import check_file
+
     loaded = load_plan_or_list(from_file.read_bytes(), str(from_file))
     paths = default_paths(from_file) if not journal else JournalPaths(journal, journal.with_suffix(".log"))
+    # An unusable journal would stop the apply at its first write: refuse it before any request.
+    check_file(paths.journal, "journal", "--journal")
+    check_file(paths.log, "journal's log", "--journal")
     app_ctx = app_context(ctx)
     console = app_ctx.stderr()
     for warning in getattr(loaded, "warnings", ()):
@@ -127,7 +139,7 @@ def bulk_delete(
     name_regex_delete: str = typer.Option(..., "--name-regex-delete", help="RE2; GitLab anchors it (\\A…\\z)"),
     name_regex_keep: Optional[str] = typer.Option(None, "--name-regex-keep", help="RE2; matching tags stay"),
     keep_n: Optional[int] = typer.Option(None, "--keep-n", min=0, help="keep the N newest matching tags"),
-    older_than: Optional[str] = typer.Option(None, "--older-than", help="ChronicDuration: 1h, 7d, 1month"),
+    older_than: Optional[str] = typer.Option(None, "--older-than", help="only tags older than this, e.g. 12h, 7d, 2mo (as GitLab reads older_than; a number needs a unit)"),
     dry_run: bool = typer.Option(False, "--dry-run", help="show what GitLab would delete; send nothing"),
     yes: bool = YES,
 ) -> None:
@@ -148,6 +160,12 @@ def bulk_delete(
     from glcr.render.format import OutputFormat
     from glcr.render.policy import render_cleanup
 
+    from glcr.durations import parse_age_option
+
+    # The same ages as `tags plan`, checked before anything is sent: GitLab would read `30` as
+    # 30 seconds and delete every matching tag.
+    parse_age_option(older_than)
+    refuse_empty("--name-regex-keep", name_regex_keep, "it would keep no tag")
     params = {"name_regex_delete": name_regex_delete, "name_regex_keep": name_regex_keep,
               "keep_n": keep_n, "older_than": older_than}
     checks = validate_bulk_delete({k: v for k, v in params.items() if v is not None})

@@ -56,11 +56,14 @@ def set_(
       glcr policy set mygroup/app --from-file policy.yaml --yes
     """
     from glcr.api.policy import update_policy
-    from glcr.errors import InvalidInputError
+    from glcr.errors import UsageError
     from glcr.policy import parse_policy_text
     from glcr.policy.validate import validate_policy_fields
     from glcr.render.policy import render_policy_change
 
+    from glcr.durations import parse_age_option
+
+    parse_age_option(older_than)  # the CLI's one age parser first: '' and `30` say what they are
     changes: dict = {}
     if from_file:
         fmt = "yaml" if from_file.suffix.lower() in (".yaml", ".yml") else "json"
@@ -69,7 +72,7 @@ def set_(
              "name_regex": name_regex, "name_regex_keep": name_regex_keep}
     changes.update({k: v for k, v in flags.items() if v is not None})
     if not changes:
-        raise InvalidInputError("nothing to change", hint="give at least one of the options, or --from-file")
+        raise UsageError("nothing to change", hint="give at least one of the options, or --from-file")
     # Everything the given fields say on their own is checked before the policy is read.
     validate_policy_fields(changes).raise_for_errors("the policy was not sent")
     app_ctx = app_context(ctx)

@@ -76,7 +76,6 @@ LOOKBEHIND = "(?<=a)b"
     (["tags", "list", "g/p", "--match", LOOKBEHIND], "RE2"),
     (["tags", "delete", "g/p", "no good", "--yes"], "not a valid tag"),
     (["tags", "show", "g/p"], "names no tag"),
-    (["repos", "list"], "exactly one of --project or --group"),
     # project and group paths that GitLab's path rules cannot produce
     (["policy", "show", "my group/app"], "not a project path"),
     (["registry", "disable", "g/p:v1", "--yes"], "not a project path"),

@@ -189,3 +189,44 @@ def test_finish_placeholders_refuses_when_a_tag_outside_the_plan_is_on_one():
     assert set(registry.tags) == {"v1", "stranger"}
     assert asyncio.run(go({"v1": "x", "stranger": "y"})) == 2
     assert registry.tags == {}
+
+
+@pytest.mark.parametrize("cancel_after_puts", [1, 3])
+def test_ctrl_c_while_re_pointing_finishes_the_batch_and_leaves_no_tag_on_the_placeholder(cancel_after_puts):
+    """Ctrl-C (a cancellation of the task) after some tags are re-pointed: no more are, the
+    re-pointed ones are deleted and journaled, the rest stay on their image, none sits on the
+    placeholder; then the cancellation goes on (exit 130 in the CLI)."""
+    from glcr.registry.delete import BatchInterrupted
+
+    registry = Distribution()
+    old = registry.push("old-0", image("old"))
+    names = [f"old-{i}" for i in range(8)]
+    for name in names[1:]:
+        registry.tags[name] = old
+    keep = registry.push("keep", image("keep"))
+    reported: list = []
+    state: dict = {}
+
+    def after_put(reg: Distribution, tag: str) -> None:
+        if reg.puts == cancel_after_puts:
+            state["task"].cancel()
+
+    registry.after_put = after_put
+
+    async def go():
+        state["task"] = asyncio.current_task()
+        http = build_async_client(HttpOptions(wire=httpx.MockTransport(registry.handler)), base_url="http://reg")
+        async with http:
+            client = RegistryClient(http, "reg")
+            deleter = TagDeleter(client, REPO, RegistryKind(gitlab_api=False, tag_delete=False), jobs=1)
+            before = await snapshot(client, REPO, 4)
+            await deleter.delete([DeleteRequest(t, before[t]) for t in names], before, progress=reported.append)
+
+    with pytest.raises(BatchInterrupted):
+        asyncio.run(go())
+    deleted = {r.tag for r in reported if r.outcome is Outcome.DELETED}
+    assert len(deleted) == cancel_after_puts  # the batch in flight: re-pointed, then finished
+    assert all(registry.tags[t] == old for t in names if t not in deleted)  # the rest untouched
+    assert not deleted & set(registry.tags)
+    assert registry.tags["keep"] == keep
+    assert set(registry.manifests) == {old, keep}  # no placeholder left
