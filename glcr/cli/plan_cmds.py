@@ -98,8 +98,10 @@ def apply(
     from glcr.statedir import check_file
 
     loaded = load_plan_or_list(from_file.read_bytes(), str(from_file))
-    paths = default_paths(from_file) if not journal else JournalPaths(journal, journal.with_suffix(".log"))
     # An unusable journal would stop the apply at its first write: refuse it before any request.
+    if journal is not None:
+        check_file(journal, "journal", "--journal")
+    paths = default_paths(from_file) if not journal else JournalPaths(journal, journal.with_suffix(".log"))
     check_file(paths.journal, "journal", "--journal")
     check_file(paths.log, "journal's log", "--journal")
     app_ctx = app_context(ctx)

@@ -62,7 +62,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Callable, Sequence
 
-from glcr.errors import GlcrError, PermissionDeniedError, for_status
+from glcr.errors import AuthError, GlcrError, PermissionDeniedError, for_status
 from glcr.models import MEDIA_DOCKER_MANIFEST, Digest, RegistryKind
 from glcr.registry.client import RegistryClient
 from glcr.transport.concurrency import cancel_and_wait, gather_bounded
@@ -147,8 +147,16 @@ async def snapshot(client: RegistryClient, repository: str, jobs: int,
 
 def raise_if_all_refused(results: Sequence[DeleteResult], path: str) -> None:
     """Every delete refused with 403 and none done: a permission problem (exit 6), not a partial
-    failure (9). A journal, where one is kept, already has each refusal."""
+    failure (9). Every failure an authentication failure (a token revoked or expired mid-run),
+    whatever was deleted before: exit 5, since a new token, not a retry, is what finishes it.
+    A journal, where one is kept, already has each outcome."""
     failed = [r for r in results if r.outcome is Outcome.FAILED]
+    if failed and all(isinstance(r.error, AuthError) for r in failed):
+        deleted = sum(1 for r in results if r.outcome is Outcome.DELETED)
+        raise AuthError(
+            f"deleting tags of {path}: the token was refused (401) for {len(failed)} tag(s)"
+            + (f" after {deleted} were deleted" if deleted else "; nothing was deleted"),
+            hint="check the token with `glcr auth status` (expired or revoked?), then run the same command again")
     if failed and not any(r.outcome is Outcome.DELETED for r in results) and all(
             isinstance(r.error, PermissionDeniedError) for r in failed):
         raise PermissionDeniedError(

@@ -230,3 +230,36 @@ def test_ctrl_c_while_re_pointing_finishes_the_batch_and_leaves_no_tag_on_the_pl
     assert not deleted & set(registry.tags)
     assert registry.tags["keep"] == keep
     assert set(registry.manifests) == {old, keep}  # no placeholder left
+
+
+def _result(tag, outcome, error=None):
+    from glcr.registry.delete import DeleteResult
+
+    return DeleteResult(tag, outcome, "sha256:" + "0" * 64, "x" if error else "", error)
+
+
+@pytest.mark.parametrize("outcomes, expected", [
+    # every failure a 401, some deleted before the token went: authentication (5), not partial (9)
+    ([("a", Outcome.DELETED, None), ("b", Outcome.FAILED, "auth"), ("c", Outcome.FAILED, "auth")], "AuthError"),
+    ([("b", Outcome.FAILED, "auth")], "AuthError"),
+    # every failure a 403 and nothing deleted: permission (6)
+    ([("b", Outcome.FAILED, "perm"), ("c", Outcome.FAILED, "perm")], "PermissionDeniedError"),
+    # mixed causes, or a network failure: a genuinely partial run, left to the caller (9)
+    ([("b", Outcome.FAILED, "auth"), ("c", Outcome.FAILED, "net")], None),
+    ([("a", Outcome.DELETED, None), ("b", Outcome.FAILED, "perm")], None),
+    ([("a", Outcome.DELETED, None)], None),
+])
+def test_a_run_whose_every_failure_is_auth_is_an_auth_error(outcomes, expected):
+    from glcr.errors import AuthError, NetworkError, PermissionDeniedError
+    from glcr.registry.delete import raise_if_all_refused
+
+    kinds = {"auth": AuthError("401 Unauthorized"), "perm": PermissionDeniedError("403 Forbidden"),
+             "net": NetworkError("timed out")}
+    results = [_result(tag, outcome, kinds.get(kind)) for tag, outcome, kind in outcomes]
+    if expected is None:
+        raise_if_all_refused(results, "g/p")
+        return
+    with pytest.raises((AuthError, PermissionDeniedError)) as caught:
+        raise_if_all_refused(results, "g/p")
+    assert type(caught.value).__name__ == expected
+    assert "\n" not in caught.value.one_line()
