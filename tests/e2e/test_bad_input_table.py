@@ -87,3 +87,40 @@ def test_a_second_apply_on_the_same_journal_says_another_is_running(sandbox, see
         first.communicate(timeout=120)
     assert first.returncode == 0
     assert sorted(registry.tags(repo)) == ["v2"]
+
+
+def test_migrate_pre_checks_end_with_their_exit_codes(sandbox, seeded, sandbox_env, tmp_path, registry):
+    """Issue 17: each pre-check that needs a GitLab ends with the README's code, one line, and
+    leaves the registry as it was (skopeo, an independent client, is the witness)."""
+    from glcr_runner import skopeo_digest
+
+    repo, digest = seeded
+    source = repo
+    holding = sandbox.world.project_full_path(sandbox.create_project(f"hold-{tmp_path.name[-6:].lower()}"))
+    root = {**sandbox_env, "GITLAB_TOKEN": sandbox.root_token}
+    developer = {**sandbox_env, "GITLAB_TOKEN": sandbox.tokens["developer"]}
+    state = ["--state-dir", str(tmp_path / "state")]
+    cases = [
+        ("a target namespace that does not exist", root,
+         [source, "--to", "no-such-namespace-17/app", "--via", holding, *state, "--yes"],
+         ExitCode.NOT_FOUND, "does not exist"),
+        ("a Developer", developer, [source, "--to", "demo/renamed-17", "--via", holding, *state, "--yes"],
+         ExitCode.PERMISSION, "Maintainer"),
+        ("--via the project itself", root, [source, "--to", "demo/renamed-17", "--via", source, *state, "--yes"],
+         ExitCode.INVALID_INPUT, "cannot be the project being moved"),
+        ("a backup dir that is a file", root,
+         [source, "--to", "demo/renamed-17", "--backup-dir", str(tmp_path / "afile"), *state, "--yes"],
+         ExitCode.INVALID_INPUT, "is a file"),
+        ("--via with --backup-dir", root,
+         [source, "--to", "demo/renamed-17", "--via", holding, "--backup-dir", str(tmp_path / "b"), "--yes"],
+         ExitCode.USAGE, "not both"),
+    ]
+    (tmp_path / "afile").write_text("x")
+    for what, env, args, code, fragment in cases:
+        out = glcr(env, "migrate-project", *args)
+        line = one_error_line(out.stderr)
+        assert out.code == code, (what, out.stderr)
+        assert fragment in line, (what, line)
+    assert sorted(registry.tags(repo)) == ["v1", "v2"]
+    assert skopeo_digest(sandbox, f"{repo}:v1") == digest
+    assert not registry.tags(holding)
