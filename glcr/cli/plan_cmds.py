@@ -10,7 +10,7 @@ import typer
 
 from glcr.cli.complete import complete_repository
 from glcr.cli.context import app_context
-from glcr.cli.options import YES, refuse_empty
+from glcr.cli.options import YES, read_input_file, refuse_empty
 from glcr.cli.tags_cmd import PATH_HELP, app
 
 
@@ -72,7 +72,7 @@ def plan(
 def apply(
     ctx: typer.Context,
     path: str = typer.Argument(..., help=PATH_HELP, autocompletion=complete_repository),
-    from_file: Path = typer.Option(..., "--from-file", "-f", exists=True, dir_okay=False,
+    from_file: Path = typer.Option(..., "--from-file", "-f",
                                    help="a plan (JSON from `glcr tags plan`) or a list, one tag a line"),
     journal: Optional[Path] = typer.Option(None, "--journal", help="journal file (default: FILE.journal.jsonl beside FILE)"),
     dry_run: bool = typer.Option(False, "--dry-run", help="show what would be deleted and stop"),
@@ -97,7 +97,7 @@ def apply(
 
     from glcr.statedir import check_file
 
-    loaded = load_plan_or_list(from_file.read_bytes(), str(from_file))
+    loaded = load_plan_or_list(read_input_file(from_file, "--from-file"), str(from_file))
     # An unusable journal would stop the apply at its first write: refuse it before any request.
     if journal is not None:
         check_file(journal, "journal", "--journal")

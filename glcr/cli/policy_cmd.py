@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from glcr.cli.context import app_context
-from glcr.cli.options import OUTPUT, PROJECT, YES
+from glcr.cli.options import OUTPUT, PROJECT, YES, read_input_file
 from glcr.render.format import OutputFormat
 
 app = typer.Typer(help="A project's container cleanup policy (container_expiration_policy).", no_args_is_help=True)
@@ -41,7 +41,7 @@ def set_(
     older_than: Optional[str] = typer.Option(None, "--older-than", help="7d, 14d, 30d, 90d (newer GitLab: 1d … 1095d)"),
     name_regex: Optional[str] = typer.Option(None, "--name-regex", help="RE2: tags to delete (GitLab anchors it)"),
     name_regex_keep: Optional[str] = typer.Option(None, "--name-regex-keep", help="RE2: tags to keep (wins)"),
-    from_file: Optional[Path] = typer.Option(None, "--from-file", exists=True, dir_okay=False,
+    from_file: Optional[Path] = typer.Option(None, "--from-file",
                                              help="policy.json or policy.yaml with any of the fields"),
     dry_run: bool = typer.Option(False, "--dry-run", help="validate and show the diff; send nothing"),
     yes: bool = YES,
@@ -67,7 +67,7 @@ def set_(
     changes: dict = {}
     if from_file:
         fmt = "yaml" if from_file.suffix.lower() in (".yaml", ".yml") else "json"
-        changes.update(parse_policy_text(from_file.read_bytes(), fmt, source=str(from_file)))
+        changes.update(parse_policy_text(read_input_file(from_file, "--from-file"), fmt, source=str(from_file)))
     flags = {"enabled": enable, "cadence": cadence, "keep_n": keep_n, "older_than": older_than,
              "name_regex": name_regex, "name_regex_keep": name_regex_keep}
     changes.update({k: v for k, v in flags.items() if v is not None})

@@ -128,6 +128,10 @@ def test_an_empty_or_unitless_age_is_refused_by_every_command(monkeypatch, capsy
     (["tags", "plan", "g/p", "-o", "."], "it is a directory"),
     (["cleanup", "run", "g/p", "--state-dir", "afile", "--yes"], "state directory"),
     (["cleanup", "run", "g/p", "--state-dir", "afile/sub", "--yes"], "state directory"),
+    # a file to read that is missing or a directory is a value that cannot be used
+    (["tags", "apply", "g/p", "--from-file", "nosuch.txt", "--yes"], "does not exist"),
+    (["tags", "apply", "g/p", "--from-file", ".", "--yes"], "it is a directory"),
+    (["policy", "set", "g/p", "--from-file", "nosuch.yaml", "--yes"], "does not exist"),
 ])
 def test_invalid_values_exit_3_before_any_request(monkeypatch, capsys, server, work, args, fragment):
     before = snapshot(work)
