@@ -30,11 +30,10 @@ def _simulation_args(ctx: typer.Context, project: str, repo: Optional[str], name
 
     from rich.markup import escape
 
-    from glcr.policy import Variant, describe_params
-    from glcr.policy.validate import validate_policy_fields
-
     from glcr.cli.options import refuse_empty
     from glcr.durations import parse_age_option
+    from glcr.policy import Variant, describe_params
+    from glcr.policy.validate import validate_policy_fields
 
     # One age parser for every command: '' and `30` are refused here with the same words as in
     # `tags plan`, before the check against GitLab's set of policy values below.

@@ -53,7 +53,6 @@ def migrate_project(
     from glcr.migrate import service
     from glcr.migrate.journal import default_state_root, list_migrations
     from glcr.render.migrate import ConsoleReporter, render_dry_run, render_preflight, render_report, render_status, render_steps
-
     from glcr.statedir import check_directory
 
     # The command line first (usage: exit 2), then the values (exit 3), then the locations

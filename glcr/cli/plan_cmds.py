@@ -94,7 +94,6 @@ def apply(
     from glcr.plan.listfile import load_plan_or_list
     from glcr.render.plans import render_apply_preview, render_apply_summary
     from glcr.render.progress import counting_progress
-
     from glcr.statedir import check_file
 
     loaded = load_plan_or_list(read_input_file(from_file, "--from-file"), str(from_file))
@@ -158,11 +157,10 @@ def bulk_delete(
     from datetime import datetime, timezone
 
     from glcr.api.plans import bulk_delete as schedule_bulk_delete
+    from glcr.durations import parse_age_option
     from glcr.policy import validate_bulk_delete
     from glcr.render.format import OutputFormat
     from glcr.render.policy import render_cleanup
-
-    from glcr.durations import parse_age_option
 
     # The same ages as `tags plan`, checked before anything is sent: GitLab would read `30` as
     # 30 seconds and delete every matching tag.

@@ -56,12 +56,11 @@ def set_(
       glcr policy set mygroup/app --from-file policy.yaml --yes
     """
     from glcr.api.policy import update_policy
+    from glcr.durations import parse_age_option
     from glcr.errors import UsageError
     from glcr.policy import parse_policy_text
     from glcr.policy.validate import validate_policy_fields
     from glcr.render.policy import render_policy_change
-
-    from glcr.durations import parse_age_option
 
     parse_age_option(older_than)  # the CLI's one age parser first: '' and `30` say what they are
     changes: dict = {}
