@@ -49,7 +49,7 @@ RULES: dict[str, Rule] = {
     "reference.py": rule("errors models", pure=True),
     "timestamps.py": rule(pure=True),
     "durable.py": rule(),
-    "statedir.py": rule(),
+    "statedir.py": rule("errors"),  # its location checks raise InvalidInputError
     # pure decisions
     "policy": rule("errors models regex plan", "re2 yaml", pure=True),
     "plan": rule("errors models reference regex timestamps", pure=True),
