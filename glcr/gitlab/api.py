@@ -18,17 +18,9 @@ from glcr.gitlab.convert import encode_id
 from glcr.models import Repository, Tag, TagDetails
 from glcr.transport.concurrency import gather_bounded
 from glcr.transport.pagination import error_detail, iter_pages, json_body
-from glcr.transport.tls import CA_HINT, certificate_failed
 
 # GitLab's maximum page size for offset pagination (Kaminari max_per_page).
 PER_PAGE = 100
-
-
-def _unreachable(doing: str, exc: Exception) -> NetworkError:
-    if certificate_failed(exc):
-        return NetworkError(f"{doing}: GitLab's TLS certificate does not verify", hint=CA_HINT)
-    return NetworkError(f"{doing}: cannot reach GitLab ({type(exc).__name__})",
-                        hint="check --url / GITLAB_URL and the network")
 
 
 class GitLabApi:
@@ -40,7 +32,8 @@ class GitLabApi:
         try:
             response = await self._http.get(url, params=params)
         except httpx.TransportError as exc:
-            raise _unreachable(doing, exc) from None
+            raise NetworkError(f"{doing}: cannot reach GitLab ({type(exc).__name__})",
+                               hint="check --url / GITLAB_URL and the network") from None
         if response.status_code != 200:
             raise for_status(response.status_code, doing, error_detail(response))
         return json_body(response, doing)
@@ -57,13 +50,18 @@ class GitLabApi:
         try:
             return await self._http.get(url)
         except httpx.TransportError as exc:
-            raise _unreachable(doing, exc) from None
+            raise NetworkError(f"{doing}: cannot reach GitLab ({type(exc).__name__})",
+                               hint="check --url / GITLAB_URL and the network") from None
 
     async def _all(self, url: str, doing: str, params: dict[str, Any] | None = None) -> list[Any]:
         items: list[Any] = []
         async for page in iter_pages(self._http, url, {"per_page": PER_PAGE, **(params or {})}, doing):
             items.extend(page)
         return items
+
+    def pages(self, url: str, doing: str, params: dict[str, Any] | None = None):
+        """Each page of a list endpoint (an async iterator of lists), PER_PAGE unless `params` say."""
+        return iter_pages(self._http, url, {"per_page": PER_PAGE, **(params or {})}, doing)
 
     async def project(self, id_or_path: int | str) -> dict:
         return await self.get_json(f"projects/{encode_id(id_or_path)}", f"reading project {id_or_path}")

@@ -21,7 +21,7 @@ from glcr.errors import GlcrError, NetworkError, NotFoundError, PermissionDenied
 from glcr.gitlab.convert import encode_id
 from glcr.transport.factory import HttpOptions
 from glcr.transport.redact import redact_text
-from glcr.transport.tls import CA_HINT, certificate_failed
+from glcr.transport.retry import CA_HINT, certificate_problem
 
 T = TypeVar("T")
 
@@ -179,8 +179,9 @@ def translate(exc: BaseException, doing: str, secrets: tuple[str, ...] = (), *,
         if code in hints:
             error.hint = hints[code]
         return error
-    if isinstance(exc, requests.exceptions.SSLError) and certificate_failed(exc):
-        return NetworkError(f"{doing}: GitLab's TLS certificate does not verify", hint=CA_HINT)
+    problem = certificate_problem(exc) if isinstance(exc, requests.exceptions.SSLError) else None
+    if problem is not None:  # as glcr.transport.retry says it for httpx's clients
+        return NetworkError(f"{doing}: GitLab's TLS certificate cannot be verified: {problem}", hint=CA_HINT)
     if isinstance(exc, requests.exceptions.RequestException):
         return NetworkError(f"{doing}: cannot reach GitLab ({type(exc).__name__})",
                             hint="check --url / GITLAB_URL and the network")

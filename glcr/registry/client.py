@@ -20,7 +20,6 @@ from glcr.errors import AuthError, GlcrError, NetworkError, NotFoundError, Permi
 from glcr.models import MANIFEST_MEDIA_TYPES, MEDIA_OCI_INDEX, Digest, Manifest, RegistryKind
 from glcr.registry.manifest import parse_manifest, sha256_digest
 from glcr.transport.pagination import check_same_origin, error_detail, next_link
-from glcr.transport.tls import CA_HINT, certificate_failed
 
 ACCEPT_MANIFESTS = ", ".join(MANIFEST_MEDIA_TYPES)
 # distribution answers up to 1,000 names per tags/list page by default; ask for that many.
@@ -67,9 +66,6 @@ class RegistryClient:
         try:
             return await self._http.request(method, url, **kwargs)
         except httpx.TransportError as exc:
-            if certificate_failed(exc):
-                raise NetworkError(f"{doing}: the TLS certificate of the registry at {self.host} does not verify",
-                                   hint=CA_HINT) from None
             raise NetworkError(f"{doing}: cannot reach the registry at {self.host} ({type(exc).__name__})",
                                hint="check the registry URL, or use --insecure-registry for plain http") from None
 

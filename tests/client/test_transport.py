@@ -184,21 +184,3 @@ def test_a_foreign_next_link_is_a_network_error_and_html_is_not_json():
         assert "answered text/html, not JSON" in exc.one_line() and "--url" in exc.one_line()
     else:
         raise AssertionError("HTML was taken for JSON")
-
-
-def test_a_certificate_that_does_not_verify_is_told_apart_from_a_dead_host() -> None:
-    import ssl
-
-    from glcr.transport.tls import certificate_failed
-
-    def raised_from(cause: BaseException) -> BaseException:
-        try:
-            try:
-                raise cause
-            except BaseException as inner:
-                raise httpx.ConnectError("connect failed") from inner
-        except httpx.ConnectError as outer:
-            return outer
-
-    assert certificate_failed(raised_from(ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] x")))
-    assert not certificate_failed(raised_from(ConnectionRefusedError(111, "Connection refused")))

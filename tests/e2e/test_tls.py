@@ -125,7 +125,7 @@ def test_without_the_ca_every_command_fails_on_the_certificate(tls_sandbox: Sand
         assert result.code == 7, f"{family} without the CA: exit {result.code}\n{result.stdout}\n{result.stderr}"
         text = result.stdout + result.stderr
         # Said as a certificate problem, with the fix (doctor: its url check, in its report).
-        assert ("does not verify" in text and "--ca-file" in text) or "CERTIFICATE_VERIFY_FAILED" in text, (family, text)
+        assert ("cannot be verified" in text and "--ca-file" in text) or "CERTIFICATE_VERIFY_FAILED" in text, (family, text)
 
 
 def test_a_real_migration_over_tls(tls_sandbox: Sandbox, world: dict[str, str], tmp_path: Path) -> None:
