@@ -111,6 +111,30 @@ class RegistryClient:
         headers = {**kwargs.pop("headers", {}), **self._auth("repository", repo)}
         return self._http.request(method, url, headers=headers, **kwargs)
 
+    # --- what the registry supports (asked as GitLab asks) -------------------------------
+
+    def supports_gitlab_api(self) -> bool:
+        """GitlabApiClient#supports_gitlab_api?: `GET /gitlab/v1/` with a token (GitLab's
+        with_dummy_client signs `access_token({})`: no access at all) answers 2xx or 401.
+        GitLab's registry with its database: 200; without it: 404; distribution: 404."""
+        resp = self._http.get("/gitlab/v1/", headers=self._signed([]))
+        return resp.is_success or resp.status_code == 401
+
+    def registry_features(self) -> list[str]:
+        """Client#registry_info's features: `Gitlab-Container-Registry-Features` of an
+        authenticated `GET /v2/` (GitLab's registry: `tag_delete`; others send none)."""
+        resp = self._http.get("/v2/", headers=self._signed([]))
+        if not resp.is_success:
+            return []
+        return [f.strip() for f in resp.headers.get("gitlab-container-registry-features", "").split(",") if f.strip()]
+
+    def supports_tag_delete(self) -> bool:
+        """Client#supports_tag_delete?: `OPTIONS /v2/name/manifests/tag` (a made-up repository;
+        the registry does not look it up) answers 2xx with DELETE in `Allow`. GitLab's registry
+        in both modes: yes; distribution 2.8: yes too, though it refuses DELETE by tag."""
+        resp = self._http.request("OPTIONS", "/v2/name/manifests/tag", headers=self._signed([]))
+        return resp.is_success and "DELETE" in resp.headers.get("allow", "")
+
     # --- reading -------------------------------------------------------------------------
 
     def catalog(self) -> list[str]:
