@@ -14,7 +14,9 @@ JSON in, JSON out, no authentication: the server only listens on 127.0.0.1.
   GET  /-/sandbox/config  PUT same     {latency_ms, rate_limit: {enabled, requests_per_period,
                                         period_seconds}, repository_delete_delay_s,
                                         repository_delete_ongoing_s, bulk_delete_delay_s,
-                                        registry_token_lifetime_s (null: the GitLab setting)}
+                                        registry_token_lifetime_s (null: the GitLab setting),
+                                        tag_rules_api, tag_rules_without_gitlab_api,
+                                        trust_tag_delete_probe (booleans; see context.Knobs)}
   POST /-/sandbox/leases/reset         {repository_id?}  (all when absent)
   POST /-/sandbox/sync                 discover repositories pushed straight to the registry
   POST /-/sandbox/wait-idle            {timeout?}: wait for background jobs -> {idle, failures}
@@ -191,6 +193,11 @@ def put_config(ctx: SandboxContext, req: Request) -> Response:
         for name in ("repository_delete_delay_s", "repository_delete_ongoing_s", "bulk_delete_delay_s"):
             if name in body:
                 setattr(knobs, name, max(0.0, float(body[name])))
+        for name in ("tag_rules_api", "tag_rules_without_gitlab_api", "trust_tag_delete_probe"):
+            if name in body:
+                if not isinstance(body[name], bool):
+                    raise ValueError(f"{name} must be true or false")
+                setattr(knobs, name, body[name])
         if "registry_token_lifetime_s" in body:
             lifetime = body["registry_token_lifetime_s"]
             knobs.registry_token_lifetime_s = max(1, int(lifetime)) if lifetime is not None else None

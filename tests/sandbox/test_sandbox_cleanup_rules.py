@@ -35,7 +35,7 @@ class FakeInspector:
 
 
 def run(ages: dict[str, int | None], monkeypatch: pytest.MonkeyPatch, max_list_size: int = 0, **params: Any) -> list[str]:
-    monkeypatch.setattr(cleanup, "delete_tags", lambda registry, repo, names: sorted(names))
+    monkeypatch.setattr(cleanup, "delete_tags_service", lambda registry, repo, names, **_: (sorted(names), None))
     result = cleanup_tags(
         FakeRegistry(list(ages)), FakeInspector(ages), "g/p", CleanupParams(**params),  # type: ignore[arg-type]
         max_list_size=max_list_size, now=NOW, rng=random.Random(1),
