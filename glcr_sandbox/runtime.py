@@ -110,6 +110,7 @@ class Sandbox:
         try:
             ctx.mode  # ask the registry now, as GitLab would on its first request
         except Exception:
+            jobs.stop()
             client.close()
             registry.stop()
             raise
