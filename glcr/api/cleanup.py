@@ -64,11 +64,33 @@ async def decide_repository(session: Session, repo: Repository | RepositoryHandl
         on_read(repo, len(tags))
     chosen = variant or Variant.for_registry(handle.kind)
     sized = {} if max_list_size is None else {"max_list_size": max_list_size}
-    result = decide(policy_tags(tags, chosen), params, variant=chosen, now=now, **sized)
+    # GitLab cuts its pages in the order the registry lists them (`ORDER BY name` in the
+    # database's collation), which the /gitlab/v1 listing already has: keep it.
+    registry_order = chosen is Variant.GITLAB_API and bool(tags) and all(t.push_times for t in tags)
+    considered, unread = third_party_read(tags) if chosen is Variant.THIRD_PARTY else (tags, [])
+    result = decide(policy_tags(considered, chosen), params, variant=chosen, now=now,
+                    listing_order="input" if registry_order else "name", **sized)
+    if unread:
+        note = (f"GitLab reads only the first {THIRD_PARTY_TAGS_READ:,} tags of a third-party repository (one "
+                f"page, in name order): the {len(unread):,} tags from {unread[0].name!r} on are never "
+                "considered and stay")
+        result = replace(result, summary=replace(result.summary, notes=(note, *result.summary.notes)))
     result = await guard_cleanup(session, repo.project_id, result, user=user)  # GitLab skips protected tags
     if not user:
         result = mark_approximate(result, tags)
     return RepositoryCleanup(repo, handle.kind, tags, result)
+
+
+# ContainerRegistry::Client::DEFAULT_TAGS_PAGE_SIZE: the third-party cleanup asks
+# `/v2/<path>/tags/list?n=10000` once and never follows the Link header (client.rb
+# `repository_tags`), so tags after the first 10,000 names are invisible to it.
+THIRD_PARTY_TAGS_READ = 10_000
+
+
+def third_party_read(tags: list[TagDetails]) -> tuple[list[TagDetails], list[TagDetails]]:
+    """(the tags GitLab's third-party cleanup reads, the ones it never sees), in name order."""
+    ordered = sorted(tags, key=lambda t: t.name)
+    return ordered[:THIRD_PARTY_TAGS_READ], ordered[THIRD_PARTY_TAGS_READ:]
 
 
 APPROXIMATE_NOTE = (

@@ -219,6 +219,9 @@ class CleanupSummary:
     # The GitLab-registry variant decided on times that are not push times (GitLab's REST API
     # answered, not the registry): the caller sets it, the decisions are then approximate.
     approximate: bool = False
+    # GitLab-registry variant over several pages with keep_n: what GitLab's FIRST run deletes
+    # (the decisions show where its repeated runs end); None when one run is all there is.
+    first_run_delete: int | None = None
 
 
 @dataclass(frozen=True)
