@@ -201,6 +201,7 @@ class CleanupSimulation:
     policy: CleanupPolicy
     items: tuple[RepositoryCleanup, ...]
     now: datetime
+    in_use: object = None  # glcr.api.inuse.InUseReport: what was kept in use, or is at risk
 
     @property
     def to_delete(self) -> int:
@@ -227,10 +228,13 @@ class CleanupRun:
 
 async def simulate_policy(session: Session, project: str, overrides: dict, *, now: datetime,
                           repository: str | None = None, variant: Variant | None = None,
-                          max_list_size: int = 200,
+                          max_list_size: int = 200, in_use=None,
                           on_policy: Callable[[CleanupPolicy], None] | None = None,
                           on_repository: Callable[[Repository, int], None] | None = None) -> CleanupSimulation:
-    """The saved policy with `overrides` on top, decided for every repository of `project`."""
+    """The saved policy with `overrides` on top, decided for every repository of `project`.
+
+    `in_use` (glcr.api.inuse.InUseOptions): tags in use are kept. Without it, when the saved
+    policy is enabled, the simulation reports the in-use tags GitLab's schedule would delete."""
     params, warnings, enabled = effective_params(session.creds, project, overrides)
     policy = CleanupPolicy(params, tuple(warnings), enabled)
     if on_policy:
@@ -238,7 +242,13 @@ async def simulate_policy(session: Session, project: str, overrides: dict, *, no
     the_project, items = await simulate_cleanup(session, project, params, now=now, repository=repository,
                                                 variant=variant, max_list_size=max_list_size,
                                                 on_repository=on_repository)
-    return CleanupSimulation(the_project, policy, tuple(items), now)
+    simulation = CleanupSimulation(the_project, policy, tuple(items), now)
+    # The warning is about GitLab's own schedule, so only for the saved policy as it is.
+    if in_use is not None or (enabled and all(v is None for v in overrides.values())):
+        from glcr.api.inuse import apply_in_use
+
+        simulation = await apply_in_use(session, simulation, in_use)
+    return simulation
 
 
 def default_state_dir(project_path: str, env=None) -> Path:

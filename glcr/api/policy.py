@@ -47,7 +47,10 @@ def update_policy(creds: Credentials, project: str, changes: Mapping[str, Any], 
     """Merge `changes` into the saved policy, `review(change, checks)`, refuse what GitLab would
     refuse, `confirm(question)` (raises to stop), then send only the changed fields."""
     from glcr.policy import merge_policy, validate_policy
+    from glcr.policy.validate import validate_policy_fields
 
+    # The given fields on their own first (an invalid RE2 too, enabled or not): nothing is read or saved.
+    validate_policy_fields(changes).raise_for_errors("the policy was not sent")
     rest = GitLabRest(creds)
     data = rest.project(project)
     path = data.get("path_with_namespace", project)

@@ -54,6 +54,7 @@ class Reason(str, Enum):
     NO_DATE = "no_date"
     EXPIRED = "expired"
     PROTECTED = "protected"  # a tag protection rule keeps it (set by glcr.policy.protection)
+    IN_USE = "in_use"  # glcr's --keep-* flags: deployed, in an open MR, released... (glcr.inuse)
 
     @property
     def text(self) -> str:
@@ -73,6 +74,7 @@ _REASON_TEXT = {
     Reason.NO_DATE: "no date, so older_than keeps it",
     Reason.EXPIRED: "matches the delete regex, beyond keep_n and older than older_than",
     Reason.PROTECTED: "protected by a tag protection rule",
+    Reason.IN_USE: "in use",
 }
 
 
