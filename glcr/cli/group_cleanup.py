@@ -1,0 +1,88 @@
+"""`glcr cleanup dry-run|run --group GROUP`: the cleanup commands over every project of a group."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+GROUP = typer.Option(None, "--group", help="every project of this group that has a registry (instead of PROJECT)")
+SUBGROUPS = typer.Option(False, "--include-subgroups", help="with --group: the subgroups' projects too")
+SHARD = typer.Option(None, "--shard", metavar="I/N",
+                     help="with --group: only the projects whose id %% N == I-1 (\"$CI_NODE_INDEX/$CI_NODE_TOTAL\")")
+JUNIT = typer.Option(None, "--junit", help="with --group: also write a JUnit report here (one test case per project)")
+PROJECT_JOBS = typer.Option(4, "--project-jobs", min=1, max=32, help="with --group: projects worked on at once")
+
+
+def check_target(project: Optional[str], group: Optional[str], shard: Optional[str] = None) -> None:
+    """PROJECT or --group, and a well-formed group and shard: checked before anything is read or asked."""
+    from glcr.cli.options import check_project
+    from glcr.errors import UsageError
+    from glcr.plan.group import parse_shard
+
+    if bool(project) == bool(group):
+        raise UsageError("give a PROJECT or --group GROUP (one of them)")
+    if group:
+        check_project(group, "group")
+        if shard is not None:
+            parse_shard(shard)
+    elif shard is not None:
+        raise UsageError("--shard needs --group")
+
+
+def run_group(app_ctx, group: str, args: dict, *, apply: bool, include_subgroups: bool, shard: Optional[str],
+              junit: Optional[Path], project_jobs: int, output, state_dir: Optional[Path] = None,
+              resume_args: tuple = ()) -> None:
+    """Decide (and with `apply`, delete) in every project of `group`; the table or JSON lines to
+    stdout as projects finish; exit 9 when a project failed."""
+    from glcr.api.group import group_cleanup
+    from glcr.cli.options import check_project
+    from glcr.errors import PartialFailureError
+    from glcr.plan.group import parse_shard
+    from glcr.render.format import OutputFormat
+    from glcr.render.group import json_line, junit as write_junit, summary_table
+
+    group = check_project(group, "group")
+    chosen_shard = parse_shard(shard) if shard is not None else None
+    console = app_ctx.stderr()
+    journal = {}
+
+    def on_projects(todo: int, resumed: int) -> None:
+        skipped = f", {resumed} already done (from the journal)" if resumed else ""
+        console.print(f"{group}: {todo} project(s) to {'clean up' if apply else 'simulate'}{skipped}", markup=False)
+
+    def on_row(row) -> None:
+        if output is OutputFormat.JSON:
+            print(json_line(row), flush=True)
+        state = row.status if row.status != "failed" else f"FAILED: {row.error}"
+        console.print(f"  {row.project}: {row.to_delete} to delete ({state})", markup=False)
+
+    work = dict(overrides=args["overrides"], now=args["now"], apply=apply, include_subgroups=include_subgroups,
+                shard=chosen_shard, state_dir=state_dir, variant=args["variant"],
+                max_list_size=args["max_list_size"], in_use=args.get("in_use"), project_jobs=project_jobs,
+                on_projects=on_projects, on_row=on_row)
+    if state_dir is not None:
+        journal["path"] = state_dir
+    with app_ctx.resumable(*resume_args, journal=lambda: journal.get("path")):
+        outcome = app_ctx.run(lambda s: group_cleanup(s, group, **work))
+    if output is OutputFormat.JSON:
+        for row in outcome.rows:  # rows read back from the journal were not printed as they ran
+            if row.resumed:
+                print(json_line(row), flush=True)
+    else:
+        from rich.console import Console
+
+        title = f"cleanup {'run' if apply else 'dry-run'}: {outcome.group}" + (f" (shard {shard})" if shard else "")
+        Console(no_color="NO_COLOR" in app_ctx.env).print(summary_table(outcome.rows, title=title, applied=apply))
+    if junit is not None:
+        with open(junit, "w", encoding="utf-8") as fh:
+            write_junit(outcome.rows, fh, suite=f"glcr cleanup {outcome.group}" + (f" shard {shard}" if shard else ""))
+    if outcome.journal is not None:
+        console.print(f"journal: {outcome.journal}", markup=False)
+    failed = [r for r in outcome.rows if r.errors]
+    if failed:
+        raise PartialFailureError(f"{len(failed)} of {len(outcome.rows)} project(s) failed: "
+                                  + ", ".join(r.project for r in failed[:5]) + ("..." if len(failed) > 5 else ""),
+                                  hint="run the same command again: finished projects are skipped"
+                                  if apply else "see the errors column")

@@ -1,0 +1,139 @@
+"""Issue 21: `cleanup dry-run|run --group` on GitLab's registry: a group of projects, some with a
+saved policy, one whose API calls fail (the sandbox's failing_projects knob); the summary; a
+kill -9 between two projects, then a resume that skips the finished ones; shards that together
+do exactly the work of one unsharded run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from glcr_sandbox.seed import push_image, tag_existing
+from glcr_sandbox.state import ExpirationPolicy
+
+from glcr_runner import glcr
+
+PROJECTS = 12
+SUBGROUP_PROJECTS = 2
+
+
+@pytest.fixture
+def group(sandbox, registry, registry_kind):
+    """demo/grp-xxx with PROJECTS projects (+ SUBGROUP_PROJECTS in grp-xxx/sub); even ones have
+    a saved, enabled policy deleting `old-*`; the third project's API calls fail."""
+    if registry_kind != "gitlab":
+        pytest.skip("the group run is checked on GitLab's registry")
+    name = f"grp-{uuid.uuid4().hex[:6]}"
+    parent = sandbox.create_group(name, parent="demo")
+    full = sandbox.world.namespace_full_path(parent)
+    sandbox.create_group("sub", parent=full)
+    projects = [sandbox.create_project(f"p{i:02d}", namespace=full) for i in range(PROJECTS)]
+    projects += [sandbox.create_project(f"s{i}", namespace=f"{full}/sub") for i in range(SUBGROUP_PROJECTS)]
+    base = None
+    for index, project in enumerate(projects):
+        repo = sandbox.world.project_full_path(project).lower()
+        # Shared layers (one seed): the group builds fast and dedups as GitLab's would.
+        digest = push_image(registry, repo, "old-1", seed="group-old")
+        base = base or digest
+        tag_existing(registry, repo, "old-2", digest)
+        push_image(registry, repo, "keep-1", seed="group-new")
+        if index % 2 == 0:
+            project.container_expiration_policy = ExpirationPolicy(enabled=True, keep_n=None, older_than=None,
+                                                                   name_regex="old-.*")
+    sandbox.sync()
+    failing = projects[2]
+    sandbox.ctx.knobs.failing_projects = [failing.id]
+    try:
+        yield full, projects, failing
+    finally:
+        sandbox.ctx.knobs.failing_projects = []
+
+
+def rows_of(result) -> dict[str, dict]:
+    import json
+
+    return {r["project"]: r for r in (json.loads(line) for line in result.stdout.splitlines() if line.strip())}
+
+
+def test_group_dry_run_summary_and_a_failing_project(group, sandbox_env):
+    full, projects, failing = group
+    result = glcr(sandbox_env, "cleanup", "dry-run", "--group", full, "-o", "json")
+    assert result.code == 9, result.stderr
+    rows = rows_of(result)
+    assert len(rows) == PROJECTS  # no subgroup without --include-subgroups
+    for index, project in enumerate(projects[:PROJECTS]):
+        row = rows[f"{full}/p{index:02d}"]
+        if project is failing:
+            assert row["status"] == "failed" and "500" in row["error"], row
+        elif index % 2 == 0:
+            assert (row["status"], row["tags"], row["to_delete"], row["repositories"]) == ("done", 3, 2, 1), row
+            assert row["bytes"] > 0
+        else:
+            assert row["status"] == "skipped" and row["to_delete"] == 0, row
+    assert f"{full}/p02" in result.stderr  # named in the exit-9 message
+
+    # Flags override every project's saved policy, subgroups included; the table sums it up.
+    table = glcr({**sandbox_env, "COLUMNS": "200"}, "cleanup", "dry-run", "--group", full, "--include-subgroups",
+                 "--name-regex", "keep-.*")
+    assert table.code == 9, table.stderr
+    assert f"{PROJECTS + SUBGROUP_PROJECTS} projects" in table.stdout
+    assert f"{full}/sub/s1" in table.stdout
+
+
+def kill_between_projects(env: dict[str, str], folder: Path, args: list[str]) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "glcr", *args],
+                            env={**env, "GLCR_TEST_PAUSE": f"project-done={folder}"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (folder / "project-done.ready").exists():
+        assert proc.poll() is None, f"glcr ended early: {proc.stderr.read()}"
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    proc.stderr.close()
+
+
+def test_group_run_killed_then_resumed(group, sandbox_env, registry, tmp_path):
+    full, projects, failing = group
+    state = tmp_path / "state"
+    args = ["cleanup", "run", "--group", full, "--project-jobs", "1", "--state-dir", str(state), "--yes", "-o", "json"]
+    kill_between_projects(sandbox_env, tmp_path, args)
+    first = f"{full}/p00"
+    assert registry.tags(first) == ["keep-1"]  # the first project was done before the kill
+
+    resumed = glcr(sandbox_env, *args)
+    assert resumed.code == 9, resumed.stderr
+    rows = rows_of(resumed)
+    assert rows[first]["resumed"] is True and rows[first]["deleted"] == 2
+    assert "1 already done" in resumed.stderr
+    for index, project in enumerate(projects[:PROJECTS]):
+        path = f"{full}/p{index:02d}"
+        expect = ["keep-1"] if index % 2 == 0 and project is not failing else ["keep-1", "old-1", "old-2"]
+        assert sorted(registry.tags(path)) == expect, path
+        assert rows[path]["resumed"] is (path == first)
+
+    # A failed project is retried by the same command, not skipped as done.
+    again = glcr(sandbox_env, *args)
+    assert again.code == 9
+    assert rows_of(again)[f"{full}/p02"]["resumed"] is False
+
+
+def test_shards_do_the_work_of_one_run(group, sandbox_env):
+    full, _, _ = group
+    whole = rows_of(glcr(sandbox_env, "cleanup", "dry-run", "--group", full, "--include-subgroups", "-o", "json"))
+    parts: dict[str, dict] = {}
+    for index in (1, 2):
+        shard = rows_of(glcr(sandbox_env, "cleanup", "dry-run", "--group", full, "--include-subgroups",
+                             "--shard", f"{index}/2", "-o", "json"))
+        assert not set(shard) & set(parts)  # no project in two shards
+        assert all(r["project_id"] % 2 == index - 1 for r in shard.values())
+        parts.update(shard)
+    assert parts == whole
