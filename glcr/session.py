@@ -18,6 +18,7 @@ from glcr.registry.auth import RegistryAuth, TokenSource
 from glcr.registry.client import RegistryClient, registry_base_url
 from glcr.settings import DEFAULT_JOBS, DEFAULT_REGISTRY_JOBS  # noqa: F401 (named here too)
 from glcr.transport.factory import HttpOptions, build_async_client
+from glcr.transport.ratelimit import RateBudget
 
 @dataclass(frozen=True)
 class SessionOptions:
@@ -30,12 +31,18 @@ class SessionOptions:
     http: HttpOptions = field(default_factory=HttpOptions)
 
 
+def _budget(http: HttpOptions) -> RateBudget:
+    return RateBudget(sleep=http.sleep) if http.sleep else RateBudget()
+
+
 class Session:
     def __init__(self, creds: Credentials, options: SessionOptions) -> None:
         self.creds = creds
         # A copy: the caller's options (and their HttpOptions) stay as they were given.
+        # One RateBudget for all of the session's clients: a 429 pauses every request (ratelimit.py).
         self.options = replace(options, http=replace(options.http, jobs=options.jobs, debug=options.debug,
-                                                     secrets=creds.secrets()))
+                                                     secrets=creds.secrets(),
+                                                     budget=options.http.budget or _budget(options.http)))
         self._gitlab_http = build_async_client(
             self.options.http, base_url=f"{creds.url}/api/v4/", headers=creds.api_headers())
         self._token_http = build_async_client(self.options.http)
