@@ -88,13 +88,14 @@ class GroupRun:
 async def group_cleanup(session: Session, group: str, overrides: dict, *, now: datetime, apply: bool,
                         include_subgroups: bool = False, shard: tuple[int, int] | None = None,
                         state_dir: Path | None = None, variant: Variant | None = None, max_list_size: int = 200,
-                        in_use=None, project_jobs: int = DEFAULT_PROJECT_JOBS,
+                        in_use=None, project_jobs: int = DEFAULT_PROJECT_JOBS, run_id: str = "",
                         on_projects: Callable[[int, int], None] | None = None,
                         on_row: Callable[[ProjectRow], None] | None = None) -> GroupRun:
     """Decide (and with `apply`, delete) project by project; rows in project-id order.
 
     `state_dir`: the group journal and each project's plans and tag journals go there; a run
-    with the same arguments skips the projects the journal has as done. `on_projects(todo,
+    with the same arguments (and `run_id`) skips the projects the journal has as done, until a
+    run ends with no failure: its journal is then renamed `*.done-<time>.jsonl`. `on_projects(todo,
     resumed)` is told the counts before work starts, `on_row` each row as it is written.
     """
     full_path, projects = await group_projects(session, group, include_subgroups=include_subgroups)
@@ -106,7 +107,7 @@ async def group_cleanup(session: Session, group: str, overrides: dict, *, now: d
 
         private_dir(state_dir)
         key = grp.run_key(full_path, include_subgroups=include_subgroups, overrides=overrides, shard=shard,
-                          in_use=in_use)
+                          in_use=in_use, run_id=run_id)
         journal = state_dir / f"group-{key}.jsonl"
         if journal.exists():
             with open(journal, encoding="utf-8") as fh:
@@ -134,6 +135,10 @@ async def group_cleanup(session: Session, group: str, overrides: dict, *, now: d
     resumed = [ProjectRow(**{**done[p.project.id].to_dict(), "resumed": True})
                for p in projects if p.project.id in done]
     rows = sorted([*fresh, *resumed], key=lambda r: r.project_id)
+    if journal is not None and journal.exists() and not any(r.errors for r in rows):
+        # Finished: kept beside, so the same command tomorrow (a schedule) starts afresh.
+        finished_at = now.strftime("%Y%m%dT%H%M%SZ")
+        journal = journal.rename(journal.with_name(f"{journal.stem}.done-{finished_at}.jsonl"))
     return GroupRun(full_path, tuple(rows), journal)
 
 

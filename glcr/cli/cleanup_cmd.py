@@ -20,7 +20,7 @@ from glcr.cli.inuse_options import (
     KEEP_RELEASES,
     KEEP_TEMPLATE,
 )
-from glcr.cli.group_cleanup import GROUP, JUNIT, PROJECT_JOBS, SHARD, SUBGROUPS
+from glcr.cli.group_cleanup import GROUP, JUNIT, PROJECT_JOBS, RUN_ID, SHARD, SUBGROUPS
 from glcr.cli.options import OUTPUT, PROJECT_OR_GROUP, YES
 from glcr.render.format import OutputFormat
 
@@ -146,7 +146,7 @@ def run(ctx: typer.Context, project: Optional[str] = PROJECT_OR_GROUP,
         keep_template: Optional[List[str]] = KEEP_TEMPLATE,
         state_dir: Optional[Path] = typer.Option(None, "--state-dir", help="where plans and journals go"),
         group: Optional[str] = GROUP, include_subgroups: bool = SUBGROUPS, shard: Optional[str] = SHARD,
-        junit: Optional[Path] = JUNIT, project_jobs: int = PROJECT_JOBS,
+        junit: Optional[Path] = JUNIT, project_jobs: int = PROJECT_JOBS, run_id: str = RUN_ID,
         output: OutputFormat = OUTPUT, yes: bool = YES) -> None:
     """Apply the policy's decisions now, client-side, journaled and resumable.
 
@@ -180,7 +180,7 @@ def run(ctx: typer.Context, project: Optional[str] = PROJECT_OR_GROUP,
         _run_group(app_ctx, group, args, in_use_flags, name_regex=name_regex, name_regex_keep=name_regex_keep,
                    keep_n=keep_n, older_than=older_than, variant=variant, max_list_size=max_list_size,
                    include_subgroups=include_subgroups, shard=shard, junit=junit, project_jobs=project_jobs,
-                   output=output, state_dir=state_dir, yes=yes)
+                   output=output, state_dir=state_dir, run_id=run_id, yes=yes)
         return
     console = app_ctx.stderr()
     journals: dict = {}
@@ -220,7 +220,7 @@ def run(ctx: typer.Context, project: Optional[str] = PROJECT_OR_GROUP,
 
 
 def _run_group(app_ctx, group, args, in_use_flags, *, name_regex, name_regex_keep, keep_n, older_than, variant,
-               max_list_size, include_subgroups, shard, junit, project_jobs, output, state_dir, yes) -> None:
+               max_list_size, include_subgroups, shard, junit, project_jobs, output, state_dir, run_id, yes) -> None:
     from glcr.cli.group_cleanup import run_group
     from glcr.cli.inuse_options import resume_flags
     from glcr.statedir import state_path
@@ -229,15 +229,30 @@ def _run_group(app_ctx, group, args, in_use_flags, *, name_regex, name_regex_kee
     app_ctx.confirm(f"Delete the tags each policy selects in every project of {whose}?", yes)
     base = state_dir or Path(state_path("cleanup-group", group.strip("/").replace("/", "__"), env=app_ctx.env))
     resume = ("cleanup", "run", "--group", group, *(("--include-subgroups",) if include_subgroups else ()),
-              *_flag("--shard", shard), *_flag("--name-regex", name_regex),
+              *_flag("--shard", shard), *_flag("--run-id", run_id or None), *_flag("--name-regex", name_regex),
               *_flag("--name-regex-keep", name_regex_keep), *_flag("--keep-n", keep_n),
               *_flag("--older-than", older_than),
               *_flag("--variant", None if variant is VariantChoice.AUTO else variant.value),
               *_flag("--max-list-size", None if max_list_size == DEFAULT_MAX_LIST_SIZE else max_list_size),
               *_flag("--state-dir", state_dir), *resume_flags(*in_use_flags), "--yes")
     run_group(app_ctx, group, args, apply=True, include_subgroups=include_subgroups, shard=shard, junit=junit,
-              project_jobs=project_jobs, output=output, state_dir=base, resume_args=resume)
+              project_jobs=project_jobs, output=output, state_dir=base, run_id=run_id, resume_args=resume)
 
 
 def _flag(name: str, value) -> tuple:
     return () if value is None else (name, value)
+
+
+@app.command("merge-reports")
+def merge_reports(ctx: typer.Context,
+                  reports: List[Path] = typer.Argument(..., help="JSON-lines reports of `--group ... -o json` runs"),
+                  junit: Optional[Path] = JUNIT, title: str = typer.Option("glcr cleanup", "--title"),
+                  output: OutputFormat = OUTPUT) -> None:
+    """One summary of several group runs' reports (the shards of `glcr ci-template --shards`).
+
+    Examples:
+      glcr cleanup merge-reports reports/shard-*.jsonl --junit reports/summary.xml
+    """
+    from glcr.cli.group_cleanup import merge_reports as merge
+
+    merge(app_context(ctx), reports, junit=junit, output=output, title=title)

@@ -12,6 +12,8 @@ SUBGROUPS = typer.Option(False, "--include-subgroups", help="with --group: the s
 SHARD = typer.Option(None, "--shard", metavar="I/N",
                      help="with --group: only the projects whose id %% N == I-1 (\"$CI_NODE_INDEX/$CI_NODE_TOTAL\")")
 JUNIT = typer.Option(None, "--junit", help="with --group: also write a JUnit report here (one test case per project)")
+RUN_ID = typer.Option("", "--run-id", help="with --group: names the group journal, e.g. \"$CI_PIPELINE_ID\" "
+                      "(a retried job resumes, the next pipeline starts afresh)")
 PROJECT_JOBS = typer.Option(4, "--project-jobs", min=1, max=32, help="with --group: projects worked on at once")
 
 
@@ -32,7 +34,7 @@ def check_target(project: Optional[str], group: Optional[str], shard: Optional[s
 
 
 def run_group(app_ctx, group: str, args: dict, *, apply: bool, include_subgroups: bool, shard: Optional[str],
-              junit: Optional[Path], project_jobs: int, output, state_dir: Optional[Path] = None,
+              junit: Optional[Path], project_jobs: int, output, state_dir: Optional[Path] = None, run_id: str = "",
               resume_args: tuple = ()) -> None:
     """Decide (and with `apply`, delete) in every project of `group`; the table or JSON lines to
     stdout as projects finish; exit 9 when a project failed."""
@@ -60,7 +62,7 @@ def run_group(app_ctx, group: str, args: dict, *, apply: bool, include_subgroups
 
     work = dict(overrides=args["overrides"], now=args["now"], apply=apply, include_subgroups=include_subgroups,
                 shard=chosen_shard, state_dir=state_dir, variant=args["variant"],
-                max_list_size=args["max_list_size"], in_use=args.get("in_use"), project_jobs=project_jobs,
+                max_list_size=args["max_list_size"], in_use=args.get("in_use"), project_jobs=project_jobs, run_id=run_id,
                 on_projects=on_projects, on_row=on_row)
     if state_dir is not None:
         journal["path"] = state_dir
@@ -86,3 +88,37 @@ def run_group(app_ctx, group: str, args: dict, *, apply: bool, include_subgroups
                                   + ", ".join(r.project for r in failed[:5]) + ("..." if len(failed) > 5 else ""),
                                   hint="run the same command again: finished projects are skipped"
                                   if apply else "see the errors column")
+
+
+def merge_reports(app_ctx, files: list[Path], *, junit: Optional[Path], output, title: str) -> None:
+    """The shards' JSON lines as one report: the table (or JSON lines) and a JUnit file."""
+    import json
+
+    from glcr.cli.options import read_input_file
+    from glcr.errors import InvalidInputError
+    from glcr.plan.group import ProjectRow
+    from glcr.render.format import OutputFormat
+    from glcr.render.group import json_line, junit as write_junit, summary_table
+
+    rows: dict[int, ProjectRow] = {}
+    for path in files:
+        for number, line in enumerate(read_input_file(path, "REPORT").decode("utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = ProjectRow.from_dict(json.loads(line))
+            except (ValueError, TypeError) as exc:
+                raise InvalidInputError(f"{path} line {number}: not a project row ({exc})") from None
+            rows[row.project_id] = row
+    ordered = [rows[k] for k in sorted(rows)]
+    if output is OutputFormat.JSON:
+        for row in ordered:
+            print(json_line(row))
+    else:
+        from rich.console import Console
+
+        applied = any(r.deleted is not None for r in ordered)
+        Console(no_color="NO_COLOR" in app_ctx.env).print(summary_table(ordered, title=title, applied=applied))
+    if junit is not None:
+        with open(junit, "w", encoding="utf-8") as fh:
+            write_junit(ordered, fh, suite=title)

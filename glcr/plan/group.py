@@ -71,9 +71,9 @@ def in_shard(project_id: int, shard: tuple[int, int] | None) -> bool:
 
 
 def run_key(group: str, *, include_subgroups: bool, overrides: dict, shard: tuple[int, int] | None,
-            in_use: object = None) -> str:
+            in_use: object = None, run_id: str = "") -> str:
     """Names the group journal: the same command resumes it, another policy or shard starts afresh."""
-    text = json.dumps({"group": group.lower(), "subgroups": include_subgroups, "shard": shard,
+    text = json.dumps({"run": run_id, "group": group.lower(), "subgroups": include_subgroups, "shard": shard,
                        "overrides": {k: v for k, v in sorted(overrides.items()) if v is not None},
                        "in_use": repr(in_use)}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]

@@ -57,9 +57,13 @@ def group(sandbox, registry, registry_kind):
 
 
 def rows_of(result) -> dict[str, dict]:
+    return rows_in(result.stdout)
+
+
+def rows_in(text: str) -> dict[str, dict]:
     import json
 
-    return {r["project"]: r for r in (json.loads(line) for line in result.stdout.splitlines() if line.strip())}
+    return {r["project"]: r for r in (json.loads(line) for line in text.splitlines() if line.strip())}
 
 
 def test_group_dry_run_summary_and_a_failing_project(group, sandbox_env):
@@ -126,14 +130,44 @@ def test_group_run_killed_then_resumed(group, sandbox_env, registry, tmp_path):
     assert rows_of(again)[f"{full}/p02"]["resumed"] is False
 
 
-def test_shards_do_the_work_of_one_run(group, sandbox_env):
-    full, _, _ = group
+def test_the_ci_template_shards_do_the_work_of_one_run(group, sandbox_env, registry, tmp_path):
+    """The generated pipeline, run locally: its shard command once per CI_NODE_INDEX, then the
+    merge job's command. Together they delete exactly what one unsharded dry-run selects."""
+    import yaml
+
+    full, projects, failing = group
     whole = rows_of(glcr(sandbox_env, "cleanup", "dry-run", "--group", full, "--include-subgroups", "-o", "json"))
+    shards = 3
+    template = glcr(sandbox_env, "ci-template", "--group", full, "--include-subgroups", "--shards", str(shards))
+    assert template.code == 0, template.stderr
+    doc = yaml.safe_load(template.stdout)
+    job, report = doc["glcr-group-cleanup"], doc["glcr-group-report"]
+    assert job["parallel"] == shards and job["variables"]["GITLAB_TOKEN"] == "$GLCR_TOKEN"
+    # What the runner gives the job: the masked GLCR_TOKEN, the node variables, and the job's
+    # own variables (GITLAB_URL: $CI_SERVER_URL, GITLAB_TOKEN: $GLCR_TOKEN) expanded.
+    env = {**sandbox_env, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "CI_NODE_TOTAL": str(shards),
+           "CI_PIPELINE_ID": "77", "CI_SERVER_URL": sandbox_env["GITLAB_URL"], "GLCR_TOKEN": sandbox_env["GITLAB_TOKEN"]}
+    codes = {}
+    for index in range(1, shards + 1):
+        script = " && ".join(job["script"])
+        done = subprocess.run(["bash", "-c", script], cwd=tmp_path, env={**env, "CI_NODE_INDEX": str(index)},
+                              capture_output=True, text=True, timeout=120)
+        codes[index] = done.returncode
+    assert codes == {i: 9 if failing.id % shards == i - 1 else 0 for i in codes}, codes
     parts: dict[str, dict] = {}
-    for index in (1, 2):
-        shard = rows_of(glcr(sandbox_env, "cleanup", "dry-run", "--group", full, "--include-subgroups",
-                             "--shard", f"{index}/2", "-o", "json"))
+    for index in range(1, shards + 1):
+        shard = rows_in((tmp_path / f"glcr-reports/shard-{index}.jsonl").read_text())
         assert not set(shard) & set(parts)  # no project in two shards
-        assert all(r["project_id"] % 2 == index - 1 for r in shard.values())
+        assert all(r["project_id"] % shards == index - 1 for r in shard.values())
         parts.update(shard)
-    assert parts == whole
+    assert set(parts) == set(whole)
+    for path, row in whole.items():
+        assert (parts[path]["status"], parts[path]["to_delete"]) == (row["status"], row["to_delete"]), path
+        if row["status"] == "done":
+            assert parts[path]["deleted"] == row["to_delete"]
+            assert sorted(registry.tags(path)) == (["keep-1"] if row["to_delete"] else ["keep-1", "old-1", "old-2"])
+    merged = subprocess.run(["bash", "-c", report["script"][0]], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert merged.returncode == 0, merged.stderr
+    assert rows_in((tmp_path / "glcr-reports/summary.jsonl").read_text()) == parts
+    assert (tmp_path / "glcr-reports/summary.xml").read_text().count("<testcase") == len(whole)
