@@ -360,3 +360,19 @@ def seed_in_use(api_url: str, *, now: dt.datetime | None = None) -> dict[str, An
         "releases": [{"tag_name": "v1.0.0", "sha": sha("v1.0.0"), "released_at": (now - 180 * day).isoformat()},
                      {"tag_name": "v1.1.0", "sha": sha("v1.1.0"), "released_at": (now - 90 * day).isoformat()}],
     })
+
+
+def push_shared_image(registry: RegistryClient, repo: str, tag: str, *, name: str, size: int = 1024,
+                      created: dt.datetime | None = None) -> str:
+    """Push the image called `name`: the same layer, config and manifest bytes in every repository
+    (unlike push_image, whose layers depend on the repository), as images built from one base
+    share layers in a real group. Returns the digest, the same wherever it is pushed."""
+    created = created or dt.datetime(2024, 1, 1, tzinfo=UTC)
+    layer = _rng("shared", name, size).randbytes(size)
+    registry.upload_blob(repo, layer, skip_existing=True)
+    config = image_config(created, [sha256_digest(layer)])
+    registry.upload_blob(repo, config, skip_existing=True)
+    manifest = {"schemaVersion": 2, "mediaType": MEDIA_DOCKER_MANIFEST,
+                "config": _descriptor(MEDIA_DOCKER_CONFIG, config),
+                "layers": [_descriptor(MEDIA_DOCKER_LAYER, layer)]}
+    return registry.put_manifest(repo, tag, _json(manifest), MEDIA_DOCKER_MANIFEST)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from glcr_sandbox.seed import push_image, tag_existing
+from glcr_sandbox.seed import push_shared_image, tag_existing
 from glcr_sandbox.state import ExpirationPolicy
 
 from glcr_runner import glcr
@@ -36,14 +36,12 @@ def group(sandbox, registry, registry_kind):
     sandbox.create_group("sub", parent=full)
     projects = [sandbox.create_project(f"p{i:02d}", namespace=full) for i in range(PROJECTS)]
     projects += [sandbox.create_project(f"s{i}", namespace=f"{full}/sub") for i in range(SUBGROUP_PROJECTS)]
-    base = None
     for index, project in enumerate(projects):
         repo = sandbox.world.project_full_path(project).lower()
-        # Shared layers (one seed): the group builds fast and dedups as GitLab's would.
-        digest = push_image(registry, repo, "old-1", seed="group-old")
-        base = base or digest
+        # The same two images in every project (shared layers), as images built from one base.
+        digest = push_shared_image(registry, repo, "old-1", name="old")
         tag_existing(registry, repo, "old-2", digest)
-        push_image(registry, repo, "keep-1", seed="group-new")
+        push_shared_image(registry, repo, "keep-1", name="new", size=2048)
         if index % 2 == 0:
             project.container_expiration_policy = ExpirationPolicy(enabled=True, keep_n=None, older_than=None,
                                                                    name_regex="old-.*")
@@ -171,3 +169,40 @@ def test_the_ci_template_shards_do_the_work_of_one_run(group, sandbox_env, regis
     assert merged.returncode == 0, merged.stderr
     assert rows_in((tmp_path / "glcr-reports/summary.jsonl").read_text()) == parts
     assert (tmp_path / "glcr-reports/summary.xml").read_text().count("<testcase") == len(whole)
+
+
+def test_usage_of_a_group_and_what_policies_reclaim(group, sandbox, sandbox_env):
+    import json
+
+    full, projects, failing = group
+    sandbox.ctx.knobs.failing_projects = []
+    plain = glcr(sandbox_env, "usage", "--group", full, "--include-subgroups", "-o", "json")
+    assert plain.code == 0, plain.stderr
+    doc = json.loads(plain.stdout)
+    rows = doc["repositories"]
+    assert len(rows) == PROJECTS + SUBGROUP_PROJECTS
+    assert all(r["bytes"] > 0 and not r["upper_bound"] and r["tags"] == 3 for r in rows), rows
+    assert [r["bytes"] for r in rows] == sorted((r["bytes"] for r in rows), reverse=True)  # largest first
+    assert doc["reclaim"] is None
+
+    saved = json.loads(glcr(sandbox_env, "usage", "--group", full, "--policy", "-o", "json").stdout)
+    by_path = {r["repository"]: r for r in saved["repositories"]}
+    assert by_path[f"{full}/p00"]["to_delete"] == 2 and by_path[f"{full}/p00"]["reclaim"] > 0
+    assert by_path[f"{full}/p01"]["to_delete"] is None and by_path[f"{full}/p01"]["reclaim"] is None  # policy off
+    # The image the even projects' policies delete is kept by the odd projects: nothing is freed.
+    assert saved["reclaim"] == 0
+    # Flags go on top of each saved policy: the odd projects' default keep_n 10 still keeps it.
+    flags = json.loads(glcr(sandbox_env, "usage", "--group", full, "--name-regex", "old-.*", "-o", "json").stdout)
+    assert flags["reclaim"] == 0 and {r["to_delete"] for r in flags["repositories"]} == {0, 2}
+    # Deleted everywhere, its blobs go, counted once (not once per repository).
+    for project in projects:
+        project.container_expiration_policy = ExpirationPolicy(enabled=True, keep_n=None, older_than=None,
+                                                               name_regex="old-.*")
+    every = json.loads(glcr(sandbox_env, "usage", "--group", full, "--policy", "-o", "json").stdout)
+    per_repository = [r["reclaim"] for r in every["repositories"]]
+    assert every["reclaim"] == per_repository[0] > 1024 and len(set(per_repository)) == 1
+
+    csv_out = glcr(sandbox_env, "usage", f"{full}/p00", "-o", "csv")
+    assert csv_out.code == 0 and csv_out.stdout.splitlines()[0].startswith("project,project_id,repository")
+    table = glcr({**sandbox_env, "COLUMNS": "160"}, "usage", "--group", full, "--policy")
+    assert "█" in table.stdout and "reclaim" in table.stdout
