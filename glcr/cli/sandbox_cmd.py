@@ -206,12 +206,20 @@ def status(state_dir: Optional[Path] = STATE_DIR) -> None:
 def seed_cmd(state_dir: Optional[Path] = STATE_DIR,
              in_use: bool = typer.Option(False, "--in-use",
                                          help="also give demo/app deployments, an open merge request, releases "
-                                              "and protected branches pointing at its images")) -> None:
+                                              "and protected branches pointing at its images"),
+             projects: int = typer.Option(0, "--projects", min=0, max=100_000,
+                                          help="instead: a group of this many projects (shared layers)"),
+             tags: int = typer.Option(20, "--tags", min=1, max=100_000, help="with --projects: tags per project"),
+             group: str = typer.Option("demo/fleet", "--group", help="with --projects: the group to create")) -> None:
     """Push the demo images into a running sandbox (again): demo/app, demo/app/api, demo/app/web.
+
+    With --projects N --tags M: a group of N projects of M tags each instead, over a few images
+    every project shares, half of them with a saved cleanup policy (for group runs and benchmarks).
 
     Example:
       glcr sandbox seed
       glcr sandbox seed --in-use   # then: glcr cleanup dry-run demo/app --name-regex '.*' --older-than 30d --keep-releases
+      glcr sandbox seed --projects 200 --tags 20   # then: glcr cleanup dry-run --group demo/fleet
     """
     _require_extra()
     from glcr_sandbox.keys import SigningKey
@@ -221,6 +229,15 @@ def seed_cmd(state_dir: Optional[Path] = STATE_DIR,
     state_dir = state_dir or default_state_dir()
     info = _require_running(state_dir, "the sandbox is not running; start it with `glcr sandbox up`")
     key = SigningKey.load_or_create(state_dir / "keys")
+    if projects:
+        from glcr_sandbox.seed import seed_group
+
+        with RegistryClient(info["registry_url"], key) as registry:
+            seeded = seed_group(info["url"], registry, token=info["root_token"], group=group, projects=projects,
+                                tags=tags)
+        typer.echo(f"{group}: {len(seeded['projects'])} projects x {tags} tags, "
+                   f"{len(seeded['with_policy'])} with a saved cleanup policy")
+        return
     with RegistryClient(info["registry_url"], key) as registry:
         pushed = seed_demo(info["url"], registry)
     for repo, tags in pushed.items():

@@ -206,3 +206,21 @@ def test_usage_of_a_group_and_what_policies_reclaim(group, sandbox, sandbox_env)
     assert csv_out.code == 0 and csv_out.stdout.splitlines()[0].startswith("project,project_id,repository")
     table = glcr({**sandbox_env, "COLUMNS": "160"}, "usage", "--group", full, "--policy")
     assert "█" in table.stdout and "reclaim" in table.stdout
+
+
+def test_sandbox_seed_builds_a_group_that_a_group_run_reads(sandbox, registry, registry_kind, sandbox_env):
+    """`glcr sandbox seed --projects N --tags M` (seed_group): shared images, every other project
+    with a saved policy (keep_n 5), so a group dry-run's answer is known in advance."""
+    if registry_kind != "gitlab":
+        pytest.skip("the group run is checked on GitLab's registry")
+    from glcr_sandbox.seed import seed_group
+
+    name = f"demo/fleet-{uuid.uuid4().hex[:6]}"
+    started = time.monotonic()
+    seeded = seed_group(sandbox.url, registry, token=sandbox.root_token, group=name, projects=8, tags=7)
+    seconds = time.monotonic() - started
+    assert len(seeded["projects"]) == 8 and len(seeded["with_policy"]) == 4
+    rows = rows_of(glcr(sandbox_env, "cleanup", "dry-run", "--group", name, "-o", "json"))
+    assert {p: (r["status"], r["tags"], r["to_delete"]) for p, r in rows.items()} == {
+        p: ("done", 7, 2) if p in seeded["with_policy"] else ("skipped", 0, 0) for p in seeded["projects"]}
+    assert seconds < 15, seconds
