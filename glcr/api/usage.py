@@ -102,13 +102,13 @@ async def _one_repository(session: Session, project: Project, repo, params, now,
     if decided is None:
         if policy:  # this project's policy is off: it keeps every image, and their layers stay
             kept_blobs.extend(await _blobs(handle, {t.digest for t in tags if t.digest}, manifests,
-                                           session.options.jobs))
+                                           session.api.jobs))
         return row
     gone = {d.digest for d in decided.result.decisions if d.action is Action.DELETE and d.digest}
     stay = {d.digest for d in decided.result.decisions if d.action is not Action.DELETE and d.digest}
     gone -= stay
-    blobs_gone = await _blobs(handle, gone, manifests, session.options.jobs)
-    blobs_kept = await _blobs(handle, stay, manifests, session.options.jobs)
+    blobs_gone = await _blobs(handle, gone, manifests, session.api.jobs)
+    blobs_kept = await _blobs(handle, stay, manifests, session.api.jobs)
     deleted_blobs.extend(blobs_gone)
     kept_blobs.extend(blobs_kept)
     return replace(row, to_delete=decided.result.summary.delete,
