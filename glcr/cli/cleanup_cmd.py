@@ -122,7 +122,7 @@ def dry_run(ctx: typer.Context, project: Optional[str] = PROJECT_OR_GROUP,
 
     app_ctx, args = _simulation_args(ctx, project, repo, name_regex, name_regex_keep, keep_n, older_than, variant,
                                      max_list_size)
-    check_target(project, group, shard)
+    check_target(project, group, shard, junit)
     args["in_use"] = in_use_options(keep_deployed, keep_deployed_last, keep_open_mrs, keep_releases,
                                     keep_protected_branches, keep_images_from, keep_template)
     if group:
@@ -168,7 +168,7 @@ def run(ctx: typer.Context, project: Optional[str] = PROJECT_OR_GROUP,
 
     from glcr.cli.group_cleanup import check_target
 
-    check_target(project, group, shard)
+    check_target(project, group, shard, junit)
     app_ctx, args = _simulation_args(ctx, project, repo, name_regex, name_regex_keep, keep_n, older_than, variant,
                                      max_list_size)
     in_use_flags = (keep_deployed, keep_deployed_last, keep_open_mrs, keep_releases, keep_protected_branches,

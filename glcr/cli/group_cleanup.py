@@ -17,7 +17,15 @@ RUN_ID = typer.Option("", "--run-id", help="with --group: names the group journa
 PROJECT_JOBS = typer.Option(4, "--project-jobs", min=1, max=32, help="with --group: projects worked on at once")
 
 
-def check_target(project: Optional[str], group: Optional[str], shard: Optional[str] = None) -> None:
+def check_junit(junit: Optional[Path]) -> None:
+    from glcr.errors import InvalidInputError
+
+    if junit is not None and not junit.parent.is_dir():
+        raise InvalidInputError(f"--junit {junit}: no directory {junit.parent}", hint="create it first")
+
+
+def check_target(project: Optional[str], group: Optional[str], shard: Optional[str] = None,
+                 junit: Optional[Path] = None) -> None:
     """PROJECT or --group, and a well-formed group and shard: checked before anything is read or asked."""
     from glcr.cli.options import check_project
     from glcr.errors import UsageError
@@ -29,6 +37,7 @@ def check_target(project: Optional[str], group: Optional[str], shard: Optional[s
         check_project(group, "group")
         if shard is not None:
             parse_shard(shard)
+        check_junit(junit)
     elif shard is not None:
         raise UsageError("--shard needs --group")
 
@@ -47,6 +56,7 @@ def run_group(app_ctx, group: str, args: dict, *, apply: bool, include_subgroups
 
     group = check_project(group, "group")
     chosen_shard = parse_shard(shard) if shard is not None else None
+    check_junit(junit)
     console = app_ctx.stderr()
     journal = {}
 

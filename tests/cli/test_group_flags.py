@@ -24,6 +24,7 @@ def server():
     (["--group", "g", "--shard", "0/2"], ExitCode.INVALID_INPUT, "INDEX counts from 1"),
     (["--group", "g", "--shard", "two"], ExitCode.INVALID_INPUT, "INDEX/TOTAL"),
     (["--group", "g!x"], ExitCode.INVALID_INPUT, "not a group path"),
+    (["--group", "g", "--junit", "/nonexistent-dir/r.xml"], ExitCode.INVALID_INPUT, "no directory /nonexistent-dir"),
 ])
 @pytest.mark.parametrize("command", [["cleanup", "dry-run"], ["cleanup", "run", "--yes"]])
 def test_refused_before_any_request(monkeypatch, capsys, server, tmp_path, command, args, code, fragment):
