@@ -20,7 +20,7 @@ from glcr_sandbox.state import ExpirationPolicy
 
 from glcr_runner import glcr
 
-PROJECTS = 12
+PROJECTS = 8
 SUBGROUP_PROJECTS = 2
 
 
@@ -193,9 +193,6 @@ def test_usage_of_a_group_and_what_policies_reclaim(group, sandbox, sandbox_env,
     assert by_path[f"{full}/p01"]["to_delete"] is None and by_path[f"{full}/p01"]["reclaim"] is None  # policy off
     # The image the even projects' policies delete is kept by the odd projects: nothing is freed.
     assert saved["reclaim"] == 0
-    # Flags go on top of each saved policy: the odd projects' default keep_n 10 still keeps it.
-    flags = json.loads(glcr(sandbox_env, "usage", "--group", full, "--name-regex", "old-.*", "-o", "json").stdout)
-    assert flags["reclaim"] == 0 and {r["to_delete"] for r in flags["repositories"]} == {0, 2}
     # Deleted everywhere, its blobs go, counted once (not once per repository).
     for project in projects:
         project.container_expiration_policy = ExpirationPolicy(enabled=True, keep_n=None, older_than=None,
@@ -204,8 +201,6 @@ def test_usage_of_a_group_and_what_policies_reclaim(group, sandbox, sandbox_env,
     per_repository = [r["reclaim"] for r in every["repositories"]]
     assert every["reclaim"] == per_repository[0] > 1024 and len(set(per_repository)) == 1
 
-    csv_out = glcr(sandbox_env, "usage", f"{full}/p00", "-o", "csv")
-    assert csv_out.code == 0 and csv_out.stdout.splitlines()[0].startswith("project,project_id,repository")
     table = glcr({**sandbox_env, "COLUMNS": "160"}, "usage", "--group", full, "--policy")
     assert "█" in table.stdout and "reclaim" in table.stdout
 
@@ -213,8 +208,8 @@ def test_usage_of_a_group_and_what_policies_reclaim(group, sandbox, sandbox_env,
 def test_sandbox_seed_builds_a_group_that_a_group_run_reads(sandbox, registry, registry_kind, sandbox_env):
     """`glcr sandbox seed --projects N --tags M` (seed_group): shared images, every other project
     with a saved policy (keep_n 5), so a group dry-run's answer is known in advance."""
-    if registry_kind == "distribution":
-        pytest.skip("the group run is checked on GitLab's registry, with and without its metadata database")
+    if registry_kind != "gitlab":
+        pytest.skip("seeding is the same on every registry: checked once")
     from glcr_sandbox.seed import seed_group
 
     name = f"demo/fleet-{uuid.uuid4().hex[:6]}"
