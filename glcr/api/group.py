@@ -197,3 +197,35 @@ async def _decide_and_apply(session: Session, item: GroupProject, params: Cleanu
             failed += summary.failed
         row.update(deleted=deleted, failed_tags=failed)
     return ProjectRow(**row)
+
+
+@dataclass(frozen=True)
+class RepositoryPlan:
+    repository: str
+    plan: object | None  # glcr.plan.model.Plan; None when it failed
+    error: str | None = None
+
+
+async def group_plans(session: Session, group: str, rules, *, now: datetime, include_subgroups: bool = False,
+                      in_use=None, project_jobs: int = DEFAULT_PROJECT_JOBS,
+                      on_plan: Callable[[RepositoryPlan], None] | None = None) -> tuple[str, list[RepositoryPlan]]:
+    """`tags plan`'s rules for every repository of the group's projects; a repository that fails
+    is reported (error) and the others go on. In repository path order."""
+    from glcr.api.plans import build_plan
+
+    full_path, projects = await group_projects(session, group, include_subgroups=include_subgroups)
+
+    async def one(item: GroupProject) -> list[RepositoryPlan]:
+        out = []
+        for repo in item.repositories:
+            try:
+                built = RepositoryPlan(repo.path, await build_plan(session, repo.path, rules, now=now, in_use=in_use))
+            except GlcrError as exc:
+                built = RepositoryPlan(repo.path, None, str(exc))
+            if on_plan:
+                on_plan(built)
+            out.append(built)
+        return out
+
+    found = await gather_bounded(project_jobs, [lambda p=p: one(p) for p in projects])
+    return full_path, sorted((p for plans in found for p in plans), key=lambda p: p.repository)

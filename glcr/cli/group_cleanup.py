@@ -132,3 +132,46 @@ def merge_reports(app_ctx, files: list[Path], *, junit: Optional[Path], output, 
     if junit is not None:
         with open(junit, "w", encoding="utf-8") as fh:
             write_junit(ordered, fh, suite=title)
+
+
+def plan_group(app_ctx, group: str, rules, *, include_subgroups: bool, in_use, output: Optional[Path]) -> None:
+    """`tags plan --group`: a plan per repository (written into the directory `output`), and one
+    summary table; exit 9 when a repository could not be planned."""
+    from datetime import datetime, timezone
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from glcr.api.group import group_plans
+    from glcr.cli.options import check_project
+    from glcr.errors import InvalidInputError, PartialFailureError
+    from glcr.render.format import human_size
+    from glcr.render.plans import write_plan_file
+
+    group = check_project(group, "group")
+    if output is not None and not output.is_dir():
+        raise InvalidInputError(f"--output {output}: with --group, give an existing directory (a plan file per "
+                                "repository goes there)")
+    scope, plans = app_ctx.run(lambda s: group_plans(s, group, rules, now=datetime.now(timezone.utc),
+                                                     include_subgroups=include_subgroups, in_use=in_use))
+    table = Table(title=f"tags plan: {scope}", title_justify="left")
+    for name in ("repository", "tags", "to delete", "bytes", "plan"):
+        table.add_column(name, justify="left" if name in ("repository", "plan") else "right")
+    for item in plans:
+        if item.plan is None:
+            table.add_row(item.repository, "", "", "", f"error: {item.error}")
+            continue
+        where = ""
+        if output is not None:
+            target = output / (item.repository.replace("/", "__") + ".plan.json")
+            write_plan_file(item.plan, target)
+            where = str(target)
+        table.add_row(item.repository, str(len(item.plan.entries)), str(len(item.plan.to_delete)),
+                      human_size(item.plan.delete_size), where)
+    Console(no_color="NO_COLOR" in app_ctx.env).print(table)
+    if output is not None:
+        app_ctx.say(f"Review the plans in {output}, then for each: glcr tags apply REPOSITORY --from-file PLAN")
+    failed = [p for p in plans if p.plan is None]
+    if failed:
+        raise PartialFailureError(f"{len(failed)} of {len(plans)} repository(ies) could not be planned: "
+                                  + ", ".join(p.repository for p in failed[:5]))

@@ -5,7 +5,9 @@ do exactly the work of one unsharded run."""
 
 from __future__ import annotations
 
+import json
 import os
+import tempfile
 import signal
 import subprocess
 import sys
@@ -80,6 +82,15 @@ def test_group_dry_run_summary_and_a_failing_project(group, sandbox_env):
         else:
             assert row["status"] == "skipped" and row["to_delete"] == 0, row
     assert f"{full}/p02" in result.stderr  # named in the exit-9 message
+
+    # tags plan --group: a plan file per repository; the failing project's is reported.
+    plans = Path(tempfile.mkdtemp(prefix="glcr-plans-"))
+    planned = glcr(sandbox_env, "tags", "plan", "--group", full, "--delete-regex", "old-.*", "-o", str(plans))
+    assert planned.code == 9, planned.stderr
+    written = sorted(p.name for p in plans.iterdir())
+    assert len(written) == PROJECTS - 1 and f"{full}/p02".replace("/", "__") + ".plan.json" not in written
+    one = json.loads((plans / written[0]).read_text())
+    assert sorted(e["tag"] for e in one["entries"] if e["action"] == "delete") == ["old-1", "old-2"]
 
     # Flags override every project's saved policy, subgroups included; the table sums it up.
     table = glcr({**sandbox_env, "COLUMNS": "200"}, "cleanup", "dry-run", "--group", full, "--include-subgroups",
