@@ -16,7 +16,8 @@ JSON in, JSON out, no authentication: the server only listens on 127.0.0.1.
                                         repository_delete_ongoing_s, bulk_delete_delay_s,
                                         registry_token_lifetime_s (null: the GitLab setting),
                                         tag_rules_api, tag_rules_without_gitlab_api,
-                                        trust_tag_delete_probe (booleans; see context.Knobs)}
+                                        trust_tag_delete_probe (booleans; see context.Knobs),
+                                        failing_projects: [project id] whose API calls answer 500}
   POST /-/sandbox/leases/reset         {repository_id?}  (all when absent)
   POST /-/sandbox/sync                 discover repositories pushed straight to the registry
   POST /-/sandbox/wait-idle            {timeout?}: wait for background jobs -> {idle, failures}
@@ -201,6 +202,8 @@ def put_config(ctx: SandboxContext, req: Request) -> Response:
         if "registry_token_lifetime_s" in body:
             lifetime = body["registry_token_lifetime_s"]
             knobs.registry_token_lifetime_s = max(1, int(lifetime)) if lifetime is not None else None
+        if "failing_projects" in body:
+            knobs.failing_projects = [int(p) for p in body["failing_projects"] or []]
         if isinstance(body.get("rate_limit"), dict):
             raw = {**asdict(ctx.limiter.config), **body["rate_limit"]}
             config = RateLimitConfig(

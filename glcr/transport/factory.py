@@ -15,6 +15,7 @@ import httpx
 
 from glcr.settings import DEFAULT_JOBS
 from glcr.transport.backoff import RetryPolicy
+from glcr.transport.ratelimit import BudgetTransport, RateBudget
 from glcr.transport.redact import redact_headers, redact_text
 from glcr.transport.retry import RetryTransport
 
@@ -38,6 +39,7 @@ class HttpOptions:
     log: TextIO = sys.stderr
     wire: httpx.AsyncBaseTransport | None = None  # tests swap the wire only
     sleep: Callable[[float], Awaitable[None]] | None = None  # tests swap the clock only
+    budget: "RateBudget | None" = None  # shared by a session's clients (glcr.transport.ratelimit)
 
 
 def build_async_client(
@@ -53,6 +55,8 @@ def build_async_client(
         limits=httpx.Limits(max_connections=options.jobs + 4, max_keepalive_connections=options.jobs + 4),
     )
     on_retry = _retry_logger(options) if options.debug else None
+    if options.budget is not None:
+        wire = BudgetTransport(wire, options.budget)
     transport = RetryTransport(wire, options.retry, on_retry=on_retry,
                                **({"sleep": options.sleep} if options.sleep else {}))
     hooks = _debug_hooks(options) if options.debug else {}
