@@ -67,6 +67,8 @@ RULES: dict[str, Rule] = {
     "transport/redact.py": rule("errors", pure=True),
     "gitlab/convert.py": rule("errors models timestamps", pure=True),
     # I/O: HTTP policy, clients, credentials
+    # the connection pool under httpx (issue 22): httpcore's connections, glcr's bookkeeping
+    "transport/pool.py": rule("", "httpx httpcore"),
     "transport": rule("errors glcr", "httpx"),
     "credentials.py": rule("errors", "gitlab httpx keyring"),
     "gitlab": rule("errors models timestamps credentials transport policy glcr", "gitlab httpx requests"),
