@@ -1,4 +1,5 @@
-"""A connection pool whose cost per request does not grow with its size (issue 22).
+"""The connections under httpx: a pool whose cost per request does not grow with its size, and
+HTTP/1.1 connections without anyio (issue 22).
 
 httpcore's `AsyncConnectionPool` (1.0.x) re-plans the whole pool on every request and on every
 response close (`_assign_requests_to_connections`): it calls `has_expired()` on every connection,
@@ -9,15 +10,20 @@ pool of 20): 10.2 of 25 s (cProfile) inside `_assign_requests_to_connections`, 1
 `has_expired` calls (72 a request), 1.6 million `is_idle` calls; the command used 7.6 s of CPU,
 3.5 ms a request, and 11.8 s with 64 jobs (pool of 68): more jobs, more CPU, slower.
 
-This pool keeps httpcore's connections (`AsyncHTTPConnection`: connect, TLS, HTTP/1.1 keep-alive
-and its expiry) and httpx on top of them; only the bookkeeping is replaced:
+HostPool replaces that bookkeeping:
 - at most `size` requests in flight (an asyncio semaphore, waited for under httpx's pool timeout);
   a request takes the most recently used idle connection to its origin, else opens one;
-- only the connection about to be used is checked (`has_expired()`: keep-alive expiry, or the
-  server closed it); nothing scans the pool;
+- only the connection about to be used is checked (keep-alive expiry, or the server closed it:
+  asyncio has seen the EOF); nothing scans the pool;
 - a closed response hands its connection back (or drops it when HTTP/1.1 could not keep it).
+With httpcore's own connections under it, CPU fell to 1.5-1.8 ms a request (2,000 manifest GETs,
+same machine and minute); its connections still paid anyio's locks, cancel scopes and
+checkpoints around every read and write. `Connection` below (h11, the parser httpcore uses, on
+asyncio streams) brings it to 1.05-1.15 ms. What is left is mostly httpx's client itself: the
+same requests answered by an httpx.MockTransport, no network at all, cost 0.42-0.46 ms each, so
+httpx alone is most of the 0.5 ms budget (bench/bench_hotpath.py; the README has the figures).
 
-Callers that fan out bound their concurrency before httpx (RegistryClient's gate), to the same
+Callers that fan out bound their concurrency before httpx (RegistryClient's gate) below the pool
 size, so this semaphore never makes a request wait in practice; it is the pool's own guarantee.
 """
 
@@ -26,14 +32,19 @@ from __future__ import annotations
 import asyncio
 import functools
 import ssl
+import time
 from typing import AsyncIterator
 
+import h11
 import httpcore
 import httpx
 
 # httpx's default: a connection idle longer than this is closed rather than reused, since
 # servers drop idle connections (nginx's keepalive_timeout defaults to 75 s, Go's to 3 min).
 KEEPALIVE_EXPIRY = 5.0
+# Bytes read from the socket at a time, and buffered before waiting for the socket to drain.
+READ_SIZE = 64 * 1024
+WRITE_BUFFER = 64 * 1024
 
 
 class HostPool:
@@ -47,7 +58,7 @@ class HostPool:
         self._keepalive_expiry = keepalive_expiry
         self._slots = asyncio.Semaphore(self.size)
         # idle connections by origin (scheme, host, port: httpcore's Origin is not hashable)
-        self._idle: dict[tuple[bytes, bytes, int], list[httpcore.AsyncHTTPConnection]] = {}
+        self._idle: dict[tuple[bytes, bytes, int], list[Connection]] = {}
         self._open = 0  # connections idle or in use
         self.in_flight = 0  # requests holding a slot (tests assert it never exceeds size)
 
@@ -60,29 +71,22 @@ class HostPool:
         self.in_flight += 1
         connection = None
         try:
-            while True:
-                connection = await self._connection_for(request.url.origin)
-                try:
-                    response = await connection.handle_async_request(request)
-                except httpcore.ConnectionNotAvailable:
-                    stale, connection = connection, None  # unusable between the check and the use
-                    await self._drop(stale)
-                    continue
-                break
+            connection = await self._connection_for(request.url.origin)
+            response = await connection.handle_async_request(request)
         except BaseException:
             self._release()
             if connection is not None:
                 await self._drop(connection)
             raise
         return httpcore.Response(status=response.status, headers=response.headers,
-                                 content=_HandBack(response.stream, self, connection, request.url.origin),
+                                 content=_HandBack(response.stream, self, connection),
                                  extensions=response.extensions)
 
-    async def _connection_for(self, origin: httpcore.Origin) -> httpcore.AsyncHTTPConnection:
+    async def _connection_for(self, origin: httpcore.Origin) -> "Connection":
         idle = self._idle.get(_key(origin))
         while idle:
             connection = idle.pop()  # the most recently used: least likely to have timed out
-            if connection.is_idle() and not connection.has_expired():
+            if connection.reusable():
                 return connection
             await self._drop(connection)
         if self._open >= self.size:
@@ -93,22 +97,20 @@ class HostPool:
                     await self._drop(other.pop(0))
                     break
         self._open += 1
-        return httpcore.AsyncHTTPConnection(origin, ssl_context=self._ssl_context,
-                                            keepalive_expiry=self._keepalive_expiry)
+        return Connection(origin, self._ssl_context, self._keepalive_expiry)
 
-    async def _hand_back(self, connection: httpcore.AsyncHTTPConnection, origin: httpcore.Origin) -> None:
+    async def _hand_back(self, connection: "Connection") -> None:
         # The slot is freed before any await: a cancellation while a connection closes must not
         # leak it.
         self._release()
-        if connection.is_idle() and not connection.is_closed():
-            self._idle.setdefault(_key(origin), []).append(connection)
+        if connection.reusable():
+            self._idle.setdefault(_key(connection.origin), []).append(connection)
         else:
             await self._drop(connection)
 
-    async def _drop(self, connection: httpcore.AsyncHTTPConnection) -> None:
+    async def _drop(self, connection: "Connection") -> None:
         self._open -= 1
-        if not connection.is_closed():
-            await connection.aclose()
+        await connection.aclose()
 
     def _release(self) -> None:
         self.in_flight -= 1
@@ -126,6 +128,146 @@ class HostPool:
             await self._drop(connection)
 
 
+class Connection:
+    """One HTTP/1.1 connection: h11 (the parser httpcore uses) on asyncio streams: keep-alive,
+    TLS, connect/read/write timeouts, HEAD, chunked and close-delimited bodies. It raises
+    httpcore's exceptions, which httpx's transport maps to its own (ConnectError, ReadTimeout,
+    RemoteProtocolError: what RetryTransport retries). A server that closed the connection while
+    it was idle is seen by asyncio (EOF), so reuse checks no socket."""
+
+    def __init__(self, origin: httpcore.Origin, ssl_context: ssl.SSLContext | None, keepalive_expiry: float) -> None:
+        self.origin = origin
+        self._ssl = ssl_context
+        self._expiry = keepalive_expiry
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._h11 = h11.Connection(h11.CLIENT)
+        self._idle_until = 0.0
+        self.closed = False
+
+    def reusable(self) -> bool:
+        return (not self.closed and self._writer is not None and not self._writer.is_closing()
+                and not self._reader.at_eof() and time.monotonic() < self._idle_until)
+
+    async def _connect(self, timeout: float | None) -> None:
+        host = self.origin.host.decode("ascii")
+        tls = self.origin.scheme in (b"https", b"wss")
+        if tls and self._ssl is None:
+            raise httpcore.UnsupportedProtocol("https without an SSL context")
+        try:
+            async with asyncio.timeout(timeout):
+                # happy eyeballs as anyio (httpcore's default backend) does: a host whose IPv6
+                # address does not answer falls back to IPv4 after 0.25 s, not after a timeout
+                self._reader, self._writer = await asyncio.open_connection(
+                    host, self.origin.port, ssl=self._ssl if tls else None, server_hostname=host if tls else None,
+                    happy_eyeballs_delay=0.25)
+        except TimeoutError:
+            raise httpcore.ConnectTimeout(f"connecting to {host}:{self.origin.port}") from None
+        except (OSError, ssl.SSLError) as exc:
+            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from None
+
+    async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
+        timeouts = request.extensions.get("timeout", {})
+        if self._writer is None:
+            await self._connect(timeouts.get("connect"))
+        try:
+            await self._send(request, timeouts.get("write"))
+            while True:
+                event = await self._next_event(timeouts.get("read"))
+                if isinstance(event, h11.Response):
+                    break
+                if not isinstance(event, h11.InformationalResponse):
+                    raise httpcore.RemoteProtocolError(f"unexpected {type(event).__name__} before the response")
+        except BaseException:
+            await self.aclose()
+            raise
+        return httpcore.Response(status=event.status_code, headers=event.headers.raw_items(),  # as sent
+                                 content=_Body(self, timeouts.get("read")),
+                                 extensions={"http_version": b"HTTP/" + event.http_version,
+                                             "reason_phrase": event.reason})
+
+    async def _send(self, request: httpcore.Request, timeout: float | None) -> None:
+        h = self._h11
+        try:
+            out = [h.send(h11.Request(method=request.method, target=request.url.target, headers=request.headers))]
+            async for chunk in request.stream:
+                if chunk:
+                    out.append(h.send(h11.Data(data=chunk)))
+                    if sum(map(len, out)) >= WRITE_BUFFER:
+                        await self._write(out, timeout)
+                        out = []
+            out.append(h.send(h11.EndOfMessage()))
+        except h11.LocalProtocolError as exc:
+            raise httpcore.LocalProtocolError(str(exc)) from None
+        await self._write(out, timeout)
+
+    async def _write(self, parts: list[bytes], timeout: float | None) -> None:
+        try:
+            self._writer.writelines(parts)
+            if self._writer.transport.get_write_buffer_size() > WRITE_BUFFER:
+                async with asyncio.timeout(timeout):
+                    await self._writer.drain()
+        except TimeoutError:
+            raise httpcore.WriteTimeout("writing the request") from None
+        except OSError as exc:
+            raise httpcore.WriteError(str(exc) or type(exc).__name__) from None
+
+    async def _next_event(self, timeout: float | None):
+        h = self._h11
+        while True:
+            try:
+                event = h.next_event()
+            except h11.RemoteProtocolError as exc:
+                raise httpcore.RemoteProtocolError(str(exc)) from None
+            if event is not h11.NEED_DATA:
+                return event
+            try:
+                async with asyncio.timeout(timeout):
+                    data = await self._reader.read(READ_SIZE)
+            except TimeoutError:
+                raise httpcore.ReadTimeout("waiting for the response") from None
+            except OSError as exc:
+                raise httpcore.ReadError(str(exc) or type(exc).__name__) from None
+            if not data and h.their_state is h11.SEND_RESPONSE:
+                raise httpcore.RemoteProtocolError("Server disconnected without sending a response.")
+            h.receive_data(data)
+
+    async def _response_closed(self) -> None:
+        h = self._h11
+        if h.our_state is h11.DONE and h.their_state is h11.DONE:
+            h.start_next_cycle()
+            self._idle_until = time.monotonic() + self._expiry
+        else:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self._writer is not None:
+            self._writer.close()  # no wait for the peer: nothing more is read from it
+
+
+class _Body:
+    def __init__(self, connection: Connection, timeout: float | None) -> None:
+        self._connection = connection
+        self._timeout = timeout
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        connection = self._connection
+        while True:
+            event = await connection._next_event(self._timeout)  # noqa: SLF001
+            if isinstance(event, h11.Data):
+                yield bytes(event.data)
+            elif isinstance(event, h11.EndOfMessage):
+                return
+            else:
+                raise httpcore.RemoteProtocolError(f"unexpected {type(event).__name__} in the body")
+
+    async def aclose(self) -> None:
+        await self._connection._response_closed()  # noqa: SLF001
+
+
 def _key(origin: httpcore.Origin) -> tuple[bytes, bytes, int]:
     return origin.scheme, origin.host, origin.port
 
@@ -133,10 +275,8 @@ def _key(origin: httpcore.Origin) -> tuple[bytes, bytes, int]:
 class _HandBack:
     """The response body; closing it returns the connection to the pool, exactly once."""
 
-    def __init__(self, stream, pool: HostPool, connection: httpcore.AsyncHTTPConnection,
-                 origin: httpcore.Origin) -> None:
+    def __init__(self, stream: "_Body", pool: HostPool, connection: Connection) -> None:
         self._stream = stream
-        self._origin = origin
         self._pool = pool
         self._connection = connection
         self._closed = False
@@ -154,10 +294,9 @@ class _HandBack:
             return
         self._closed = True
         try:
-            if hasattr(self._stream, "aclose"):
-                await self._stream.aclose()  # HTTP/1.1: idle again if the exchange completed
+            await self._stream.aclose()  # idle again if the exchange completed, else closed
         finally:
-            await self._pool._hand_back(self._connection, self._origin)  # noqa: SLF001
+            await self._pool._hand_back(self._connection)  # noqa: SLF001
 
 
 class PooledTransport(httpx.AsyncHTTPTransport):
