@@ -163,8 +163,8 @@ class Connection:
                     happy_eyeballs_delay=0.25)
         except TimeoutError:
             raise httpcore.ConnectTimeout(f"connecting to {host}:{self.origin.port}") from None
-        except (OSError, ssl.SSLError) as exc:
-            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from None
+        except OSError as exc:  # ssl.SSLError too: kept as the cause, where RetryTransport looks for it
+            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
 
     async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
         timeouts = request.extensions.get("timeout", {})
