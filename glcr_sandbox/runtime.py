@@ -27,6 +27,8 @@ from glcr_sandbox.registry_client import RegistryClient
 from glcr_sandbox.registry_kinds import DEFAULT_KIND, AnyRegistryProcess, check_kind, make_process, registry_settings
 from glcr_sandbox.registry_process import free_port
 from glcr_sandbox.server import SandboxHTTPServer, ServerThread
+from glcr_sandbox.tls import TlsFiles, verify_for
+from glcr_sandbox.tls import ensure as ensure_tls
 from glcr_sandbox.state import DEVELOPER, MAINTAINER, OWNER, REPORTER, Namespace, Project, World, utcnow
 from glcr_sandbox.tag_details import TagInspector
 
@@ -46,6 +48,7 @@ class Sandbox:
     server: ServerThread
     tokens: dict[str, str] = field(default_factory=dict, repr=False)  # username -> api token
     proxy: LatencyProxy | None = None
+    tls: TlsFiles | None = None  # https with a throwaway CA (tls.ca) for the API and the registry
 
     def __repr__(self) -> str:  # no tokens in test reports
         return f"Sandbox(url={self.url!r}, registry_host={self.registry_host!r}, state_dir={str(self.state_dir)!r})"
@@ -64,10 +67,13 @@ class Sandbox:
         registry_binary: str | None = None,
         registry_latency_ms: int = 0,
         registry_kind: str = DEFAULT_KIND,
+        tls: bool = False,
     ) -> "Sandbox":
         """`registry_latency_ms`: put a relay that delays every registry request in front of the
         registry and name it in repository locations (benchmarks: latency on both sides).
-        `registry_kind`: "gitlab" (GitLab's own registry, the default) or "distribution"."""
+        `registry_kind`: "gitlab" (GitLab's own registry, the default) or "distribution".
+        `tls`: the API and the registry serve https, with a certificate signed by a throwaway CA
+        kept in STATE_DIR/tls (`sandbox.tls.ca`: what clients are given as SSL_CERT_FILE)."""
         check_kind(registry_kind)
         state_dir = Path(state_dir)
         state_dir.mkdir(parents=True, exist_ok=True)
@@ -78,22 +84,25 @@ class Sandbox:
                 f"the state directory {state_dir} holds images of the {world.registry_kind} registry; "
                 f"start it with --registry {world.registry_kind}, or use another --state-dir"
             )
+        tls_files = ensure_tls(state_dir / "tls") if tls else None
+        scheme = "https" if tls_files else "http"
         # The API port must be known before the registry starts: it is the token realm.
         api_port = port or free_port()
         registry = make_process(
             registry_kind,
             state_dir,
-            realm=f"http://127.0.0.1:{api_port}/jwt/auth",
+            realm=f"{scheme}://127.0.0.1:{api_port}/jwt/auth",
             cert_path=key.cert_path,
             port=registry_port,
             binary=registry_binary,
         )
+        registry.tls = tls_files
         registry.start()
         with world.lock:
             world.registry_kind = registry_kind
             world.settings.update(registry_settings(registry_kind))
             world.save()
-        client = RegistryClient(registry.url, key)
+        client = RegistryClient(registry.url, key, verify=verify_for(tls_files))
         jobs = Jobs()
         ctx = SandboxContext(
             world, key, client, TagInspector(client), jobs, Knobs(latency_ms=latency_ms), registry_kind=registry_kind
@@ -103,13 +112,14 @@ class Sandbox:
             proxy = LatencyProxy("127.0.0.1", registry.port, registry_latency_ms).start()
             ctx.public_registry_host = proxy.host
         try:
-            server = ServerThread(SandboxHTTPServer(api_port, ctx))
+            server = ServerThread(SandboxHTTPServer(
+                api_port, ctx, tls=tls_files.server_context() if tls_files else None))
         except OSError:
             jobs.stop()
             client.close()
             registry.stop()
             raise
-        sandbox = cls(state_dir, ctx, registry, server, proxy=proxy)
+        sandbox = cls(state_dir, ctx, registry, server, proxy=proxy, tls=tls_files)
         if registry_kind == "gitlab":
             ctx.push_time_setter = sandbox.set_push_times
         sandbox.tokens = sandbox._ensure_default_world()
@@ -139,7 +149,7 @@ class Sandbox:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.server.port}"
 
     @property
     def token(self) -> str:
@@ -176,11 +186,12 @@ class Sandbox:
             "registry_url": self.registry_url,
             "registry_kind": self.registry_kind,
             "state_dir": str(self.state_dir),
+            **({"ca_file": str(self.tls.ca)} if self.tls else {}),
         }
 
     def registry_client(self) -> RegistryClient:
         """A new full-access registry client (tokens signed with the sandbox key). Close it."""
-        return RegistryClient(self.registry_url, self.ctx.key)
+        return RegistryClient(self.registry_url, self.ctx.key, verify=verify_for(self.tls))
 
     # --- world helpers for tests (the control API offers the same over HTTP) -------------
 

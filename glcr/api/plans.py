@@ -17,8 +17,11 @@ from glcr.session import Session
 
 
 async def build_plan(session: Session, path: str, rules: PlanRules, *, now: datetime,
-                     progress=None) -> Plan:
+                     progress=None, in_use=None, on_in_use=None) -> Plan:
     """The plan `rules` make for the repository at `path`; protected tags are kept, with the rule.
+
+    `in_use` (glcr.api.inuse.InUseOptions): tags in use are kept too; `on_in_use([(tag, whys)])`
+    is told which deletions that stopped.
 
     `progress(repository)`: a context manager (a bar with `set_total(n)` and `advance()`) open
     while the tags are read.
@@ -32,7 +35,15 @@ async def build_plan(session: Session, path: str, rules: PlanRules, *, now: date
     children = await index_children(session, handle, [t.digest for t in tags if t.digest])
     built = build_tag_plan(tags, rules, now=now, repository=handle.repository, index_children=children,
                            project=resolved.project)
-    return (await guard_plan(session, built, handle.repository.project_id))[0]
+    guarded = (await guard_plan(session, built, handle.repository.project_id))[0]
+    if in_use is None:
+        return guarded
+    from glcr.api.inuse import keep_plan_in_use
+
+    kept_plan, kept = await keep_plan_in_use(session, guarded, handle.repository, tags, children, in_use, now)
+    if on_in_use:
+        on_in_use(kept)
+    return kept_plan
 
 
 @dataclass(frozen=True)
@@ -48,7 +59,6 @@ async def bulk_delete(session: Session, path: str, attributes: dict, *, now: dat
     (validated by glcr.policy.validate_bulk_delete), after `review` of what it will delete and
     `confirm(question)` (raises to stop)."""
     from glcr.errors import RefusedError
-    from glcr.gitlab.rest import GitLabRest
     from glcr.policy import CleanupParams
 
     repo = (await resolve_repository(session, path)).repository
@@ -59,7 +69,7 @@ async def bulk_delete(session: Session, path: str, attributes: dict, *, now: dat
         return BulkDelete(decided, False)
     confirm(f"Ask GitLab to delete {decided.result.summary.delete} tag(s) from {repo.path} in the background?")
     try:
-        GitLabRest(session.creds).bulk_delete_tags(repo.project_id, repo.id, dict(attributes))
+        await session.rest.bulk_delete_tags(repo.project_id, repo.id, dict(attributes))
     except RefusedError as exc:
         if "once an hour" in exc.message:
             raise RefusedError(exc.message, hint="GitLab allows one bulk delete per repository per hour; "

@@ -10,7 +10,16 @@ import typer
 
 from glcr.cli.complete import complete_repository
 from glcr.cli.context import app_context
-from glcr.cli.options import YES
+from glcr.cli.inuse_options import (
+    KEEP_DEPLOYED,
+    KEEP_DEPLOYED_LAST,
+    KEEP_IMAGES_FROM,
+    KEEP_OPEN_MRS,
+    KEEP_PROTECTED,
+    KEEP_RELEASES,
+    KEEP_TEMPLATE,
+)
+from glcr.cli.options import YES, read_input_file, refuse_empty
 from glcr.cli.tags_cmd import PATH_HELP, app
 
 
@@ -27,6 +36,10 @@ def plan(
                                                       help="keep the N highest semantic versions"),
     output: Optional[Path] = typer.Option(None, "--output", "-o",
                                           help="write the plan: *.json = plan with digests, anything else = one tag a line"),
+    keep_deployed: bool = KEEP_DEPLOYED, keep_deployed_last: Optional[int] = KEEP_DEPLOYED_LAST,
+    keep_open_mrs: bool = KEEP_OPEN_MRS, keep_releases: bool = KEEP_RELEASES,
+    keep_protected_branches: bool = KEEP_PROTECTED, keep_images_from: Optional[str] = KEEP_IMAGES_FROM,
+    keep_template: Optional[List[str]] = KEEP_TEMPLATE,
 ) -> None:
     """Decide which tags to delete and write a reviewable plan. Deletes nothing.
 
@@ -36,22 +49,37 @@ def plan(
       glcr tags plan mygroup/app --older-than 90d --keep-semver-latest 5 -o plan.json
       glcr tags plan mygroup/app --delete-regex 'feature-.*' --keep-first 3 -o list_o_tags.out
       glcr tags apply mygroup/app --from-file plan.json
+      glcr tags plan mygroup/app --older-than 30d --keep-deployed --keep-open-mrs -o plan.json
     """
     from datetime import datetime, timezone
 
     from glcr.api.plans import build_plan
-    from glcr.durations import parse_age
+    from glcr.cli.inuse_options import in_use_options, say_kept
+    from glcr.durations import parse_age_option
     from glcr.plan.build import PlanRules
     from glcr.render.plans import render_plan, write_plan_file
     from glcr.render.progress import counting_progress
 
+    for pattern in keep_regex:
+        refuse_empty("--keep-regex", pattern, "it would keep no tag")
+    refuse_empty("--delete-regex", delete_regex, "it matches no tag name")
     rules = PlanRules(keep_latest=keep_latest, keep_first=keep_first, keep_regexes=tuple(keep_regex),
-                      delete_regex=delete_regex, older_than=parse_age(older_than, "--older-than") if older_than else None,
+                      delete_regex=delete_regex, older_than=parse_age_option(older_than),
                       keep_semver_latest=keep_semver_latest)
+    in_use = in_use_options(keep_deployed, keep_deployed_last, keep_open_mrs, keep_releases, keep_protected_branches,
+                            keep_images_from, keep_template)
+    if output is not None:
+        from glcr.statedir import check_file
+
+        check_file(output, "plan file", "--output")  # before reading a tag, not after
     app_ctx = app_context(ctx)
+    kept: list = []
     the_plan = app_ctx.run(lambda s: build_plan(
         s, path, rules, now=datetime.now(timezone.utc),
-        progress=lambda repo: counting_progress(app_ctx.stderr(), f"Reading tags of {repo.path}")))
+        progress=lambda repo: counting_progress(app_ctx.stderr(), f"Reading tags of {repo.path}"),
+        in_use=in_use, on_in_use=kept.extend))
+    if in_use is not None:
+        say_kept(app_ctx, in_use, [(the_plan.repository_path, tag, whys) for tag, whys in kept])
     from rich.console import Console
 
     render_plan(the_plan, app_ctx.stderr() if output else Console(soft_wrap=False), app_ctx.stderr())
@@ -65,7 +93,7 @@ def plan(
 def apply(
     ctx: typer.Context,
     path: str = typer.Argument(..., help=PATH_HELP, autocompletion=complete_repository),
-    from_file: Path = typer.Option(..., "--from-file", "-f", exists=True, dir_okay=False,
+    from_file: Path = typer.Option(..., "--from-file", "-f",
                                    help="a plan (JSON from `glcr tags plan`) or a list, one tag a line"),
     journal: Optional[Path] = typer.Option(None, "--journal", help="journal file (default: FILE.journal.jsonl beside FILE)"),
     dry_run: bool = typer.Option(False, "--dry-run", help="show what would be deleted and stop"),
@@ -87,9 +115,15 @@ def apply(
     from glcr.plan.listfile import load_plan_or_list
     from glcr.render.plans import render_apply_preview, render_apply_summary
     from glcr.render.progress import counting_progress
+    from glcr.statedir import check_file
 
-    loaded = load_plan_or_list(from_file.read_bytes(), str(from_file))
+    loaded = load_plan_or_list(read_input_file(from_file, "--from-file"), str(from_file))
+    # An unusable journal would stop the apply at its first write: refuse it before any request.
+    if journal is not None:
+        check_file(journal, "journal", "--journal")
     paths = default_paths(from_file) if not journal else JournalPaths(journal, journal.with_suffix(".log"))
+    check_file(paths.journal, "journal", "--journal")
+    check_file(paths.log, "journal's log", "--journal")
     app_ctx = app_context(ctx)
     console = app_ctx.stderr()
     for warning in getattr(loaded, "warnings", ()):
@@ -127,7 +161,7 @@ def bulk_delete(
     name_regex_delete: str = typer.Option(..., "--name-regex-delete", help="RE2; GitLab anchors it (\\A…\\z)"),
     name_regex_keep: Optional[str] = typer.Option(None, "--name-regex-keep", help="RE2; matching tags stay"),
     keep_n: Optional[int] = typer.Option(None, "--keep-n", min=0, help="keep the N newest matching tags"),
-    older_than: Optional[str] = typer.Option(None, "--older-than", help="ChronicDuration: 1h, 7d, 1month"),
+    older_than: Optional[str] = typer.Option(None, "--older-than", help="only tags older than this, e.g. 12h, 7d, 2mo (as GitLab reads older_than; a number needs a unit)"),
     dry_run: bool = typer.Option(False, "--dry-run", help="show what GitLab would delete; send nothing"),
     yes: bool = YES,
 ) -> None:
@@ -144,10 +178,15 @@ def bulk_delete(
     from datetime import datetime, timezone
 
     from glcr.api.plans import bulk_delete as schedule_bulk_delete
+    from glcr.durations import parse_age_option
     from glcr.policy import validate_bulk_delete
     from glcr.render.format import OutputFormat
     from glcr.render.policy import render_cleanup
 
+    # The same ages as `tags plan`, checked before anything is sent: GitLab would read `30` as
+    # 30 seconds and delete every matching tag.
+    parse_age_option(older_than)
+    refuse_empty("--name-regex-keep", name_regex_keep, "it would keep no tag")
     params = {"name_regex_delete": name_regex_delete, "name_regex_keep": name_regex_keep,
               "keep_n": keep_n, "older_than": older_than}
     checks = validate_bulk_delete({k: v for k, v in params.items() if v is not None})

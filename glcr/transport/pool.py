@@ -30,7 +30,6 @@ size, so this semaphore never makes a request wait in practice; it is the pool's
 from __future__ import annotations
 
 import asyncio
-import functools
 import ssl
 import time
 from typing import AsyncIterator
@@ -307,22 +306,9 @@ class PooledTransport(httpx.AsyncHTTPTransport):
                  keepalive_expiry: float = KEEPALIVE_EXPIRY) -> None:
         # No super().__init__(): it would build an httpcore pool only to discard it. The parent's
         # handle_async_request and aclose use nothing but `_pool`.
-        self._pool = HostPool(size, ssl_context=_ssl_context(verify), keepalive_expiry=keepalive_expiry)
+        self._pool = HostPool(size, ssl_context=httpx.create_ssl_context(verify=verify),
+                              keepalive_expiry=keepalive_expiry)
 
     @property
     def pool(self) -> HostPool:
         return self._pool
-
-
-@functools.lru_cache(maxsize=None)
-def _default_context(verify: bool) -> ssl.SSLContext:
-    return httpx.create_ssl_context(verify=verify)
-
-
-def _ssl_context(verify: ssl.SSLContext | str | bool) -> ssl.SSLContext:
-    """Loading the CA bundle takes about 0.04 s of CPU (certifi's bundle, measured here): the
-    default context is made once per process and shared by every client (GitLab, tokens, each
-    registry), not once per client. A CA file or a context of the caller's is used as given."""
-    if isinstance(verify, bool):
-        return _default_context(verify)
-    return httpx.create_ssl_context(verify=verify)

@@ -16,7 +16,8 @@ from glcr.api.tags import current_digests, execute_delete, list_tag_details, pre
 from glcr.registry.auth import RegistryAuth, TokenSource, token_lifetime, usable_for
 from glcr.registry.client import RegistryClient
 from glcr.registry.delete import DeleteRequest, Outcome
-from glcr.session import Session, SessionOptions
+from glcr.session import Session
+from glcr.settings import Settings
 from glcr.transport.backoff import RetryPolicy
 from glcr.transport.factory import HttpOptions, build_async_client
 
@@ -28,7 +29,7 @@ REPO = Repository(id=100, name="api", path="group/app/api", project_id=7, locati
 def session_for(world: FakeGitLab, url: str = GITLAB) -> Session:
     creds = Credentials(url, Secret(TOKEN), TokenKind.PRIVATE, "env GITLAB_TOKEN")
     http = HttpOptions(wire=httpx.MockTransport(world.handler), retry=RetryPolicy(max_attempts=1))
-    return Session(creds, SessionOptions(http=http))
+    return Session(creds, Settings(), http=http)
 
 
 def run(world: FakeGitLab, work, url: str = GITLAB):
@@ -73,9 +74,10 @@ def test_kind_detection_with_token_auth():
     async def work(session):
         return await session.registry(REGISTRY_HOST).kind("group/app/api")
 
-    assert run(world, work) == RegistryKind(gitlab_api=True, tag_delete=True)
-    # GitLab's own probe: /gitlab/v1/ without credentials; its 401 is the answer (no token for it)
-    assert world.registry_calls.count("GET /gitlab/v1/") == 1
+    assert run(world, work) == RegistryKind(gitlab_api=True, tag_delete=True, gitlab_vendor=True)
+    # The authenticated /v2/ says Database-Enabled: true, so no /gitlab/v1/ probe is needed
+    # (an anonymous one would be answered 401 with or without the database).
+    assert world.registry_calls.count("GET /gitlab/v1/") == 0
 
 
 def test_tags_delete_is_tag_only_with_the_delete_scope_and_keeps_siblings():

@@ -49,13 +49,14 @@ RULES: dict[str, Rule] = {
     "reference.py": rule("errors models", pure=True),
     "timestamps.py": rule(pure=True),
     "durable.py": rule(),
-    "statedir.py": rule(),
+    "statedir.py": rule("errors"),  # its location checks raise InvalidInputError
     # pure decisions
     "policy": rule("errors models regex plan", "re2 yaml", pure=True),
     "plan": rule("errors models reference regex timestamps", pure=True),
     "plan/journal.py": rule("errors models reference timestamps durable plan"),
     "durations.py": rule("errors policy", pure=True),
     "tag_filters.py": rule("errors models regex", pure=True),
+    "inuse": rule("errors models reference timestamps policy plan", pure=True),
     "migrate/model.py": rule("models", pure=True),
     "migrate/planner.py": rule("errors models reference policy migrate", pure=True),
     "migrate/replay.py": rule("models migrate", pure=True),
@@ -67,17 +68,17 @@ RULES: dict[str, Rule] = {
     "transport/redact.py": rule("errors", pure=True),
     "gitlab/convert.py": rule("errors models timestamps", pure=True),
     # I/O: HTTP policy, clients, credentials
-    # the connection pool under httpx (issue 22): httpcore's connections, glcr's bookkeeping
-    "transport/pool.py": rule("", "httpx httpcore"),
-    "transport": rule("errors glcr", "httpx"),
+    # the connections under httpx (issue 22): glcr's pool, h11 on asyncio streams
+    "transport/pool.py": rule("", "httpx httpcore h11"),
+    "transport": rule("errors glcr settings", "httpx certifi requests"),
     "credentials.py": rule("errors", "gitlab httpx keyring"),
     "gitlab": rule("errors models timestamps credentials transport policy glcr", "gitlab httpx requests"),
     "registry": rule("errors models timestamps transport policy gitlab", "httpx"),
-    "settings.py": rule("errors session"),
+    "settings.py": rule("errors"),
     "session.py": rule("errors credentials settings transport gitlab registry", "httpx"),
     # the library: what commands call
     "api": rule("errors models reference regex credentials session settings transport gitlab registry policy "
-                "plan tag_filters durations durable statedir timestamps settings_admin doctor", "httpx"),
+                "plan tag_filters durations durable statedir timestamps settings_admin doctor inuse", "httpx"),
     "migrate": rule("errors models reference timestamps durable statedir transport gitlab registry policy plan api"),
     "doctor": rule("errors models reference credentials settings transport gitlab registry", "httpx"),
     "doctor/model.py": rule("errors", pure=True),
