@@ -63,9 +63,13 @@ class HostPool:
 
     async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
         timeout = request.extensions.get("timeout", {}).get("pool")
+        # asyncio.timeout, not wait_for: Python 3.11's wait_for runs the acquire in a task of its
+        # own and, when that task finishes as the caller is cancelled, returns instead of
+        # raising: a Ctrl-C (asyncio.run cancels the main task once) would be lost.
         try:
-            await asyncio.wait_for(self._slots.acquire(), timeout) if timeout else await self._slots.acquire()
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(timeout):
+                await self._slots.acquire()
+        except TimeoutError:
             raise httpcore.PoolTimeout(f"no connection free in {timeout} s") from None
         self.in_flight += 1
         connection = None
