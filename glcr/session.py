@@ -102,11 +102,14 @@ class Session:
     def registry(self, host: str) -> RegistryClient:
         client = self._registries.get(host)
         if client is None:
+            # One client (one pool) per registry host. The pool holds registry_jobs + 4
+            # connections (factory.py); the client's gate lets registry_jobs requests through, so
+            # the pool always has a connection free and never queues (issue 22).
             http = build_async_client(
                 replace(self.http, jobs=self.settings.registry_jobs),
                 base_url=registry_base_url(host, insecure=self.settings.insecure_registry, gitlab_url=self.creds.url),
                 auth=RegistryAuth(self.tokens),
             )
             self._registry_http.append(http)
-            client = self._registries[host] = RegistryClient(http, host)
+            client = self._registries[host] = RegistryClient(http, host, jobs=self.settings.registry_jobs)
         return client
