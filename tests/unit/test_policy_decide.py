@@ -479,7 +479,7 @@ def test_empty_repository():
 
 
 @pytest.mark.parametrize("variant", list(Variant))
-def test_100k_tags_scale_linearly(variant):
+def test_tags_scale_linearly(variant):
     # The bench measures the real figures; this only guards against an accidental O(n^2), as a
     # ratio measured in the same run (a loaded machine slows both sizes alike): 5x the tags
     # must not take 25x the time (linear: about 5x).
@@ -495,8 +495,9 @@ def test_100k_tags_scale_linearly(variant):
         assert result.summary.tags == count
         return elapsed
 
-    small = min(timed(20_000) for _ in range(2))
-    large = timed(100_000)
+    # The best of three of each: a loaded machine's pauses only ever add time.
+    small = min(timed(10_000) for _ in range(3))
+    large = min(timed(50_000) for _ in range(3))
     assert large < 15 * small, (small, large)
 
 
