@@ -37,7 +37,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Iterator
 
-import httpx
 import yaml
 
 from glcr_sandbox.registry_process import LoopbackRegistry, RegistryBinaryMissing, free_port, pid_alive, wait_until_serving

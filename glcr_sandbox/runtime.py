@@ -117,7 +117,7 @@ class Sandbox:
         knobs = Knobs(latency_ms=latency_ms, tag_rules_without_gitlab_api=registry_kind == DISTRIBUTION)
         ctx = SandboxContext(world, key, client, TagInspector(client), jobs, knobs, registry_kind=registry_kind)
         try:
-            ctx.mode  # ask the registry now, as GitLab would on its first request
+            _ = ctx.mode  # ask the registry now, as GitLab would on its first request
         except Exception:
             jobs.stop()
             client.close()

@@ -159,7 +159,6 @@ class Lookup:
 
     def _tls(self) -> Any:
         """The CA the commands use (glcr.settings.Settings.ca_bundle), so a TAB trusts what they trust."""
-        import ssl
 
         from glcr.settings import Settings
 

@@ -17,7 +17,7 @@ import asyncio
 from typing import Any, Callable, Mapping, TypeVar
 
 from glcr.credentials import Credentials, TokenKind
-from glcr.errors import GlcrError, NetworkError, NotFoundError, PermissionDeniedError, RefusedError, for_status
+from glcr.errors import GlcrError, NetworkError, NotFoundError, RefusedError, for_status
 from glcr.gitlab.convert import encode_id
 from glcr.transport.factory import HttpOptions
 from glcr.transport.redact import redact_text

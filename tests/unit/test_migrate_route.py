@@ -49,7 +49,13 @@ def test_choose_route(gitlab_api, tagged, target, holding, backup, refused, mode
     assert why in route.why
 
 
-def native_plan(fallback=({"holding": None, "backup_dir": DEFAULT})) -> MigrationPlan:
+NO_FALLBACK_GIVEN = object()
+
+
+def native_plan(fallback: object = NO_FALLBACK_GIVEN) -> MigrationPlan:
+    # A fresh dict per plan (a shared default would let one test's plan change another's).
+    if fallback is NO_FALLBACK_GIVEN:
+        fallback = {"holding": None, "backup_dir": DEFAULT}
     return MigrationPlan("m1", "2026-01-01T00:00:00Z", "g/app", "g/app2", Mode.NATIVE, inv(gitlab_api=True),
                          (Step("rename", StepKind.RENAME, args={"path": "app2"}),
                           Step("verify", StepKind.VERIFY, args={"project_path": "g/app2"})), fallback=fallback)
