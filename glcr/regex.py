@@ -14,11 +14,20 @@ glcr's own `--keep-regex`/`--delete-regex` match the whole name (glcr.plan.build
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Protocol
 
 import re2
 
 from glcr.errors import InvalidInputError
+
+
+class Re2Pattern(Protocol):
+    """What glcr uses of a compiled google-re2 pattern (re2._Regexp; the package ships no types).
+    A match object is only ever tested against None."""
+
+    def search(self, text: str) -> object | None: ...
+
+    def fullmatch(self, text: str) -> object | None: ...
 
 
 def _options(*, never_capture: bool) -> re2.Options:
@@ -48,7 +57,7 @@ def invalid_regexp(what: str, pattern: str, error: str) -> InvalidInputError:
                              hint=f"pattern `{pattern}`; RE2 has no lookaround or backreferences")
 
 
-def compile_re2(pattern: str, *, what: str, never_capture: bool = False) -> Any:
+def compile_re2(pattern: str, *, what: str, never_capture: bool = False) -> Re2Pattern:
     """`pattern` compiled as written (no anchors added). `never_capture`: groups are not
     recorded, which is faster when only "does it match" matters."""
     try:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from glcr.models import TagDetails
+
+if TYPE_CHECKING:
+    from glcr.regex import Re2Pattern
 
 
 class TagSort(str, Enum):
@@ -15,7 +18,7 @@ class TagSort(str, Enum):
     SIZE = "size"
 
 
-def compile_match(pattern: str):
+def compile_match(pattern: str) -> Re2Pattern:
     """RE2, searched anywhere in the name (like grep); anchor with ^...$ for a full match."""
     from glcr.regex import compile_re2  # here: `glcr tags list` without --match loads no re2
 

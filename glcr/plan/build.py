@@ -42,7 +42,7 @@ from glcr.models import Digest, Project, Repository, TagDetails
 from glcr.plan.model import Action, Plan, PlanEntry
 from glcr.plan.semver import parse_semver
 from glcr.reference import short_digest
-from glcr.regex import compile_re2
+from glcr.regex import Re2Pattern, compile_re2
 from glcr.timestamps import as_utc
 
 IndexChildren = Mapping[Digest, frozenset[Digest]]
@@ -130,7 +130,8 @@ def build_tag_plan(
             decided[tag.name] = (Action.KEEP, ranked_keeps[tag.name])
         elif rules.older_than is not None and tag.age_at is None:
             decided[tag.name] = (Action.KEEP, "no date, so not known to be old")
-        elif rules.older_than is not None and not as_utc(tag.age_at) < now - rules.older_than:
+        elif (rules.older_than is not None and tag.age_at is not None  # None: the branch above
+              and not as_utc(tag.age_at) < now - rules.older_than):
             decided[tag.name] = (Action.KEEP, f"not older than {format_duration(rules.older_than)} "
                                               f"({_dated(tag)})")
         else:
@@ -198,7 +199,7 @@ def _compile_rules(rules: PlanRules) -> tuple[list[tuple[str, Any]], Any]:
     return keep, delete
 
 
-def _compile(pattern: str, what: str) -> Any:
+def _compile(pattern: str, what: str) -> Re2Pattern:
     if pattern == "":
         raise InvalidInputError(f"the {what} is empty and would match no tag",
                                 hint="leave it out instead")
@@ -240,7 +241,7 @@ def _held_by_kept_indexes(kept: list[TagDetails], index_children: IndexChildren)
     """Every digest reachable from a kept index tag, with the first such tag by name."""
     held: dict[Digest, str] = {}
     for tag in sorted(kept, key=lambda t: t.name):
-        stack = [tag.digest] if tag.digest in index_children else []
+        stack = [tag.digest] if tag.digest is not None and tag.digest in index_children else []
         while stack:
             for child in index_children.get(stack.pop(), ()):
                 if child not in held:

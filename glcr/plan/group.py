@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, fields
-from typing import Iterable
+from typing import Any, Iterable, Mapping
 
 from glcr.errors import InvalidInputError
 
@@ -36,11 +36,11 @@ class ProjectRow:
     note: str | None = None
     resumed: bool = False  # read back from the group journal, not run again
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ProjectRow":
+    def from_dict(cls, data: Mapping[str, Any]) -> "ProjectRow":
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
@@ -70,7 +70,7 @@ def in_shard(project_id: int, shard: tuple[int, int] | None) -> bool:
     return project_id % total == index - 1
 
 
-def run_key(group: str, *, include_subgroups: bool, overrides: dict, shard: tuple[int, int] | None,
+def run_key(group: str, *, include_subgroups: bool, overrides: Mapping[str, object], shard: tuple[int, int] | None,
             in_use: object = None, run_id: str = "") -> str:
     """Names the group journal: the same command resumes it, another policy or shard starts afresh."""
     text = json.dumps({"run": run_id, "group": group.lower(), "subgroups": include_subgroups, "shard": shard,

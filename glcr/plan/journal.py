@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
+from typing import IO, Any, Literal
 
 from glcr.durable import fsync_directory
 from glcr.errors import AbortedError, InvalidInputError
@@ -134,7 +135,7 @@ class JournalWriter:
             os.fsync(self._file.fileno())
 
 
-def _open_private(path: Path, mode: str):
+def _open_private(path: Path, mode: Literal["a+b", "a"]) -> IO[Any]:
     """Open for appending, created 0600: a journal names every tag and digest of a private
     registry. A missing directory is the caller's mistake, said in one line."""
     try:
@@ -149,7 +150,7 @@ def _open_private(path: Path, mode: str):
     return os.fdopen(fd, "a", encoding="utf-8")
 
 
-def _lock_exclusive(handle, path: Path) -> None:
+def _lock_exclusive(handle: IO[bytes], path: Path) -> None:
     """One apply per journal at a time: a second one would re-check and delete the same tags
     concurrently and write interleaved outcomes. The lock goes with the process (a kill frees it)."""
     import fcntl

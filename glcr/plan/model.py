@@ -43,7 +43,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal, overload
 
 from glcr.errors import InvalidInputError, StaleError
 from glcr.models import Digest
@@ -186,7 +186,7 @@ class _PlanReader:
     def fail(self, where: str, problem: str) -> InvalidInputError:
         return InvalidInputError(f"{self.filename}{where}: {problem}")
 
-    def keys(self, data: Any, where: str, what: str, required: set[str], optional: set[str]) -> dict:
+    def keys(self, data: Any, where: str, what: str, required: set[str], optional: set[str]) -> dict[str, Any]:
         if not isinstance(data, dict):
             raise self.fail(where, f"{what} must be a JSON object, not {_json_type(data)}")
         missing = sorted(required - data.keys())
@@ -204,6 +204,11 @@ class _PlanReader:
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise self.fail(where, f"{name} must be {_kind_name(kind)}, not {_json_type(value)}")
         return value
+
+    @overload
+    def time(self, value: Any, where: str, name: str, *, null: Literal[False] = False) -> datetime: ...
+    @overload
+    def time(self, value: Any, where: str, name: str, *, null: bool) -> datetime | None: ...
 
     def time(self, value: Any, where: str, name: str, *, null: bool = False) -> datetime | None:
         text = self.typed(value, where, name, str, null=null)

@@ -71,9 +71,12 @@ class JournalRecord:
         data = json.loads(line)
         if not isinstance(data, dict):
             raise ValueError("not a JSON object")
-        texts = {key: data.get(key) for key in ("ts", "run_id", "repository", "tag", "event")}
-        if not all(isinstance(value, str) for value in texts.values()):
-            raise ValueError("a field is missing or not a string")
+        texts: dict[str, str] = {}
+        for key in ("ts", "run_id", "repository", "tag", "event"):
+            value = data.get(key)
+            if not isinstance(value, str):
+                raise ValueError("a field is missing or not a string")
+            texts[key] = value
         digest, detail = data.get("digest"), data.get("detail") or ""
         if not (digest is None or isinstance(digest, str)) or not isinstance(detail, str):
             raise ValueError("digest or detail is not a string")
@@ -124,7 +127,7 @@ def summarize(plan: Plan, replayed: Replayed) -> ApplySummary:
     freed = 0
     for entry in plan.to_delete:
         record = replayed.get((plan.repository_path, entry.tag))
-        if is_done(entry, record):
+        if record is not None and is_done(entry, record):
             counts[record.event.value] += 1
             if record.event == Event.DELETED:
                 freed += entry.total_size or 0

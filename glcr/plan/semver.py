@@ -34,7 +34,7 @@ class SemVer:
     patch: int
     prerelease: tuple[str, ...] = ()
 
-    def _key(self) -> tuple:
+    def _key(self) -> tuple[int, int, int, bool, tuple[tuple[int, int, str], ...]]:
         pre = tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in self.prerelease)
         # A release (no prerelease) outranks every prerelease of the same version.
         return (self.major, self.minor, self.patch, not self.prerelease, pre)

@@ -9,7 +9,7 @@ uses stays on disk and is not counted.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 # Where a repository's size came from, best first.
 GITLAB = "gitlab"  # GitLab's REST API (ContainerRepository#size)
@@ -33,7 +33,7 @@ class RepositoryUsage:
     def upper_bound(self) -> bool:
         return self.source == TAGS
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "upper_bound": self.upper_bound}
 
 

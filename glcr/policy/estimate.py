@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import operator
 from collections import Counter
+from datetime import datetime
 from itertools import compress, repeat
 
 from glcr.policy.types import Action, CleanupSummary, Reason, Variant
@@ -41,8 +42,10 @@ def estimate_runs(candidates: int, deletable: int, sample_size: int, keep_n: int
     return runs, False
 
 
-def summarize(actions, reasons, digests, sizes, variant, candidates, n_pages, page_size, truncated,
-               max_list_size, sample_size, keep_n, now, cutoff) -> CleanupSummary:
+def summarize(actions: list[Action], reasons: list[Reason | None], digests: list[str | None],
+              sizes: list[int | None], variant: Variant, candidates: int, n_pages: int, page_size: int,
+              truncated: bool, max_list_size: int, sample_size: int | None, keep_n: int | None,
+              now: datetime, cutoff: datetime | None) -> CleanupSummary:
     by_reason = Counter(reasons)
     delete = by_reason[Reason.EXPIRED]
     freed: dict[str, int | None] = {}
@@ -71,7 +74,7 @@ def summarize(actions, reasons, digests, sizes, variant, candidates, n_pages, pa
             "applies keep_n and the date order to each page on its own, so up to keep_n tags are kept "
             "per page, not per repository"
         )
-    if truncated:
+    if truncated and sample_size is not None:  # truncated: there is a sample size
         runs, capped = estimate_runs(candidates, delete, sample_size, keep_n or 0)
         more = "more than " if capped else "about "
         notes.append(

@@ -62,6 +62,7 @@ class DecisionContext:
         where = f" on page {page} of {self.n_pages}" if self.on_page else ""
         keep_n = self.keep_n
         if reason is Reason.WITHIN_KEEP_N:
+            assert rank is not None  # every tag within keep_n was ranked (stages._decide_group)
             return f"{ordinal(rank)} newest{where}, within keep_n={keep_n}"
         if reason is Reason.EXPIRED:
             if rank is not None:

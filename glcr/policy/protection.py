@@ -32,10 +32,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from glcr.errors import InvalidInputError, PermissionDeniedError, UsageError
 from glcr.regex import compile_re2, invalid_regexp, re2_error
+
+if TYPE_CHECKING:
+    from glcr.plan.model import Plan
+    from glcr.policy.types import CleanupResult, Reason
 
 LEVELS: Mapping[str, int] = {"maintainer": 40, "owner": 50, "admin": 60}
 MAX_RULES = 5
@@ -286,7 +290,8 @@ def protected_names(names: Iterable[str], protection: Protection, purpose: Purpo
     return out
 
 
-def protect_cleanup(result, protection: Protection, purpose: Purpose = Purpose.POLICY, caller: Caller = Caller()):
+def protect_cleanup(result: CleanupResult, protection: Protection, purpose: Purpose = Purpose.POLICY,
+                    caller: Caller = Caller()) -> CleanupResult:
     """A CleanupResult with every deletion a rule stops turned into a keep, reason `protected`.
 
     `purpose`: POLICY for GitLab's cleanup policy (every rule); USER for the bulk delete API,
@@ -332,7 +337,7 @@ class _RuleContext:
     def __init__(self, rule: TagRule) -> None:
         self.rule = rule
 
-    def detail(self, reason, rank, page) -> str:
+    def detail(self, reason: Reason, rank: int | None, page: int | None) -> str:
         return kept_reason(self.rule)
 
     def __eq__(self, other: object) -> bool:
@@ -342,7 +347,7 @@ class _RuleContext:
         return hash(self.rule)
 
 
-def protect_plan(plan, protection: Protection, caller: Caller):
+def protect_plan(plan: Plan, protection: Protection, caller: Caller) -> tuple[Plan, dict[str, TagRule]]:
     """(plan with protected deletions turned into keeps, {tag: rule}) for an API delete by `caller`."""
     from glcr.plan.model import Action as PlanAction
 

@@ -16,13 +16,13 @@ r"""Tag-name regexes exactly as GitLab compiles and matches them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import re2
 
 from glcr.errors import InvalidInputError
-from glcr.regex import compile_re2, invalid_regexp, re2_error
+from glcr.regex import Re2Pattern, compile_re2, invalid_regexp, re2_error
 
 
 def anchored(pattern: str | None) -> str:
@@ -81,12 +81,12 @@ def _never(name: str) -> bool:
     return False
 
 
-def _matcher(compiled) -> Callable[[str], bool]:
+def _matcher(compiled: Re2Pattern) -> Callable[[str], bool]:
     """A fast `match?`: google-re2's public `search` builds a Match object per call, which costs
     several times the match itself; the underlying RE2 object answers directly (spans only)."""
     inner = getattr(compiled, "_regexp", None)
     anchor = getattr(getattr(re2, "_Anchor", None), "UNANCHORED", None)
-    null_span = getattr(re2, "_NULL_SPAN", None)
+    null_span: object = getattr(re2, "_NULL_SPAN", None)
     if inner is None or anchor is None or null_span is None:  # pragma: no cover - other re2 builds
         search = compiled.search
 
@@ -94,7 +94,8 @@ def _matcher(compiled) -> Callable[[str], bool]:
             return not _is_blank(name) and search(name) is not None
 
         return slow
-    match = inner.Match
+    # RE2.Match(anchor, text, pos, endpos): one span per group, group 0 first (re2.py's search).
+    match: Callable[[object, bytes, int, int], Sequence[object]] = inner.Match
 
     def fast(name: str) -> bool:
         if not name or name.isspace():

@@ -26,11 +26,12 @@ from __future__ import annotations
 import gc
 import random
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timezone
 from itertools import repeat
+from typing import Protocol, cast
 
 from glcr.errors import InvalidInputError
 from glcr.policy.duration import parse_older_than
@@ -145,6 +146,7 @@ def decide(
             kept_set = set(kept)
             open_positions = [p for p in open_positions if p not in kept_set]
     n_pages = max(1, -(-n // page_size)) if gitlab else 1
+    pages: list[int | None]
     if gitlab:
         groups: list[list[int]] = [[] for _ in range(n_pages)]
         for p in open_positions:
@@ -174,7 +176,9 @@ def decide(
     if order is not None:  # back to input order: position of each input tag
         inverse = sorted(range(n), key=order.__getitem__)
         names, stamps = input_names, input_stamps
-        reasons, ranks, pages = ([column[p] for p in inverse] for column in (reasons, ranks, pages))
+        reasons = [reasons[p] for p in inverse]
+        ranks = [ranks[p] for p in inverse]
+        pages = [pages[p] for p in inverse]
     context = DecisionContext(params, variant, n_pages, cutoff)
     expired, delete, keep = Reason.EXPIRED, Action.DELETE, Action.KEEP
     actions = [delete if r is expired else keep for r in reasons]
@@ -192,7 +196,7 @@ def decide(
     return result
 
 
-def _converge_pages(tags: list, first: CleanupResult, params: CleanupParams, *, now: datetime, page_size: int,
+def _converge_pages(tags: list[TagLike], first: CleanupResult, params: CleanupParams, *, now: datetime, page_size: int,
                     listing_order: str) -> CleanupResult:
     """Where GitLab's repeated runs end on a repository of several pages.
 
@@ -239,7 +243,9 @@ def _converge_pages(tags: list, first: CleanupResult, params: CleanupParams, *, 
     return replace(first, decisions=tuple(final), summary=summary, delete_batches=tuple(batches))
 
 
-def _decide_group(group, stamps, keyed, reasons, ranks, keep_n, cutoff) -> list[int]:
+def _decide_group(group: list[int], stamps: list[datetime | None], keyed: list[datetime],
+                  reasons: list[Reason | None], ranks: list[int | None], keep_n: int | None,
+                  cutoff: datetime | None) -> list[int]:
     """Decide one page (or the whole repository); returns the expired tags in GitLab's order.
 
     `keyed` is the timestamp with "now" for tags without one (`pushed_at(tag) || now`)."""
@@ -277,10 +283,12 @@ def _decide_group(group, stamps, keyed, reasons, ranks, keep_n, cutoff) -> list[
     return expired
 
 
-def _simulate_run(candidates, names, stamps, keyed, keep_n, cutoff, sample_size, rng) -> SimulatedRun:
+def _simulate_run(candidates: list[int], names: list[str], stamps: list[datetime | None],
+                  keyed: list[datetime], keep_n: int | None, cutoff: datetime | None,
+                  sample_size: int | None, rng: random.Random) -> SimulatedRun:
     """One run: `tags.sample(n)` (random order), then the stable sort + reverse of keep_n."""
     truncated = sample_size is not None and len(candidates) > sample_size
-    sample = rng.sample(candidates, sample_size) if truncated else list(candidates)
+    sample = rng.sample(candidates, sample_size) if sample_size is not None and truncated else list(candidates)
     if keep_n is not None:
         ordered = sorted(sample, key=keyed.__getitem__)
         ordered.reverse()
@@ -289,14 +297,14 @@ def _simulate_run(candidates, names, stamps, keyed, keep_n, cutoff, sample_size,
         rest = sample
     deleted = [
         p for p in rest
-        if cutoff is None or (stamps[p] is not None and stamps[p] < cutoff)
+        if cutoff is None or ((stamp := stamps[p]) is not None and stamp < cutoff)
     ]
     return SimulatedRun(tuple(names[p] for p in sample), tuple(names[p] for p in deleted), truncated)
 
 
 
 @contextmanager
-def _gc_paused():
+def _gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while creating one object per tag.
 
     Each new TagDecision counts towards the collector's thresholds, and with 100k of them plus
@@ -313,9 +321,16 @@ def _gc_paused():
             gc.enable()
 
 
-def _optional_fields(tags) -> tuple[list, list]:
+class _TagWithContent(TagLike, Protocol):
+    digest: str | None
+    total_size: int | None
+
+
+def _optional_fields(tags: list[TagLike]) -> tuple[list[str | None], list[int | None]]:
     """`digest` and `total_size` of every tag; None where a TagLike lacks them."""
     try:
-        return [t.digest for t in tags], [t.total_size for t in tags]
+        # Plain attribute reads are the fast path; a tag without them raises AttributeError.
+        full = cast("list[_TagWithContent]", tags)
+        return [t.digest for t in full], [t.total_size for t in full]
     except AttributeError:
         return ([getattr(t, "digest", None) for t in tags], [getattr(t, "total_size", None) for t in tags])

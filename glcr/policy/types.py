@@ -9,14 +9,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from glcr.errors import InvalidInputError
 from glcr.models import ExpirationPolicy, RegistryKind
 from glcr.policy.regex import delete_pattern
-
-if TYPE_CHECKING:
-    from glcr.policy.explanations import DecisionContext
 
 # GitLab's defaults; each is a constant or setting in GitLab, named here so callers can match a
 # server configured differently.
@@ -144,6 +141,13 @@ class CleanupParams:
         return "name_regex_delete" if self.name_regex_delete is not None else "name_regex"
 
 
+class DetailSource(Protocol):
+    """Builds a decision's one-sentence detail: the engine's explanations.DecisionContext, or
+    a stand-in for decisions changed after the engine (tag protection, images in use)."""
+
+    def detail(self, reason: Reason, rank: int | None, page: int | None) -> str: ...
+
+
 class TagDecision(NamedTuple):
     """The decision for one tag. An immutable NamedTuple rather than a dataclass: building 100k of
     them is the engine's largest cost, and a tuple is built several times faster."""
@@ -156,7 +160,7 @@ class TagDecision(NamedTuple):
     total_size: int | None = None
     rank: int | None = None  # 1 = newest among the candidates (of its page, GitLab API variant)
     page: int | None = None  # GitLab API variant: 1-based page of page_size tags in name order
-    context: DecisionContext | None = None  # shared by one run's decisions; builds `detail`
+    context: DetailSource | None = None  # shared by one run's decisions; builds `detail`
 
     @property
     def detail(self) -> str:

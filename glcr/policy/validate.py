@@ -114,7 +114,8 @@ def _is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and (not value or value.isspace()))
 
 
-def _unknown_fields(c: _Collector, attrs: Mapping[str, Any], known: tuple[str, ...], ignored=()) -> None:
+def _unknown_fields(c: _Collector, attrs: Mapping[str, Any], known: tuple[str, ...],
+                    ignored: tuple[str, ...] = ()) -> None:
     for key in attrs:
         if key not in known and key not in ignored:
             c.error(str(key), "unknown_field", f"unknown field; known fields: {', '.join(known)}")
