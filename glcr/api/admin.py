@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+if TYPE_CHECKING:
+    from glcr.settings_admin.cleanup_limits import Change
 
 
 
@@ -28,12 +31,12 @@ async def read_cleanup_limits(session: Any) -> CleanupLimits:
 @dataclass(frozen=True)
 class LimitsChange:
     before: CleanupLimits
-    changes: tuple  # glcr.settings_admin.cleanup_limits.Change
+    changes: tuple[Change, ...]
     after: CleanupLimits | None  # None: nothing sent (no change, or a dry run)
 
 
 async def change_cleanup_limits(session: Any, wanted: Mapping[str, Any], *,
-                          review: Callable[[tuple], None], confirm: Callable[[str], None],
+                          review: Callable[[tuple[Change, ...]], None], confirm: Callable[[str], None],
                           dry_run: bool = False) -> LimitsChange:
     """Send the `wanted` values (validated by cleanup_limits.validate) that differ, after
     `review(changes)` and `confirm(question)` (raises to stop); GitLab's answer is checked."""

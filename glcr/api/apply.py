@@ -7,17 +7,33 @@ reported stale and left alone.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Protocol, TypeAlias
 
-from glcr.models import Repository
+from glcr.models import Digest, Repository
 from glcr.api.tags import DeleteReport, execute_delete, preview_delete
-from glcr.plan.journal import JournalWriter
+from glcr.plan.journal import JournalPaths, JournalWriter
 from glcr.plan.model import Plan, PlanEntry
-from glcr.plan.progress import Event, JournalRecord, pending_entries
+from glcr.plan.progress import ApplySummary, Event, JournalRecord, Replayed, pending_entries
 from glcr.registry.delete import DeleteRequest, DeleteResult, Outcome
 from glcr.session import Session
+
+if TYPE_CHECKING:
+    from glcr.plan.listfile import TagList
+    from glcr.policy.protection import TagRule
+
+
+class Advances(Protocol):
+    """A progress bar: one step per tag done."""
+
+    def advance(self) -> None: ...
+
+
+# `applying(repository, count)`: a context manager (a progress bar) open while tags are deleted.
+Applying: TypeAlias = Callable[[Repository, int], AbstractContextManager[Advances]]
 
 _EVENT = {Outcome.DELETED: Event.DELETED, Outcome.ALREADY_ABSENT: Event.ALREADY_ABSENT,
           Outcome.STALE: Event.STALE, Outcome.FAILED: Event.FAILED}
@@ -30,7 +46,7 @@ class ApplyRun:
 
 
 async def apply_plan(session: Session, plan: Plan, repo: Repository, journal: JournalWriter,
-                     replayed: dict, *, run_id: str, current: dict | None = None,
+                     replayed: Replayed, *, run_id: str, current: dict[str, Digest] | None = None,
                      clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
                      on_result: Callable[[DeleteResult], None] | None = None) -> ApplyRun:
     """`current`: the repository's digests read moments ago (None: read them now)."""
@@ -77,11 +93,12 @@ async def apply_plan(session: Session, plan: Plan, repo: Repository, journal: Jo
 class PreparedPlan:
     repository: Repository
     plan: Plan
-    current: dict | None  # the registry's digests when the plan was prepared (list files only)
-    protected: dict = field(default_factory=dict)  # tag -> the protection rule that keeps it
+    current: dict[str, Digest] | None  # the registry's digests when the plan was prepared (list files only)
+    protected: dict[str, TagRule] = field(default_factory=dict)  # tag -> the protection rule that keeps it
 
 
-async def prepare_plan(session: Session, path: str, loaded, source: str, *, journal=None) -> PreparedPlan:
+async def prepare_plan(session: Session, path: str, loaded: Plan | TagList, source: str, *,
+                       journal: Path | None = None) -> PreparedPlan:
     """A loaded plan checked against its repository, or a list file turned into a plan.
 
     A list names tags only: what each points at now becomes the digest to expect, except for
@@ -114,7 +131,7 @@ async def prepare_plan(session: Session, path: str, loaded, source: str, *, jour
     return PreparedPlan(repo, plan, None, protected)
 
 
-def resume_list_plan(plan: Plan, replayed: dict) -> Plan:
+def resume_list_plan(plan: Plan, replayed: Replayed) -> Plan:
     """A list re-applied after an interrupted (or finished) run of it: each tag that run worked on
     keeps the digest that run expected, rather than what the tag shows now.
 
@@ -136,8 +153,8 @@ def resume_list_plan(plan: Plan, replayed: dict) -> Plan:
     return replace(plan, entries=tuple(entries))
 
 
-async def apply_with_journal(session: Session, plan: Plan, repo: Repository, paths, replayed: dict, *,
-                             current: dict | None = None,
+async def apply_with_journal(session: Session, plan: Plan, repo: Repository, paths: JournalPaths,
+                             replayed: Replayed, *, current: dict[str, Digest] | None = None,
                              on_result: Callable[[DeleteResult], None] | None = None) -> ApplyRun:
     """apply_plan with the journal and human log at `paths` (glcr.plan.journal.JournalPaths)."""
     from glcr.plan.journal import new_run_id, replay
@@ -158,13 +175,14 @@ FRESH_SECONDS = 30.0
 @dataclass(frozen=True)
 class AppliedPlan:
     prepared: PreparedPlan
-    summary: object | None  # glcr.plan.progress.Summary after the run; None when nothing ran
+    summary: ApplySummary | None  # after the run; None when nothing ran
     report: DeleteReport | None
 
 
-async def apply_plan_file(session: Session, path: str, loaded, source: str, paths, *,
-                          review: Callable[[PreparedPlan, list, object], None], confirm: Callable[[str], None],
-                          dry_run: bool = False, applying=None) -> AppliedPlan:
+async def apply_plan_file(session: Session, path: str, loaded: Plan | TagList, source: str, paths: JournalPaths, *,
+                          review: Callable[[PreparedPlan, list[PlanEntry], ApplySummary], None],
+                          confirm: Callable[[str], None],
+                          dry_run: bool = False, applying: Applying | None = None) -> AppliedPlan:
     """A plan or list (`loaded`, from `source`) applied to the repository at `path`, journaled at
     `paths` (glcr.plan.journal.JournalPaths); a re-run resumes.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from glcr.credentials import TokenKind
 from glcr.errors import NotFoundError
@@ -16,7 +16,18 @@ from glcr.api.handle import RepositoryHandle, open_repository
 from glcr.api.tags import list_tag_details
 from glcr.plan.model import Action as PlanAction, Plan, PlanEntry
 from glcr.policy import CleanupParams, CleanupResult, PolicyTag, Variant, decide
+from glcr.policy.types import DEFAULT_MAX_LIST_SIZE
 from glcr.session import Session
+
+if TYPE_CHECKING:
+    from glcr.api.apply import Applying
+    from glcr.api.inuse import InUseOptions, InUseReport
+    from glcr.plan.progress import ApplySummary
+    from glcr.policy.validate import Issue
+    from glcr.registry.delete import DeleteResult
+
+# The policy fields given as flags (None: not given), e.g. {"keep_n": 5, "older_than": None}.
+Overrides = Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -63,13 +74,13 @@ async def decide_repository(session: Session, repo: Repository | RepositoryHandl
     if on_read:
         on_read(repo, len(tags))
     chosen = variant or Variant.for_registry(handle.kind)
-    sized = {} if max_list_size is None else {"max_list_size": max_list_size}
     # GitLab cuts its pages in the order the registry lists them (`ORDER BY name` in the
     # database's collation), which the /gitlab/v1 listing already has: keep it.
     registry_order = chosen is Variant.GITLAB_API and bool(tags) and all(t.push_times for t in tags)
     considered, unread = third_party_read(tags) if chosen is Variant.THIRD_PARTY else (tags, [])
     result = decide(policy_tags(considered, chosen), params, variant=chosen, now=now,
-                    listing_order="input" if registry_order else "name", **sized)
+                    listing_order="input" if registry_order else "name",
+                    max_list_size=DEFAULT_MAX_LIST_SIZE if max_list_size is None else max_list_size)
     if unread:
         note = (f"GitLab reads only the first {THIRD_PARTY_TAGS_READ:,} tags of a third-party repository (one "
                 f"page, in name order): the {len(unread):,} tags from {unread[0].name!r} on are never "
@@ -133,7 +144,8 @@ def cleanup_plan(project: Project, item: RepositoryCleanup, now: datetime, param
 
 
 async def apply_cleanup(session: Session, project: Project, item: RepositoryCleanup, now: datetime, params_text: str,
-                        state_dir: Path, on_result=None):
+                        state_dir: Path, on_result: Callable[[DeleteResult], None] | None = None
+                        ) -> tuple[ApplySummary, Path]:
     """Delete what the decisions say, through the journaled apply; the plan and its journal are
     kept in `state_dir` (a re-run resumes). Returns (summary, journal path)."""
     from glcr.api.apply import apply_with_journal
@@ -149,7 +161,8 @@ async def apply_cleanup(session: Session, project: Project, item: RepositoryClea
     return summarize(plan, replay(paths.journal)), paths.journal
 
 
-async def effective_params(session: Session, project: str, overrides: dict) -> tuple[CleanupParams, tuple, bool | None]:
+async def effective_params(session: Session, project: str, overrides: Overrides
+                           ) -> tuple[CleanupParams, tuple[Issue, ...], bool | None]:
     """The saved policy with the given fields on top, validated as GitLab validates a policy.
 
     Returns (params, warnings, whether the saved policy is enabled; None when it could not be
@@ -191,7 +204,7 @@ class CleanupPolicy:
     """The policy a cleanup runs: the saved one with the flags on top."""
 
     params: CleanupParams
-    warnings: tuple
+    warnings: tuple[Issue, ...]
     enabled: bool | None  # the saved policy's switch; None when only the flags made it
 
 
@@ -201,7 +214,7 @@ class CleanupSimulation:
     policy: CleanupPolicy
     items: tuple[RepositoryCleanup, ...]
     now: datetime
-    in_use: object = None  # glcr.api.inuse.InUseReport: what was kept in use, or is at risk
+    in_use: InUseReport | None = None  # what was kept in use, or is at risk
 
     @property
     def to_delete(self) -> int:
@@ -211,7 +224,7 @@ class CleanupSimulation:
 @dataclass(frozen=True)
 class RepositoryApplied:
     repository: Repository
-    summary: object  # glcr.plan.progress.Summary
+    summary: ApplySummary
     journal: Path
 
 
@@ -226,9 +239,9 @@ class CleanupRun:
         return sum(a.summary.failed for a in self.applied)
 
 
-async def simulate_policy(session: Session, project: str, overrides: dict, *, now: datetime,
+async def simulate_policy(session: Session, project: str, overrides: Overrides, *, now: datetime,
                           repository: str | None = None, variant: Variant | None = None,
-                          max_list_size: int = 200, in_use=None,
+                          max_list_size: int = 200, in_use: InUseOptions | None = None,
                           on_policy: Callable[[CleanupPolicy], None] | None = None,
                           on_repository: Callable[[Repository, int], None] | None = None) -> CleanupSimulation:
     """The saved policy with `overrides` on top, decided for every repository of `project`.
@@ -251,17 +264,19 @@ async def simulate_policy(session: Session, project: str, overrides: dict, *, no
     return simulation
 
 
-def default_state_dir(project_path: str, env=None) -> Path:
+def default_state_dir(project_path: str, env: Mapping[str, str] | None = None) -> Path:
     """Where `cleanup run` keeps each repository's plan and journal for a project."""
     from glcr.statedir import state_path
 
     return Path(state_path("cleanup", project_path.replace("/", "__"), env=env))
 
 
-async def run_policy(session: Session, project: str, overrides: dict, *, now: datetime,
+async def run_policy(session: Session, project: str, overrides: Overrides, *, now: datetime,
                      review: Callable[[CleanupSimulation], None], confirm: Callable[[str], None],
-                     state_dir: Path | None = None, env=None, applying=None,
-                     on_applied: Callable[[RepositoryApplied], None] | None = None, **simulate) -> CleanupRun:
+                     state_dir: Path | None = None, env: Mapping[str, str] | None = None,
+                     applying: Applying | None = None,
+                     on_applied: Callable[[RepositoryApplied], None] | None = None,
+                     **simulate: Any) -> CleanupRun:
     """Simulate, `review(simulation)`, `confirm(question)` (raises to stop), then apply the
     decisions repository by repository, journaled in `state_dir` (a re-run resumes).
 

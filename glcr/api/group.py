@@ -11,8 +11,15 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+if TYPE_CHECKING:
+    from glcr.api.cleanup import Overrides
+    from glcr.api.inuse import InUseOptions
+    from glcr.plan.build import PlanRules
+    from glcr.plan.model import Plan
 
 from glcr.errors import GlcrError, InvalidInputError
 from glcr.gitlab.convert import encode_id
@@ -59,7 +66,7 @@ async def group_projects(session: Session, group: str, *, include_subgroups: boo
     return full_path, out
 
 
-def project_params(saved: dict, overrides: dict) -> CleanupParams | None:
+def project_params(saved: Mapping[str, Any], overrides: Overrides) -> CleanupParams | None:
     """The project's saved policy with the flags on top; None when the saved policy is off and
     no flag was given (GitLab's schedule skips such a project, and so does a group run)."""
     from glcr.policy import merge_policy, validate_policy
@@ -85,10 +92,11 @@ class GroupRun:
         return sum(r.errors for r in self.rows)
 
 
-async def group_cleanup(session: Session, group: str, overrides: dict, *, now: datetime, apply: bool,
+async def group_cleanup(session: Session, group: str, overrides: Overrides, *, now: datetime, apply: bool,
                         include_subgroups: bool = False, shard: tuple[int, int] | None = None,
                         state_dir: Path | None = None, variant: Variant | None = None, max_list_size: int = 200,
-                        in_use=None, project_jobs: int = DEFAULT_PROJECT_JOBS, run_id: str = "",
+                        in_use: InUseOptions | None = None, project_jobs: int = DEFAULT_PROJECT_JOBS,
+                        run_id: str = "",
                         on_projects: Callable[[int, int], None] | None = None,
                         on_row: Callable[[ProjectRow], None] | None = None) -> GroupRun:
     """Decide (and with `apply`, delete) project by project; rows in project-id order.
@@ -131,7 +139,7 @@ async def group_cleanup(session: Session, group: str, overrides: dict, *, now: d
         await test_pause("project-done")  # the e2e tests kill -9 here, between two projects
         return row
 
-    fresh = await gather_bounded(project_jobs, [lambda i=i: one(i) for i in todo])
+    fresh = await gather_bounded(project_jobs, [partial(one, i) for i in todo])
     resumed = [ProjectRow(**{**done[p.project.id].to_dict(), "resumed": True})
                for p in projects if p.project.id in done]
     rows = sorted([*fresh, *resumed], key=lambda r: r.project_id)
@@ -153,8 +161,9 @@ def _append(path: Path, line: str) -> None:
         os.fsync(fh.fileno())
 
 
-async def _one_project(session: Session, item: GroupProject, overrides: dict, *, now: datetime, apply: bool,
-                       state_dir: Path | None, variant: Variant | None, max_list_size: int, in_use) -> ProjectRow:
+async def _one_project(session: Session, item: GroupProject, overrides: Overrides, *, now: datetime, apply: bool,
+                       state_dir: Path | None, variant: Variant | None, max_list_size: int,
+                       in_use: InUseOptions | None) -> ProjectRow:
     project = item.project
     base = ProjectRow(project.id, project.path_with_namespace, grp.FAILED, repositories=len(item.repositories))
     try:
@@ -170,7 +179,7 @@ async def _one_project(session: Session, item: GroupProject, overrides: dict, *,
 
 async def _decide_and_apply(session: Session, item: GroupProject, params: CleanupParams, base: ProjectRow, *,
                             now: datetime, apply: bool, state_dir: Path | None, variant: Variant | None,
-                            max_list_size: int, in_use) -> ProjectRow:
+                            max_list_size: int, in_use: InUseOptions | None) -> ProjectRow:
     from glcr.api.cleanup import CleanupPolicy, CleanupSimulation, apply_cleanup, decide_repository
 
     items = []
@@ -202,12 +211,12 @@ async def _decide_and_apply(session: Session, item: GroupProject, params: Cleanu
 @dataclass(frozen=True)
 class RepositoryPlan:
     repository: str
-    plan: object | None  # glcr.plan.model.Plan; None when it failed
+    plan: Plan | None  # None when it failed
     error: str | None = None
 
 
-async def group_plans(session: Session, group: str, rules, *, now: datetime, include_subgroups: bool = False,
-                      in_use=None, project_jobs: int = DEFAULT_PROJECT_JOBS,
+async def group_plans(session: Session, group: str, rules: PlanRules, *, now: datetime,
+                      include_subgroups: bool = False, in_use: InUseOptions | None = None, project_jobs: int = DEFAULT_PROJECT_JOBS,
                       on_plan: Callable[[RepositoryPlan], None] | None = None) -> tuple[str, list[RepositoryPlan]]:
     """`tags plan`'s rules for every repository of the group's projects; a repository that fails
     is reported (error) and the others go on. In repository path order."""
@@ -227,5 +236,5 @@ async def group_plans(session: Session, group: str, rules, *, now: datetime, inc
             out.append(built)
         return out
 
-    found = await gather_bounded(project_jobs, [lambda p=p: one(p) for p in projects])
+    found = await gather_bounded(project_jobs, [partial(one, p) for p in projects])
     return full_path, sorted((p for plans in found for p in plans), key=lambda p: p.repository)

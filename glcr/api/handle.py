@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from glcr.models import RegistryKind, Repository
 from glcr.registry.client import RegistryClient
+
+if TYPE_CHECKING:
+    from glcr.session import Session
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,7 @@ def registry_path(repo: Repository) -> str:
     return repo.location.split("/", 1)[1] if "/" in repo.location else repo.path
 
 
-async def open_repository(session, repo: "Repository | RepositoryHandle") -> RepositoryHandle:
+async def open_repository(session: Session, repo: Repository | RepositoryHandle) -> RepositoryHandle:
     """The handle for `repo` (a handle is returned as it is). Asks the registry its kind, so it
     may raise NetworkError, AuthError or PermissionDeniedError."""
     if isinstance(repo, RepositoryHandle):
@@ -38,5 +42,5 @@ async def open_repository(session, repo: "Repository | RepositoryHandle") -> Rep
     return RepositoryHandle(repo, client, path, await client.kind(path))
 
 
-def repository_of(repo: "Repository | RepositoryHandle") -> Repository:
+def repository_of(repo: Repository | RepositoryHandle) -> Repository:
     return repo.repository if isinstance(repo, RepositoryHandle) else repo

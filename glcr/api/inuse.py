@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from functools import partial
 from datetime import datetime
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Awaitable, Mapping
 
 from glcr.errors import GlcrError
 from glcr.inuse import (
@@ -21,6 +21,12 @@ from glcr.inuse import (
     parse_template,
     sources,
 )
+
+if TYPE_CHECKING:
+    from glcr.api.cleanup import CleanupSimulation, Overrides
+    from glcr.models import Digest, Repository, TagDetails
+    from glcr.plan.model import Plan
+    from glcr.session import Session
 
 
 @dataclass(frozen=True)
@@ -103,7 +109,7 @@ class InUseReport:
         return self.options is EVERYTHING_IN_GITLAB
 
 
-async def read_in_use(session: Any, project: int | str, options: InUseOptions, now: datetime, *,
+async def read_in_use(session: Session, project: int | str, options: InUseOptions, now: datetime, *,
                       tolerant: bool = False) -> tuple[list[InUse], list[str]]:
     """Everything `options` names as in use in `project`: (items, problems). Each source reads
     GitLab once. `tolerant`: a source GitLab refuses is skipped and its error returned instead."""
@@ -113,7 +119,7 @@ async def read_in_use(session: Any, project: int | str, options: InUseOptions, n
     api = session.api
     problems: list[str] = []
 
-    async def guarded(fn: Callable[[], Any]) -> list[InUse]:
+    async def guarded(fn: Callable[[], Awaitable[list[InUse]]]) -> list[InUse]:
         try:
             return await fn()
         except GlcrError as exc:
@@ -122,20 +128,20 @@ async def read_in_use(session: Any, project: int | str, options: InUseOptions, n
             problems.append(exc.message)
             return []
 
-    async def deployed():
+    async def deployed() -> list[InUse]:
         environments = await read.environments(api, project)
         names = sorted({e["name"] for e in environments if isinstance(e.get("name"), str)})
         found = await gather_bounded(api.jobs, [
-            lambda n=n: read.last_deployments(api, project, n, options.deployed) for n in names])
+            partial(read.last_deployments, api, project, n, options.deployed) for n in names])
         return [i for name, items in zip(names, found) for i in sources.deployments(name, items, now)]
 
-    async def merge_requests():
+    async def merge_requests() -> list[InUse]:
         return sources.merge_requests(await read.open_merge_requests(api, project))
 
-    async def releases():
+    async def releases() -> list[InUse]:
         return sources.releases(await read.releases(api, project))
 
-    async def heads():
+    async def heads() -> list[InUse]:
         return sources.branch_heads(await read.branches(api, project))
 
     calls = [fn for wanted, fn in ((options.deployed, deployed), (options.open_mrs, merge_requests),
@@ -144,21 +150,22 @@ async def read_in_use(session: Any, project: int | str, options: InUseOptions, n
     return [i for items in found for i in items], problems
 
 
-def _needs_indexes(repo: Any, tags: list[tuple[str, Any]], options: InUseOptions) -> bool:
+def _needs_indexes(repo: Repository, tags: list[tuple[str, Digest | None]], options: InUseOptions) -> bool:
     """A digest no tag points at may be one platform of a tagged index (kubectl shows the
     platform's digest); reading the indexes costs a HEAD per digest, so only then."""
     ours = {i.digest for i in options.images if i.digest and i.names(repo.path, repo.location)}
     return bool(ours - {d for _, d in tags})
 
 
-def _match(repo: Any, tags: list[tuple[str, Any]], items: list[InUse], options: InUseOptions,
-           children: Any) -> dict[str, tuple[str, ...]]:
+def _match(repo: Repository, tags: list[tuple[str, Digest | None]], items: list[InUse], options: InUseOptions,
+           children: Mapping[Digest, frozenset[Digest]] | None) -> dict[str, tuple[str, ...]]:
     return in_use_tags(tags, items, templates=options.templates, images=options.images, repository_path=repo.path,
                        repository_location=repo.location, index_children=children)
 
 
-async def keep_plan_in_use(session: Any, plan: Any, repo: Any, tags: Sequence[Any], children: Any,
-                           options: InUseOptions, now: datetime) -> tuple[Any, list]:
+async def keep_plan_in_use(session: Session, plan: Plan, repo: Repository, tags: Sequence[TagDetails],
+                           children: Mapping[Digest, frozenset[Digest]] | None, options: InUseOptions,
+                           now: datetime) -> tuple[Plan, list[tuple[str, tuple[str, ...]]]]:
     """A tag plan with the tags in use kept (`tags plan`): (plan, [(tag, whys)] kept).
     `children`: the repository's index children, when the caller has read them."""
     from glcr.api.tags import index_children
@@ -171,7 +178,8 @@ async def keep_plan_in_use(session: Any, plan: Any, repo: Any, tags: Sequence[An
     return keep(plan, _match(repo, pairs, items, options, children))
 
 
-async def apply_in_use(session: Any, simulation: Any, options: InUseOptions | None) -> Any:
+async def apply_in_use(session: Session, simulation: CleanupSimulation, options: InUseOptions | None
+                       ) -> CleanupSimulation:
     """A CleanupSimulation with `options`' tags in use kept (reason `in_use`); without options,
     the simulation as it is, with a report of the in-use tags it deletes (GitLab's schedule)."""
     from glcr.api.tags import index_children
@@ -206,7 +214,7 @@ async def apply_in_use(session: Any, simulation: Any, options: InUseOptions | No
     return replace(simulation, items=tuple(out), in_use=report)
 
 
-async def schedule_in_use(session: Any, project: str, overrides: dict, *, now: datetime) -> InUseReport:
+async def schedule_in_use(session: Session, project: str, overrides: Overrides, *, now: datetime) -> InUseReport:
     """What GitLab's schedule, running the saved policy with `overrides` on top, would delete of
     what is in use (everything GitLab can tell), with the name_regex_keep that would save it:
     for `policy set --keep-in-use`."""
@@ -220,4 +228,6 @@ async def schedule_in_use(session: Any, project: str, overrides: dict, *, now: d
     params, warnings, enabled = await effective_params(session, project, overrides)
     the_project, items = await simulate_cleanup(session, project, params, now=now)
     simulation = CleanupSimulation(the_project, CleanupPolicy(params, tuple(warnings), enabled), tuple(items), now)
-    return (await apply_in_use(session, simulation, None)).in_use
+    report = (await apply_in_use(session, simulation, None)).in_use
+    assert report is not None  # apply_in_use always reports
+    return report

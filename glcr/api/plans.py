@@ -4,20 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from glcr.api.cleanup import RepositoryCleanup, decide_repository
 from glcr.api.handle import open_repository
 from glcr.api.protection import guard_plan
 from glcr.api.resolve import resolve_repository
-from glcr.api.tags import index_children, list_tag_details
+from glcr.api.tags import Reading, index_children, list_tag_details
 from glcr.plan.build import PlanRules, build_tag_plan
 from glcr.plan.model import Plan
 from glcr.session import Session
 
+if TYPE_CHECKING:
+    from glcr.api.inuse import InUseOptions
+
 
 async def build_plan(session: Session, path: str, rules: PlanRules, *, now: datetime,
-                     progress=None, in_use=None, on_in_use=None) -> Plan:
+                     progress: Reading | None = None, in_use: InUseOptions | None = None,
+                     on_in_use: Callable[[list[tuple[str, tuple[str, ...]]]], None] | None = None) -> Plan:
     """The plan `rules` make for the repository at `path`; protected tags are kept, with the rule.
 
     `in_use` (glcr.api.inuse.InUseOptions): tags in use are kept too; `on_in_use([(tag, whys)])`
@@ -52,7 +56,7 @@ class BulkDelete:
     scheduled: bool  # sent to GitLab (it deletes in the background)
 
 
-async def bulk_delete(session: Session, path: str, attributes: dict, *, now: datetime,
+async def bulk_delete(session: Session, path: str, attributes: Mapping[str, Any], *, now: datetime,
                       review: Callable[[RepositoryCleanup], None], confirm: Callable[[str], None],
                       dry_run: bool = False) -> BulkDelete:
     """GitLab's asynchronous bulk tag delete for the repository at `path`, with `attributes`

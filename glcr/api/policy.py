@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+if TYPE_CHECKING:
+    from glcr.policy import PolicyChange
+    from glcr.policy.explain import PolicyLine
+    from glcr.policy.validate import ValidationResult
 
 
 
@@ -13,8 +18,8 @@ class ProjectPolicy:
     project_id: int
     project_path: str
     policy: Mapping[str, Any] | None  # GitLab's container_expiration_policy fields; None when unset
-    checks: Any  # glcr.policy.validate's findings on the saved policy (None when unset)
-    described: tuple  # what each field means (glcr.policy.describe_policy)
+    checks: ValidationResult | None  # glcr.policy.validate's findings on the saved policy (None when unset)
+    described: tuple[PolicyLine, ...]  # what each field means (glcr.policy.describe_policy)
 
 
 def _frozen(value: Any) -> Mapping[str, Any] | None:
@@ -34,13 +39,13 @@ async def read_policy(session: Any, project: str) -> ProjectPolicy:
 @dataclass(frozen=True)
 class PolicyUpdate:
     project_path: str
-    change: Any  # glcr.policy.PolicyChange: before, after, the payload
+    change: PolicyChange  # before, after, the payload
     sent: bool
     next_run_at: str | None = None
 
 
 async def update_policy(session: Any, project: str, changes: Mapping[str, Any], *,
-                  review: Callable[[Any, Any], None], confirm: Callable[[str], None],
+                  review: Callable[[PolicyChange, ValidationResult], None], confirm: Callable[[str], None],
                   dry_run: bool = False) -> PolicyUpdate:
     """Merge `changes` into the saved policy, `review(change, checks)`, refuse what GitLab would
     refuse, `confirm(question)` (raises to stop), then send only the changed fields."""

@@ -9,7 +9,7 @@ never sent for deletion; it is reported as kept, with the rule.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from glcr.gitlab.protection import OLD_GITLAB, read_caller, read_protection  # noqa: F401 (OLD_GITLAB: for the CLI)
 from glcr.policy.protection import (
@@ -22,6 +22,10 @@ from glcr.policy.protection import (
     protect_plan,
     protected_names,
 )
+
+if TYPE_CHECKING:
+    from glcr.plan.model import Plan
+    from glcr.policy.types import CleanupResult
 
 
 async def for_project(session: Any, project_id: int | str) -> Protection:
@@ -41,12 +45,13 @@ async def guard_requests(session: Any, repo: Any, requests: Sequence[Any]) -> tu
     return [r for r in requests if r.tag not in stopped], stopped
 
 
-async def guard_plan(session: Any, plan: Any, project_id: int | str) -> tuple[Any, dict[str, TagRule]]:
+async def guard_plan(session: Any, plan: Plan, project_id: int | str) -> tuple[Plan, dict[str, TagRule]]:
     protection, caller = await for_user_delete(session, project_id)
     return protect_plan(plan, protection, caller)
 
 
-async def guard_cleanup(session: Any, project_id: int | str, result: Any, *, user: bool = False) -> Any:
+async def guard_cleanup(session: Any, project_id: int | str, result: CleanupResult, *,
+                        user: bool = False) -> CleanupResult:
     """A cleanup result with the protected deletions kept: every rule for a policy run,
     the caller's for the bulk delete API (`user`)."""
     if user:
@@ -55,7 +60,7 @@ async def guard_cleanup(session: Any, project_id: int | str, result: Any, *, use
     return protect_cleanup(result, await for_project(session, project_id))
 
 
-async def explain_refusals(session: Any, repo: Any, results: list) -> list:
+async def explain_refusals(session: Any, repo: Any, results: list[Any]) -> list[Any]:
     """Failures the registry refused for protection (when the rules could not be checked first)
     get a detail naming the rule; when every failure is such a refusal and nothing was deleted,
     the first refusal is raised: a one-line permission error (exit 6)."""
@@ -133,7 +138,8 @@ async def tag_matches(session: Any, project_id: int, pattern: str) -> dict[str, 
 
 
 async def add_rule(session: Any, project: str, pattern: str, push: str, delete: str, *,
-                   review: Callable[[dict, "dict[str, list[str]] | None"], None], dry_run: bool = False) -> RuleChange:
+                   review: Callable[[dict[str, str], dict[str, list[str]] | None], None],
+                   dry_run: bool = False) -> RuleChange:
     """Check the new rule as GitLab does, `review(body, tags it matches now)`, then create it."""
     from glcr.gitlab.protection import create_rule, list_rules
     from glcr.policy.protection import validate_new_rule
@@ -149,7 +155,7 @@ async def add_rule(session: Any, project: str, pattern: str, push: str, delete: 
 
 async def update_rule(session: Any, project: str, rule: str, *, pattern: str | None = None,
                       push: str | None = None, delete: str | None = None,
-                      review: Callable[[TagRule, dict, "dict[str, list[str]] | None"], None],
+                      review: Callable[[TagRule, dict[str, str], dict[str, list[str]] | None], None],
                       confirm: Callable[[str], None], dry_run: bool = False) -> RuleChange:
     """Change the rule `rule` (an id or its exact pattern) after `review(before, body, tags a new
     pattern matches now, or None)` and `confirm(question)` (raises to stop)."""
@@ -161,11 +167,12 @@ async def update_rule(session: Any, project: str, rule: str, *, pattern: str | N
     existing = await gitlab_protection.list_rules(rest, project_id)
     before = find_rule(existing, rule)
     body = validate_update(before, existing, pattern=pattern, min_push=push, min_delete=delete)
-    new_pattern = pattern is not None and pattern != before.pattern
-    review(before, body, await tag_matches(session, project_id, pattern) if new_pattern else None)
+    new_pattern = pattern if pattern is not None and pattern != before.pattern else None
+    review(before, body, await tag_matches(session, project_id, new_pattern) if new_pattern is not None else None)
     if dry_run:
         return RuleChange(path, before, body, None, False)
     confirm(f"Update tag protection rule {before.id} of {path}?")
+    assert before.id is not None  # a rule from GitLab's list (TagRule.from_api) has its id
     return RuleChange(path, before, body, await gitlab_protection.update_rule(rest, project_id, before.id, body), True)
 
 
@@ -183,5 +190,6 @@ async def remove_rule(session: Any, project: str, rule: str, *, review: Callable
     if dry_run:
         return RuleChange(path, found, {}, None, False)
     confirm(f"Remove tag protection rule {found.id} (`{found.pattern}`) from {path}?")
+    assert found.id is not None  # a rule from GitLab's list (TagRule.from_api) has its id
     await delete_rule(rest, project_id, found.id)
     return RuleChange(path, found, {}, None, True)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
+from functools import partial
+from typing import Callable
 
 from glcr.errors import AuthError, NetworkError, PartialFailureError, PermissionDeniedError
 from glcr.models import RegistryKind, Repository
@@ -24,7 +27,7 @@ async def list_repositories(session: Session, *, project: str | None = None, gro
         return await session.api.project_repositories(project)
     repos = await session.api.group_repositories(group or "")
     # The group endpoint dropped tags_count in GitLab 15.0: ask each repository (concurrently).
-    return await gather_bounded(session.settings.jobs, [lambda r=r: session.api.repository(r.id) for r in repos])
+    return await gather_bounded(session.settings.jobs, [partial(session.api.repository, r.id) for r in repos])
 
 
 def sort_repositories(repos: list[Repository], key: str) -> list[Repository]:
@@ -87,8 +90,10 @@ async def find_repositories(session: Session, *, project: str | None = None, gro
     return sort_repositories(repos, sort)
 
 
-async def delete_repository_at(session: Session, path: str, *, review, confirm, wait: bool,
-                               timeout: float = 900, waiting=None) -> tuple[Repository, str]:
+async def delete_repository_at(session: Session, path: str, *, review: Callable[[RepositoryDetails], None],
+                               confirm: Callable[[str], None], wait: bool, timeout: float = 900,
+                               waiting: Callable[[Repository], AbstractContextManager[object]] | None = None
+                               ) -> tuple[Repository, str]:
     """Delete the repository at `path` after `review(details)` and `confirm(question)` (which
     raises to stop). `waiting(repository)`: a context manager open while GitLab removes it.
     Returns the repository and what became of it."""

@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from functools import partial
+from typing import TYPE_CHECKING, Callable, Protocol, Sequence, TypeAlias
 
 from glcr.api.handle import RepositoryHandle, open_repository, registry_path, repository_of
 from glcr.errors import AuthError, GlcrError, NetworkError, NotFoundError, PermissionDeniedError
 from glcr.registry.details import registry_tag_details
-from glcr.models import Digest, RegistryKind, Repository, TagDetails
+from glcr.models import Digest, Manifest, RegistryKind, Repository, TagDetails
 from glcr.registry.delete import (DeleteRequest, DeleteResult, Outcome, SiblingDamage, TagDeleter, raise_if_all_refused,
                                   snapshot)
 from glcr.session import Session
+
+if TYPE_CHECKING:
+    from glcr.policy.protection import Protection, TagRule
+
+
+class Counts(Protocol):
+    """A progress bar told its total once, then one step per tag read."""
+
+    def set_total(self, total: int) -> None: ...
+
+    def advance(self) -> None: ...
+
+
+# `progress(repository)`: a context manager (a progress bar) open while the tags are read.
+Reading: TypeAlias = Callable[[Repository], AbstractContextManager[Counts]]
 
 
 async def list_tag_details(session: Session, repo: Repository | RepositoryHandle,
@@ -48,7 +65,7 @@ class DeletePreview:
     current: dict[str, Digest]  # every tag of the repository → digest now
     requested: list[DeleteRequest]
     missing: list[str] = field(default_factory=list)
-    protected: dict = field(default_factory=dict)  # tag -> the protection rule that keeps it (not requested)
+    protected: dict[str, TagRule] = field(default_factory=dict)  # tag -> the protection rule that keeps it (not requested)
 
     @property
     def repository(self) -> Repository:
@@ -67,8 +84,8 @@ class DeletePreview:
         """For each requested tag, the OTHER tags that share its digest (they stay)."""
         wanted = {r.tag for r in self.requested}
         by_digest: dict[Digest, list[str]] = {}
-        for tag, digest in self.current.items():
-            by_digest.setdefault(digest, []).append(tag)
+        for tag, tag_digest in self.current.items():
+            by_digest.setdefault(tag_digest, []).append(tag)
         out = {}
         for request in self.requested:
             digest = self.current.get(request.tag)
@@ -104,7 +121,7 @@ class DeleteReport:
     results: list[DeleteResult]
     damage: list[SiblingDamage]
     method: str
-    protected: dict = field(default_factory=dict)  # tag -> the protection rule that kept it
+    protected: dict[str, TagRule] = field(default_factory=dict)  # tag -> the protection rule that kept it
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for r in self.results if r.outcome is outcome)
@@ -143,8 +160,10 @@ async def _delete_via_gitlab(session: Session, preview: DeletePreview,
             progress(result)
     for request in todo:  # sequential: see the docstring of registry/delete.py
         # Read again right before deleting: a tag pushed since the snapshot is kept (stale).
-        result, digest = await deleter.recheck(request, preview.current)
-        if result is None:
+        settled, digest = await deleter.recheck(request, preview.current)
+        if settled is not None:
+            result = settled
+        else:
             try:
                 gone = await session.api.delete_tag(preview.repository, request.tag)
                 result = DeleteResult(request.tag, Outcome.DELETED if gone else Outcome.ALREADY_ABSENT, digest)
@@ -162,7 +181,7 @@ class TagView:
 
     details: TagDetails
     siblings: tuple[str, ...]
-    manifest: Any  # glcr.registry.client's parsed manifest
+    manifest: Manifest
 
 
 async def tag_with_siblings(session: Session, repo: Repository | RepositoryHandle, name: str) -> TagView | None:
@@ -186,14 +205,14 @@ async def index_children(session: Session, repo: Repository | RepositoryHandle,
     handle = await open_repository(session, repo)
     client, path = handle.client, handle.path
 
-    async def one(digest: Digest):
+    async def one(digest: Digest) -> tuple[Digest, frozenset[Digest]] | None:
         head = await client.head_manifest(path, digest)
         if head is None or head.media_type not in INDEX_MEDIA_TYPES:
             return None
         manifest = await client.get_manifest(path, digest)
         return digest, frozenset(c.digest for c in manifest.children)
 
-    found = await gather_bounded(session.settings.registry_jobs, [lambda d=d: one(d) for d in sorted(set(digests))])
+    found = await gather_bounded(session.settings.registry_jobs, [partial(one, d) for d in sorted(set(digests))])
     return dict(f for f in found if f)
 
 
@@ -204,12 +223,12 @@ async def index_children(session: Session, repo: Repository | RepositoryHandle,
 class TagListing:
     repository: Repository
     tags: tuple[TagDetails, ...]
-    protection: Any  # glcr.policy.protection.Protection: the project's rules, to mark protected tags
+    protection: Protection  # the project's rules, to mark protected tags
     kind: RegistryKind | None = None  # the registry's mode; None when it could not be asked
 
 
 async def list_tags(session: Session, path: str, *,
-                    progress: Callable[[Repository], Any] | None = None) -> TagListing:
+                    progress: Reading | None = None) -> TagListing:
     """Every tag of the repository at `path` (as a user types it) with its details, and the
     project's protection rules. `progress(repository)` may return a context manager with
     `set_total(n)` and `advance()` (a progress bar) that is open while the tags are read."""
@@ -232,10 +251,15 @@ async def show_tag(session: Session, ref: str) -> TagView:
     """The tag `ref` (PATH:TAG) names; NotFoundError when it is absent."""
     from glcr.api.resolve import resolve_repository
 
+    from glcr.errors import InvalidInputError
+
     resolved = await resolve_repository(session, ref)
-    found = await tag_with_siblings(session, resolved.repository, resolved.ref.tag)
+    tag = resolved.ref.tag
+    if not tag:
+        raise InvalidInputError(f"{ref!r} names no tag", hint="write PATH:TAG, e.g. mygroup/app:v1.0")
+    found = await tag_with_siblings(session, resolved.repository, tag)
     if found is None:
-        raise NotFoundError(f"no tag {resolved.ref.tag} in {resolved.repository.path}")
+        raise NotFoundError(f"no tag {tag} in {resolved.repository.path}")
     return found
 
 

@@ -9,17 +9,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
+from typing import TYPE_CHECKING, TypeAlias
 
 from glcr.api.group import GroupProject, group_projects, project_params
-from glcr.api.handle import open_repository
+from glcr.api.handle import RepositoryHandle, open_repository
 from glcr.errors import GlcrError, NotFoundError
-from glcr.models import Manifest, Project
+from glcr.models import Manifest, Project, Repository
 from glcr.plan import usage as pu
 from glcr.plan.usage import RepositoryUsage
 from glcr.policy import Action
 from glcr.registry.details import gitlab_repository_size
 from glcr.session import Session
 from glcr.transport.concurrency import gather_bounded
+
+if TYPE_CHECKING:
+    from glcr.api.cleanup import Overrides
+    from glcr.policy import CleanupParams
+
+# (repository path, digest) -> the manifest, read once per run; None: deleted meanwhile.
+Manifests: TypeAlias = dict[tuple[str, str], Manifest | None]
 
 
 @dataclass(frozen=True)
@@ -44,12 +53,12 @@ async def scope_projects(session: Session, *, project: str | None, group: str | 
 
 
 async def storage_usage(session: Session, *, project: str | None = None, group: str | None = None,
-                        include_subgroups: bool = False, policy: bool = False, overrides: dict | None = None,
+                        include_subgroups: bool = False, policy: bool = False, overrides: Overrides | None = None,
                         now: datetime) -> Usage:
     """Every repository's size; with `policy` (each project's saved policy, `overrides` on top)
     the tags it would delete and the bytes that frees."""
     scope, projects = await scope_projects(session, project=project, group=group, include_subgroups=include_subgroups)
-    manifests: dict[tuple[str, str], Manifest | None] = {}
+    manifests: Manifests = {}
     deleted_blobs: list[dict[str, int]] = []
     kept_blobs: list[dict[str, int]] = []
 
@@ -71,7 +80,7 @@ async def storage_usage(session: Session, *, project: str | None = None, group: 
         return out
 
     # Projects a few at a time: each fans its own reads out to --jobs requests.
-    found = await gather_bounded(4, [lambda p=p: one_project(p) for p in projects])
+    found = await gather_bounded(4, [partial(one_project, p) for p in projects])
     rows = pu.largest_first(r for rows in found for r in rows)
     total = pu.reclaimable(deleted_blobs, kept_blobs) if policy else None
     return Usage(scope, tuple(rows), total, policy)
@@ -81,8 +90,9 @@ def _failed(project: Project, path: str, exc: GlcrError) -> RepositoryUsage:
     return RepositoryUsage(project.path_with_namespace, project.id, path, 0, None, pu.TAGS, error=str(exc))
 
 
-async def _one_repository(session: Session, project: Project, repo, params, now, manifests, deleted_blobs,
-                          kept_blobs, *, policy: bool) -> RepositoryUsage:
+async def _one_repository(session: Session, project: Project, repo: Repository, params: CleanupParams | None,
+                          now: datetime, manifests: Manifests, deleted_blobs: list[dict[str, int]],
+                          kept_blobs: list[dict[str, int]], *, policy: bool) -> RepositoryUsage:
     from glcr.api.cleanup import decide_repository
     from glcr.api.tags import list_tag_details
 
@@ -115,7 +125,7 @@ async def _one_repository(session: Session, project: Project, repo, params, now,
                    reclaim=pu.reclaimable(blobs_gone, blobs_kept))
 
 
-async def _blobs(handle, digests: set[str], manifests: dict, jobs: int) -> list[dict[str, int]]:
+async def _blobs(handle: RepositoryHandle, digests: set[str], manifests: Manifests, jobs: int) -> list[dict[str, int]]:
     """{blob digest: size} of each image (an index: its images' blobs), manifests read once."""
     async def read(digest: str) -> Manifest | None:
         key = (handle.path, digest)
@@ -137,4 +147,4 @@ async def _blobs(handle, digests: set[str], manifests: dict, jobs: int) -> list[
             blobs.update(await image(child.digest))
         return blobs
 
-    return await gather_bounded(jobs, [lambda d=d: image(d) for d in sorted(digests)])
+    return await gather_bounded(jobs, [partial(image, d) for d in sorted(digests)])

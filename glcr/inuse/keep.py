@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
+from typing import TYPE_CHECKING
+
 from glcr.policy.types import Action, CleanupResult, Reason
+
+if TYPE_CHECKING:
+    from glcr.plan.model import Plan
 
 
 def keep_in_use(result: CleanupResult, in_use: Mapping[str, tuple[str, ...]]) -> CleanupResult:
@@ -22,7 +27,7 @@ def keep_in_use(result: CleanupResult, in_use: Mapping[str, tuple[str, ...]]) ->
         return result
     decisions = tuple(
         d._replace(action=Action.KEEP, reason=Reason.IN_USE,
-                   context=_InUseContext(in_use[d.name]))  # type: ignore[arg-type]  # duck-typed, as _RuleContext
+                   context=_InUseContext(in_use[d.name]))
         if d.name in stopped else d
         for d in result.decisions)
     s = result.summary
@@ -81,7 +86,8 @@ def suggest_keep_regex(names: Iterable[str], current: str | None) -> str:
     return "(?:" + "|".join(alternatives) + ")" if len(alternatives) > 1 else alternatives[0]
 
 
-def keep_plan_in_use(plan, in_use: Mapping[str, tuple[str, ...]]):
+def keep_plan_in_use(plan: Plan, in_use: Mapping[str, tuple[str, ...]]
+                     ) -> tuple[Plan, list[tuple[str, tuple[str, ...]]]]:
     """(a tag plan with its in-use deletions turned into keeps, [(tag, whys)] kept)."""
     from glcr.plan.model import Action as PlanAction
 

@@ -322,8 +322,11 @@ def _gc_paused() -> Iterator[None]:
 
 
 class _TagWithContent(TagLike, Protocol):
-    digest: str | None
-    total_size: int | None
+    @property
+    def digest(self) -> str | None: ...
+
+    @property
+    def total_size(self) -> int | None: ...
 
 
 def _optional_fields(tags: list[TagLike]) -> tuple[list[str | None], list[int | None]]:

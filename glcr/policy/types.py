@@ -78,10 +78,13 @@ _REASON_TEXT = {
 @runtime_checkable
 class TagLike(Protocol):
     """What the engine reads from a tag; glcr.models.TagDetails fits. `digest` and `total_size`
-    are read with getattr and may be missing."""
+    are read with getattr and may be missing. Read-only, so frozen dataclasses fit."""
 
-    name: str
-    created_at: datetime | None
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def created_at(self) -> datetime | None: ...
 
 
 @dataclass(frozen=True)
