@@ -29,7 +29,8 @@ class ExitCode(IntEnum):
 class GlcrError(Exception):
     """Base of every error glcr raises on purpose."""
 
-    exit_code: ExitCode = ExitCode.INTERNAL
+    # An ExitCode; an int so the CLI's Ctrl-C error can carry the shell's 130 (not in the table's enum).
+    exit_code: int = ExitCode.INTERNAL
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
-from glcr.gitlab.protection import OLD_GITLAB, read_caller, read_protection  # noqa: F401 (OLD_GITLAB: for the CLI)
+from glcr.gitlab.protection import OLD_GITLAB as OLD_GITLAB  # re-exported for the CLI
+from glcr.gitlab.protection import read_caller, read_protection
 from glcr.policy.protection import (
     Caller,
     Protection,

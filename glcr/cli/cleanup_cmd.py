@@ -33,7 +33,7 @@ class VariantChoice(str, Enum):
     THIRD_PARTY = "third-party"
 
 
-def _simulation_args(ctx: typer.Context, project: str, repo: Optional[str], name_regex, name_regex_keep, keep_n,
+def _simulation_args(ctx: typer.Context, project: Optional[str], repo: Optional[str], name_regex, name_regex_keep, keep_n,
                      older_than, variant: VariantChoice, max_list_size: int):
     """The flags checked (before anything is read), and the keywords of glcr.api.cleanup's calls."""
     from datetime import datetime, timezone
@@ -129,6 +129,7 @@ def dry_run(ctx: typer.Context, project: Optional[str] = PROJECT_OR_GROUP,
         run_group(app_ctx, group, args, apply=False, include_subgroups=include_subgroups, shard=shard, junit=junit,
                   project_jobs=project_jobs, output=output)
         return
+    assert project is not None  # check_target: a PROJECT when there is no --group
     simulation = app_ctx.run(lambda s: simulate_policy(s, project, **args))
     _say_variants(app_ctx.stderr(), simulation)
     say_in_use(app_ctx, simulation)
@@ -182,6 +183,7 @@ def run(ctx: typer.Context, project: Optional[str] = PROJECT_OR_GROUP,
                    include_subgroups=include_subgroups, shard=shard, junit=junit, project_jobs=project_jobs,
                    output=output, state_dir=state_dir, run_id=run_id, yes=yes)
         return
+    assert project is not None  # check_target: a PROJECT when there is no --group
     console = app_ctx.stderr()
     journals: dict = {}
 

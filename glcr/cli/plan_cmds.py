@@ -76,6 +76,7 @@ def plan(
     if group:
         plan_group(app_context(ctx), group, rules, include_subgroups=include_subgroups, in_use=in_use, output=output)
         return
+    assert path is not None  # check_target: a PATH when there is no --group
     if output is not None:
         from glcr.statedir import check_file
 

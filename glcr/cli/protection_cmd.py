@@ -157,6 +157,7 @@ def remove(
         s, project, rule, review=lambda path, found: app_ctx.say(f"Rule {found.id} of {path}: {found.describe()}"),
         confirm=lambda question: app_ctx.confirm(question, yes), dry_run=dry_run))
     found = done.before
+    assert found is not None  # remove_rule always names the rule it found
     if not done.sent:
         console.print("Nothing removed.")
     elif output is OutputFormat.JSON:

@@ -260,8 +260,8 @@ def seed_cmd(state_dir: Optional[Path] = STATE_DIR,
         return
     with RegistryClient(info["registry_url"], key, verify=verify) as registry:
         pushed = seed_demo(info["url"], registry)
-    for repo, tags in pushed.items():
-        typer.echo(f"{info['registry_host']}/{repo}: {len(tags)} tags")
+    for repo, repo_tags in pushed.items():
+        typer.echo(f"{info['registry_host']}/{repo}: {len(repo_tags)} tags")
     if in_use:
         from glcr_sandbox.seed import seed_in_use
 

@@ -255,8 +255,8 @@ def registry_host_for(request: DoctorRequest, image_host: str | None, project: d
         return request.registry, "--registry"
     if image_host:
         return image_host, "the image name"
-    prefix = (project or {}).get("container_registry_image_prefix")
-    if prefix:
+    prefix = project.get("container_registry_image_prefix") if project else None
+    if project and prefix:
         return prefix.split("/", 1)[0], f"project {project.get('path_with_namespace')}"
     if request.env.get("CI_REGISTRY"):
         return request.env["CI_REGISTRY"], "CI_REGISTRY"

@@ -23,7 +23,7 @@ class CheckResult:
     message: str
     fix: str | None = None
     # For a FAIL: the error kind, so the exit code says what went wrong (5 token, 7 network...).
-    kind: ExitCode | None = None
+    kind: int | None = None  # an ExitCode (GlcrError.exit_code)
 
     def to_dict(self) -> dict[str, Any]:
         return {"check": self.check, "status": self.status.value, "message": self.message,
@@ -38,7 +38,7 @@ def warn(check: str, message: str, fix: str | None = None) -> CheckResult:
     return CheckResult(check, Status.WARN, message, fix)
 
 
-def fail(check: str, message: str, fix: str | None = None, kind: ExitCode = ExitCode.PARTIAL) -> CheckResult:
+def fail(check: str, message: str, fix: str | None = None, kind: int = ExitCode.PARTIAL) -> CheckResult:
     return CheckResult(check, Status.FAIL, message, fix, kind)
 
 

@@ -7,6 +7,7 @@ bounded concurrency takes 1/jobs of that (bench/bench_tags_list.py measures it).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Callable, Sequence
 from urllib.parse import quote
 
@@ -102,7 +103,7 @@ class GitLabApi:
                 progress()
             return details
 
-        found = await gather_bounded(self.jobs, [lambda n=n: one(n) for n in names])
+        found = await gather_bounded(self.jobs, [partial(one, n) for n in names])
         return [d for d in found if d is not None]
 
     async def delete_tag(self, repo: Repository, name: str) -> bool:

@@ -56,15 +56,15 @@ class GitLabRest:
                     kwargs.update(obey_rate_limit=False, retry_transient_errors=False, max_retries=0)
                     return super().http_request(*args, **kwargs)
 
-            token: dict[str, str] = {}
-            if self._creds.token is not None:
-                keyword = {TokenKind.PRIVATE: "private_token", TokenKind.JOB: "job_token",
-                           TokenKind.OAUTH: "oauth_token"}[self._creds.kind]
-                token[keyword] = self._creds.token.reveal()
+            secret = self._creds.token.reveal() if self._creds.token is not None else None
+            kind = self._creds.kind
             # ssl_verify too: python-gitlab passes it with every request, over the session's own.
             self._client = Gitlab(self._creds.url, timeout=TIMEOUT_SECONDS, ssl_verify=ca_path(self._http),
                                   session=build_requests_session(self._http), retry_transient_errors=False,
-                                  user_agent=f"glcr/{__version__}", **token)
+                                  user_agent=f"glcr/{__version__}",
+                                  private_token=secret if kind is TokenKind.PRIVATE else None,
+                                  job_token=secret if kind is TokenKind.JOB else None,
+                                  oauth_token=secret if kind is TokenKind.OAUTH else None)
         return self._client
 
     async def call(self, doing: str, fn: Callable[[], T], *, hints: Mapping[int | str, str] | None = None) -> T:
@@ -176,7 +176,7 @@ def translate(exc: BaseException, doing: str, secrets: tuple[str, ...] = (), *,
                 error.hint = "instance settings need an administrator's token with the api scope (and Admin Mode)"
         else:
             error = GlcrError(f"{doing}: {detail}")
-        if code in hints:
+        if code is not None and code in hints:
             error.hint = hints[code]
         return error
     problem = certificate_problem(exc) if isinstance(exc, requests.exceptions.SSLError) else None

@@ -18,6 +18,7 @@ import secrets
 import shutil
 import tempfile
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -263,9 +264,9 @@ class RegistryDest:
         async def untagged(digest: Digest):
             return digest, await self.client.head_manifest(self.path, digest)
 
-        pairs = await gather_bounded(jobs, [lambda t=t: tag(t) for t in sorted(repo.tags)])
+        pairs = await gather_bounded(jobs, [partial(tag, t) for t in sorted(repo.tags)])
         tagged = set(repo.tags.values())
-        heads = await gather_bounded(jobs, [lambda d=d: untagged(d) for d in sorted(repo.manifests) if d not in tagged])
+        heads = await gather_bounded(jobs, [partial(untagged, d) for d in sorted(repo.manifests) if d not in tagged])
         absent = [d for d, head in heads if head is None]
         if absent:
             raise PartialFailureError(f"{self.path}: {len(absent)} manifest(s) missing after the copy, "
@@ -311,7 +312,8 @@ class LayoutDest:
         for blob in repo.unique_blobs.values():
             if not is_foreign(blob) and not self.layout.has_blob(blob.digest, blob.size):
                 raise PartialFailureError(f"blob {blob.digest[:19]} of {repo.path} is missing from {self.layout.root}")
-        return {t: d for t, d in entries.items() if t in repo.tags}
+        # An entry without a digest reads as absent, as .get() reads it in every caller.
+        return {t: d for t, d in entries.items() if t in repo.tags and isinstance(d, str)}
 
     async def finish(self, repo: RepoInventory) -> None:
         await self.layout.set_repository(repo)
@@ -346,7 +348,7 @@ async def copy_repository(source: Source, dest: Dest, repo: RepoInventory, *, jo
     # violation, answered 500 "unknown error", seen with v3.86).
     if ordered:
         await blob_job(ordered[0])
-    await gather_bounded(jobs, [lambda b=b: blob_job(b) for b in ordered[1:]])
+    await gather_bounded(jobs, [partial(blob_job, b) for b in ordered[1:]])
     tags = tags_by_digest(repo)
 
     async def manifest_job(digest: Digest) -> None:
@@ -356,7 +358,7 @@ async def copy_repository(source: Source, dest: Dest, repo: RepoInventory, *, jo
 
     await dest.start_manifests()
     for level in levels:
-        await gather_bounded(jobs, [lambda d=d: manifest_job(d) for d in level])
+        await gather_bounded(jobs, [partial(manifest_job, d) for d in level])
     await dest.finish(repo)
     found = await dest.found_tags(repo, jobs)
     wrong = sorted(t for t, d in repo.tags.items() if found.get(t) != d)

@@ -20,6 +20,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, ContextManager, Iterator, Protocol
 
@@ -331,7 +332,7 @@ class Executor:
                 await self.session.api.delete_repository(current)
             await self._wait_repository_gone(repo.repository_id, repo.path)
 
-        await gather_bounded(self.jobs, [lambda r=r: one(r) for r in repos])
+        await gather_bounded(self.jobs, [partial(one, r) for r in repos])
         return {"_detail": f"{len(repos)} empty repository record(s) removed"}
 
     async def _wait_no_tags(self, step: Step, progress: Progress) -> dict[str, Any]:
@@ -427,7 +428,7 @@ class Executor:
                 await self.session.api.delete_repository(record)
                 await self._wait_repository_gone(record.id, holding)
 
-        await gather_bounded(self.jobs, [lambda i=i: one(i) for i in indices])
+        await gather_bounded(self.jobs, [partial(one, i) for i in indices])
         return {"_detail": f"{len(indices)} holding cop{'y' if len(indices) == 1 else 'ies'} removed"}
 
     async def _holding_records(self) -> list[Repository]:
@@ -456,7 +457,7 @@ class Executor:
             if wrong:
                 problems.append(f"{path}:{wrong[0]} is {(now.get(wrong[0]) or 'missing')[:19]}, "
                                 f"was {repo.tags[wrong[0]][:19]}")
-            for old in {repo.path, self.plan.holding_paths.get(index)} - {path, None}:
+            for old in {p for p in (repo.path, self.plan.holding_paths.get(index)) if p is not None} - {path}:
                 try:
                     tags = await self.client.list_tags(old)
                 except (PermissionDeniedError, NotFoundError):

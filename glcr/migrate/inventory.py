@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -61,7 +62,7 @@ async def read_repository(session, client: RegistryClient, path: str, *, name: s
             tick()
         return tag, found
 
-    heads = await gather_bounded(jobs, [lambda t=t: head(t) for t in tags])
+    heads = await gather_bounded(jobs, [partial(head, t) for t in tags])
     tag_digests = {t: h.digest for t, h in heads if h is not None}  # a tag deleted meanwhile drops out
     nodes: dict[Digest, ManifestNode] = {}
     frontier = sorted(set(tag_digests.values()))
@@ -72,7 +73,7 @@ async def read_repository(session, client: RegistryClient, path: str, *, name: s
             except NotFoundError:
                 return digest, None
 
-        fetched = await gather_bounded(jobs, [lambda d=d: fetch(d) for d in frontier])
+        fetched = await gather_bounded(jobs, [partial(fetch, d) for d in frontier])
         following: set[Digest] = set()
         for digest, node in fetched:
             if node is None:
@@ -84,7 +85,7 @@ async def read_repository(session, client: RegistryClient, path: str, *, name: s
             async def refs(digest: Digest):
                 return await client.referrers(path, digest) or []
 
-            lists = await gather_bounded(jobs, [lambda d=d: refs(d) for d, n in fetched if n is not None])
+            lists = await gather_bounded(jobs, [partial(refs, d) for d, n in fetched if n is not None])
             following.update(entry["digest"] for entries in lists for entry in entries)
         frontier = sorted(following - set(nodes) - {d for d, n in fetched if n is None})
     return RepoInventory(name, path, repository_id, tag_digests, nodes, status)

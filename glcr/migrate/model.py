@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from glcr.models import Digest
 
@@ -177,6 +177,20 @@ class Rule:
     min_delete: str | None = None
 
 
+class TagRuleFacts(Protocol):
+    """A tag protection rule as the preflight reads it (glcr.policy.protection.TagRule fits;
+    migration_checks reads these fields)."""
+
+    @property
+    def pattern(self) -> str: ...
+
+    @property
+    def min_push(self) -> str | None: ...
+
+    @property
+    def min_delete(self) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class HoldingFacts:
     path: str  # the holding project's full path
@@ -184,7 +198,7 @@ class HoldingFacts:
     project_id: int = 0
     registry_host: str | None = None
     delete_granted: bool | None = None  # registry delete (implies push) on the holding path
-    tag_rules: tuple | None = ()  # its tag protection rules; None: they could not be read
+    tag_rules: tuple[TagRuleFacts, ...] | None = ()  # its tag protection rules; None: they could not be read
     access: int = 0  # the caller's access level in the holding project
     rules_note: str = ""  # why its rules could not be read
 
@@ -205,7 +219,7 @@ class PreflightFacts:
     backup_dir: str | None = None
     backup_dir_free: int | None = None  # free bytes on its file system
     backup_dir_conflict: str | None = None  # not empty and not a glcr layout, or not writable
-    tag_rules: tuple[Rule, ...] | None = None  # None: the API did not answer (older GitLab)
+    tag_rules: tuple[TagRuleFacts, ...] | None = None  # None: the API did not answer (older GitLab)
     tag_rules_note: str = ""  # why the tag rules could not be read
     repository_rules: tuple[Rule, ...] | None = None
     problems: tuple[str, ...] = ()  # what the inventory could not read (a missing index child)

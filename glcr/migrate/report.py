@@ -37,7 +37,8 @@ def report_rows(plan: MigrationPlan, progress: Progress) -> tuple[list[RepoRow],
     """Per repository, and per tag: the digest before and the one found at the final path."""
     verify = next((s for s in reversed(progress.steps) if s.kind is StepKind.VERIFY), None)
     final_path = (verify.args.get("project_path") if verify else None) or plan.target
-    found = progress.done.get(verify.id).data.get("found", {}) if verify and verify.id in progress.done else {}
+    verified = progress.done.get(verify.id) if verify else None
+    found = verified.data.get("found", {}) if verified is not None else {}
     uploads: dict[int, int] = {}
     for step in progress.steps:
         entry = progress.done.get(step.id)

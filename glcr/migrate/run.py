@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from glcr.migrate import service
+
+if TYPE_CHECKING:
+    from glcr.errors import GlcrError
 
 
 @dataclass(frozen=True)
@@ -54,14 +57,15 @@ async def migrate(session, source: str, target: str, *, state_root: Path, holdin
     return Migration(prepared, directory, plan, progress)
 
 
-def preflight_error(exit_code: int | None) -> type:
+def preflight_error(exit_code: int | None) -> type[GlcrError]:
     """The error kind that ends the command with `exit_code` (RefusedError when None)."""
     from glcr.errors import (
         ExitCode, InvalidInputError, NotFoundError, PermissionDeniedError, RefusedError,
     )
 
-    kinds = {ExitCode.INVALID_INPUT: InvalidInputError, ExitCode.NOT_FOUND: NotFoundError,
-             ExitCode.PERMISSION: PermissionDeniedError}
+    kinds: dict[int | None, type[GlcrError]] = {ExitCode.INVALID_INPUT: InvalidInputError,
+                                                ExitCode.NOT_FOUND: NotFoundError,
+                                                ExitCode.PERMISSION: PermissionDeniedError}
     return kinds.get(exit_code, RefusedError)
 
 

@@ -111,7 +111,9 @@ class TokenSource:
                 f"the registry sends us to {scheme}://{host}:{port} for tokens, not to the GitLab URL",
                 hint="refusing to send GitLab credentials there; check --url (scheme, host and port)",
             )
-        params: list[tuple[str, str]] = [("service", challenge.service or "container_registry")]
+        # httpx's QueryParams items (list is invariant: str alone would not be accepted).
+        params: list[tuple[str, str | int | float | bool | None]] = [
+            ("service", challenge.service or "container_registry")]
         params += [("scope", s) for s in scopes]
         basic = await self._basic()
         try:

@@ -59,8 +59,9 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import partial
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 from glcr.errors import AuthError, GlcrError, PermissionDeniedError, for_status
 from glcr.models import MEDIA_DOCKER_MANIFEST, Digest, RegistryKind
@@ -141,7 +142,7 @@ async def snapshot(client: RegistryClient, repository: str, jobs: int,
     async def head(name: str):
         return name, await client.head_manifest(repository, name)
 
-    pairs = await gather_bounded(jobs, [lambda n=n: head(n) for n in names])
+    pairs = await gather_bounded(jobs, [partial(head, n) for n in names])
     return {name: head.digest for name, head in pairs if head is not None}
 
 
@@ -200,7 +201,7 @@ class PlaceholderCheck:
     async def many(self, digests: Sequence[Digest]) -> set[Digest]:
         """The placeholders among `digests` (distinct ones are read concurrently)."""
         unknown = sorted({d for d in digests if d not in self._known})
-        found = await gather_bounded(self.jobs, [lambda d=d: self._check(d) for d in unknown])
+        found = await gather_bounded(self.jobs, [partial(self._check, d) for d in unknown])
         self._known.update(zip(unknown, found))
         return {d for d in digests if self._known.get(d)}
 
@@ -316,7 +317,7 @@ class TagDeleter:
                 progress(result)
             return result
 
-        results = await gather_bounded(self.jobs, [lambda r=r: one(r) for r in todo])
+        results = await gather_bounded(self.jobs, [partial(one, r) for r in todo])
         await test_pause("deleted")
         return results
 
@@ -350,9 +351,10 @@ class TagDeleter:
         url = f"/gitlab/v1/repositories/{self.repository}/tags/list/"
         # `span`: the snapshot's names from `after` to the window's last; some slack for tags
         # pushed in between since, so one page usually covers the window.
-        params: dict | None = {"n": min(GITLAB_TAGS_PAGE, span + max(8, span // 8))}
+        first: dict[str, int | str] = {"n": min(GITLAB_TAGS_PAGE, span + max(8, span // 8))}
         if after is not None:
-            params["last"] = after
+            first["last"] = after
+        params: dict[str, int | str] | None = first
         wanted, found = set(names), {}
         for _ in range(self.WINDOW_MAX_PAGES):
             response = await self.client.request("GET", url, doing, params=params)
@@ -534,7 +536,7 @@ class TagDeleter:
 
         interrupted = False
         try:
-            await gather_bounded(self.jobs, [lambda r=r: point(r) for r in todo])
+            await gather_bounded(self.jobs, [partial(point, r) for r in todo])
             await test_pause("repointed")
         except asyncio.CancelledError:
             # Ctrl-C while re-pointing: the tags not re-pointed yet stay as they are. A PUT cut
@@ -654,7 +656,7 @@ class TagDeleter:
         return unknown
 
     @staticmethod
-    def _all_failed(todo: Sequence[DeleteRequest], before: dict[str, Digest | None], why: str,
+    def _all_failed(todo: Sequence[DeleteRequest], before: Mapping[str, Digest | None], why: str,
                     error: GlcrError | None = None) -> list[DeleteResult]:
         return [DeleteResult(r.tag, Outcome.FAILED, r.expected_digest or before.get(r.tag), why, error) for r in todo]
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import datetime
+from functools import partial
 from typing import Callable, Sequence
 
 from glcr.errors import GlcrError, NotFoundError
@@ -151,7 +152,7 @@ async def third_party_details(client: RegistryClient, path: str, location: str, 
                           created_at=await configs.created(manifest), total_size=total_layer_size(manifest),
                           revision=revision, short_revision=short)
 
-    found = await gather_bounded(jobs, [lambda n=n: one(n) for n in names])
+    found = await gather_bounded(jobs, [partial(one, n) for n in names])
     return [d for d in found if d is not None]
 
 

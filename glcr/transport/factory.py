@@ -57,8 +57,10 @@ def build_async_client(
     on_retry = _retry_logger(options) if options.debug else None
     if options.budget is not None:
         wire = BudgetTransport(wire, options.budget)
-    transport = RetryTransport(wire, options.retry, on_retry=on_retry,
-                               **({"sleep": options.sleep} if options.sleep else {}))
+    if options.sleep is None:
+        transport = RetryTransport(wire, options.retry, on_retry=on_retry)
+    else:
+        transport = RetryTransport(wire, options.retry, on_retry=on_retry, sleep=options.sleep)
     hooks = _debug_hooks(options) if options.debug else {}
     return httpx.AsyncClient(
         base_url=base_url,
@@ -100,7 +102,7 @@ def _user_agent() -> str:
 # The debug lines, one format for httpx's hooks and python-gitlab's requests session.
 
 
-def request_line(options: HttpOptions, method: str, url: str, headers: Mapping[str, str]) -> str:
+def request_line(options: HttpOptions, method: str, url: str, headers: Mapping[str, str | bytes]) -> str:
     shown = {k: v for k, v in redact_headers(headers).items()
              if k.lower() in ("authorization", "private-token", "job-token", "accept")}
     return f"debug: > {method} {redact_text(url, options.secrets)} {shown}"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, TypeVar
+
+V = TypeVar("V")  # a header value: str (httpx) or str | bytes (requests)
 
 SECRET_HEADERS = frozenset(
     {"authorization", "private-token", "job-token", "proxy-authorization", "cookie", "set-cookie"}
@@ -14,7 +16,7 @@ _GL_TOKEN = re.compile(r"\b(glpat|gldt|glcbt|glptt|glrt|gloas|glsoat|glffct)-[A-
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
 
 
-def redact_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
+def redact_headers(headers: Mapping[str, V] | Iterable[tuple[str, V]]) -> dict[str, V | str]:
     items = headers.items() if isinstance(headers, Mapping) else headers
     return {k: ("***" if k.lower() in SECRET_HEADERS else v) for k, v in items}
 
