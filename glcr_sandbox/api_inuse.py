@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
+from typing import Any, overload
 
 from glcr_sandbox.api_auth import Caller, authenticate
 from glcr_sandbox.api_projects import find_project
@@ -80,6 +80,12 @@ def _reader(ctx: SandboxContext, req: Request, id: str, level: int, *, job_token
     if not caller.user.admin and ctx.world.project_access(caller.user, project) < level:
         raise forbidden()
     return caller, project
+
+
+@overload
+def _choice(req: Request, name: str, allowed: tuple[str, ...], default: str) -> str: ...
+@overload
+def _choice(req: Request, name: str, allowed: tuple[str, ...], default: None) -> str | None: ...
 
 
 def _choice(req: Request, name: str, allowed: tuple[str, ...], default: str | None) -> str | None:
@@ -194,6 +200,7 @@ def list_merge_requests(ctx: SandboxContext, req: Request, id: str) -> Response:
 
 def list_releases(ctx: SandboxContext, req: Request, id: str) -> Response:
     caller, project = _reader(ctx, req, id, GUEST, job_token=True)
+    assert caller.user is not None  # _reader refuses an anonymous caller
     with_commit = caller.user.admin or ctx.world.project_access(caller.user, project) >= REPORTER
     items = sorted(_history(ctx, project)["releases"], key=lambda r: (r["released_at"], r["id"]), reverse=True)
     page, headers = paginate(req, items, {"id": id, "order_by": "released_at", "sort": "desc"})
@@ -225,8 +232,8 @@ def list_branches(ctx: SandboxContext, req: Request, id: str) -> Response:
 
 
 def _time(value: Any, default: dt.datetime) -> str:
-    moment = parse_time(value) if isinstance(value, str) and value else default
-    return iso(moment)
+    moment = parse_time(value) if isinstance(value, str) and value else None  # a text: a time
+    return iso(moment or default)
 
 
 def add_history(ctx: SandboxContext, req: Request, id: str) -> Response:

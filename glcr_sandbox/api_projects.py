@@ -163,7 +163,7 @@ def put_project(ctx: SandboxContext, req: Request, id: str) -> Response:
         if errors:
             raise api_message(400, errors)
 
-        if rename_in_registry:
+        if rename_in_registry and new_path is not None:  # set only with a new path
             # Projects::AfterRenameService#rename_base_repository_in_registry!: the base
             # repository and every repository under it move to the new path in the registry.
             old_full = world.project_full_path(project).lower()

@@ -35,7 +35,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Iterator, cast
 
 import yaml
 
@@ -405,7 +405,7 @@ class GitlabRegistryProcess(LoopbackRegistry):
         """<tmp>/owner.json: this process and its children, for reap_orphans after a SIGKILL."""
         assert self._tmp is not None
         children = {
-            name: [proc.pid, os.path.realpath(proc.args[0])]  # type: ignore[index]
+            name: [proc.pid, os.path.realpath(cast("list[str]", proc.args)[0])]  # each started from a list
             for name, proc in self._procs.items()
             if proc.poll() is None
         }

@@ -74,7 +74,8 @@ def delete_tags_gitlab(
     container_registry_delete_tags_service_timeout (0: none), checked before each tag."""
     if not names:
         return [], None
-    start, deleted = time.monotonic(), []
+    start = time.monotonic()
+    deleted: list[str] = []
     for name in names:
         if timeout_s > 0 and time.monotonic() - start > timeout_s:
             return deleted, "error while deleting tags"

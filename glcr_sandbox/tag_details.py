@@ -28,7 +28,7 @@ _FRACTION = re.compile(r"(\.\d{6})\d+")  # Go writes nanoseconds; Python parses 
 @dataclass(frozen=True)
 class TagInfo:
     name: str
-    digest: str
+    digest: str | None  # as the registry sent it (its tag list always has one)
     media_type: str
     config_digest: str | None
     created: dt.datetime | None

@@ -23,9 +23,9 @@ def describe_step(step: Step, plan: MigrationPlan) -> str:
     name = (repo.path if repo else "")
     holding = plan.holding_paths.get(step.repo) if step.repo is not None else None
     where = holding or plan.backup_dir or "?"
-    if step.kind is StepKind.BACKUP:
+    if repo is not None and step.kind is StepKind.BACKUP:
         return f"copy {len(repo.tags)} tag(s) of {name} to {where} and verify"
-    if step.kind is StepKind.DELETE_TAGS:
+    if repo is not None and step.kind is StepKind.DELETE_TAGS:
         return f"delete {len(repo.tags)} tag(s) from {name}"
     if step.kind is StepKind.DELETE_REPOSITORY:
         return f"remove {len(step.args['repos'])} empty repository record(s)"
@@ -35,7 +35,7 @@ def describe_step(step: Step, plan: MigrationPlan) -> str:
         return f"transfer the project to {step.args['namespace']}"
     if step.kind is StepKind.RENAME:
         return f"change the project's path to {step.args['path']}"
-    if step.kind is StepKind.RESTORE:
+    if repo is not None and step.kind is StepKind.RESTORE:
         from glcr.migrate.model import repository_path
 
         return f"restore {len(repo.tags)} tag(s) at {repository_path(step.args['project_path'], repo.name)} and verify"
@@ -45,6 +45,12 @@ def describe_step(step: Step, plan: MigrationPlan) -> str:
     if step.kind is StepKind.REMOVE_BACKUP:
         return f"remove the backup directory {plan.backup_dir}"
     return f"verify every tag under {step.args.get('project_path')}"
+
+
+def _step_detail(progress: Progress, step: Step) -> str:
+    """What the journal says of a finished or failed step ("" for the others)."""
+    entry = progress.done.get(step.id) or progress.failed.get(step.id)
+    return entry.detail if entry is not None else ""
 
 
 def render_preflight(plan: MigrationPlan, findings: Sequence[Finding], console) -> None:
@@ -135,9 +141,7 @@ def render_status(items: Sequence[tuple[MigrationPlan, Progress]], fmt: OutputFo
         write_table(None, ["MIGRATION", "FROM", "TO", "MODE", "STATE"],
                     [(plan.id, plan.source, plan.target, plan.mode.value, state_name(progress))])
         write_table(None, ["#", "STEP", "STATE", "DETAIL"],
-                    [(n, describe_step(s, plan), progress.state(s),
-                      (progress.done.get(s.id) or progress.failed.get(s.id)).detail
-                      if (s.id in progress.done or s.id in progress.failed) else "")
+                    [(n, describe_step(s, plan), progress.state(s), _step_detail(progress, s))
                      for n, s in enumerate(progress.steps, 1)], justify_right=["#"])
         return
     write_table(None, ["MIGRATION", "FROM", "TO", "MODE", "STATE", "STEPS DONE"],

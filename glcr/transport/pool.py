@@ -32,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from typing import AsyncIterator
+from typing import AsyncIterable, AsyncIterator, cast
 
 import h11
 import httpcore
@@ -82,7 +82,8 @@ class HostPool:
                 await self._drop(connection)
             raise
         return httpcore.Response(status=response.status, headers=response.headers,
-                                 content=_HandBack(response.stream, self, connection),
+                                 # Connection.handle_async_request answers with its _Body.
+                                 content=_HandBack(cast(_Body, response.stream), self, connection),
                                  extensions=response.extensions)
 
     async def _connection_for(self, origin: httpcore.Origin) -> "Connection":
@@ -150,7 +151,7 @@ class Connection:
 
     def reusable(self) -> bool:
         return (not self.closed and self._writer is not None and not self._writer.is_closing()
-                and not self._reader.at_eof() and time.monotonic() < self._idle_until)
+                and self._reader is not None and not self._reader.at_eof() and time.monotonic() < self._idle_until)
 
     async def _connect(self, timeout: float | None) -> None:
         host = self.origin.host.decode("ascii")
@@ -193,7 +194,8 @@ class Connection:
         h = self._h11
         try:
             out = [h.send(h11.Request(method=request.method, target=request.url.target, headers=request.headers))]
-            async for chunk in request.stream:
+            # httpx's async transport always hands over an async stream.
+            async for chunk in cast(AsyncIterable[bytes], request.stream):
                 if chunk:
                     out.append(h.send(h11.Data(data=chunk)))
                     if sum(map(len, out)) >= WRITE_BUFFER:
@@ -205,11 +207,13 @@ class Connection:
         await self._write(out, timeout)
 
     async def _write(self, parts: list[bytes], timeout: float | None) -> None:
+        writer = self._writer
+        assert writer is not None  # connected before the first write
         try:
-            self._writer.writelines(parts)
-            if self._writer.transport.get_write_buffer_size() > WRITE_BUFFER:
+            writer.writelines(parts)
+            if writer.transport.get_write_buffer_size() > WRITE_BUFFER:
                 async with asyncio.timeout(timeout):
-                    await self._writer.drain()
+                    await writer.drain()
         except TimeoutError:
             raise httpcore.WriteTimeout("writing the request") from None
         except OSError as exc:
@@ -217,6 +221,8 @@ class Connection:
 
     async def _next_event(self, timeout: float | None):
         h = self._h11
+        reader = self._reader
+        assert reader is not None  # connected before the first read
         while True:
             try:
                 event = h.next_event()
@@ -226,7 +232,7 @@ class Connection:
                 return event
             try:
                 async with asyncio.timeout(timeout):
-                    data = await self._reader.read(READ_SIZE)
+                    data = await reader.read(READ_SIZE)
             except TimeoutError:
                 raise httpcore.ReadTimeout("waiting for the response") from None
             except OSError as exc:
@@ -310,9 +316,11 @@ class PooledTransport(httpx.AsyncHTTPTransport):
                  keepalive_expiry: float = KEEPALIVE_EXPIRY) -> None:
         # No super().__init__(): it would build an httpcore pool only to discard it. The parent's
         # handle_async_request and aclose use nothing but `_pool`.
-        self._pool = HostPool(size, ssl_context=httpx.create_ssl_context(verify=verify),
-                              keepalive_expiry=keepalive_expiry)
+        self._host_pool = HostPool(size, ssl_context=httpx.create_ssl_context(verify=verify),
+                                   keepalive_expiry=keepalive_expiry)
+        # httpx declares `_pool` as httpcore's pool; the parent calls only the two methods HostPool has.
+        self._pool = self._host_pool  # type: ignore[assignment]
 
     @property
     def pool(self) -> HostPool:
-        return self._pool
+        return self._host_pool
