@@ -424,6 +424,19 @@ class ProtectedTagError(PermissionDeniedError):
         return ProtectedTagError(self.tag, self.code, pushing=self.pushing, protection=protection)
 
 
+def kept_error(kept: Mapping[str, TagRule], deleted: int = 0) -> ProtectedTagError:
+    """`tags delete` named tags a rule keeps: one line naming the first tag and its rule (exit 6),
+    so a script can tell "nothing was deleted" from success. The other named tags were deleted."""
+    tag = sorted(kept)[0]
+    rule = kept[tag]
+    error = ProtectedTagError(tag, "IMMUTABLE_TAG" if rule.immutable else "PROTECTED_TAG",
+                              protection=Protection((rule,)))
+    more = f" (and {len(kept) - 1} other tag(s))" if len(kept) > 1 else ""
+    done = f"; the other {deleted} named tag(s) were deleted" if deleted else "; nothing was deleted"
+    error.message = f"{error.message}{more}{done}"
+    return error
+
+
 def refusal_error(status: int, body: Any, method: str, url_path: str) -> ProtectedTagError | None:
     """A registry answer as a ProtectedTagError, when it is a tag-protection refusal."""
     found = refusal_code(body) if status in (401, 403) else None

@@ -149,12 +149,16 @@ def test_tags_apply_and_delete_never_delete_a_protected_tag(sandbox: Sandbox, sa
     assert r"protected by rule ^v1\." in planned.stderr
     assert glcr(sandbox_env, "tags", "apply", repo, "--from-file", str(tmp_path / "plan.json"), "--yes").code == 0
     assert tags_now(sandbox, registry, repo) == sorted(V1)
-    deleted = glcr(sandbox_env, "tags", "delete", repo, "v1.0", "v1.1", "--yes", "-o", "json")
-    assert deleted.code == 0, deleted.stderr
+    push_image(registry, repo, "v3.0", created=OLD, seed="v3.0")
+    deleted = glcr(sandbox_env, "tags", "delete", repo, "v1.0", "v1.1", "v3.0", "--yes", "-o", "json")
+    assert deleted.code == 6, deleted.stderr  # a named tag was not deleted: not a success
     outcomes = {r["name"]: (r["outcome"], r["detail"]) for r in deleted.json()["results"]}
-    assert outcomes["v1.0"] == ("kept", r"protected by rule ^v1\.")
+    assert outcomes["v1.0"] == ("kept", r"protected by rule ^v1\.") and outcomes["v3.0"][0] == "deleted"
+    last = deleted.stderr.strip().splitlines()[-1]
+    assert "v1.0" in last and r"^v1\." in last and "1 other" in last, deleted.stderr
     human = glcr(sandbox_env, "tags", "delete", repo, "v1.2", "--yes")
-    assert human.code == 0 and r"keep v1.2: protected by rule ^v1\." in human.stderr, human.stderr
+    assert human.code == 6 and r"keep v1.2: protected by rule ^v1\." in human.stderr, human.stderr
+    assert "nothing was deleted" in human.stderr
     assert tags_now(sandbox, registry, repo) == sorted(V1)
 
 
