@@ -196,16 +196,33 @@ def register(router, api: str) -> None:
 # --- enforcement ------------------------------------------------------------------------------
 
 
+def is_immutable(rule: dict[str, Any]) -> bool:
+    """Both levels nil (EE, `immutable` scope)."""
+    return not rule.get("minimum_access_level_for_push") and not rule.get("minimum_access_level_for_delete")
+
+
+def enforced_rules(ctx: SandboxContext, project: Project) -> list[dict[str, Any]]:
+    """The rules GitLab enforces: none before 17.9; immutable ones only with the licence
+    (CE's `protected_patterns_for_delete` uses the `mutable` scope; EE adds `immutable`)."""
+    if not ctx.knobs.protected_tags:
+        return []
+    return [r for r in project_rules(ctx, project) if not is_immutable(r) or ctx.knobs.immutable_tags]
+
+
+def _restricted(rule: dict[str, Any], field_name: str, level: int) -> bool:
+    needed = LEVELS.get(rule.get(field_name) or "")
+    return needed is not None and needed > level
+
+
 def delete_filter(ctx: SandboxContext, project: Project, user: User | None) -> Callable[[str], bool]:
-    """is_protected(name) for a delete by `user` (None: a policy run or a worker: every rule)."""
-    if (user is not None and user.admin) or not ctx.knobs.tag_rules_api:
-        return lambda name: False
+    """is_protected(name) for a delete by `user` (None: a policy run or a worker: every rule).
+    An administrator passes every mutable rule, never an immutable one (EE's prepend)."""
     level = None if user is None else ctx.world.project_access(user, project)
     patterns = []
-    for rule in project_rules(ctx, project):
-        needed = LEVELS.get(rule.get("minimum_access_level_for_delete") or "")
-        immutable = not rule.get("minimum_access_level_for_push") and not rule.get("minimum_access_level_for_delete")
-        if immutable or level is None or (needed is not None and needed > level):
+    for rule in enforced_rules(ctx, project):
+        if user is not None and user.admin and not is_immutable(rule):
+            continue
+        if is_immutable(rule) or level is None or _restricted(rule, "minimum_access_level_for_delete", level):
             try:
                 patterns.append(compile_untrusted(rule["tag_name_pattern"]))
             except InvalidRegexp:
@@ -221,3 +238,37 @@ def refuse_protected(names: list[str], is_protected: Callable[[str], bool]) -> l
     if names and not left:
         raise ApiError(403, {"message": f"403 Forbidden - {PROTECTED_TAGS_ERROR}"})
     return left
+
+
+# --- the caller's patterns in registry tokens ---------------------------------------------------
+
+
+def token_metadata(ctx: SandboxContext, project: Project, user: User | None, actions: list[str]) -> dict[str, Any]:
+    """`tag_deny_access_patterns` and (EE) `tag_immutable_patterns` for one granted scope
+    (Auth::ContainerRegistryAuthenticationService.access_metadata; nil values are compacted away).
+
+    Deny patterns: only for a user, only when the project has a rule; one list per granted push or
+    delete action (`*` = both); empty lists for an administrator; otherwise the mutable rules whose
+    push / delete level is above the user's access level. Immutable patterns: with the licence and
+    a push, delete or `*` action, for everyone.
+    """
+    meta: dict[str, Any] = {}
+    if not ctx.knobs.protected_tags:
+        return meta
+    rules = project_rules(ctx, project)
+    if user is not None and rules:
+        checked = ["push", "delete"] if "*" in actions else [a for a in dict.fromkeys(actions) if a != "pull"]
+        patterns: dict[str, list[str]] = {a: [] for a in checked}
+        if not user.admin:
+            level = ctx.world.project_access(user, project)
+            for rule in rules:
+                if is_immutable(rule):
+                    continue
+                for action in checked:
+                    if action in ("push", "delete") and _restricted(rule, f"minimum_access_level_for_{action}", level):
+                        patterns[action].append(rule["tag_name_pattern"])
+        meta["tag_deny_access_patterns"] = patterns
+    immutable = [r["tag_name_pattern"] for r in rules if is_immutable(r)]
+    if ctx.knobs.immutable_tags and immutable and set(actions) & {"push", "delete", "*"}:
+        meta["tag_immutable_patterns"] = immutable
+    return meta

@@ -222,6 +222,21 @@ class Sandbox:
         grp = self.world.find_namespace(group) if group is not None else None
         self.world.set_member(user, access_level, project=proj, group=grp)
 
+    def add_tag_rule(self, project: str | int, pattern: str, push: str | None = None,
+                     delete: str | None = None) -> dict[str, Any]:
+        """A tag protection rule straight into the world (both levels None: an immutable rule,
+        which GitLab creates only through GraphQL)."""
+        world = self.world
+        proj = world.find_project(project)
+        if proj is None:
+            raise ValueError(f"no project {project}")
+        with world.lock:
+            rule = {"id": world._next_id("tag_rule"), "project_id": proj.id, "tag_name_pattern": pattern,
+                    "minimum_access_level_for_push": push, "minimum_access_level_for_delete": delete}
+            world.tag_rules[rule["id"]] = rule
+            world.save()
+        return rule
+
     def set_push_times(self, repo: str, times: dict[str, dt.datetime]) -> None:
         """Give tags of `repo` a history: on GitLab's registry, backdate their push times (what
         its cleanup reads) in the registry's database. Third-party registries have no push

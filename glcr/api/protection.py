@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping, Sequence
 
-from glcr.gitlab.protection import OLD_GITLAB, read_caller, read_protection  # noqa: F401 (OLD_GITLAB: for the CLI)
+from glcr.gitlab.protection import OLD_GITLAB, note_once, read_caller, read_protection  # noqa: F401 (OLD_GITLAB: for the CLI)
 from glcr.policy.protection import (
     Caller,
     Protection,
@@ -28,21 +28,58 @@ async def for_project(session: Any, project_id: int | str) -> Protection:
     return await read_protection(session.api, project_id)
 
 
-async def for_user_delete(session: Any, project_id: int | str) -> tuple[Protection, Caller]:
-    protection = await read_protection(session.api, project_id)
-    caller = await read_caller(session.api, project_id) if protection.rules else Caller()
-    return protection, caller
+async def for_user_delete(session: Any, project_id: int | str,
+                          where: tuple[str, str] | None = None) -> tuple[Protection, Caller]:
+    """The rules that stop this caller's deletes. When GitLab shows no rules to this caller (a
+    Developer; GitLab before 18.7) and `where` = (registry host, repository path) is known: the
+    patterns GitLab put in the caller's registry token, which are what it will enforce for them."""
+    protection = await read_protection(session.api, project_id, quiet=where is not None)
+    if protection.readable:
+        caller = await read_caller(session.api, project_id) if protection.rules else Caller()
+        return protection, caller
+    caller = await read_caller(session.api, project_id)
+    from_token = await token_protection(session, *where, caller.level) if where else None
+    if from_token is None:
+        if where is not None:
+            note_once(protection)
+        return protection, caller
+    why = protection.note.split(";")[0]
+    note_once(Protection.unreadable(f"{why}; the patterns in {from_token.source} are honoured instead: the tags "
+                                    "GitLab would refuse to let you delete are kept"))
+    return from_token, caller
+
+
+async def token_protection(session: Any, host: str, path: str, level: int | None) -> Protection | None:
+    """The rules in the caller's own registry token for `path` (glcr.registry.token_claims), or
+    None when there is no token or it says nothing. Asks for pull, push and delete unchecked:
+    GitLab drops what the caller may not have and lists patterns for the actions it grants."""
+    from glcr.errors import GlcrError
+    from glcr.registry.scope import jwt_claims
+    from glcr.registry.token_claims import protection_from_token, token_patterns
+
+    try:
+        client = session.registry(host)
+        if session.tokens.challenge is None:
+            await client.ping()
+        challenge = session.tokens.challenge
+        if challenge is None:
+            return None
+        token = await session.tokens.token((f"repository:{path}:pull,push,delete",), challenge, check=False)
+    except GlcrError:
+        return None
+    return protection_from_token(token_patterns(jwt_claims(token), path), level)
 
 
 async def guard_requests(session: Any, repo: Any, requests: Sequence[Any]) -> tuple[list[Any], dict[str, TagRule]]:
     """(the requests a rule does not stop, {tag: rule} for those it does), for `caller`'s delete."""
-    protection, caller = await for_user_delete(session, repo.project_id)
+    protection, caller = await for_user_delete(session, repo.project_id, (repo.registry_host, repo.path))
     stopped = protected_names((r.tag for r in requests), protection, Purpose.USER, caller)
     return [r for r in requests if r.tag not in stopped], stopped
 
 
 async def guard_plan(session: Any, plan: Any, project_id: int | str) -> tuple[Any, dict[str, TagRule]]:
-    protection, caller = await for_user_delete(session, project_id)
+    where = (plan.repository_location.split("/", 1)[0], plan.repository_path)
+    protection, caller = await for_user_delete(session, project_id, where)
     return protect_plan(plan, protection, caller)
 
 

@@ -60,6 +60,10 @@ class TagRule:
     min_delete: str | None = None
     id: int | None = None
     project_id: int | None = None
+    # None: a rule GitLab showed (REST or GraphQL), levels known. A frozenset: a pattern read from
+    # the caller's registry token (glcr.registry.token_claims), where GitLab already decided that
+    # it refuses these actions ("push", "delete") to this caller; levels unknown.
+    denied: frozenset[str] | None = None
     _search: Callable[[str], bool] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -76,7 +80,7 @@ class TagRule:
 
     @property
     def immutable(self) -> bool:
-        return self.min_push is None and self.min_delete is None
+        return self.denied is None and self.min_push is None and self.min_delete is None
 
     def matches(self, name: str) -> bool:
         """UntrustedRegexp#match?: unanchored RE2 search; a blank name never matches. A pattern
@@ -93,6 +97,8 @@ class TagRule:
         which is treated like the lowest (every rule applies)."""
         if self.immutable or purpose is Purpose.POLICY:
             return True
+        if self.denied is not None:  # GitLab decided for this very caller
+            return "delete" in self.denied
         if admin:
             return False
         return _above(self.min_delete, level)
@@ -100,14 +106,19 @@ class TagRule:
     def stops_push(self, level: int | None, *, admin: bool = False) -> bool:
         if self.immutable:
             return True
+        if self.denied is not None:
+            return "push" in self.denied
         if admin:
             return False
         return _above(self.min_push, level)
 
     def describe(self) -> str:
-        """`^v1\\.` (push: maintainer, delete: owner) / (immutable)."""
+        """`^v1\\.` (push: maintainer, delete: owner) / (immutable) / (GitLab refuses you: delete), the
+        last for a pattern from the caller's registry token."""
         if self.immutable:
             return f"`{self.pattern}` (immutable)"
+        if self.denied is not None:
+            return f"`{self.pattern}` (GitLab refuses you: {' and '.join(sorted(self.denied, reverse=True))})"
         return f"`{self.pattern}` (push: {self.min_push}, delete: {self.min_delete})"
 
 
@@ -143,6 +154,9 @@ class Protection:
     rules: tuple[TagRule, ...] = ()
     readable: bool = True
     note: str = ""
+    # Where the rules came from: "" (GitLab's rules API), "GraphQL", or the caller's registry
+    # token (only the patterns that apply to the caller).
+    source: str = ""
 
     @classmethod
     def unreadable(cls, note: str) -> Protection:

@@ -63,6 +63,7 @@ RULES: dict[str, Rule] = {
     "migrate/route.py": rule("migrate", pure=True),
     "registry/scope.py": rule("errors models", pure=True),
     "registry/manifest.py": rule("errors models", pure=True),
+    "registry/token_claims.py": rule("errors models policy", pure=True),
     "transport/backoff.py": rule("errors", pure=True),
     "transport/redact.py": rule("errors", pure=True),
     "gitlab/convert.py": rule("errors models timestamps", pure=True),
