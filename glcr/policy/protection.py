@@ -506,7 +506,7 @@ def migration_checks(tags: Sequence[tuple[str, str]], rules: Sequence[Any] | Non
             continue
         ref = rule.id if rule.id is not None else f"'{rule.pattern}'"
         if rule.immutable:
-            why, fix = "immutable: nobody may delete or push them", (
+            why, fix = "immutable: nobody may delete them", (
                 "remove the rule in GitLab for the move and add it back afterwards")
         else:
             needs = [f"delete needs {rule.min_delete}" if no_delete else "",
@@ -525,9 +525,13 @@ def migration_checks(tags: Sequence[tuple[str, str]], rules: Sequence[Any] | Non
             hits = [n for n in names if rule.matches(n)]
             if not hits:
                 continue
-            if rule.stops_push(who.level, admin=who.admin):
+            if rule.immutable:  # GitLab lets new matching tags in; only overwriting or deleting them is refused
+                out.append(("error", f"the holding project {holding} has immutable tag protection rule "
+                                     f"`{rule.pattern}` matching {len(hits)} tag(s), e.g. {hits[0]}: the copies "
+                                     f"could not be removed afterwards; choose another holding project"))
+            elif rule.stops_push(who.level, admin=who.admin):
                 out.append(("error", f"the holding project {holding} has tag protection rule `{rule.pattern}` "
-                                     f"(push needs {rule.min_push or 'nobody: immutable'}) matching {len(hits)} tag(s), "
+                                     f"(push needs {rule.min_push}) matching {len(hits)} tag(s), "
                                      f"e.g. {hits[0]}: the copies could not be made; choose another holding project "
                                      f"or change the rule there"))
             elif rule.stops_delete(Purpose.USER, who.level, admin=who.admin):
