@@ -25,7 +25,7 @@ from glcr.policy.protection import (
 
 
 async def for_project(session: Any, project_id: int | str) -> Protection:
-    return await read_protection(session.api, project_id)
+    return await read_protection(session.api, project_id, session=session)
 
 
 async def for_user_delete(session: Any, project_id: int | str,
@@ -33,8 +33,10 @@ async def for_user_delete(session: Any, project_id: int | str,
     """The rules that stop this caller's deletes. When GitLab shows no rules to this caller (a
     Developer; GitLab before 18.7) and `where` = (registry host, repository path) is known: the
     patterns GitLab put in the caller's registry token, which are what it will enforce for them."""
-    protection = await read_protection(session.api, project_id, quiet=where is not None)
+    protection = await read_protection(session.api, project_id, quiet=where is not None, session=session)
     if protection.readable:
+        if where is not None:
+            note_once(protection)  # REST without GraphQL: immutable rules unknown
         caller = await read_caller(session.api, project_id) if protection.rules else Caller()
         return protection, caller
     caller = await read_caller(session.api, project_id)
@@ -100,7 +102,7 @@ async def explain_refusals(session: Any, repo: Any, results: list) -> list:
     refused = [r for r in results if isinstance(getattr(r, "error", None), ProtectedTagError)]
     if not refused:
         return results
-    protection = await read_protection(session.api, repo.project_id)
+    protection = await read_protection(session.api, repo.project_id, session=session)
     explained = {r.tag: r.error.explained(protection) for r in refused}
     out = [_explained(r, explained[r.tag]) if r.tag in explained else r for r in results]
     failed = [r for r in out if r.outcome.value == "failed"]
@@ -128,7 +130,8 @@ def _from_gitlab(result: Any) -> Any:
 class ProjectRules:
     project_id: int
     project_path: str
-    rules: tuple[TagRule, ...] | None  # None: this GitLab has no rules API (before 18.7)
+    rules: tuple[TagRule, ...] | None  # None: this GitLab shows no rules (GraphQL before 17.8, REST before 18.7)
+    note: str = ""  # what could not be read (immutable rules, through REST only)
 
 
 @dataclass(frozen=True)
@@ -155,12 +158,19 @@ async def project_rules(session: Any, project: str) -> ProjectRules:
     from glcr.errors import NotFoundError
     from glcr.gitlab.protection import list_rules
 
+    from glcr.gitlab.graphql import read_rules
+
     rest = _rest(session)
     project_id, path = _project(rest, project)
+    got = await read_rules(session, path)  # immutable rules too; REST lists mutable ones only
+    if got.rules:
+        return ProjectRules(project_id, path, got.rules)
     try:
-        return ProjectRules(project_id, path, tuple(list_rules(rest, project_id)))
+        rules = tuple(list_rules(rest, project_id))  # a Maintainer's check: 403 below, where GraphQL shows nothing
     except NotFoundError:
-        return ProjectRules(project_id, path, None)
+        return ProjectRules(project_id, path, () if got.rules is not None else None)
+    note = "" if got.rules is not None else f"immutable rules cannot be read ({got.why}); only mutable rules are listed"
+    return ProjectRules(project_id, path, rules, note)
 
 
 async def tag_matches(session: Any, project_id: int, pattern: str) -> dict[str, list[str]] | None:
@@ -181,9 +191,13 @@ async def add_rule(session: Any, project: str, pattern: str, push: str, delete: 
     from glcr.gitlab.protection import create_rule, list_rules
     from glcr.policy.protection import validate_new_rule
 
+    from glcr.gitlab.graphql import read_rules
+
     rest = _rest(session)
     project_id, path = _project(rest, project)
-    body = validate_new_rule(pattern, push, delete, list_rules(rest, project_id))
+    existing = list_rules(rest, project_id)  # first: an older GitLab's missing route is said here
+    shown = (await read_rules(session, path)).rules  # GitLab counts immutable rules in the limit of 5
+    body = validate_new_rule(pattern, push, delete, shown if shown and len(shown) > len(existing) else existing)
     review(body, await tag_matches(session, project_id, pattern))
     if dry_run:
         return RuleChange(path, None, body, None, False)

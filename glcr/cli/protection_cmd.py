@@ -35,8 +35,9 @@ def _show_matches(app_ctx, pattern: str, matches, console) -> None:
 def list_(ctx: typer.Context, project: str = PROJECT, output: OutputFormat = OUTPUT) -> None:
     """List the rules: pattern, and the lowest role that may push and delete matching tags.
 
-    GitLab's REST API shows mutable rules only; immutable rules (Ultimate) are not listed.
-    On a GitLab before 18.7 the rules cannot be read: glcr says so and lists none.
+    Read through GitLab's GraphQL API (17.8+), which shows immutable rules (Ultimate) too, marked
+    `immutable`; else through REST (18.7+), which shows mutable rules only. Reading them needs
+    the Maintainer role. On a GitLab with neither, glcr says so and lists none.
 
     Examples:
       glcr protection list mygroup/app
@@ -51,6 +52,8 @@ def list_(ctx: typer.Context, project: str = PROJECT, output: OutputFormat = OUT
         app_ctx.say(f"note: {OLD_GITLAB}")
         render_rules(found.project_path, [], output, note="no rules API on this GitLab")
         return
+    if found.note:
+        app_ctx.say(f"note: {found.note}")
     render_rules(found.project_path, list(found.rules), output)
 
 

@@ -1,4 +1,5 @@
-"""GitLab's container tag protection rules API (GitLab 18.7+), and who the caller is.
+"""GitLab's container tag protection rules: GraphQL (17.8+, glcr.gitlab.graphql), then the REST
+API (GitLab 18.7+), and who the caller is.
 
 lib/api/project_container_registry_protection_tag_rules.rb: GET/POST
 /projects/:id/registry/protection/tag/rules, PATCH/DELETE .../rules/:protection_rule_id (GET from
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import sys
 import weakref
+from dataclasses import replace
 from typing import Any
 
 from glcr.errors import GlcrError, NotFoundError, PermissionDeniedError, RefusedError, for_status
@@ -23,6 +25,9 @@ from glcr.policy.protection import Caller, Protection, TagRule
 
 ROUTE = "projects/{id}/registry/protection/tag/rules"
 OLD_GITLAB = "tag protection rules cannot be read (GitLab before 18.7 has no rules API); protected tags are not checked"
+OLD_GITLAB_NO_RULES = ("tag protection rules cannot be read (GitLab before 17.8 has no rules API, and protects "
+                       "tags from 17.9); protected tags are not checked")
+MAINTAINER = 40
 NOT_MAINTAINER = ("tag protection rules cannot be read (reading them needs the Maintainer role); "
                   "protected tags are not checked ahead of time")
 
@@ -31,8 +36,8 @@ _cache: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
 
 
 def note_once(protection: Protection, where: str = "") -> None:
-    """Say once per run why the rules could not be read (stderr, one line)."""
-    if protection.readable or not protection.note:
+    """Say once per run why the rules (or some of them) could not be read (stderr, one line)."""
+    if not protection.note:
         return
     text = protection.note + (f" ({where})" if where else "")
     if protection.note not in _noted:
@@ -56,13 +61,23 @@ def _route_missing(response: Any) -> bool:
     return not (isinstance(body, dict) and "message" in body)
 
 
-async def read_protection(api: Any, project_id: int | str, *, quiet: bool = False) -> Protection:
+async def read_protection(api: Any, project_id: int | str, *, quiet: bool = False,
+                          session: Any = None) -> Protection:
     """The project's tag rules, or an unreadable Protection saying why (noted once on stderr,
-    unless `quiet`: the caller reports it itself)."""
+    unless `quiet`: the caller reports it itself).
+
+    With a `session`: GraphQL first (GitLab 17.8+, immutable rules included: glcr.gitlab.graphql),
+    then REST (18.7+, mutable rules only) when GraphQL could not tell."""
     memo = _memo(api)
     key = ("rules", str(project_id))
     if key in memo:
         return memo[key]
+    graphql_why = ""
+    if session is not None:
+        found, graphql_why = await _via_graphql(session, api, project_id)
+        if found is not None:
+            memo[key] = found
+            return found
     doing = f"reading the tag protection rules of project {project_id}"
     response = await api.get_response(ROUTE.format(id=encode_id(project_id)), doing)
     status = response.status_code
@@ -70,8 +85,11 @@ async def read_protection(api: Any, project_id: int | str, *, quiet: bool = Fals
         data = response.json()
         result = Protection(tuple(TagRule.from_api(d) for d in data if isinstance(d, dict))
                             if isinstance(data, list) else ())
+        if session is not None:  # REST leaves immutable rules out: say so when GraphQL could not add them
+            result = replace(result, note=f"immutable tag rules cannot be read ({graphql_why}); only mutable "
+                                          "rules are checked ahead of time")
     elif status == 404 and _route_missing(response):
-        result = Protection.unreadable(OLD_GITLAB)
+        result = Protection.unreadable(OLD_GITLAB_NO_RULES if "before 17.8" in graphql_why else OLD_GITLAB)
     elif status in (401, 403):
         result = Protection.unreadable(NOT_MAINTAINER)  # a Developer, or a CI job token
     elif status in (404, 405):
@@ -85,6 +103,25 @@ async def read_protection(api: Any, project_id: int | str, *, quiet: bool = Fals
     if not quiet:
         note_once(result)
     return result
+
+
+async def _via_graphql(session: Any, api: Any, project_id: int | str) -> tuple[Protection | None, str]:
+    """(the rules GraphQL shows, or None with why not). An empty list counts only for a caller
+    who may see rules: GitLab redacts them for anyone below Maintainer."""
+    from glcr.gitlab.graphql import read_rules
+
+    try:
+        path = (await api.project(project_id)).get("path_with_namespace")
+    except GlcrError:
+        return None, "the project could not be read"
+    got = await read_rules(session, str(path or project_id))
+    if got.rules is None:
+        return None, got.why
+    if not got.rules:
+        caller = await read_caller(api, project_id)
+        if not (caller.admin or (caller.level or 0) >= MAINTAINER):
+            return None, "GitLab's GraphQL API shows tag rules only to Maintainers"
+    return Protection(got.rules, source="GraphQL"), ""
 
 
 async def read_caller(api: Any, project_id: int | str) -> Caller:

@@ -76,7 +76,7 @@ class TagRule:
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "project_id": self.project_id, "tag_name_pattern": self.pattern,
                 "minimum_access_level_for_push": self.min_push,
-                "minimum_access_level_for_delete": self.min_delete}
+                "minimum_access_level_for_delete": self.min_delete, "immutable": self.immutable}
 
     @property
     def immutable(self) -> bool:

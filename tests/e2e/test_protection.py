@@ -225,10 +225,10 @@ def test_a_developer_who_cannot_read_the_rules_gets_protected_tags_kept_from_the
 
 @pytest.fixture
 def old_gitlab(sandbox: Sandbox):
-    """The sandbox as a GitLab before 18.7: no tag protection rules API."""
-    sandbox.ctx.knobs.tag_rules_api = False
+    """The sandbox as a GitLab before 17.8: no tag protection rules in GraphQL or REST."""
+    sandbox.ctx.knobs.gitlab_version = "17.7"
     yield
-    sandbox.ctx.knobs.tag_rules_api = True
+    sandbox.ctx.knobs.gitlab_version = "18.9"
 
 
 def test_an_older_gitlab_is_said_once_never_an_error(sandbox: Sandbox, sandbox_env: dict, project: Project,
@@ -240,7 +240,7 @@ def test_an_older_gitlab_is_said_once_never_an_error(sandbox: Sandbox, sandbox_e
     sandbox.sync()
     listed = glcr(sandbox_env, "tags", "list", repo, "-o", "json")
     assert listed.code == 0, listed.stderr
-    assert listed.stderr.count("rules cannot be read") == 1 and "18.7" in listed.stderr
+    assert listed.stderr.count("rules cannot be read") == 1 and "17.8" in listed.stderr
     assert "protected" not in listed.json()[0]
     dry = glcr(sandbox_env, "cleanup", "dry-run", repo, "--name-regex", ".*", "-o", "json")
     assert dry.code == 0 and dry.stderr.count("rules cannot be read") == 1, dry.stderr
@@ -255,5 +255,39 @@ def test_an_older_gitlab_is_said_once_never_an_error(sandbox: Sandbox, sandbox_e
                    sandbox.world.project_full_path(holding), "--dry-run", "--state-dir", str(tmp_path / "state"))
     assert planned.code == 0, planned.stderr
     said = planned.stdout + planned.stderr
-    assert said.count("cannot be read") == 1 and "18.7" in said, said
+    assert said.count("cannot be read") == 1 and "17.8" in said, said
+    assert tags_now(sandbox, registry, repo) == sorted(V1 + OTHERS)
+
+
+@pytest.fixture
+def gitlab_18_2(sandbox: Sandbox):
+    """GitLab 18.2: immutable tags (Ultimate), rules through GraphQL only (REST arrives in 18.7)."""
+    sandbox.ctx.knobs.gitlab_version = "18.2"
+    yield
+    sandbox.ctx.knobs.gitlab_version = "18.9"
+
+
+def test_an_immutable_rule_on_gitlab_18_2_is_read_through_graphql_and_honoured(
+        sandbox: Sandbox, sandbox_env: dict, project: Project, registry: RegistryClient, gitlab_18_2, tmp_path) -> None:
+    import uuid
+
+    repo = project.path_with_namespace
+    seed(registry, repo)
+    sandbox.sync()
+    sandbox.add_tag_rule(project.id, r"^v1\.")  # immutable: both levels nil
+    listed = glcr(sandbox_env, "protection", "list", repo)
+    assert listed.code == 0 and "immutable" in listed.stdout, listed.stdout + listed.stderr
+    with sandbox.world.lock:  # keep_n alone decides (see test_cleanup_keeps_protected_tags_with_the_reason)
+        sandbox.world.projects[project.id].container_expiration_policy.older_than = None
+    dry = glcr(sandbox_env, "cleanup", "dry-run", repo, "--name-regex", ".*", "--keep-n", "1", "-o", "json")
+    assert dry.code == 0 and "cannot be read" not in dry.stderr, dry.stderr
+    kept = {d["name"]: d["detail"] for d in dry.json() if d["reason"] == "protected"}
+    assert kept == {name: r"protected by rule ^v1\. (immutable)" for name in V1}, kept
+    deleted = glcr(sandbox_env, "tags", "delete", repo, "v1.0", "--yes")
+    assert deleted.code == 6 and "immutable" in deleted.stderr.strip().splitlines()[-1], deleted.stderr
+    group = sandbox.create_group(f"dest-{uuid.uuid4().hex[:6]}")
+    root = {**sandbox_env, "GITLAB_TOKEN": sandbox.root_token}
+    moved = glcr(root, "migrate-project", repo, "--to", f"{group.path}/{project.path}", "--yes",
+                 "--state-dir", str(tmp_path / "state"))
+    assert moved.code == 8 and "immutable" in moved.stderr, moved.stderr  # stopped in preflight
     assert tags_now(sandbox, registry, repo) == sorted(V1 + OTHERS)

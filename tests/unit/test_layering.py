@@ -70,7 +70,7 @@ RULES: dict[str, Rule] = {
     # I/O: HTTP policy, clients, credentials
     "transport": rule("errors glcr", "httpx"),
     "credentials.py": rule("errors", "gitlab httpx keyring"),
-    "gitlab": rule("errors models timestamps credentials transport policy glcr", "gitlab httpx requests"),
+    "gitlab": rule("errors models timestamps credentials transport policy glcr", "gitlab httpx requests gql"),
     "registry": rule("errors models timestamps transport policy gitlab", "httpx"),
     "settings.py": rule("errors session"),
     "session.py": rule("errors credentials settings transport gitlab registry", "httpx"),
