@@ -16,8 +16,9 @@ Followed from GitLab's source (gitlabhq/gitlabhq):
   present".
 * Enforcement (Projects::ContainerRepository::Gitlab::DeleteTagsService#filter_out_protected!):
   no user (policy runs, the repository delete worker): every rule; an administrator: none;
-  anyone else: the rules whose delete level is above their project access level. The API's
-  single-tag delete answers 403 "cannot delete protected tag(s)" when nothing is left.
+  anyone else: the rules whose delete level is above their project access level. A bulk
+  delete left with nothing answers 403 "cannot delete protected tag(s)"; the single-tag delete
+  is stopped earlier by TagPolicy (`Tag#protected_for_delete?`): a plain 403 Forbidden.
 
 Deviation: GitLab refuses to create rules (422 "GitLab container registry API not supported")
 and skips the filter on third-party registries. The sandbox keeps and enforces them on either
@@ -49,7 +50,6 @@ LEVELS = {"maintainer": MAINTAINER, "owner": OWNER, "admin": 60}  # sym_options_
 MAX_RULES = 5
 MAX_PATTERN = 100
 FIELDS = ("tag_name_pattern", "minimum_access_level_for_push", "minimum_access_level_for_delete")
-PROTECTED_TAGS_ERROR = "cannot delete protected tag(s)"
 
 
 def entity(rule: dict[str, Any]) -> dict[str, Any]:
@@ -230,14 +230,6 @@ def delete_filter(ctx: SandboxContext, project: Project, user: User | None) -> C
     if not patterns:
         return lambda name: False
     return lambda name: any(matches(p, name) for p in patterns)
-
-
-def refuse_protected(names: list[str], is_protected: Callable[[str], bool]) -> list[str]:
-    """filter_out_protected!: the names left; 403 when none is left of a non-empty request."""
-    left = [n for n in names if not is_protected(n)]
-    if names and not left:
-        raise ApiError(403, {"message": f"403 Forbidden - {PROTECTED_TAGS_ERROR}"})
-    return left
 
 
 # --- the caller's patterns in registry tokens ---------------------------------------------------

@@ -99,6 +99,13 @@ async def explain_refusals(session: Any, repo: Any, results: list) -> list:
     get a detail naming the rule; when every failure is such a refusal and nothing was deleted,
     the first refusal is raised: a one-line permission error (exit 6)."""
     results = [_from_gitlab(r) for r in results]
+    if any(_plain_gitlab_403(r) for r in results):
+        # GitLab's TagPolicy refuses a protected tag with a bare 403 (gitlab-facts-2.md N12); for a
+        # caller who may delete tags (Developer and up) that is what a 403 on one tag means.
+        caller = await read_caller(session.api, repo.project_id)
+        if caller.admin or (caller.level or 0) >= DEVELOPER:
+            results = [replace(r, error=ProtectedTagError(r.tag, "PROTECTED_TAG")) if _plain_gitlab_403(r) else r
+                       for r in results]
     refused = [r for r in results if isinstance(getattr(r, "error", None), ProtectedTagError)]
     if not refused:
         return results
@@ -109,6 +116,17 @@ async def explain_refusals(session: Any, repo: Any, results: list) -> list:
     if failed and len(failed) == len(refused) and not any(r.outcome.value == "deleted" for r in out):
         raise explained[refused[0].tag]
     return out
+
+
+DEVELOPER = 30
+
+
+def _plain_gitlab_403(result: Any) -> bool:
+    from glcr.errors import PermissionDeniedError
+
+    error = getattr(result, "error", None)
+    return (isinstance(error, PermissionDeniedError) and not isinstance(error, ProtectedTagError)
+            and "through the GitLab API" in error.message and error.message.endswith(": 403 Forbidden"))
 
 
 def _explained(result: Any, error: ProtectedTagError) -> Any:

@@ -23,15 +23,18 @@ HTTP client is built by glcr's one factory, with the API token headers.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from glcr.policy.protection import TagRule
 
 FIELDS = "id tagNamePattern minimumAccessLevelForPush minimumAccessLevelForDelete"
+# The path goes in as a string literal (JSON's escapes are GraphQL's): gql 4 deprecates passing
+# variables through python-gitlab's execute(**kwargs).
 QUERY = """
-query glcrTagRules($fullPath: ID!) {
-  project(fullPath: $fullPath) {
+query glcrTagRules {
+  project(fullPath: %s) {
     containerProtectionTagRules(first: 100) { nodes { %s } }
   }
 }
@@ -96,7 +99,7 @@ async def read_rules(session: Any, project_path: str) -> GraphQLRules:
         async with client_class(creds.url, client=http) as gq:
             for _ in range(2):
                 try:
-                    data = await gq.execute(QUERY % fields, variable_values={"fullPath": project_path})
+                    data = await gq.execute(QUERY % (json.dumps(project_path), fields))
                 except TransportQueryError as exc:
                     missing = undefined_field(exc.errors)
                     if missing == "immutable" and "immutable" in fields:

@@ -399,7 +399,10 @@ def describe_tag_protection(info: dict[str, Any] | None) -> str:
 
 # --- registry refusals ----------------------------------------------------------------------
 
-REFUSAL_CODES = {"PROTECTED_TAG": "protected", "IMMUTABLE_TAG": "immutable"}
+# Newer GitLab registries (handlers/manifests.go, api/v2/errors.go): 401 PROTECTED_TAG /
+# IMMUTABLE_TAG for a tag the token's patterns cover, PROTECTED_MANIFEST for any delete by digest
+# while the token carries deny or immutable patterns (a digest could carry a protected tag).
+REFUSAL_CODES = {"PROTECTED_TAG": "protected", "IMMUTABLE_TAG": "immutable", "PROTECTED_MANIFEST": "protected"}
 
 
 def refusal_code(body: Any) -> tuple[str, str] | None:
@@ -418,6 +421,9 @@ def refusal_message(tag: str, code: str, protection: Protection | None, *, pushi
     """One line naming the tag and the rule (when glcr could read the rules)."""
     what = REFUSAL_CODES.get(code, "protected")
     verb = "push" if pushing else "delete"
+    if code == "PROTECTED_MANIFEST":
+        return (f"cannot delete manifest {tag}: the registry refuses deletes by digest while tag protection rules "
+                f"apply to you ({code})")
     rules = protection.matching(tag) if protection else []
     if rules:
         named = ", ".join(r.describe() for r in rules)
