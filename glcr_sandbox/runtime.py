@@ -23,6 +23,7 @@ from glcr_sandbox.context import Knobs, SandboxContext
 from glcr_sandbox.jobs import Jobs
 from glcr_sandbox.keys import SigningKey
 from glcr_sandbox.latency_proxy import LatencyProxy
+from glcr_sandbox.registry_gate import RegistryGate
 from glcr_sandbox.registry_client import RegistryClient
 from glcr_sandbox.registry_kinds import DEFAULT_KIND, AnyRegistryProcess, check_kind, make_process, registry_settings
 from glcr_sandbox.registry_process import free_port
@@ -46,6 +47,7 @@ class Sandbox:
     server: ServerThread
     tokens: dict[str, str] = field(default_factory=dict, repr=False)  # username -> api token
     proxy: LatencyProxy | None = None
+    gate: RegistryGate | None = None
 
     def __repr__(self) -> str:  # no tokens in test reports
         return f"Sandbox(url={self.url!r}, registry_host={self.registry_host!r}, state_dir={str(self.state_dir)!r})"
@@ -98,18 +100,27 @@ class Sandbox:
         ctx = SandboxContext(
             world, key, client, TagInspector(client), jobs, Knobs(latency_ms=latency_ms), registry_kind=registry_kind
         )
+        # GitLab's registry: tag protection enforced in its place, as its newer versions do
+        # (registry_gate.py), for every client that goes by repository locations. A third-party
+        # registry never reads the token's patterns. The latency relay goes before it.
+        gate = RegistryGate("127.0.0.1", registry.port).start() if registry_kind == "gitlab" else None
+        upstream = gate.port if gate else registry.port
+        if gate:
+            ctx.public_registry_host = gate.host
         proxy = None
         if registry_latency_ms > 0:
-            proxy = LatencyProxy("127.0.0.1", registry.port, registry_latency_ms).start()
+            proxy = LatencyProxy("127.0.0.1", upstream, registry_latency_ms).start()
             ctx.public_registry_host = proxy.host
         try:
             server = ServerThread(SandboxHTTPServer(api_port, ctx))
         except OSError:
             jobs.stop()
             client.close()
+            if gate:
+                gate.stop()
             registry.stop()
             raise
-        sandbox = cls(state_dir, ctx, registry, server, proxy=proxy)
+        sandbox = cls(state_dir, ctx, registry, server, proxy=proxy, gate=gate)
         if registry_kind == "gitlab":
             ctx.push_time_setter = sandbox.set_push_times
         sandbox.tokens = sandbox._ensure_default_world()
@@ -124,6 +135,8 @@ class Sandbox:
     def stop(self) -> None:
         if self.proxy is not None:
             self.proxy.stop()
+        if self.gate is not None:
+            self.gate.stop()
         self.server.stop()
         self.ctx.jobs.stop()
         self.ctx.registry.close()
