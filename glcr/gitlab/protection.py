@@ -131,18 +131,22 @@ async def read_caller(api: Any, project_id: int | str) -> Caller:
     key = ("caller", str(project_id))
     if key in memo:
         return memo[key]
-    admin = False
+    from glcr.gitlab.caller import acting_admin, member_level
+
+    user: Any = None
     try:
         user = await api.get_json("user", "reading the current user")
-        admin = bool(isinstance(user, dict) and user.get("is_admin"))
     except GlcrError:
         pass
+    admin = await acting_admin(api, user)  # Admin Mode aware, as GitLab's can_admin_all_resources?
     level: int | None = None
     try:
         project = await api.project(project_id)
         perms = project.get("permissions") or {}
         levels = [int(p["access_level"]) for p in (perms.get("project_access"), perms.get("group_access"))
                   if isinstance(p, dict) and p.get("access_level") is not None]
+        shared = await member_level(api, project_id, user)  # invited groups count too
+        levels += [shared] if shared is not None else []
         level = max(levels) if levels else None
     except GlcrError:
         pass
