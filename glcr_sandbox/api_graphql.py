@@ -87,10 +87,11 @@ class _Parser:
         token = self.peek()
         if token and token[1] in ("query", "mutation", "subscription"):
             kind = self.take()[1]
-            if kind != "query":
+            if kind == "subscription":
                 raise GraphQLError(SERVED)
+            label = kind
             if self.peek() and self.peek()[0] == "n":
-                label = f"query {self.take()[1]}"
+                label = f"{kind} {self.take()[1]}"
             if self.peek() and self.peek()[1] == "(":
                 self.take("(")
                 while self.peek() and self.peek()[1] != ")":
@@ -111,6 +112,29 @@ class _Parser:
         self.take("}")
         return out
 
+    def value(self) -> Any:
+        """A literal: string, number, enum name, true/false/null, {object}, [list], or ("$", variable)."""
+        kind, value, _, _ = self.take()
+        if value == "$":
+            return ("$", self.take()[1])
+        if kind == "s":
+            return json.loads(value)
+        if value == "{":
+            out = {}
+            while self.peek() and self.peek()[1] != "}":
+                key = self.take()[1]
+                self.take(":")
+                out[key] = self.value()
+            self.take("}")
+            return out
+        if value == "[":
+            items = []
+            while self.peek() and self.peek()[1] != "]":
+                items.append(self.value())
+            self.take("]")
+            return items
+        return {"true": True, "false": False, "null": None}.get(value, value)
+
     def selection(self) -> Selection:
         kind, name, line, column = self.take()
         if kind != "n":
@@ -125,13 +149,7 @@ class _Parser:
             while self.peek() and self.peek()[1] != ")":
                 key = self.take()[1]
                 self.take(":")
-                kind_v, value, _, _ = self.take()
-                if value == "$":
-                    args[key] = ("$", self.take()[1])
-                elif kind_v == "s":
-                    args[key] = json.loads(value)
-                else:
-                    args[key] = value
+                args[key] = self.value()
             self.take(")")
         selection = Selection(name, alias, args, line, column)
         if self.peek() and self.peek()[1] == "{":
@@ -152,8 +170,9 @@ def _arg(sel: Selection, name: str, variables: dict[str, Any]) -> Any:
     return value
 
 
-def _caller(ctx: SandboxContext, req: Request) -> User | None:
-    """Gitlab::Auth::AuthFinders for GraphqlController: personal tokens only."""
+def _caller(ctx: SandboxContext, req: Request, method: str = "GET") -> User | None:
+    """Gitlab::Auth::AuthFinders for GraphqlController: personal tokens only (`api` for a
+    mutation, `read_api` enough for a query)."""
     from glcr_sandbox.permissions import api_scope_allows
 
     value = req.header("private-token") or ""
@@ -165,7 +184,7 @@ def _caller(ctx: SandboxContext, req: Request) -> User | None:
     token = ctx.world.find_token(value)
     if token is None or token.kind == "job" or token.revoked or token.expired():
         raise ApiError(401, {"errors": [{"message": "Invalid token"}]})
-    if not api_scope_allows(token, "GET"):
+    if not api_scope_allows(token, method):
         return None  # a token without api/read_api does not authenticate the API: anonymous
     return ctx.world.users.get(token.user_id)
 
@@ -226,6 +245,8 @@ def graphql(ctx: SandboxContext, req: Request) -> Response:
         return json_response(200, {"errors": [{"message": "No query string was present"}]})
     try:
         label, selections, _ = _Parser(query).document()
+        if label.startswith("mutation"):
+            return _mutation(ctx, _caller(ctx, req, "POST"), selections, variables)
         data: dict[str, Any] = {}
         for sel in selections:
             if sel.name == "__typename":
@@ -265,3 +286,67 @@ def _project(ctx: SandboxContext, user: User | None, sel: Selection, variables: 
 
 def register(router) -> None:
     router.add("POST", "/api/graphql", graphql)
+
+
+# --- createContainerProtectionTagRule --------------------------------------------------------
+
+NOT_AVAILABLE = ("The resource that you are attempting to access does not exist or you don't have permission to "
+                 "perform this action")
+
+
+def _mutation(ctx: SandboxContext, user: User | None, selections: list[Selection], variables: dict) -> Response:
+    """Mutations::ContainerRegistry::Protection::TagRule::Create (`authorize :admin_container_image`,
+    FindsProject) and CreateTagRuleService with EE's `validate`: an immutable rule (both levels
+    omitted) needs the Ultimate licence and the Owner role; errors come back in `errors`."""
+    if len(selections) != 1 or selections[0].name != "createContainerProtectionTagRule":
+        raise GraphQLError(SERVED)
+    sel = selections[0]
+    if not ctx.knobs.at_least("17.8"):
+        raise GraphQLError(f"Field '{sel.name}' doesn't exist on type 'Mutation'",
+                           extensions={"code": "undefinedField", "typeName": "Mutation", "fieldName": sel.name})
+    raw = _arg(sel, "input", variables)
+    params = {k: (variables.get(v[1]) if isinstance(v, tuple) else v) for k, v in (raw or {}).items()}
+    project = ctx.world.find_project(str(params.get("projectPath") or ""))
+    if project is None or user is None or not can(ctx.world, user, "admin_container_image", project):
+        error = {"message": NOT_AVAILABLE, "locations": [{"line": sel.line, "column": sel.column}], "path": [sel.alias]}
+        return json_response(200, {"data": {sel.alias: None}, "errors": [error]})
+    rule = {"tag_name_pattern": params.get("tagNamePattern"),
+            "minimum_access_level_for_push": _level(params.get("minimumAccessLevelForPush")),
+            "minimum_access_level_for_delete": _level(params.get("minimumAccessLevelForDelete"))}
+    errors = _create_errors(ctx, user, project, rule)
+    created = None
+    if not errors:
+        world = ctx.world
+        with world.lock:
+            created = {"id": world._next_id("tag_rule"), "project_id": project.id, **rule}
+            world.tag_rules[created["id"]] = created
+            world.save()
+    out: dict[str, Any] = {}
+    for child in sel.children:
+        if child.name == "errors":
+            out[child.alias] = errors
+        elif child.name == "containerProtectionTagRule":
+            out[child.alias] = _rule_node(created, child.children) if created else None
+        elif child.name == "clientMutationId":
+            out[child.alias] = params.get("clientMutationId")
+        else:
+            raise _undefined(child, "createContainerProtectionTagRulePayload", [sel.alias])
+    return json_response(200, {"data": {sel.alias: out}})
+
+
+def _level(value: Any) -> str | None:
+    return str(value).lower() if isinstance(value, str) and value else None
+
+
+def _create_errors(ctx: SandboxContext, user: User, project, rule: dict[str, Any]) -> list[str]:
+    from glcr_sandbox.api_protection import MAX_RULES, is_immutable, model_errors, project_rules
+    from glcr_sandbox.state import OWNER
+
+    if len(project_rules(ctx, project)) >= MAX_RULES:
+        return ["Maximum number of protection rules have been reached."]
+    if is_immutable(rule):
+        if not (ctx.knobs.at_least("18.2") and ctx.knobs.licence == "ultimate"):
+            return ["Immutable tag rules require an Ultimate license"]
+        if not (user.admin or ctx.world.project_access(user, project) >= OWNER):
+            return ["Unauthorized to create an immutable protection rule for container image tags"]
+    return model_errors(ctx, project, rule, None, immutable_allowed=True)

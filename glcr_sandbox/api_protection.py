@@ -99,7 +99,10 @@ def _declared(params: dict[str, Any], *, required: bool) -> dict[str, Any]:
     return out
 
 
-def _model_errors(ctx: SandboxContext, project: Project, rule: dict[str, Any], own_id: int | None) -> list[str]:
+def model_errors(ctx: SandboxContext, project: Project, rule: dict[str, Any], own_id: int | None, *,
+                 immutable_allowed: bool = False) -> list[str]:
+    """TagRule validations. `immutable_allowed`: both levels nil is EE's immutable rule (GraphQL's
+    create); REST always sends both, and CE's message is kept for it."""
     errors: list[str] = []
     pattern = rule.get("tag_name_pattern")
     if pattern is None or not str(pattern).strip():
@@ -113,8 +116,10 @@ def _model_errors(ctx: SandboxContext, project: Project, rule: dict[str, Any], o
             compile_untrusted(pattern)
         except InvalidRegexp as exc:
             errors.append(f"Tag name pattern not valid RE2 syntax: {exc}")
-    if not (rule.get("minimum_access_level_for_push") and rule.get("minimum_access_level_for_delete")):
-        errors.append("Access levels should both be present")
+    push, delete = rule.get("minimum_access_level_for_push"), rule.get("minimum_access_level_for_delete")
+    if not (push and delete) and not (immutable_allowed and not push and not delete):
+        errors.append("Access levels should either both be present or both be nil" if immutable_allowed
+                      else "Access levels should both be present")
     return errors
 
 
@@ -134,7 +139,7 @@ def create_rule(ctx: SandboxContext, req: Request, id: str) -> Response:
     with world.lock:
         if len(project_rules(ctx, project)) >= MAX_RULES:
             raise api_message(422, "Maximum number of protection rules have been reached.")
-        errors = _model_errors(ctx, project, declared, None)
+        errors = model_errors(ctx, project, declared, None)
         if errors:
             raise api_message(422, errors)
         rule = {"id": world._next_id("tag_rule"), "project_id": project.id, **declared}
@@ -165,7 +170,7 @@ def update_rule(ctx: SandboxContext, req: Request, id: str, protection_rule_id: 
     with world.lock:
         rule = _rule(ctx, project, protection_rule_id)
         after = {**rule, **{k: (v if v != "" else None) for k, v in declared.items()}}
-        errors = _model_errors(ctx, project, after, rule["id"])
+        errors = model_errors(ctx, project, after, rule["id"])
         if errors:
             raise api_message(422, {"error": errors})
         rule.update(after)

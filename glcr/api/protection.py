@@ -203,22 +203,30 @@ async def tag_matches(session: Any, project_id: int, pattern: str) -> dict[str, 
         return None
 
 
-async def add_rule(session: Any, project: str, pattern: str, push: str, delete: str, *,
-                   review: Callable[[dict, "dict[str, list[str]] | None"], None], dry_run: bool = False) -> RuleChange:
-    """Check the new rule as GitLab does, `review(body, tags it matches now)`, then create it."""
+async def add_rule(session: Any, project: str, pattern: str, push: str | None, delete: str | None, *,
+                   review: Callable[[dict, "dict[str, list[str]] | None"], None], dry_run: bool = False,
+                   immutable: bool = False) -> RuleChange:
+    """Check the new rule as GitLab does, `review(body, tags it matches now)`, then create it:
+    through REST (18.8+), or an immutable one through GraphQL (REST requires both levels)."""
+    from glcr.gitlab.graphql import create_immutable_rule, read_rules
     from glcr.gitlab.protection import create_rule, list_rules
     from glcr.policy.protection import validate_new_rule
 
-    from glcr.gitlab.graphql import read_rules
-
     rest = _rest(session)
     project_id, path = _project(rest, project)
-    existing = list_rules(rest, project_id)  # first: an older GitLab's missing route is said here
     shown = (await read_rules(session, path)).rules  # GitLab counts immutable rules in the limit of 5
-    body = validate_new_rule(pattern, push, delete, shown if shown and len(shown) > len(existing) else existing)
+    existing: Sequence[TagRule]
+    if immutable and shown is not None:
+        existing = shown
+    else:
+        existing = list_rules(rest, project_id)  # an older GitLab's missing route is said here
+        existing = shown if shown and len(shown) > len(existing) else existing
+    body = validate_new_rule(pattern, push, delete, existing, immutable=immutable)
     review(body, await tag_matches(session, project_id, pattern))
     if dry_run:
         return RuleChange(path, None, body, None, False)
+    if immutable:
+        return RuleChange(path, None, body, await create_immutable_rule(session, path, pattern), True)
     return RuleChange(path, None, body, create_rule(rest, project_id, body), True)
 
 

@@ -126,3 +126,49 @@ def _first(errors: Any) -> str:
     if isinstance(errors, list) and errors and isinstance(errors[0], dict):
         return str(errors[0].get("message", ""))[:200]
     return ""
+
+
+CREATE = """
+mutation glcrCreateTagRule {
+  createContainerProtectionTagRule(input: {projectPath: %s, tagNamePattern: %s}) {
+    containerProtectionTagRule { %s immutable }
+    errors
+  }
+}
+"""
+
+
+async def create_immutable_rule(session: Any, project_path: str, pattern: str) -> TagRule:
+    """Mutations::ContainerRegistry::Protection::TagRule::Create with both levels omitted: an
+    immutable rule (Ultimate, Owner; GitLab's reasons come back in `errors`: exit 8)."""
+    import gitlab
+    from gql.transport.exceptions import TransportQueryError
+
+    from glcr.errors import PermissionDeniedError, RefusedError
+    from glcr.transport.factory import build_async_client
+
+    doing = f"creating the immutable tag protection rule `{pattern}` in {project_path}"
+    creds = session.creds
+    http = build_async_client(session.options.http, headers=creds.api_headers())
+    try:
+        async with gitlab.AsyncGraphQL(creds.url, client=http) as gq:
+            data = await gq.execute(CREATE % (json.dumps(project_path), json.dumps(pattern), FIELDS))
+    except TransportQueryError as exc:
+        if undefined_field(exc.errors):
+            raise RefusedError(f"{doing}: this GitLab has no such mutation",
+                               hint="immutable tag rules need GitLab 18.2 or later (Ultimate)") from None
+        raise PermissionDeniedError(f"{doing}: {_first(exc.errors)}",
+                                    hint="creating tag rules needs the Maintainer role (immutable ones: Owner) "
+                                         "and a token with the api scope") from None
+    except gitlab.exceptions.GitlabError as exc:
+        from glcr.errors import for_status
+
+        raise for_status(int(getattr(exc, "response_code", 0) or 0), doing, str(exc)[:200]) from None
+    payload = (data or {}).get("createContainerProtectionTagRule") or {}
+    errors = payload.get("errors") or []
+    if errors:
+        raise RefusedError(f"{doing}: GitLab refused: {'; '.join(str(e) for e in errors)}")
+    node = payload.get("containerProtectionTagRule")
+    if not isinstance(node, dict):
+        raise RefusedError(f"{doing}: GitLab answered without the rule")
+    return rule_from_node(node)

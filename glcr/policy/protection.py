@@ -243,11 +243,19 @@ def matching_tags(names_by_repository: Mapping[str, Sequence[str]], pattern: str
     return {path: sorted(n for n in names if rule.matches(n)) for path, names in names_by_repository.items()}
 
 
-def validate_new_rule(pattern: str, min_push: str, min_delete: str, existing: Sequence[TagRule]) -> dict[str, str]:
-    """The POST body, checked as GitLab checks it; InvalidInputError before anything is sent."""
-    body = {"tag_name_pattern": validate_pattern(pattern),
-            "minimum_access_level_for_push": normalize_level(min_push, "--push"),
-            "minimum_access_level_for_delete": normalize_level(min_delete, "--delete")}
+def validate_new_rule(pattern: str, min_push: str | None, min_delete: str | None, existing: Sequence[TagRule], *,
+                      immutable: bool = False) -> dict[str, str]:
+    """The POST body (an immutable rule: the pattern only, both levels nil), checked as GitLab
+    checks it; InvalidInputError before anything is sent. `existing` counts immutable rules too
+    (CreateTagRuleService counts every rule of the project against the 5)."""
+    if immutable:
+        if min_push is not None or min_delete is not None:
+            raise InvalidInputError("an immutable rule has no roles: give --immutable, or --push/--delete, not both")
+        body = {"tag_name_pattern": validate_pattern(pattern)}
+    else:
+        body = {"tag_name_pattern": validate_pattern(pattern),
+                "minimum_access_level_for_push": normalize_level(min_push or "maintainer", "--push"),
+                "minimum_access_level_for_delete": normalize_level(min_delete or "maintainer", "--delete")}
     if len(existing) >= MAX_RULES:
         raise InvalidInputError(f"the project already has {len(existing)} tag protection rules; GitLab allows "
                                 f"at most {MAX_RULES}", hint="update or remove one with `glcr protection update/remove`")

@@ -274,7 +274,11 @@ def test_an_immutable_rule_on_gitlab_18_2_is_read_through_graphql_and_honoured(
     repo = project.path_with_namespace
     seed(registry, repo)
     sandbox.sync()
-    sandbox.add_tag_rule(project.id, r"^v1\.")  # immutable: both levels nil
+    root = {**sandbox_env, "GITLAB_TOKEN": sandbox.root_token}
+    refused = glcr(sandbox_env, "protection", "add", repo, r"^v1\.", "--immutable")  # a Maintainer
+    assert refused.code == 8 and "Unauthorized to create an immutable" in refused.stderr, refused.stderr
+    added = glcr(root, "protection", "add", repo, r"^v1\.", "--immutable", "-o", "json")
+    assert added.code == 0 and added.json()["immutable"] is True, added.stderr
     listed = glcr(sandbox_env, "protection", "list", repo)
     assert listed.code == 0 and "immutable" in listed.stdout, listed.stdout + listed.stderr
     with sandbox.world.lock:  # keep_n alone decides (see test_cleanup_keeps_protected_tags_with_the_reason)
@@ -286,7 +290,6 @@ def test_an_immutable_rule_on_gitlab_18_2_is_read_through_graphql_and_honoured(
     deleted = glcr(sandbox_env, "tags", "delete", repo, "v1.0", "--yes")
     assert deleted.code == 6 and "immutable" in deleted.stderr.strip().splitlines()[-1], deleted.stderr
     group = sandbox.create_group(f"dest-{uuid.uuid4().hex[:6]}")
-    root = {**sandbox_env, "GITLAB_TOKEN": sandbox.root_token}
     moved = glcr(root, "migrate-project", repo, "--to", f"{group.path}/{project.path}", "--yes",
                  "--state-dir", str(tmp_path / "state"))
     assert moved.code == 8 and "immutable" in moved.stderr, moved.stderr  # stopped in preflight

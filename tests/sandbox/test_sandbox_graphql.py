@@ -71,3 +71,37 @@ def test_an_older_gitlab_lacks_the_fields(sandbox: Sandbox, project: Project, ve
 def test_other_queries_are_not_served(sandbox: Sandbox, project: Project) -> None:
     answer = ask(sandbox, sandbox.token, project, "{ currentUser { username } }").json()
     assert "serves only" in answer["errors"][0]["message"]
+
+
+CREATE = """mutation { createContainerProtectionTagRule(input: {projectPath: "%s", tagNamePattern: "%s"%s}) {
+  containerProtectionTagRule { tagNamePattern immutable } errors } }"""
+
+
+def create(sandbox: Sandbox, token: str, project: Project, pattern: str, levels: str = "") -> dict:
+    resp = httpx.post(f"{sandbox.url}/api/graphql", headers={"PRIVATE-TOKEN": token}, timeout=30,
+                      json={"query": CREATE % (project.path_with_namespace, pattern, levels)})
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def test_an_immutable_rule_needs_the_owner_and_the_licence(sandbox: Sandbox, project: Project) -> None:
+    payload = create(sandbox, sandbox.token, project, "^v1")["data"]["createContainerProtectionTagRule"]
+    assert payload == {"containerProtectionTagRule": None,
+                       "errors": ["Unauthorized to create an immutable protection rule for container image tags"]}
+    sandbox.ctx.knobs.licence = "premium"
+    try:
+        payload = create(sandbox, sandbox.root_token, project, "^v1")["data"]["createContainerProtectionTagRule"]
+        assert payload["errors"] == ["Immutable tag rules require an Ultimate license"]
+    finally:
+        sandbox.ctx.knobs.licence = "ultimate"
+    made = create(sandbox, sandbox.root_token, project, "^v1")["data"]["createContainerProtectionTagRule"]
+    assert made == {"containerProtectionTagRule": {"tagNamePattern": "^v1", "immutable": True}, "errors": []}
+    mutable = create(sandbox, sandbox.token, project, "^v2", ", minimumAccessLevelForPush: MAINTAINER, "
+                                                             "minimumAccessLevelForDelete: OWNER")
+    assert mutable["data"]["createContainerProtectionTagRule"]["errors"] == []
+    half = create(sandbox, sandbox.token, project, "^v3", ", minimumAccessLevelForPush: MAINTAINER")
+    assert half["data"]["createContainerProtectionTagRule"]["errors"] == [
+        "Access levels should either both be present or both be nil"]
+    denied = create(sandbox, sandbox.tokens["developer"], project, "^v4")
+    assert denied["data"] == {"createContainerProtectionTagRule": None}
+    assert denied["errors"][0]["message"].startswith("The resource that you are attempting to access does not exist")
