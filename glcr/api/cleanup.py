@@ -65,7 +65,7 @@ async def decide_repository(session: Session, repo: Repository | RepositoryHandl
     chosen = variant or Variant.for_registry(handle.kind)
     sized = {} if max_list_size is None else {"max_list_size": max_list_size}
     result = decide(policy_tags(tags, chosen), params, variant=chosen, now=now, **sized)
-    result = await guard_cleanup(session, repo.project_id, result, user=user)  # GitLab skips protected tags
+    result = await guard_cleanup(session, repo.project_id, result, user=user, repo=repo)  # GitLab skips protected tags
     if not user:
         result = mark_approximate(result, tags)
     return RepositoryCleanup(repo, handle.kind, tags, result)

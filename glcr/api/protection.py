@@ -85,13 +85,40 @@ async def guard_plan(session: Any, plan: Any, project_id: int | str) -> tuple[An
     return protect_plan(plan, protection, caller)
 
 
-async def guard_cleanup(session: Any, project_id: int | str, result: Any, *, user: bool = False) -> Any:
+async def guard_cleanup(session: Any, project_id: int | str, result: Any, *, user: bool = False,
+                        repo: Any = None) -> Any:
     """A cleanup result with the protected deletions kept: every rule for a policy run,
-    the caller's for the bulk delete API (`user`)."""
+    the caller's for the bulk delete API (`user`). `repo`: where the caller's registry token
+    can be asked when no rules API answers."""
+    where = (repo.registry_host, repo.path) if repo is not None else None
     if user:
-        protection, caller = await for_user_delete(session, project_id)
+        protection, caller = await for_user_delete(session, project_id, where)
         return protect_cleanup(result, protection, Purpose.USER, caller)
-    return protect_cleanup(result, await for_project(session, project_id))
+    return protect_cleanup(result, await for_policy(session, project_id, where))
+
+
+async def for_policy(session: Any, project_id: int | str, where: tuple[str, str] | None = None) -> Protection:
+    """Every rule (GitLab's cleanup policy runs as nobody). When no rules API answers, a caller below
+    Maintainer still has every pattern in their registry token: each mutable rule refuses them
+    push and delete, and the immutable ones are listed for everyone (glcr.registry.token_claims)."""
+    protection = await read_protection(session.api, project_id, quiet=where is not None, session=session)
+    if protection.readable or where is None:
+        if where is not None:
+            note_once(protection)
+        return protection
+    caller = await read_caller(session.api, project_id)
+    from glcr.registry.token_claims import MAINTAINER, SOURCE
+
+    found = None
+    if not caller.admin and caller.level is not None and caller.level < MAINTAINER:
+        found = await token_protection(session, *where, caller.level)
+    if found is None or found.source != SOURCE:
+        note_once(protection)
+        return protection
+    why = protection.note.split(";")[0]
+    note_once(Protection.unreadable(f"{why}; every rule's pattern is in {found.source} (a role below Maintainer "
+                                    "is refused by each), so every protected tag is kept"))
+    return found
 
 
 async def explain_refusals(session: Any, repo: Any, results: list) -> list:

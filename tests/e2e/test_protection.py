@@ -221,6 +221,11 @@ def test_a_developer_who_cannot_read_the_rules_gets_protected_tags_kept_from_the
                if line.startswith("debug: < 4") and (" DELETE " in line or " PUT " in line)]
     assert refused == [], refused  # skipped before any request, not refused after
     assert tags_now(sandbox, registry, repo) == sorted(V1 + ["feature-a", "main"])
+    with sandbox.world.lock:  # keep_n alone decides
+        sandbox.world.projects[project.id].container_expiration_policy.older_than = None
+    dry = glcr(developer, "cleanup", "dry-run", repo, "--name-regex", ".*", "--keep-n", "1", "-o", "json")
+    assert dry.code == 0 and dry.stderr.count("registry token") == 1, dry.stderr
+    assert {d["name"] for d in dry.json() if d["reason"] == "protected"} == set(V1), dry.stdout
 
 
 @pytest.fixture
