@@ -90,6 +90,21 @@ class TagDetails:
             return None
         return self.updated_at or self.created_at
 
+    @property
+    def age_at(self) -> datetime | None:
+        """The one time a tag's age is judged by, everywhere in glcr: GitLab's, for the registry
+        at hand. With push times (GitLab's registry with its database) the last push,
+        `updated_at || created_at`, so `main` re-pushed today is new even when it was first
+        pushed in March; elsewhere `created_at`, the image config's `created` (what GitLab's
+        third-party cleanup reads), or GitLab's REST created_at where nothing better was read.
+        None: undated (GitLab counts it newest and never old)."""
+        return self.pushed_at if self.push_times else self.created_at
+
+    @property
+    def age_source(self) -> str:
+        """What `age_at` is: "pushed" (the registry's push time) or "created" (the image's)."""
+        return "pushed" if self.push_times else "created"
+
 
 class Cadence(str, Enum):
     DAILY = "1d"
@@ -114,21 +129,44 @@ class ExpirationPolicy:
 
 @dataclass(frozen=True)
 class RegistryKind:
-    """What the registry behind a repository can do; decides cleanup and delete variants.
+    """Which of the three registries GitLab users run sits behind a repository; decides the
+    cleanup variant, the listing and the delete route.
 
-    gitlab_api: `GET /gitlab/v1/` answers 2xx or 401 (GitLab's registry with the metadata DB).
+    gitlab_api: the registry has GitLab's `/gitlab/v1` API, i.e. GitLab's registry WITH its
+    metadata database. GitLab decides this with `GET /gitlab/v1/` sent with a token, 2xx or 401
+    (ContainerRegistry::GitlabApiClient#supports_gitlab_api?); without the database every v1
+    route answers 404 to a valid token. The authenticated `GET /v2/` says the same in
+    `Gitlab-Container-Registry-Database-Enabled` (registry/handlers/app.go distributionAPIBase).
     tag_delete: `GET /v2/` announces `tag_delete` in Gitlab-Container-Registry-Features
-    (tag-only `DELETE /v2/<name>/manifests/<tag>`).
+    (tag-only `DELETE /v2/<name>/manifests/<tag>`), with or without the database.
+    gitlab_vendor: the registry is GitLab's (it sends Gitlab-Container-Registry-* headers), so
+    without the API it is GitLab's registry in its legacy mode, not a third-party one.
     """
 
     gitlab_api: bool
     tag_delete: bool
+    gitlab_vendor: bool = False
+
+    @property
+    def mode(self) -> str:
+        """The mode's short name, as `glcr sandbox up --registry` spells it."""
+        if self.gitlab_api:
+            return "gitlab"
+        return "gitlab-legacy" if self.gitlab_vendor else "third-party"
 
     @property
     def label(self) -> str:
+        """The mode in words, wherever the user sees it (doctor, dry-run header, repos show)."""
         if self.gitlab_api:
-            return "gitlab"
-        return "third-party (tag delete)" if self.tag_delete else "third-party"
+            return "GitLab container registry with its metadata database"
+        if self.gitlab_vendor:
+            return "GitLab container registry without its metadata database (legacy metadata)"
+        return "third-party registry (tag delete)" if self.tag_delete else "third-party registry"
+
+    @property
+    def dates(self) -> str:
+        """What a tag's age is on this registry, as GitLab's cleanup reads it."""
+        return "push time" if self.gitlab_api else "image created"
 
 
 @dataclass(frozen=True)

@@ -30,12 +30,13 @@ def select_tags(tags: Sequence[TagDetails], *, match: str | None = None, older_t
         selected = [t for t in selected if regex.search(t.name)]
     if older_than is not None:
         cutoff = now - older_than
-        # Like GitLab's cleanup: a tag without a date is never "older than" anything.
-        selected = [t for t in selected if t.created_at is not None and t.created_at < cutoff]
+        # Like GitLab's cleanup: a tag without a date is never "older than" anything; the date
+        # is the push time where the registry has one (TagDetails.age_at), never the first push.
+        selected = [t for t in selected if t.age_at is not None and t.age_at < cutoff]
     if sort is TagSort.NAME:
         selected.sort(key=lambda t: t.name)
     elif sort is TagSort.CREATED:  # newest first; undated last
-        selected.sort(key=lambda t: (t.created_at is None, -(t.created_at.timestamp() if t.created_at else 0), t.name))
+        selected.sort(key=lambda t: (t.age_at is None, -(t.age_at.timestamp() if t.age_at else 0), t.name))
     else:  # biggest first
         selected.sort(key=lambda t: (-(t.total_size or 0), t.name))
     return selected[:limit] if limit else selected

@@ -17,6 +17,7 @@ import json
 import random
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterable
+from urllib.parse import quote
 
 import httpx
 
@@ -318,3 +319,44 @@ def seed_demo(
         set_push_times(api_url, "demo/app/web", {"v2.0.0": now - 7 * day, "latest": now - 7 * day})
     _control(api_url, "POST", "sync").raise_for_status()
     return result
+
+
+def add_history(api_url: str, project: str | int, history: dict[str, Any]) -> dict[str, Any]:
+    """Give a project branches, deployments, merge requests and releases (see
+    glcr_sandbox.api_inuse.add_history for the shape); returns the project's whole history."""
+    ident = quote(str(project), safe="")
+    resp = _control(api_url, "POST", f"projects/{ident}/history", history)
+    resp.raise_for_status()
+    return resp.json()
+
+
+def seed_in_use(api_url: str, *, now: dt.datetime | None = None) -> dict[str, Any]:
+    """demo/app's history, pointing at the demo images (seed_demo): production runs v1.1.0 (a
+    release, deployed from its tag), staging runs `main`; v1.0.0 and v1.1.0 are releases; an
+    open merge request from feature/login (its image: `feature-login`, 45 days old); main is the
+    default branch, release/* protected. So a cleanup of everything older than 30 days would
+    delete v1.0.0, v1.1.0 and feature-login while they are in use."""
+    now = now or dt.datetime.now(UTC)
+    day = dt.timedelta(days=1)
+
+    def sha(name: str) -> str:
+        return hashlib.sha1(f"demo/app {name}".encode()).hexdigest()
+
+    return add_history(api_url, DEMO_PROJECT, {
+        "branches": [{"name": "main", "sha": sha("main"), "default": True},
+                     {"name": "release/1.1", "sha": sha("v1.1.0")},
+                     {"name": "feature/login", "sha": sha("feature-login")},
+                     {"name": "feature/search", "sha": sha("feature-search")}],
+        "protected_branches": ["main", "release/*"],
+        "deployments": [{"environment": "production", "ref": "v1.0.0", "tag": True, "sha": sha("v1.0.0"),
+                         "finished_at": (now - 170 * day).isoformat()},
+                        {"environment": "production", "ref": "v1.1.0", "tag": True, "sha": sha("v1.1.0"),
+                         "finished_at": (now - 80 * day).isoformat()},
+                        {"environment": "staging", "ref": "main", "sha": sha("main"),
+                         "finished_at": (now - 2 * day).isoformat()}],
+        "merge_requests": [{"source_branch": "feature/login", "sha": sha("feature-login"),
+                            "created_at": (now - 46 * day).isoformat()},
+                           {"source_branch": "feature/search", "sha": sha("feature-search"), "state": "merged"}],
+        "releases": [{"tag_name": "v1.0.0", "sha": sha("v1.0.0"), "released_at": (now - 180 * day).isoformat()},
+                     {"tag_name": "v1.1.0", "sha": sha("v1.1.0"), "released_at": (now - 90 * day).isoformat()}],
+    })

@@ -158,6 +158,7 @@ class World:
         self.members: list[Member] = []
         self.repositories: dict[int, Repository] = {}
         self.tag_rules: dict[int, dict[str, Any]] = {}  # container tag protection rules (api_protection.py)
+        self.history: dict[str, dict[str, list]] = {}  # per project id: branches, deployments... (api_inuse.py)
         self.settings: dict[str, Any] = dict(DEFAULT_SETTINGS)
         self.sequences: dict[str, int] = {}
         # Which registry holds this world's images ("gitlab" or "distribution"); None: not yet
@@ -183,6 +184,7 @@ class World:
                 "repositories": [asdict(r) for r in self.repositories.values()],
                 "settings": dict(self.settings),
                 "tag_rules": [dict(r) for r in self.tag_rules.values()],
+                "history": {k: {kind: list(v) for kind, v in h.items()} for k, h in self.history.items()},
                 "sequences": dict(self.sequences),
                 "registry_kind": self.registry_kind,
             }
@@ -199,6 +201,7 @@ class World:
         self.repositories = {r["id"]: Repository(**r) for r in data.get("repositories", [])}
         self.settings = {**DEFAULT_SETTINGS, **data.get("settings", {})}
         self.tag_rules = {r["id"]: dict(r) for r in data.get("tag_rules", [])}
+        self.history = dict(data.get("history", {}))
         self.sequences = dict(data.get("sequences", {}))
         # Worlds saved before the sandbox had a choice ran on distribution.
         self.registry_kind = data.get("registry_kind", "distribution")

@@ -64,11 +64,33 @@ async def decide_repository(session: Session, repo: Repository | RepositoryHandl
         on_read(repo, len(tags))
     chosen = variant or Variant.for_registry(handle.kind)
     sized = {} if max_list_size is None else {"max_list_size": max_list_size}
-    result = decide(policy_tags(tags, chosen), params, variant=chosen, now=now, **sized)
+    # GitLab cuts its pages in the order the registry lists them (`ORDER BY name` in the
+    # database's collation), which the /gitlab/v1 listing already has: keep it.
+    registry_order = chosen is Variant.GITLAB_API and bool(tags) and all(t.push_times for t in tags)
+    considered, unread = third_party_read(tags) if chosen is Variant.THIRD_PARTY else (tags, [])
+    result = decide(policy_tags(considered, chosen), params, variant=chosen, now=now,
+                    listing_order="input" if registry_order else "name", **sized)
+    if unread:
+        note = (f"GitLab reads only the first {THIRD_PARTY_TAGS_READ:,} tags of a third-party repository (one "
+                f"page, in name order): the {len(unread):,} tags from {unread[0].name!r} on are never "
+                "considered and stay")
+        result = replace(result, summary=replace(result.summary, notes=(note, *result.summary.notes)))
     result = await guard_cleanup(session, repo.project_id, result, user=user, repo=repo)  # GitLab skips protected tags
     if not user:
         result = mark_approximate(result, tags)
     return RepositoryCleanup(repo, handle.kind, tags, result)
+
+
+# ContainerRegistry::Client::DEFAULT_TAGS_PAGE_SIZE: the third-party cleanup asks
+# `/v2/<path>/tags/list?n=10000` once and never follows the Link header (client.rb
+# `repository_tags`), so tags after the first 10,000 names are invisible to it.
+THIRD_PARTY_TAGS_READ = 10_000
+
+
+def third_party_read(tags: list[TagDetails]) -> tuple[list[TagDetails], list[TagDetails]]:
+    """(the tags GitLab's third-party cleanup reads, the ones it never sees), in name order."""
+    ordered = sorted(tags, key=lambda t: t.name)
+    return ordered[:THIRD_PARTY_TAGS_READ], ordered[THIRD_PARTY_TAGS_READ:]
 
 
 APPROXIMATE_NOTE = (
@@ -179,6 +201,7 @@ class CleanupSimulation:
     policy: CleanupPolicy
     items: tuple[RepositoryCleanup, ...]
     now: datetime
+    in_use: object = None  # glcr.api.inuse.InUseReport: what was kept in use, or is at risk
 
     @property
     def to_delete(self) -> int:
@@ -205,10 +228,13 @@ class CleanupRun:
 
 async def simulate_policy(session: Session, project: str, overrides: dict, *, now: datetime,
                           repository: str | None = None, variant: Variant | None = None,
-                          max_list_size: int = 200,
+                          max_list_size: int = 200, in_use=None,
                           on_policy: Callable[[CleanupPolicy], None] | None = None,
                           on_repository: Callable[[Repository, int], None] | None = None) -> CleanupSimulation:
-    """The saved policy with `overrides` on top, decided for every repository of `project`."""
+    """The saved policy with `overrides` on top, decided for every repository of `project`.
+
+    `in_use` (glcr.api.inuse.InUseOptions): tags in use are kept. Without it, when the saved
+    policy is enabled, the simulation reports the in-use tags GitLab's schedule would delete."""
     params, warnings, enabled = effective_params(session.creds, project, overrides)
     policy = CleanupPolicy(params, tuple(warnings), enabled)
     if on_policy:
@@ -216,7 +242,13 @@ async def simulate_policy(session: Session, project: str, overrides: dict, *, no
     the_project, items = await simulate_cleanup(session, project, params, now=now, repository=repository,
                                                 variant=variant, max_list_size=max_list_size,
                                                 on_repository=on_repository)
-    return CleanupSimulation(the_project, policy, tuple(items), now)
+    simulation = CleanupSimulation(the_project, policy, tuple(items), now)
+    # The warning is about GitLab's own schedule, so only for the saved policy as it is.
+    if in_use is not None or (enabled and all(v is None for v in overrides.values())):
+        from glcr.api.inuse import apply_in_use
+
+        simulation = await apply_in_use(session, simulation, in_use)
+    return simulation
 
 
 def default_state_dir(project_path: str, env=None) -> Path:

@@ -17,8 +17,11 @@ from glcr.session import Session
 
 
 async def build_plan(session: Session, path: str, rules: PlanRules, *, now: datetime,
-                     progress=None) -> Plan:
+                     progress=None, in_use=None, on_in_use=None) -> Plan:
     """The plan `rules` make for the repository at `path`; protected tags are kept, with the rule.
+
+    `in_use` (glcr.api.inuse.InUseOptions): tags in use are kept too; `on_in_use([(tag, whys)])`
+    is told which deletions that stopped.
 
     `progress(repository)`: a context manager (a bar with `set_total(n)` and `advance()`) open
     while the tags are read.
@@ -32,7 +35,15 @@ async def build_plan(session: Session, path: str, rules: PlanRules, *, now: date
     children = await index_children(session, handle, [t.digest for t in tags if t.digest])
     built = build_tag_plan(tags, rules, now=now, repository=handle.repository, index_children=children,
                            project=resolved.project)
-    return (await guard_plan(session, built, handle.repository.project_id))[0]
+    guarded = (await guard_plan(session, built, handle.repository.project_id))[0]
+    if in_use is None:
+        return guarded
+    from glcr.api.inuse import keep_plan_in_use
+
+    kept_plan, kept = await keep_plan_in_use(session, guarded, handle.repository, tags, children, in_use, now)
+    if on_in_use:
+        on_in_use(kept)
+    return kept_plan
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,9 @@ class RepositoryDetails:
     repository: Repository
     project_path: str
     kind: RegistryKind | None
+    # Why GitLab's background delete would not finish (glcr.policy.repository_delete); filled
+    # only for a delete's review.
+    delete_warnings: tuple[str, ...] = ()
 
 
 async def repository_details(session: Session, path: str) -> RepositoryDetails:
@@ -92,6 +95,7 @@ async def delete_repository_at(session: Session, path: str, *, review, confirm, 
     from contextlib import nullcontext
 
     details = await repository_details(session, path)
+    details = replace(details, delete_warnings=tuple(await _delete_warnings(session, details)))
     repo = details.repository
     review(details)
     confirm(f"Delete repository {repo.path}?")
@@ -99,3 +103,22 @@ async def delete_repository_at(session: Session, path: str, *, review, confirm, 
         return repo, await delete_repository(session, repo, wait=False)
     with (waiting(repo) if waiting else nullcontext()):
         return repo, await delete_repository(session, repo, wait=True, timeout=timeout)
+
+
+async def _delete_warnings(session: Session, details: RepositoryDetails) -> list[str]:
+    """What would stop GitLab's delete worker: tags a protection rule keeps (every rule applies to
+    it), or too many tags for its passes on a registry without GitLab's API."""
+    from glcr.api.protection import for_project
+    from glcr.policy.protection import Purpose
+    from glcr.policy.repository_delete import repository_delete_warnings
+
+    repo = details.repository
+    protected: dict[str, str] = {}
+    protection = await for_project(session, repo.project_id)
+    if protection.rules and repo.tags_count:
+        for tag in await session.api.tags(repo):
+            rule = protection.rule_for_delete(tag.name, Purpose.POLICY)
+            if rule is not None:
+                protected[tag.name] = rule.pattern
+    return repository_delete_warnings(gitlab_api=details.kind.gitlab_api if details.kind else None,
+                                      tags_count=repo.tags_count, protected=protected)

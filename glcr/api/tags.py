@@ -205,6 +205,7 @@ class TagListing:
     repository: Repository
     tags: tuple[TagDetails, ...]
     protection: Any  # glcr.policy.protection.Protection: the project's rules, to mark protected tags
+    kind: RegistryKind | None = None  # the registry's mode; None when it could not be asked
 
 
 async def list_tags(session: Session, path: str, *,
@@ -220,7 +221,11 @@ async def list_tags(session: Session, path: str, *,
     repo = (await resolve_repository(session, path)).repository
     with (progress(repo) if progress else nullcontext()) as bar:
         found = await list_tag_details(session, repo, bar.set_total if bar else None, bar.advance if bar else None)
-    return TagListing(repo, tuple(found), await for_project(session, repo.project_id))
+    try:
+        kind: RegistryKind | None = await session.registry(repo.registry_host).kind(registry_path(repo))
+    except (NetworkError, PermissionDeniedError, AuthError):
+        kind = None  # listed through GitLab's API: the registry's mode is not known
+    return TagListing(repo, tuple(found), await for_project(session, repo.project_id), kind)
 
 
 async def show_tag(session: Session, ref: str) -> TagView:

@@ -5,12 +5,21 @@ from __future__ import annotations
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
 from glcr.cli.complete import complete_repository
 from glcr.cli.context import app_context
+from glcr.cli.inuse_options import (
+    KEEP_DEPLOYED,
+    KEEP_DEPLOYED_LAST,
+    KEEP_IMAGES_FROM,
+    KEEP_OPEN_MRS,
+    KEEP_PROTECTED,
+    KEEP_RELEASES,
+    KEEP_TEMPLATE,
+)
 from glcr.cli.options import OUTPUT, PROJECT, YES
 from glcr.render.format import OutputFormat
 
@@ -80,6 +89,10 @@ def dry_run(ctx: typer.Context, project: str = PROJECT,
             repo: Optional[str] = REPO, name_regex: Optional[str] = NAME_REGEX,
             name_regex_keep: Optional[str] = NAME_REGEX_KEEP, keep_n: Optional[int] = KEEP_N,
             older_than: Optional[str] = OLDER_THAN, variant: VariantChoice = VARIANT, max_list_size: int = MAX_LIST,
+            keep_deployed: bool = KEEP_DEPLOYED, keep_deployed_last: Optional[int] = KEEP_DEPLOYED_LAST,
+            keep_open_mrs: bool = KEEP_OPEN_MRS, keep_releases: bool = KEEP_RELEASES,
+            keep_protected_branches: bool = KEEP_PROTECTED, keep_images_from: Optional[str] = KEEP_IMAGES_FROM,
+            keep_template: Optional[List[str]] = KEEP_TEMPLATE,
             output: OutputFormat = OUTPUT) -> None:
     """Exactly which tags GitLab's cleanup would delete, and why, tag by tag. Changes nothing.
 
@@ -89,14 +102,19 @@ def dry_run(ctx: typer.Context, project: str = PROJECT,
       glcr cleanup dry-run mygroup/app
       glcr cleanup dry-run mygroup/app --name-regex '.*' --keep-n 5 --older-than 30d
       glcr cleanup dry-run mygroup/app -o json | jq '.[] | select(.action=="delete") | .name'
+      glcr cleanup dry-run mygroup/app --keep-deployed --keep-open-mrs --keep-releases
     """
     from glcr.api.cleanup import simulate_policy
+    from glcr.cli.inuse_options import in_use_options, say_in_use
     from glcr.render.policy import render_cleanup
 
     app_ctx, args = _simulation_args(ctx, project, repo, name_regex, name_regex_keep, keep_n, older_than, variant,
                                      max_list_size)
+    args["in_use"] = in_use_options(keep_deployed, keep_deployed_last, keep_open_mrs, keep_releases,
+                                    keep_protected_branches, keep_images_from, keep_template)
     simulation = app_ctx.run(lambda s: simulate_policy(s, project, **args))
     _say_variants(app_ctx.stderr(), simulation)
+    say_in_use(app_ctx, simulation)
     render_cleanup([(i.repository.path, i.result) for i in simulation.items], output)
 
 
@@ -105,6 +123,10 @@ def run(ctx: typer.Context, project: str = PROJECT,
         repo: Optional[str] = REPO, name_regex: Optional[str] = NAME_REGEX,
         name_regex_keep: Optional[str] = NAME_REGEX_KEEP, keep_n: Optional[int] = KEEP_N,
         older_than: Optional[str] = OLDER_THAN, variant: VariantChoice = VARIANT, max_list_size: int = MAX_LIST,
+        keep_deployed: bool = KEEP_DEPLOYED, keep_deployed_last: Optional[int] = KEEP_DEPLOYED_LAST,
+        keep_open_mrs: bool = KEEP_OPEN_MRS, keep_releases: bool = KEEP_RELEASES,
+        keep_protected_branches: bool = KEEP_PROTECTED, keep_images_from: Optional[str] = KEEP_IMAGES_FROM,
+        keep_template: Optional[List[str]] = KEEP_TEMPLATE,
         state_dir: Optional[Path] = typer.Option(None, "--state-dir", help="where plans and journals go"),
         yes: bool = YES) -> None:
     """Apply the policy's decisions now, client-side, journaled and resumable.
@@ -115,20 +137,26 @@ def run(ctx: typer.Context, project: str = PROJECT,
     Examples:
       glcr cleanup run mygroup/app            # shows the dry-run, then asks
       glcr cleanup run mygroup/app --yes      # in a scheduled CI job
+      glcr cleanup run mygroup/app --keep-deployed --keep-open-mrs --keep-releases --yes
     """
     from glcr.errors import PartialFailureError
     from glcr.api.cleanup import default_state_dir, run_policy
+    from glcr.cli.inuse_options import in_use_options, resume_flags, say_in_use
     from glcr.render.policy import render_cleanup
     from glcr.render.progress import counting_progress
 
     app_ctx, args = _simulation_args(ctx, project, repo, name_regex, name_regex_keep, keep_n, older_than, variant,
                                      max_list_size)
+    in_use_flags = (keep_deployed, keep_deployed_last, keep_open_mrs, keep_releases, keep_protected_branches,
+                    keep_images_from, keep_template)
+    args["in_use"] = in_use_options(*in_use_flags)
     console = app_ctx.stderr()
     journals: dict = {}
 
     def review(simulation) -> None:
         _say_variants(console, simulation)
         render_cleanup([(i.repository.path, i.result) for i in simulation.items], OutputFormat.TABLE, verbose=False)
+        say_in_use(app_ctx, simulation)
         if simulation.to_delete == 0:
             app_ctx.say("Nothing to delete.")
         journals["base"] = state_dir or default_state_dir(simulation.project.path_with_namespace, app_ctx.env)
@@ -150,7 +178,7 @@ def run(ctx: typer.Context, project: str = PROJECT,
               *_flag("--older-than", older_than),
               *_flag("--variant", None if variant is VariantChoice.AUTO else variant.value),
               *_flag("--max-list-size", None if max_list_size == DEFAULT_MAX_LIST_SIZE else max_list_size),
-              *_flag("--state-dir", state_dir), "--yes")
+              *_flag("--state-dir", state_dir), *resume_flags(*in_use_flags), "--yes")
     with app_ctx.resumable(*resume, journal=lambda: journals.get("base")):
         outcome = app_ctx.run(lambda s: run_policy(
             s, project, review=review, confirm=lambda question: app_ctx.confirm(question, yes), state_dir=state_dir,

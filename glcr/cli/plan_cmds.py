@@ -10,6 +10,15 @@ import typer
 
 from glcr.cli.complete import complete_repository
 from glcr.cli.context import app_context
+from glcr.cli.inuse_options import (
+    KEEP_DEPLOYED,
+    KEEP_DEPLOYED_LAST,
+    KEEP_IMAGES_FROM,
+    KEEP_OPEN_MRS,
+    KEEP_PROTECTED,
+    KEEP_RELEASES,
+    KEEP_TEMPLATE,
+)
 from glcr.cli.options import YES
 from glcr.cli.tags_cmd import PATH_HELP, app
 
@@ -27,6 +36,10 @@ def plan(
                                                       help="keep the N highest semantic versions"),
     output: Optional[Path] = typer.Option(None, "--output", "-o",
                                           help="write the plan: *.json = plan with digests, anything else = one tag a line"),
+    keep_deployed: bool = KEEP_DEPLOYED, keep_deployed_last: Optional[int] = KEEP_DEPLOYED_LAST,
+    keep_open_mrs: bool = KEEP_OPEN_MRS, keep_releases: bool = KEEP_RELEASES,
+    keep_protected_branches: bool = KEEP_PROTECTED, keep_images_from: Optional[str] = KEEP_IMAGES_FROM,
+    keep_template: Optional[List[str]] = KEEP_TEMPLATE,
 ) -> None:
     """Decide which tags to delete and write a reviewable plan. Deletes nothing.
 
@@ -36,10 +49,12 @@ def plan(
       glcr tags plan mygroup/app --older-than 90d --keep-semver-latest 5 -o plan.json
       glcr tags plan mygroup/app --delete-regex 'feature-.*' --keep-first 3 -o list_o_tags.out
       glcr tags apply mygroup/app --from-file plan.json
+      glcr tags plan mygroup/app --older-than 30d --keep-deployed --keep-open-mrs -o plan.json
     """
     from datetime import datetime, timezone
 
     from glcr.api.plans import build_plan
+    from glcr.cli.inuse_options import in_use_options, say_kept
     from glcr.durations import parse_age
     from glcr.plan.build import PlanRules
     from glcr.render.plans import render_plan, write_plan_file
@@ -48,10 +63,16 @@ def plan(
     rules = PlanRules(keep_latest=keep_latest, keep_first=keep_first, keep_regexes=tuple(keep_regex),
                       delete_regex=delete_regex, older_than=parse_age(older_than, "--older-than") if older_than else None,
                       keep_semver_latest=keep_semver_latest)
+    in_use = in_use_options(keep_deployed, keep_deployed_last, keep_open_mrs, keep_releases, keep_protected_branches,
+                            keep_images_from, keep_template)
     app_ctx = app_context(ctx)
+    kept: list = []
     the_plan = app_ctx.run(lambda s: build_plan(
         s, path, rules, now=datetime.now(timezone.utc),
-        progress=lambda repo: counting_progress(app_ctx.stderr(), f"Reading tags of {repo.path}")))
+        progress=lambda repo: counting_progress(app_ctx.stderr(), f"Reading tags of {repo.path}"),
+        in_use=in_use, on_in_use=kept.extend))
+    if in_use is not None:
+        say_kept(app_ctx, in_use, [(the_plan.repository_path, tag, whys) for tag, whys in kept])
     from rich.console import Console
 
     render_plan(the_plan, app_ctx.stderr() if output else Console(soft_wrap=False), app_ctx.stderr())

@@ -43,6 +43,9 @@ def set_(
     name_regex_keep: Optional[str] = typer.Option(None, "--name-regex-keep", help="RE2: tags to keep (wins)"),
     from_file: Optional[Path] = typer.Option(None, "--from-file", exists=True, dir_okay=False,
                                              help="policy.json or policy.yaml with any of the fields"),
+    keep_in_use: bool = typer.Option(False, "--keep-in-use",
+                                     help="set name_regex_keep so that GitLab's schedule spares the tags in use "
+                                          "(deployed, open merge requests, releases, protected branches)"),
     dry_run: bool = typer.Option(False, "--dry-run", help="validate and show the diff; send nothing"),
     yes: bool = YES,
 ) -> None:
@@ -54,6 +57,7 @@ def set_(
       glcr policy set mygroup/app --enable --cadence 7d --keep-n 10 --older-than 30d --name-regex '.*'
       glcr policy set mygroup/app --name-regex-keep '(?:main|release-.*)'
       glcr policy set mygroup/app --from-file policy.yaml --yes
+      glcr policy set mygroup/app --keep-in-use    # name_regex_keep: what the schedule would delete in use
     """
     from glcr.api.policy import update_policy
     from glcr.errors import InvalidInputError
@@ -68,12 +72,18 @@ def set_(
     flags = {"enabled": enable, "cadence": cadence, "keep_n": keep_n, "older_than": older_than,
              "name_regex": name_regex, "name_regex_keep": name_regex_keep}
     changes.update({k: v for k, v in flags.items() if v is not None})
-    if not changes:
+    if keep_in_use and "name_regex_keep" in changes:
+        raise InvalidInputError("--keep-in-use writes name_regex_keep itself", hint="give one or the other")
+    if not changes and not keep_in_use:
         raise InvalidInputError("nothing to change", hint="give at least one of the options, or --from-file")
     # Everything the given fields say on their own is checked before the policy is read.
     validate_policy_fields(changes).raise_for_errors("the policy was not sent")
     app_ctx = app_context(ctx)
     console = app_ctx.stderr()
+    if keep_in_use:
+        changes.update(_in_use_keep(app_ctx, project, changes))
+        if not changes:
+            return
     done = update_policy(app_ctx.credentials(), project, changes,
                          review=lambda change, checks: render_policy_change(change, checks, console),
                          confirm=lambda question: app_ctx.confirm(question, yes), dry_run=dry_run)
@@ -81,3 +91,24 @@ def set_(
         app_ctx.say("Nothing sent." if dry_run else "No change: the policy already has these values.")
         return
     app_ctx.say(f"Updated. Next run: {done.next_run_at or 'not scheduled'}")
+
+
+def _in_use_keep(app_ctx, project: str, changes: dict) -> dict:
+    """{"name_regex_keep": the smallest regex that spares the in-use tags the policy (with
+    `changes`) would delete}, after showing them; {} when there are none."""
+    from datetime import datetime, timezone
+
+    from glcr.api.inuse import schedule_in_use
+
+    overrides = {k: changes.get(k) for k in ("name_regex", "keep_n", "older_than")}
+    report = app_ctx.run(lambda s: schedule_in_use(s, project, overrides, now=datetime.now(timezone.utc)))
+    console = app_ctx.stderr()
+    for problem in report.unread:
+        console.print(f"note: could not check what is in use: {problem}", markup=False, soft_wrap=True)
+    if not report.at_risk:
+        app_ctx.say(f"Nothing in use ({report.found} found) would be deleted by this policy.")
+        return {}
+    console.print(f"In use and deleted by this policy: {len(report.at_risk)} tag(s):", markup=False)
+    for path, name, whys in report.at_risk:
+        console.print(f"  {path}:{name}  in use: {'; '.join(whys)}", markup=False, soft_wrap=True)
+    return {"name_regex_keep": report.suggestion}

@@ -89,6 +89,8 @@ def delete(
         repo = details.repository
         app_ctx.say(f"Repository {repo.path} (id {repo.id}) holds {repo.tags_count} tag(s); "
                     "all of them will be deleted.")
+        for warning in details.delete_warnings:
+            app_ctx.say(f"warning: {warning}")
 
     repo, final = app_ctx.run(lambda s: delete_repository_at(
         s, path, review=review, confirm=lambda question: app_ctx.confirm(question, yes), wait=wait,

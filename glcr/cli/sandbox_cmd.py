@@ -203,11 +203,15 @@ def status(state_dir: Optional[Path] = STATE_DIR) -> None:
 
 
 @app.command("seed")
-def seed_cmd(state_dir: Optional[Path] = STATE_DIR) -> None:
+def seed_cmd(state_dir: Optional[Path] = STATE_DIR,
+             in_use: bool = typer.Option(False, "--in-use",
+                                         help="also give demo/app deployments, an open merge request, releases "
+                                              "and protected branches pointing at its images")) -> None:
     """Push the demo images into a running sandbox (again): demo/app, demo/app/api, demo/app/web.
 
     Example:
       glcr sandbox seed
+      glcr sandbox seed --in-use   # then: glcr cleanup dry-run demo/app --name-regex '.*' --older-than 30d --keep-releases
     """
     _require_extra()
     from glcr_sandbox.keys import SigningKey
@@ -221,6 +225,12 @@ def seed_cmd(state_dir: Optional[Path] = STATE_DIR) -> None:
         pushed = seed_demo(info["url"], registry)
     for repo, tags in pushed.items():
         typer.echo(f"{info['registry_host']}/{repo}: {len(tags)} tags")
+    if in_use:
+        from glcr_sandbox.seed import seed_in_use
+
+        history = seed_in_use(info["url"])
+        typer.echo(f"demo/app: {len(history['deployments'])} deployments, {len(history['merge_requests'])} merge "
+                   f"requests, {len(history['releases'])} releases, {len(history['branches'])} branches")
 
 
 @app.command()

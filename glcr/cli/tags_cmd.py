@@ -22,12 +22,12 @@ def list_(
     ctx: typer.Context,
     path: str = typer.Argument(..., help=PATH_HELP, autocompletion=complete_repository),
     match: Optional[str] = typer.Option(None, "--match", "-m", help="RE2 searched in the name; ^...$ for a full match"),
-    older_than: Optional[str] = typer.Option(None, "--older-than", help="only tags created before this age, e.g. 30d, 12h, 2w, 2mo (as GitLab reads older_than)"),
-    sort: TagSort = typer.Option(TagSort.NAME, "--sort", help="name, created (newest first) or size (biggest first)"),
+    older_than: Optional[str] = typer.Option(None, "--older-than", help="only tags older than this age, e.g. 30d, 12h, 2w, 2mo (as GitLab reads older_than); the age is GitLab's for this registry: the last push on GitLab's registry with its database, the image's created time elsewhere"),
+    sort: TagSort = typer.Option(TagSort.NAME, "--sort", help="name, created (newest first, by the same date as --older-than) or size (biggest first)"),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="at most this many rows"),
     output: OutputFormat = OUTPUT,
 ) -> None:
-    """List every tag with digest, created_at and total_size (all pages, details fetched concurrently).
+    """List every tag with digest, date and total_size (all pages, details fetched concurrently).
 
     Examples:
       glcr tags list mygroup/app
@@ -51,7 +51,9 @@ def list_(
         s, path, progress=lambda repo: counting_progress(app_ctx.stderr(), f"Reading tags of {repo.path}")))
     selected = select_tags(list(listing.tags), match=match, older_than=age, now=datetime.now(timezone.utc),
                            sort=sort, limit=limit)
-    render_tags(selected, output, listing.protection)
+    render_tags(selected, output, listing.protection, listing.kind)
+    if listing.kind is not None and output is OutputFormat.TABLE:
+        app_ctx.say(f"registry: {listing.kind.label}; dates are {listing.kind.dates}s")
 
 
 @app.command()

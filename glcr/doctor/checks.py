@@ -282,9 +282,8 @@ async def check_registry(probe: Probe, host: str, origin: str, gitlab_url: str
                      "check the host and port; use --insecure-registry if it speaks plain http",
                      ExitCode.NETWORK)], None, None
     # GitLab's registry sends its Gitlab-Container-Registry-* headers only to a valid token, so
-    # its /v2/ 401 looks third-party; its /gitlab/v1/ answering 2xx or 401 is GitLab's own test.
-    v1 = await probe.registry(host, "/gitlab/v1/")
-    about = _registry_about(seen.headers, gitlab_api=v1.status is not None and (200 <= v1.status < 300 or v1.status == 401))
+    # its /v2/ 401 cannot tell which registry this is; check_registry_mode asks with a token.
+    about = _registry_about(seen.headers)
     if seen.status == 200:
         return [warn("registry", f"{where} answers /v2/ without authentication{about}: glcr will not need "
                                  "GitLab tokens there, but this is not how GitLab's registry is set up",
@@ -314,17 +313,33 @@ async def check_registry(probe: Probe, host: str, origin: str, gitlab_url: str
     return results, seen, challenge
 
 
-def _registry_about(headers: Mapping[str, str], *, gitlab_api: bool = False) -> str:
+def _registry_about(headers: Mapping[str, str]) -> str:
     lower = {k.lower(): v for k, v in headers.items()}
     version = lower.get("gitlab-container-registry-version")
     features = lower.get("gitlab-container-registry-features", "")
     if version:
         return f" (GitLab container registry {version}" + (f", features: {features})" if features else ")")
-    if gitlab_api:
-        return (" (GitLab container registry with its metadata database: tag lists with push times, "
-                "tag-only deletes)")
-    return (" (a third-party registry: glcr deletes tags by pointing them at a placeholder manifest "
-            "and deleting that, never a shared digest)")
+    return ""
+
+
+async def check_registry_mode(session: Any, host: str, repository: str | None) -> CheckResult:
+    """Which of the three registries this is, asked with a token as GitLab asks it
+    (glcr.registry.client.RegistryClient.kind), and what that means for glcr's work there."""
+    try:
+        kind = await session.registry(host).kind(repository or "")
+    except GlcrError as exc:
+        return warn("registry-mode", f"could not tell which registry {host} is: {exc.one_line()}",
+                    "glcr asks again at the first command; check the token flow above")
+    meaning = {
+        "gitlab": "tag lists with push times from /gitlab/v1, tag-only deletes, GitLab's own-registry "
+                  "cleanup variant, renames in place",
+        "gitlab-legacy": "tags read through /v2 (a manifest and config per tag), tag-only deletes, GitLab's "
+                         "third-party cleanup variant (image created dates), and GitLab refuses to rename or "
+                         "move a project with tags (glcr migrate-project copies them away instead)",
+        "third-party": "tags read through /v2, deletes through a placeholder manifest, GitLab's third-party "
+                       "cleanup variant",
+    }[kind.mode]
+    return ok("registry-mode", f"{host}: {kind.label}: {meaning}")
 
 
 # --------------------------------------------------------------------------- token flow
@@ -441,6 +456,8 @@ async def run_doctor(session: Any, probe: Probe, request: DoctorRequest) -> Doct
             flow, lifetime = await check_token_flow(session, challenge, repository if project else None, creds,
                                                     project.get("path_with_namespace") if project else None)
             results += flow
+            if not any(r.status is Status.FAIL for r in flow):
+                results.append(await check_registry_mode(session, found[0], repository if project else None))
         else:
             results.append(skip("token-flow", "registry token flow not checked (see the registry check)"))
 

@@ -59,6 +59,10 @@ class GitLabApi:
             items.extend(page)
         return items
 
+    def pages(self, url: str, doing: str, params: dict[str, Any] | None = None):
+        """Each page of a list endpoint (an async iterator of lists), PER_PAGE unless `params` say."""
+        return iter_pages(self._http, url, {"per_page": PER_PAGE, **(params or {})}, doing)
+
     async def project(self, id_or_path: int | str) -> dict:
         return await self.get_json(f"projects/{encode_id(id_or_path)}", f"reading project {id_or_path}")
 

@@ -59,8 +59,10 @@ def choose_route(inventory: Inventory, target: str, *, holding: str | None, back
         return Route(mode, holding, away_dir, None, f"GitLab refused to move the images in place ({refused}); "
                      f"glcr copies them away through {where}, then moves the project")
     if not inventory.gitlab_api:
-        return Route(mode, holding, away_dir, None, "the registry has no GitLab API (third-party, no metadata "
-                     f"database), so GitLab refuses to move a project with tags; glcr copies the images away "
+        return Route(mode, holding, away_dir, None, "the registry has no GitLab API (GitLab's registry without its "
+                     "metadata database, or a third-party one), so GitLab refuses to move a project with tags "
+                     "(\"Cannot rename project because it contains container registry tags!\"); glcr copies the "
+                     f"images away "
                      f"through {where}, then moves the project")
     if not same_top:
         return Route(mode, holding, away_dir, None, f"the move leaves the top-level namespace {top}, which "

@@ -6,7 +6,8 @@ uses (app/services/projects/container_repository/cleanup_tags_base_service.rb), 
 1. `keep_latest`: the tag named `latest` is kept.
 2. `keep_regexes`: a tag matching any of them is kept.
 3. `delete_regex`: only tags matching it are candidates (None: every tag is).
-4. `keep_first` N: the N newest candidates by `created_at` are kept. As in GitLab's `keep_n`,
+4. `keep_first` N: the N newest candidates by age (`TagDetails.age_at`: the push time on
+   GitLab's registry with its database, the image's `created` elsewhere) are kept. As in GitLab's `keep_n`,
    a tag with no date counts as newest, and they are counted among the candidates left by
    1-3, so `latest` and keep-regex tags do not use up the N.
 5. `keep_semver_latest` N: the N highest semantic versions among the same candidates are kept
@@ -119,7 +120,7 @@ def build_tag_plan(
             ranked_keeps[name] = f"one of the {rules.keep_semver_latest} highest versions (#{rank})"
     if rules.keep_first:
         # Newest first; no date counts as newest (GitLab: `pushed_at || now`); ties by name, Z to A.
-        newest = sorted(candidates, key=lambda t: (as_utc(t.created_at) if t.created_at else now, t.name),
+        newest = sorted(candidates, key=lambda t: (as_utc(t.age_at) if t.age_at else now, t.name),
                         reverse=True)
         for rank, tag in enumerate(newest[: rules.keep_first], start=1):
             ranked_keeps[tag.name] = f"one of the {rules.keep_first} newest (#{rank})"
@@ -127,11 +128,11 @@ def build_tag_plan(
     for tag in candidates:
         if tag.name in ranked_keeps:
             decided[tag.name] = (Action.KEEP, ranked_keeps[tag.name])
-        elif rules.older_than is not None and tag.created_at is None:
-            decided[tag.name] = (Action.KEEP, "no creation date, so not known to be old")
-        elif rules.older_than is not None and not as_utc(tag.created_at) < now - rules.older_than:
+        elif rules.older_than is not None and tag.age_at is None:
+            decided[tag.name] = (Action.KEEP, "no date, so not known to be old")
+        elif rules.older_than is not None and not as_utc(tag.age_at) < now - rules.older_than:
             decided[tag.name] = (Action.KEEP, f"not older than {format_duration(rules.older_than)} "
-                                              f"(created {as_utc(tag.created_at):%Y-%m-%d})")
+                                              f"({_dated(tag)})")
         else:
             decided[tag.name] = (Action.DELETE, _delete_reason(tag, rules))
 
@@ -224,10 +225,15 @@ def _delete_reason(tag: TagDetails, rules: PlanRules) -> str:
         parts.append(f"not among the {rules.keep_first} newest")
     if rules.keep_semver_latest and parse_semver(tag.name):
         parts.append(f"not among the {rules.keep_semver_latest} highest versions")
-    if rules.older_than is not None and tag.created_at is not None:
-        parts.append(f"older than {format_duration(rules.older_than)} "
-                     f"(created {as_utc(tag.created_at):%Y-%m-%d})")
+    if rules.older_than is not None and tag.age_at is not None:
+        parts.append(f"older than {format_duration(rules.older_than)} ({_dated(tag)})")
     return "; ".join(parts) or "no rule keeps it"
+
+
+def _dated(tag: TagDetails) -> str:
+    """`pushed 2026-01-05` or `created 2026-01-05`: which time the age rule read."""
+    assert tag.age_at is not None
+    return f"{tag.age_source} {as_utc(tag.age_at):%Y-%m-%d}"
 
 
 def _held_by_kept_indexes(kept: list[TagDetails], index_children: IndexChildren) -> dict[Digest, str]:
@@ -270,7 +276,7 @@ def _deletion_warnings(deleted: list[TagDetails], kept: list[TagDetails],
 
 def _entry(tag: TagDetails, action: Action, reason: str) -> PlanEntry:
     return PlanEntry(tag=tag.name, digest=tag.digest, action=action, reason=reason,
-                     created_at=tag.created_at, total_size=tag.total_size)
+                     created_at=tag.age_at, total_size=tag.total_size)
 
 
 def _plan(repository: Repository, project: Project | None, now: datetime,

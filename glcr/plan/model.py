@@ -30,7 +30,8 @@ nothing else. Format version 1, written by `Plan.to_json()`:
 A plan made from a list file has `{"list_file": "<name>"}` as its rules.
 Keys are sorted and entries are in tag-name order, so two plans diff cleanly. Times are UTC in
 RFC 3339 with a `Z`. `digest` is null when none is known (a tag GitLab could not read);
-`created_at` and `total_size` are null when GitLab did not report them. `rules` is a record of
+`created_at` is the date the age rules read (the push time on GitLab's registry with its
+database, the image's `created` elsewhere); it and `total_size` are null when unknown. `rules` is a record of
 how the plan was made; apply does not read it. Reading is strict: an unknown key, a wrong type
 or a repeated tag is an error, since a plan is often edited by hand before it is applied.
 """

@@ -28,6 +28,7 @@ import random
 from collections import Counter
 from collections.abc import Iterable
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timezone
 from itertools import repeat
 
@@ -65,6 +66,7 @@ def decide(
     page_size: int = GITLAB_TAGS_PAGE_SIZE,
     rng: random.Random | None = None,
     listing_order: str = "name",
+    converge: bool = True,
 ) -> CleanupResult:
     """Decide every tag as GitLab's cleanup would.
 
@@ -77,6 +79,9 @@ def decide(
     `listing_order` decides how GITLAB_API pages are cut: "name" sorts the tags by name (byte
     order, as the registry lists them); "input" takes the tags in the order given, for a caller
     that passes the registry's own listing order. THIRD_PARTY always sorts by name, as GitLab does.
+
+    `converge`: GITLAB_API repositories of more than one page with keep_n are decided as GitLab's
+    repeated runs leave them, not as its first run does (see _converge_pages); False: one run.
     """
     tags = list(tags)
     if not isinstance(variant, Variant):
@@ -181,7 +186,57 @@ def decide(
         actions, reasons, digests, sizes, variant, candidates, n_pages, page_size, truncated,
         max_list_size, sample_size, keep_n, now, cutoff,
     )
-    return CleanupResult(decisions, summary, params, simulated, tuple(batches))
+    result = CleanupResult(decisions, summary, params, simulated, tuple(batches))
+    if gitlab and converge and keep_n is not None and n_pages > 1:
+        return _converge_pages(tags, result, params, now=now, page_size=page_size, listing_order=listing_order)
+    return result
+
+
+def _converge_pages(tags: list, first: CleanupResult, params: CleanupParams, *, now: datetime, page_size: int,
+                    listing_order: str) -> CleanupResult:
+    """Where GitLab's repeated runs end on a repository of several pages.
+
+    Each run re-lists the repository (gitlab/cleanup_tags_service.rb `each_tags_page`, every
+    cadence, and again after its 250 s timeout) and keeps keep_n tags PER PAGE. The survivors of
+    one run fall into fewer pages at the next, which then deletes more: 2,000 matching tags with
+    keep_n 10 keep 20 after the first run, and 10 after the second. Decided here run after run
+    on the survivors, in listing order, until a run deletes nothing; each tag's decision is the
+    one of the last run that saw it. The summary gives the first run's count too.
+    """
+    final = list(first.decisions)
+    batches = list(first.delete_batches)
+    per_run = [first.summary.delete]
+    survivors = [i for i, d in enumerate(final) if d.action is Action.KEEP]
+    cutoff = first.summary.cutoff
+
+    def could_go(decision: TagDecision) -> bool:
+        # Only a tag keep_n kept can go at a later run, and only if older_than would let it.
+        return decision.reason is Reason.WITHIN_KEEP_N and (
+            cutoff is None or (decision.created_at is not None and decision.created_at < cutoff))
+
+    while per_run[-1] and survivors and any(could_go(final[i]) for i in survivors):
+        run = decide([tags[i] for i in survivors], params, variant=Variant.GITLAB_API, now=now,
+                     page_size=page_size, listing_order=listing_order, converge=False)
+        if not run.summary.delete:
+            break
+        per_run.append(run.summary.delete)
+        for index, decision in zip(survivors, run.decisions):
+            final[index] = decision
+        batches += run.delete_batches
+        survivors = [i for i, d in zip(survivors, run.decisions) if d.action is Action.KEEP]
+    if len(per_run) == 1:
+        return first
+    s = first.summary
+    summary = summarize(
+        [d.action for d in final], [d.reason for d in final], [d.digest for d in final],
+        [d.total_size for d in final], Variant.GITLAB_API, s.candidates, s.pages, page_size, False,
+        s.max_list_size, None, params.keep_n, s.now, s.cutoff,
+    )
+    later = ", ".join(f"run {n}: {count}" for n, count in enumerate(per_run[1:], start=2))
+    note = (f"GitLab's first run deletes {per_run[0]} tags; the tags each page keeps fall into fewer pages at its "
+            f"next runs (one per cadence), which delete more ({later}): shown is where {len(per_run)} runs end")
+    summary = replace(summary, runs_needed=len(per_run), first_run_delete=per_run[0], notes=(note, *summary.notes))
+    return replace(first, decisions=tuple(final), summary=summary, delete_batches=tuple(batches))
 
 
 def _decide_group(group, stamps, keyed, reasons, ranks, keep_n, cutoff) -> list[int]:

@@ -54,6 +54,7 @@ class Reason(str, Enum):
     NO_DATE = "no_date"
     EXPIRED = "expired"
     PROTECTED = "protected"  # a tag protection rule keeps it (set by glcr.policy.protection)
+    IN_USE = "in_use"  # glcr's --keep-* flags: deployed, in an open MR, released... (glcr.inuse)
 
     @property
     def text(self) -> str:
@@ -73,6 +74,7 @@ _REASON_TEXT = {
     Reason.NO_DATE: "no date, so older_than keeps it",
     Reason.EXPIRED: "matches the delete regex, beyond keep_n and older than older_than",
     Reason.PROTECTED: "protected by a tag protection rule",
+    Reason.IN_USE: "in use",
 }
 
 
@@ -219,6 +221,9 @@ class CleanupSummary:
     # The GitLab-registry variant decided on times that are not push times (GitLab's REST API
     # answered, not the registry): the caller sets it, the decisions are then approximate.
     approximate: bool = False
+    # GitLab-registry variant over several pages with keep_n: what GitLab's FIRST run deletes
+    # (the decisions show where its repeated runs end); None when one run is all there is.
+    first_run_delete: int | None = None
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,7 @@ class RegistryClient:
         self._http = http
         self.host = host
         self._kind: RegistryKind | None = None
+        self._kind_lock = asyncio.Lock()
 
     async def request(self, method: str, url: str, doing: str, **kwargs: Any) -> httpx.Response:
         try:
@@ -88,37 +89,54 @@ class RegistryClient:
             raise self._fail(response, "contacting the registry")
 
     async def kind(self, repository: str) -> RegistryKind:
-        """Detect the registry's kind once per client.
+        """Detect the registry's mode once per client, the way GitLab does.
 
-        gitlab_api: `GET /gitlab/v1/` without credentials answers 2xx or 401, exactly GitLab's
-        supports_gitlab_api? (lib/container_registry/gitlab_api_client.rb). Sent without the
-        token flow: a 401 is the answer here, not a reason to fetch a token; distribution
-        answers 404 for a route it does not have.
-        tag_delete: GitLab's registry announces `tag_delete` in the
-        Gitlab-Container-Registry-Features header of `GET /v2/`, but only to a valid token (its
-        401 carries no such header), so that request goes through the token flow. An `OPTIONS`
-        probe is not enough: distribution 2.8 answers `Allow: DELETE` on manifests/<tag> and then
-        refuses the DELETE by tag with 400 UNSUPPORTED.
+        GitLab asks `GET /gitlab/v1/` WITH a token and takes 2xx or 401 as "has the API"
+        (ContainerRegistry::GitlabApiClient#supports_gitlab_api?). Asked without a token, every
+        GitLab registry answers 401, database or not, so an anonymous probe cannot tell; with a
+        valid token, GitLab's registry without its metadata database answers 404 (v3.86 and
+        later; the registry authorizes before its database guard, handlers/app.go).
+        The authenticated `GET /v2/` (which also teaches the token flow its realm) usually
+        settles it in the same round trip: GitLab's registry sends
+        `Gitlab-Container-Registry-Database-Enabled: true|false` and
+        `Gitlab-Container-Registry-Features` (`tag_delete`) there, to a valid token only (its
+        401 carries neither). Only a registry that sends no database header is probed on
+        `/gitlab/v1/`, through the token flow. An `OPTIONS` probe is not enough for tag
+        delete: distribution 2.8 answers `Allow: DELETE` on manifests/<tag> and then refuses
+        the DELETE by tag with 400 UNSUPPORTED.
         """
         if self._kind is None:
-            # Both at once: one round trip less before the first real request.
-            probe, base = await asyncio.gather(
-                self.request("GET", "/gitlab/v1/", "probing the registry", auth=None),
-                self.request("GET", "/v2/", "contacting the registry"), return_exceptions=True)
-            if isinstance(probe, BaseException):
-                raise probe
-            gitlab_api = 200 <= probe.status_code < 300 or probe.status_code == 401
-            if isinstance(base, (AuthError, PermissionDeniedError)):
-                # No token for this caller (anonymous): GitLab's registry with its metadata
-                # database has had tag delete since before the /gitlab/v1 API.
-                tag_delete = gitlab_api
-            elif isinstance(base, BaseException):
-                raise base
-            else:
-                features = base.headers.get("Gitlab-Container-Registry-Features", "")
-                tag_delete = "tag_delete" in [f.strip() for f in features.split(",")]
-            self._kind = RegistryKind(gitlab_api=gitlab_api, tag_delete=tag_delete)
+            async with self._kind_lock:
+                if self._kind is None:
+                    self._kind = await self._detect_kind()
         return self._kind
+
+    async def _detect_kind(self) -> RegistryKind:
+        try:
+            base: httpx.Response | None = await self.request("GET", "/v2/", "contacting the registry")
+        except (AuthError, PermissionDeniedError):
+            base = None  # no token for this caller (anonymous): only the v1 probe can tell
+        headers = base.headers if base is not None and base.status_code == 200 else httpx.Headers()
+        features = [f.strip() for f in headers.get("Gitlab-Container-Registry-Features", "").split(",") if f.strip()]
+        vendor = bool(features) or "Gitlab-Container-Registry-Version" in headers
+        database = headers.get("Gitlab-Container-Registry-Database-Enabled")
+        if database is not None:
+            gitlab_api = database.strip().lower() == "true"
+        else:
+            gitlab_api = await self._answers_gitlab_v1()
+        return RegistryKind(gitlab_api=gitlab_api, tag_delete="tag_delete" in features or gitlab_api,
+                            gitlab_vendor=vendor or gitlab_api)
+
+    async def _answers_gitlab_v1(self) -> bool:
+        """GitLab's own test: `GET /gitlab/v1/` with a token answers 2xx or 401. A registry that
+        drops the connection there (v3.86 without its database, on some routes) has no API."""
+        try:
+            probe = await self.request("GET", "/gitlab/v1/", "probing the registry's GitLab API")
+        except NetworkError:
+            return False
+        except (AuthError, PermissionDeniedError):
+            return True  # the registry's 401 after the token flow: GitLab counts 401 as "has it"
+        return 200 <= probe.status_code < 300 or probe.status_code == 401
 
     async def list_tags(self, repository: str) -> list[str]:
         doing = f"listing tags of {repository} on the registry"

@@ -17,8 +17,8 @@ from datetime import datetime
 from typing import Callable, Sequence
 
 from glcr.errors import GlcrError, NotFoundError
-from glcr.timestamps import optional_time
-from glcr.models import Digest, Manifest, RegistryKind, TagDetails
+from glcr.timestamps import optional_time, rfc3339_time
+from glcr.models import MEDIA_DOCKER_LIST, Digest, Manifest, RegistryKind, TagDetails
 from glcr.registry.client import RegistryClient
 from glcr.registry.manifest import total_layer_size
 from glcr.transport.concurrency import gather_bounded
@@ -74,11 +74,20 @@ async def gitlab_repository_size(client: RegistryClient, path: str) -> int | Non
 
 
 def config_created(config: bytes) -> datetime | None:
-    """The image config's `created` (RFC 3339); None when absent or unparseable, as GitLab."""
+    """The image config's `created`, read as strictly as GitLab reads it (timestamps.rfc3339_time:
+    a full RFC 3339 date-time with a zone); None when absent or anything else, as in GitLab."""
     try:
-        return optional_time(json.loads(config).get("created"))
-    except (ValueError, AttributeError):
+        body = json.loads(config)
+    except ValueError:
         return None
+    return rfc3339_time(body.get("created")) if isinstance(body, dict) else None
+
+
+# What distribution (and GitLab's registry, its fork) serves for a Docker manifest list fetched
+# by tag by a client that does not accept lists, as GitLab's client does (ACCEPTED_TYPES: Docker
+# v2 and OCI manifests only): the list's linux/amd64 image (handlers/manifests.go,
+# defaultOS/defaultArch). An OCI index is not rewritten: MANIFEST_UNKNOWN, so no date.
+DEFAULT_PLATFORM = ("linux", "amd64")
 
 
 class ConfigCache:
@@ -88,8 +97,22 @@ class ConfigCache:
         self._client = client
         self._path = path
         self._pending: dict[Digest, asyncio.Future] = {}
+        self._children: dict[Digest, asyncio.Future] = {}
 
     async def created(self, manifest: Manifest) -> datetime | None:
+        """The date GitLab's third-party cleanup gives the tag: its image config's `created`;
+        for a Docker manifest list, that of its linux/amd64 image (see DEFAULT_PLATFORM)."""
+        if manifest.media_type == MEDIA_DOCKER_LIST:
+            child = next((c.digest for c in manifest.children
+                          if (c.platform or {}).get("os") == DEFAULT_PLATFORM[0]
+                          and (c.platform or {}).get("architecture") == DEFAULT_PLATFORM[1]), None)
+            if child is None:
+                return None
+            future = self._children.get(child)
+            if future is None:
+                future = self._children[child] = asyncio.ensure_future(self._image(child))
+            image = await future
+            return await self.created(image) if image is not None and not image.is_index else None
         if manifest.config is None or manifest.is_index:
             return None
         digest = manifest.config.digest
@@ -97,6 +120,12 @@ class ConfigCache:
         if future is None:
             future = self._pending[digest] = asyncio.ensure_future(self._read(digest))
         return await future
+
+    async def _image(self, digest: Digest) -> Manifest | None:
+        try:
+            return await self._client.get_manifest(self._path, digest)
+        except GlcrError:
+            return None
 
     async def _read(self, digest: Digest) -> datetime | None:
         try:

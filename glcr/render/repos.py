@@ -25,7 +25,7 @@ def render_repository(details, fmt: OutputFormat) -> None:
     repo = details.repository
     if fmt is OutputFormat.JSON:
         data = repository_json(repo)
-        data["registry_kind"] = details.kind.label if details.kind else None
+        data["registry_kind"] = details.kind.mode if details.kind else None  # gitlab, gitlab-legacy, third-party
         write_json(data)
     elif fmt is OutputFormat.PLAIN:
         write_plain([repo.path])

@@ -13,25 +13,36 @@ from glcr.render.output import write_json, write_plain, write_table
 
 def tag_json(details: TagDetails) -> dict:
     """GitLab's TagDetails fields, plus `published_at`: when the tag was last pushed, from GitLab's
-    registry (null where the registry or GitLab's REST API does not say)."""
-    return {**tag_details_json(details), "published_at": iso(details.published_at)}
+    registry (null where the registry or GitLab's REST API does not say), and the date glcr's
+    age rules read: `age_at`, with `age_source` "pushed" (the registry's push time) or "created"
+    (the image's)."""
+    return {**tag_details_json(details), "published_at": iso(details.published_at),
+            "age_at": iso(details.age_at), "age_source": details.age_source}
 
 
-def render_tags(tags: Sequence[TagDetails], fmt: OutputFormat, protection=None) -> None:
+def age_column(tags: Sequence[TagDetails]) -> str:
+    """The date column's title says which date it is: PUSHED on GitLab's registry with its
+    database, CREATED (the image's) elsewhere."""
+    return "PUSHED" if tags and all(t.push_times for t in tags) else "CREATED"
+
+
+def render_tags(tags: Sequence[TagDetails], fmt: OutputFormat, protection=None, kind=None) -> None:
     """`protection`: the project's tag rules (glcr.policy.protection.Protection), for the
-    `protected` field and column; None or unreadable: neither is shown."""
+    `protected` field and column; None or unreadable: neither is shown. `kind`: the registry's
+    mode (glcr.models.RegistryKind), named in JSON (`registry_mode`) and under the table."""
     from glcr.policy.protection import describe_tag_protection, tag_protection
 
     shown = protection is not None and protection.readable
+    mode = {"registry_mode": kind.mode if kind is not None else None}
     if fmt is OutputFormat.JSON:
-        write_json([{**tag_json(t), **({"protected": tag_protection(t.name, protection)} if shown else {})}
+        write_json([{**tag_json(t), **mode, **({"protected": tag_protection(t.name, protection)} if shown else {})}
                     for t in tags])
     elif fmt is OutputFormat.PLAIN:
         write_plain(t.name for t in tags)  # the docs' list_o_tags.out format
     else:
         extra = shown and bool(protection.rules)
-        write_table(None, ["TAG", "DIGEST", "CREATED", "SIZE"] + (["PROTECTED"] if extra else []),
-                    [(t.name, short_digest(t.digest), when(t.created_at), human_size(t.total_size))
+        write_table(None, ["TAG", "DIGEST", age_column(tags), "SIZE"] + (["PROTECTED"] if extra else []),
+                    [(t.name, short_digest(t.digest), when(t.age_at), human_size(t.total_size))
                      + ((describe_tag_protection(tag_protection(t.name, protection)),) if extra else ())
                      for t in tags],
                     justify_right=["SIZE"])

@@ -90,7 +90,7 @@ def test_completing_inside_a_group_loads_only_that_group(tmp_path: Path) -> None
 @pytest.mark.parametrize("words, cword, expected", [
     ("glcr tags list --so", "3", ["--sort"]),
     ("glcr tags list --sort ", "4", ["name", "created", "size"]),
-    ("glcr tags plan --keep-r", "3", ["--keep-regex"]),
+    ("glcr tags plan --keep-reg", "3", ["--keep-regex"]),
     ("glcr cleanup dry-run --variant t", "4", ["third-party"]),
     ("glcr admin cleanup-limits s", "3", ["show", "set"]),
 ])

@@ -73,9 +73,10 @@ def test_kind_detection_with_token_auth():
     async def work(session):
         return await session.registry(REGISTRY_HOST).kind("group/app/api")
 
-    assert run(world, work) == RegistryKind(gitlab_api=True, tag_delete=True)
-    # GitLab's own probe: /gitlab/v1/ without credentials; its 401 is the answer (no token for it)
-    assert world.registry_calls.count("GET /gitlab/v1/") == 1
+    assert run(world, work) == RegistryKind(gitlab_api=True, tag_delete=True, gitlab_vendor=True)
+    # The authenticated /v2/ says Database-Enabled: true, so no /gitlab/v1/ probe is needed
+    # (an anonymous one would be answered 401 with or without the database).
+    assert world.registry_calls.count("GET /gitlab/v1/") == 0
 
 
 def test_tags_delete_is_tag_only_with_the_delete_scope_and_keeps_siblings():

@@ -95,7 +95,7 @@ def test_kind_detection_and_tag_only_delete_keeps_siblings():
         return kind, before, await deleter.verify(results, before)
 
     kind, before, (results, damage) = asyncio.run(go())
-    assert kind == RegistryKind(gitlab_api=True, tag_delete=True)
+    assert kind == RegistryKind(gitlab_api=True, tag_delete=True, gitlab_vendor=True)
     assert before == {"v1": shared, "stable": shared, "v2": digest_of("v2")}
     assert [(r.tag, r.outcome) for r in results] == [("v1", Outcome.DELETED)]
     assert damage == []

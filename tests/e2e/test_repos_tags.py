@@ -89,7 +89,7 @@ def test_repos_list_show_and_delete(sandbox, project, registry, sandbox_env):
     assert group.stdout.split() == [f"{base}/api", base]
 
     shown = glcr(sandbox_env, "repos", "show", f"{sandbox.registry_host}/{base}/api", "-o", "json")
-    expected_kind = "gitlab" if sandbox.registry_kind == "gitlab" else "third-party"
+    expected_kind = {"distribution": "third-party"}.get(sandbox.registry_kind, sandbox.registry_kind)
     assert shown.json()["tags_count"] == 2 and shown.json()["registry_kind"] == expected_kind
 
     deleted = glcr(sandbox_env, "repos", "delete", f"{base}/api", "--yes")

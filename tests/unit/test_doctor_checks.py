@@ -45,6 +45,9 @@ class World:
     grant: tuple = ("pull", "delete")
     realm: str = "https://gitlab.test/jwt/auth"
     registry_down: bool = False
+    # What the registry says to a valid token: Gitlab-Container-Registry-Database-Enabled
+    # (None: no such header, as older registries); /gitlab/v1/ answers 200 with it, else 404.
+    database: bool | None = True
     gitlab_down: bool = False
     projects: tuple = ("group/app",)
     seen: list = field(default_factory=list)
@@ -62,6 +65,14 @@ class World:
         if host == "registry.test":
             if self.registry_down:
                 raise httpx.ConnectError("connection refused", request=request)
+            if path in ("/v2/", "/gitlab/v1/") and request.headers.get("Authorization", "").startswith("Bearer "):
+                if path == "/gitlab/v1/":
+                    return httpx.Response(404 if self.database is False else 200, json={})
+                extra = {} if self.database is None else {
+                    "Gitlab-Container-Registry-Database-Enabled": str(self.database).lower()}
+                return httpx.Response(200, json={}, headers={
+                    "Gitlab-Container-Registry-Version": "4.10.0-gitlab",
+                    "Gitlab-Container-Registry-Features": "tag_delete", **extra})
             if path == "/v2/":
                 return httpx.Response(401, headers={
                     "Date": self.date(self.registry_skew),
@@ -137,7 +148,7 @@ def test_healthy_setup_passes_every_check() -> None:
     assert not report.failed, [r for r in report.results if r.status is not Status.OK]
     assert report.exit_code == 0
     checks = by_check(report)
-    assert set(checks) == {"url", "token", "project", "registry", "token-flow", "clock", "names"}
+    assert set(checks) == {"url", "token", "project", "registry", "token-flow", "registry-mode", "clock", "names"}
     assert "GitLab 17.5.0-ee" in checks["url"][0].message
     assert "alice" in checks["token"][0].message and "api" in checks["token"][0].message
     flow = [r.message for r in checks["token-flow"]]

@@ -56,6 +56,7 @@ RULES: dict[str, Rule] = {
     "plan/journal.py": rule("errors models reference timestamps durable plan"),
     "durations.py": rule("errors policy", pure=True),
     "tag_filters.py": rule("errors models regex", pure=True),
+    "inuse": rule("errors models reference timestamps policy plan", pure=True),
     "migrate/model.py": rule("models", pure=True),
     "migrate/planner.py": rule("errors models reference policy migrate", pure=True),
     "migrate/replay.py": rule("models migrate", pure=True),
@@ -76,7 +77,7 @@ RULES: dict[str, Rule] = {
     "session.py": rule("errors credentials settings transport gitlab registry", "httpx"),
     # the library: what commands call
     "api": rule("errors models reference regex credentials session settings transport gitlab registry policy "
-                "plan tag_filters durations durable statedir timestamps settings_admin doctor", "httpx"),
+                "plan tag_filters durations durable statedir timestamps settings_admin doctor inuse", "httpx"),
     "migrate": rule("errors models reference timestamps durable statedir transport gitlab registry policy plan api"),
     "doctor": rule("errors models reference credentials settings transport gitlab registry", "httpx"),
     "doctor/model.py": rule("errors", pure=True),

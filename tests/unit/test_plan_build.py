@@ -139,7 +139,7 @@ def test_keep_first_larger_than_the_list_keeps_all() -> None:
         (90, "keep", "not older than 90d (created 2026-08-29)"),  # strictly older only
         (10, "keep", "not older than 90d (created 2026-11-17)"),
         (-1, "keep", "not older than 90d (created 2026-11-28)"),  # clock skew: from the future
-        (None, "keep", "no creation date, so not known to be old"),
+        (None, "keep", "no date, so not known to be old"),
     ],
 )
 def test_older_than(age_days, action: str, reason: str) -> None:
@@ -383,3 +383,32 @@ def test_plan_from_an_empty_list() -> None:
     plan = plan_from_list([], CURRENT, REPO, now=NOW)
     assert plan.entries == () and plan.warnings == ()
     assert json.loads(plan.to_json())["entries"] == []
+
+
+def pushed(name: str, first_push_days: float, last_push_days: float | None) -> TagDetails:
+    """A tag as GitLab's registry with its database lists it: created_at is its FIRST push,
+    updated_at its last (set when the tag was re-pointed)."""
+    return TagDetails(name=name, path=f"g/p:{name}", location=f"reg.test/g/p:{name}", digest=digest(name[0]),
+                      created_at=NOW - timedelta(days=first_push_days), total_size=1,
+                      updated_at=None if last_push_days is None else NOW - timedelta(days=last_push_days),
+                      push_times=True)
+
+
+@pytest.mark.parametrize(
+    "tags, rules, deleted",
+    [
+        # `main` first pushed 250 days ago, re-pushed today: new, whatever its first push
+        ([pushed("main", 250, 0), pushed("old", 250, None)], PlanRules(older_than=timedelta(days=30)), {"old"}),
+        # keep-first ranks by the last push too: `main` is the newest
+        ([pushed("main", 250, 0), pushed("b", 5, None), pushed("c", 6, None)], PlanRules(keep_first=1), {"b", "c"}),
+        ([pushed("main", 250, 100), pushed("b", 5, None)], PlanRules(keep_first=1), {"main"}),
+    ],
+)
+def test_age_rules_read_the_last_push_on_gitlabs_registry(tags, rules, deleted):
+    plan = build_tag_plan(tags, rules, repository=REPO, now=NOW)
+    assert {e.tag for e in plan.entries if e.action is Action.DELETE} == deleted
+    main = next(e for e in plan.entries if e.tag == "main")
+    # The plan records the date the rule read, and says which date it is.
+    assert main.created_at == next(t.age_at for t in tags if t.name == "main")
+    if rules.older_than:
+        assert "pushed" in main.reason

@@ -95,8 +95,9 @@ def batches(tags, params, variant, **kw):
     ],
 )
 def test_gitlab_spec_with_several_tags_pages(params, expected):
-    # The spec stubs TAGS_PAGE_SIZE = 2 and cuts pages in its stub order, hence listing_order.
-    got = batches(GITLAB_TAGS, params, Variant.GITLAB_API, page_size=2, listing_order="input")
+    # The spec stubs TAGS_PAGE_SIZE = 2 and cuts pages in its stub order, hence listing_order;
+    # it runs the service once, hence converge=False (one run).
+    got = batches(GITLAB_TAGS, params, Variant.GITLAB_API, page_size=2, listing_order="input", converge=False)
     assert got == expected
 
 
@@ -310,7 +311,7 @@ def test_keep_n_applies_per_page_for_the_gitlab_api_variant():
     # 6 tags in name order, pages of 3: keep_n=1 keeps the newest of each page.
     tags = [PolicyTag(f"t{i}", NOW - (10 + i) * DAY) for i in range(6)]
     params = {"name_regex_delete": ".*", "keep_n": 1, "older_than": "1d"}
-    by_name, result = decisions_by_name(tags, params, Variant.GITLAB_API, page_size=3)
+    by_name, result = decisions_by_name(tags, params, Variant.GITLAB_API, page_size=3, converge=False)
     assert {d.name for d in result.kept()} == {"t0", "t3"}
     assert [by_name[f"t{i}"].page for i in range(6)] == [1, 1, 1, 2, 2, 2]
     assert by_name["t4"].rank == 2
@@ -504,3 +505,39 @@ def test_any_object_with_name_and_created_at_will_do():
         ("b", Reason.NO_DATE, None, None),
     ]
     assert result.summary.variant is Variant.THIRD_PARTY
+
+
+@pytest.mark.parametrize(
+    "count, page_size, keep_n, first_run, runs, kept",
+    [
+        # The example, scaled: 2 pages, keep_n per page, then one page keeps keep_n.
+        (20, 10, 1, 18, 2, 1),
+        (2000, 1000, 10, 1980, 2, 10),
+        # 3 pages: run 1 keeps 3, all on one page at run 2, which keeps 1.
+        (9, 3, 1, 6, 2, 1),
+        # keep_n as large as a page: 2 pages of 4, keep 4 each = 8 left; run 2 keeps 4.
+        (8, 4, 4, 0, 1, 8),
+        # pages shrink one tag a run: 12 -> 9 -> 7 -> 6 -> 5 -> 4 -> 3 (six runs)
+        (12, 4, 3, 3, 6, 3),
+        # One page: one run is all there is.
+        (5, 10, 2, 3, 1, 2),
+    ],
+)
+def test_gitlab_api_variant_shows_where_repeated_runs_end(count, page_size, keep_n, first_run, runs, kept):
+    # Oldest first in name order, every tag old enough: only keep_n decides.
+    tags = [PolicyTag(f"t{i:05d}", NOW - 10 * DAY - (count - i) * timedelta(seconds=1)) for i in range(count)]
+    params = CleanupParams(name_regex_delete=".*", keep_n=keep_n, older_than="1d")
+    one = decide(tags, params, variant=Variant.GITLAB_API, now=NOW, page_size=page_size, converge=False)
+    assert one.summary.delete == first_run
+    result = decide(tags, params, variant=Variant.GITLAB_API, now=NOW, page_size=page_size)
+    assert len(result.kept()) == kept
+    # The newest keep_n of the whole repository are what repeated runs leave.
+    assert {d.name for d in result.kept()} == {t.name for t in tags[count - kept:]}
+    assert result.summary.runs_needed == (runs if result.summary.delete else 0)
+    if runs > 1:
+        assert result.summary.first_run_delete == first_run
+        assert any(f"first run deletes {first_run}" in n for n in result.summary.notes)
+        # every deleted tag is in exactly one batch, in the order GitLab's runs hand them over
+        assert sorted(n for b in result.delete_batches for n in b) == sorted(d.name for d in result.deleted())
+    else:
+        assert result.summary.first_run_delete is None

@@ -46,3 +46,15 @@ def test_parse_age(text, seconds):
 def test_parse_age_rejects(text):
     with pytest.raises(InvalidInputError):
         parse_age(text)
+
+
+def test_older_than_and_sort_read_the_last_push_where_the_registry_has_push_times():
+    def pushed(name, first, last):
+        return TagDetails(name=name, path=name, location=name, digest=None, total_size=None,
+                          created_at=NOW - timedelta(days=first),
+                          updated_at=None if last is None else NOW - timedelta(days=last), push_times=True)
+
+    main, old, mid = pushed("main", 300, 1), pushed("old", 200, None), pushed("mid", 100, None)
+    picked = select_tags([main, old, mid], older_than=parse_age("90d", "--older-than"), now=NOW, sort=TagSort.CREATED)
+    assert [t.name for t in picked] == ["mid", "old"]  # main was pushed yesterday
+    assert [t.name for t in select_tags([old, main, mid], now=NOW, sort=TagSort.CREATED)] == ["main", "mid", "old"]
