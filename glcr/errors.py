@@ -43,6 +43,13 @@ class GlcrError(Exception):
         return text
 
 
+class UsageError(GlcrError):
+    """Options that do not go together, or one a command needs that is missing (exit 2, as
+    click's own usage errors). A value that is well-formed but unusable is InvalidInputError."""
+
+    exit_code = ExitCode.USAGE
+
+
 class InvalidInputError(GlcrError):
     exit_code = ExitCode.INVALID_INPUT
 

@@ -1,4 +1,4 @@
-"""`python -m glcr_sandbox serve --state-dir DIR [--port N] [--latency-ms N] [--seed] [--registry KIND]`.
+"""`python -m glcr_sandbox serve --state-dir DIR [--port N] [--latency-ms N] [--seed] [--registry KIND] [--tls]`.
 
 The foreground process behind `glcr sandbox up`; stops on SIGTERM or Ctrl-C.
 """
@@ -22,12 +22,14 @@ def main(argv: list[str] | None = None) -> int:
                        help="delay every registry request by this much (a relay in front of it)")
     serve.add_argument("--registry", choices=("gitlab", "distribution"), default="gitlab",
                        help="GitLab's own registry (default) or Debian's docker-registry")
+    serve.add_argument("--tls", action="store_true",
+                       help="serve the API and the registry over https (a throwaway CA in STATE_DIR/tls)")
     args = parser.parse_args(argv)
 
     from glcr_sandbox.daemon import serve as run
 
     return run(args.state_dir, port=args.port, latency_ms=args.latency_ms, seed=args.seed,
-               registry_latency_ms=args.registry_latency_ms, registry_kind=args.registry)
+               registry_latency_ms=args.registry_latency_ms, registry_kind=args.registry, tls=args.tls)
 
 
 if __name__ == "__main__":

@@ -61,13 +61,17 @@ class RegistryError(RuntimeError):
 class RegistryClient:
     """Thread-safe: one pooled httpx client, a lock-protected token cache per scope."""
 
-    def __init__(self, base_url: str, key: SigningKey, *, subject: str = "glcr-sandbox", timeout: float = 30.0):
+    def __init__(self, base_url: str, key: SigningKey, *, subject: str = "glcr-sandbox", timeout: float = 30.0,
+                 verify: Any = True):
+        """`verify`: httpx's, the sandbox CA's context for a registry serving https (--tls)."""
         self.base_url = base_url.rstrip("/")
         self._key = key
         self._subject = subject
+        self.verify = verify
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=timeout,
+            verify=verify,
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
         )
         self._tokens: dict[tuple[str, str], tuple[str, float]] = {}

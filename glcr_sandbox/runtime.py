@@ -28,6 +28,8 @@ from glcr_sandbox.registry_client import RegistryClient
 from glcr_sandbox.registry_kinds import DEFAULT_KIND, AnyRegistryProcess, check_kind, make_process, registry_settings
 from glcr_sandbox.registry_process import free_port
 from glcr_sandbox.server import SandboxHTTPServer, ServerThread
+from glcr_sandbox.tls import TlsFiles, verify_for
+from glcr_sandbox.tls import ensure as ensure_tls
 from glcr_sandbox.state import DEVELOPER, MAINTAINER, OWNER, REPORTER, Namespace, Project, World, utcnow
 from glcr_sandbox.tag_details import TagInspector
 
@@ -47,6 +49,7 @@ class Sandbox:
     server: ServerThread
     tokens: dict[str, str] = field(default_factory=dict, repr=False)  # username -> api token
     proxy: LatencyProxy | None = None
+    tls: TlsFiles | None = None  # https with a throwaway CA (tls.ca) for the API and the registry
     gate: RegistryGate | None = None
 
     def __repr__(self) -> str:  # no tokens in test reports
@@ -66,10 +69,13 @@ class Sandbox:
         registry_binary: str | None = None,
         registry_latency_ms: int = 0,
         registry_kind: str = DEFAULT_KIND,
+        tls: bool = False,
     ) -> "Sandbox":
         """`registry_latency_ms`: put a relay that delays every registry request in front of the
         registry and name it in repository locations (benchmarks: latency on both sides).
-        `registry_kind`: "gitlab" (GitLab's own registry, the default) or "distribution"."""
+        `registry_kind`: "gitlab" (GitLab's own registry, the default) or "distribution".
+        `tls`: the API and the registry serve https, with a certificate signed by a throwaway CA
+        kept in STATE_DIR/tls (`sandbox.tls.ca`: what clients are given as SSL_CERT_FILE)."""
         check_kind(registry_kind)
         state_dir = Path(state_dir)
         state_dir.mkdir(parents=True, exist_ok=True)
@@ -80,30 +86,35 @@ class Sandbox:
                 f"the state directory {state_dir} holds images of the {world.registry_kind} registry; "
                 f"start it with --registry {world.registry_kind}, or use another --state-dir"
             )
+        tls_files = ensure_tls(state_dir / "tls") if tls else None
+        scheme = "https" if tls_files else "http"
         # The API port must be known before the registry starts: it is the token realm.
         api_port = port or free_port()
         registry = make_process(
             registry_kind,
             state_dir,
-            realm=f"http://127.0.0.1:{api_port}/jwt/auth",
+            realm=f"{scheme}://127.0.0.1:{api_port}/jwt/auth",
             cert_path=key.cert_path,
             port=registry_port,
             binary=registry_binary,
         )
+        registry.tls = tls_files
         registry.start()
         with world.lock:
             world.registry_kind = registry_kind
             world.settings.update(registry_settings(registry_kind))
             world.save()
-        client = RegistryClient(registry.url, key)
+        client = RegistryClient(registry.url, key, verify=verify_for(tls_files))
         jobs = Jobs()
         ctx = SandboxContext(
             world, key, client, TagInspector(client), jobs, Knobs(latency_ms=latency_ms), registry_kind=registry_kind
         )
         # GitLab's registry: tag protection enforced in its place, as its newer versions do
         # (registry_gate.py), for every client that goes by repository locations. A third-party
-        # registry never reads the token's patterns. The latency relay goes before it.
-        gate = RegistryGate("127.0.0.1", registry.port).start() if registry_kind == "gitlab" else None
+        # registry never reads the token's patterns. The latency relay goes before it. Not with
+        # --tls: the gate reads plain HTTP (the https registry then does not enforce).
+        gate = (RegistryGate("127.0.0.1", registry.port).start()
+                if registry_kind == "gitlab" and tls_files is None else None)
         upstream = gate.port if gate else registry.port
         if gate:
             ctx.public_registry_host = gate.host
@@ -112,7 +123,8 @@ class Sandbox:
             proxy = LatencyProxy("127.0.0.1", upstream, registry_latency_ms).start()
             ctx.public_registry_host = proxy.host
         try:
-            server = ServerThread(SandboxHTTPServer(api_port, ctx))
+            server = ServerThread(SandboxHTTPServer(
+                api_port, ctx, tls=tls_files.server_context() if tls_files else None))
         except OSError:
             jobs.stop()
             client.close()
@@ -120,7 +132,7 @@ class Sandbox:
                 gate.stop()
             registry.stop()
             raise
-        sandbox = cls(state_dir, ctx, registry, server, proxy=proxy, gate=gate)
+        sandbox = cls(state_dir, ctx, registry, server, proxy=proxy, tls=tls_files, gate=gate)
         if registry_kind == "gitlab":
             ctx.push_time_setter = sandbox.set_push_times
         sandbox.tokens = sandbox._ensure_default_world()
@@ -152,7 +164,7 @@ class Sandbox:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.server.port}"
 
     @property
     def token(self) -> str:
@@ -189,11 +201,12 @@ class Sandbox:
             "registry_url": self.registry_url,
             "registry_kind": self.registry_kind,
             "state_dir": str(self.state_dir),
+            **({"ca_file": str(self.tls.ca)} if self.tls else {}),
         }
 
     def registry_client(self) -> RegistryClient:
         """A new full-access registry client (tokens signed with the sandbox key). Close it."""
-        return RegistryClient(self.registry_url, self.ctx.key)
+        return RegistryClient(self.registry_url, self.ctx.key, verify=verify_for(self.tls))
 
     # --- world helpers for tests (the control API offers the same over HTTP) -------------
 

@@ -246,23 +246,25 @@ def seed_many_tags(
 DEMO_PROJECT = "demo/app"
 
 
-def _control(api_url: str, method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
-    return httpx.request(method, f"{api_url.rstrip('/')}/-/sandbox/{path}", json=body, timeout=30)
+def _control(api_url: str, method: str, path: str, body: dict[str, Any] | None = None, *,
+             verify: Any = True) -> httpx.Response:
+    """`verify`: httpx's; a sandbox with --tls is reached with its CA (the registry client's)."""
+    return httpx.request(method, f"{api_url.rstrip('/')}/-/sandbox/{path}", json=body, timeout=30, verify=verify)
 
 
-def set_push_times(api_url: str, repo: str, times: dict[str, dt.datetime]) -> None:
+def set_push_times(api_url: str, repo: str, times: dict[str, dt.datetime], *, verify: Any = True) -> None:
     """Backdate tags on a sandbox over GitLab's registry (a no-op over a third-party one)."""
     body = {"repository": repo, "times": {tag: when.isoformat() for tag, when in times.items()}}
-    _control(api_url, "POST", "push-times", body).raise_for_status()
+    _control(api_url, "POST", "push-times", body, verify=verify).raise_for_status()
 
 
-def ensure_project(api_url: str, full_path: str) -> None:
+def ensure_project(api_url: str, full_path: str, *, verify: Any = True) -> None:
     """Create the project (and its group) through the control API unless it exists."""
     namespace, _, path = full_path.rpartition("/")
-    resp = _control(api_url, "POST", "groups", {"path": namespace})
+    resp = _control(api_url, "POST", "groups", {"path": namespace}, verify=verify)
     if resp.status_code not in (201, 400):  # 400: the group exists
         resp.raise_for_status()
-    resp = _control(api_url, "POST", "projects", {"namespace": namespace, "path": path})
+    resp = _control(api_url, "POST", "projects", {"namespace": namespace, "path": path}, verify=verify)
     if resp.status_code not in (201, 400):
         resp.raise_for_status()
 
@@ -287,7 +289,8 @@ def seed_demo(
     """
     now = now or dt.datetime.now(UTC)
     day = dt.timedelta(days=1)
-    ensure_project(api_url, DEMO_PROJECT)
+    verify = registry.verify  # the sandbox's one CA, when it serves https
+    ensure_project(api_url, DEMO_PROJECT, verify=verify)
     result: dict[str, dict[str, str]] = {}
 
     app = result.setdefault("demo/app", {})
@@ -313,11 +316,11 @@ def seed_demo(
 
     if history:
         ages.update({"latest": 30, "stable": 90, sbom_tag: 30})
-        set_push_times(api_url, "demo/app", {tag: now - age * day for tag, age in ages.items()})
+        set_push_times(api_url, "demo/app", {tag: now - age * day for tag, age in ages.items()}, verify=verify)
         set_push_times(api_url, "demo/app/api",
-                       {"v1.0.0": now - 120 * day, "v1.1.0": now - 20 * day, "latest": now - 20 * day})
-        set_push_times(api_url, "demo/app/web", {"v2.0.0": now - 7 * day, "latest": now - 7 * day})
-    _control(api_url, "POST", "sync").raise_for_status()
+                       {"v1.0.0": now - 120 * day, "v1.1.0": now - 20 * day, "latest": now - 20 * day}, verify=verify)
+        set_push_times(api_url, "demo/app/web", {"v2.0.0": now - 7 * day, "latest": now - 7 * day}, verify=verify)
+    _control(api_url, "POST", "sync", verify=verify).raise_for_status()
     return result
 
 

@@ -11,7 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping, Sequence
 
-from glcr.gitlab.protection import OLD_GITLAB, note_once, read_caller, read_protection  # noqa: F401 (OLD_GITLAB: for the CLI)
+from glcr.gitlab.protection import (  # noqa: F401 (OLD_GITLAB: for the CLI)
+    OLD_GITLAB,
+    note_once,
+    read_caller,
+    read_protection,
+)
 from glcr.policy.protection import (
     Caller,
     Protection,
@@ -25,7 +30,7 @@ from glcr.policy.protection import (
 
 
 async def for_project(session: Any, project_id: int | str) -> Protection:
-    return await read_protection(session.api, project_id, session=session)
+    return await read_protection(session.api, session.memo, project_id, session=session)
 
 
 async def for_user_delete(session: Any, project_id: int | str,
@@ -33,21 +38,23 @@ async def for_user_delete(session: Any, project_id: int | str,
     """The rules that stop this caller's deletes. When GitLab shows no rules to this caller (a
     Developer; GitLab before 18.7) and `where` = (registry host, repository path) is known: the
     patterns GitLab put in the caller's registry token, which are what it will enforce for them."""
-    protection = await read_protection(session.api, project_id, quiet=where is not None, session=session)
+    protection = await read_protection(session.api, session.memo, project_id, quiet=where is not None,
+                                       session=session)
     if protection.readable:
         if where is not None:
-            note_once(protection)  # REST without GraphQL: immutable rules unknown
-        caller = await read_caller(session.api, project_id) if protection.rules else Caller()
+            note_once(session.memo, protection)  # REST without GraphQL: immutable rules unknown
+        caller = await read_caller(session.api, session.memo, project_id) if protection.rules else Caller()
         return protection, caller
-    caller = await read_caller(session.api, project_id)
+    caller = await read_caller(session.api, session.memo, project_id)
     from_token = await token_protection(session, *where, caller.level) if where else None
     if from_token is None:
         if where is not None:
-            note_once(protection)
+            note_once(session.memo, protection)
         return protection, caller
     why = protection.note.split(";")[0]
-    note_once(Protection.unreadable(f"{why}; the patterns in {from_token.source} are honoured instead: the tags "
-                                    "GitLab would refuse to let you delete are kept"))
+    note_once(session.memo, Protection.unreadable(
+        f"{why}; the patterns in {from_token.source} are honoured instead: the tags GitLab would refuse to let "
+        "you delete are kept"))
     return from_token, caller
 
 
@@ -101,23 +108,25 @@ async def for_policy(session: Any, project_id: int | str, where: tuple[str, str]
     """Every rule (GitLab's cleanup policy runs as nobody). When no rules API answers, a caller below
     Maintainer still has every pattern in their registry token: each mutable rule refuses them
     push and delete, and the immutable ones are listed for everyone (glcr.registry.token_claims)."""
-    protection = await read_protection(session.api, project_id, quiet=where is not None, session=session)
+    protection = await read_protection(session.api, session.memo, project_id, quiet=where is not None,
+                                       session=session)
     if protection.readable or where is None:
         if where is not None:
-            note_once(protection)
+            note_once(session.memo, protection)
         return protection
-    caller = await read_caller(session.api, project_id)
+    caller = await read_caller(session.api, session.memo, project_id)
     from glcr.registry.token_claims import MAINTAINER, SOURCE
 
     found = None
     if not caller.admin and caller.level is not None and caller.level < MAINTAINER:
         found = await token_protection(session, *where, caller.level)
     if found is None or found.source != SOURCE:
-        note_once(protection)
+        note_once(session.memo, protection)
         return protection
     why = protection.note.split(";")[0]
-    note_once(Protection.unreadable(f"{why}; every rule's pattern is in {found.source} (a role below Maintainer "
-                                    "is refused by each), so every protected tag is kept"))
+    note_once(session.memo, Protection.unreadable(
+        f"{why}; every rule's pattern is in {found.source} (a role below Maintainer is refused by each), so every "
+        "protected tag is kept"))
     return found
 
 
@@ -129,14 +138,14 @@ async def explain_refusals(session: Any, repo: Any, results: list) -> list:
     if any(_plain_gitlab_403(r) for r in results):
         # GitLab's TagPolicy refuses a protected tag with a bare 403 (gitlab-facts-2.md N12); for a
         # caller who may delete tags (Developer and up) that is what a 403 on one tag means.
-        caller = await read_caller(session.api, repo.project_id)
+        caller = await read_caller(session.api, session.memo, repo.project_id)
         if caller.admin or (caller.level or 0) >= DEVELOPER:
             results = [replace(r, error=ProtectedTagError(r.tag, "PROTECTED_TAG")) if _plain_gitlab_403(r) else r
                        for r in results]
     refused = [r for r in results if isinstance(getattr(r, "error", None), ProtectedTagError)]
     if not refused:
         return results
-    protection = await read_protection(session.api, repo.project_id, session=session)
+    protection = await read_protection(session.api, session.memo, repo.project_id, session=session)
     explained = {r.tag: r.error.explained(protection) for r in refused}
     out = [_explained(r, explained[r.tag]) if r.tag in explained else r for r in results]
     failed = [r for r in out if r.outcome.value == "failed"]
@@ -188,14 +197,8 @@ class RuleChange:
     sent: bool
 
 
-def _rest(session: Any):
-    from glcr.gitlab.rest import GitLabRest
-
-    return GitLabRest(session.creds)
-
-
-def _project(rest: Any, project: str) -> tuple[int, str]:
-    data = rest.project(project)
+async def _project(rest: Any, project: str) -> tuple[int, str]:
+    data = await rest.project(project)
     return int(data["id"]), data.get("path_with_namespace", project)
 
 
@@ -205,13 +208,13 @@ async def project_rules(session: Any, project: str) -> ProjectRules:
 
     from glcr.gitlab.graphql import read_rules
 
-    rest = _rest(session)
-    project_id, path = _project(rest, project)
+    rest = session.rest
+    project_id, path = await _project(rest, project)
     got = await read_rules(session, path)  # immutable rules too; REST lists mutable ones only
     if got.rules:
         return ProjectRules(project_id, path, got.rules)
     try:
-        rules = tuple(list_rules(rest, project_id))  # a Maintainer's check: 403 below, where GraphQL shows nothing
+        rules = tuple(await list_rules(rest, project_id))  # a Maintainer's check: 403 below, where GraphQL shows nothing
     except NotFoundError:
         return ProjectRules(project_id, path, () if got.rules is not None else None)
     note = "" if got.rules is not None else f"immutable rules cannot be read ({got.why}); only mutable rules are listed"
@@ -239,14 +242,14 @@ async def add_rule(session: Any, project: str, pattern: str, push: str | None, d
     from glcr.gitlab.protection import create_rule, list_rules
     from glcr.policy.protection import validate_new_rule
 
-    rest = _rest(session)
-    project_id, path = _project(rest, project)
+    rest = session.rest
+    project_id, path = await _project(rest, project)
     shown = (await read_rules(session, path)).rules  # GitLab counts immutable rules in the limit of 5
     existing: Sequence[TagRule]
     if immutable and shown is not None:
         existing = shown
     else:
-        existing = list_rules(rest, project_id)  # an older GitLab's missing route is said here
+        existing = await list_rules(rest, project_id)  # an older GitLab's missing route is said here
         existing = shown if shown and len(shown) > len(existing) else existing
     body = validate_new_rule(pattern, push, delete, existing, immutable=immutable)
     review(body, await tag_matches(session, project_id, pattern))
@@ -254,7 +257,7 @@ async def add_rule(session: Any, project: str, pattern: str, push: str | None, d
         return RuleChange(path, None, body, None, False)
     if immutable:
         return RuleChange(path, None, body, await create_immutable_rule(session, path, pattern), True)
-    return RuleChange(path, None, body, create_rule(rest, project_id, body), True)
+    return RuleChange(path, None, body, await create_rule(rest, project_id, body), True)
 
 
 async def update_rule(session: Any, project: str, rule: str, *, pattern: str | None = None,
@@ -266,9 +269,9 @@ async def update_rule(session: Any, project: str, rule: str, *, pattern: str | N
     from glcr.gitlab import protection as gitlab_protection
     from glcr.policy.protection import find_rule, validate_update
 
-    rest = _rest(session)
-    project_id, path = _project(rest, project)
-    existing = gitlab_protection.list_rules(rest, project_id)
+    rest = session.rest
+    project_id, path = await _project(rest, project)
+    existing = await gitlab_protection.list_rules(rest, project_id)
     before = find_rule(existing, rule)
     body = validate_update(before, existing, pattern=pattern, min_push=push, min_delete=delete)
     new_pattern = pattern is not None and pattern != before.pattern
@@ -276,7 +279,7 @@ async def update_rule(session: Any, project: str, rule: str, *, pattern: str | N
     if dry_run:
         return RuleChange(path, before, body, None, False)
     confirm(f"Update tag protection rule {before.id} of {path}?")
-    return RuleChange(path, before, body, gitlab_protection.update_rule(rest, project_id, before.id, body), True)
+    return RuleChange(path, before, body, await gitlab_protection.update_rule(rest, project_id, before.id, body), True)
 
 
 async def remove_rule(session: Any, project: str, rule: str, *, review: Callable[[str, TagRule], None],
@@ -286,12 +289,12 @@ async def remove_rule(session: Any, project: str, rule: str, *, review: Callable
     from glcr.gitlab.protection import delete_rule, list_rules
     from glcr.policy.protection import find_rule
 
-    rest = _rest(session)
-    project_id, path = _project(rest, project)
-    found = find_rule(list_rules(rest, project_id), rule)
+    rest = session.rest
+    project_id, path = await _project(rest, project)
+    found = find_rule(await list_rules(rest, project_id), rule)
     review(path, found)
     if dry_run:
         return RuleChange(path, found, {}, None, False)
     confirm(f"Remove tag protection rule {found.id} (`{found.pattern}`) from {path}?")
-    delete_rule(rest, project_id, found.id)
+    await delete_rule(rest, project_id, found.id)
     return RuleChange(path, found, {}, None, True)

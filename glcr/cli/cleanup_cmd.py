@@ -39,9 +39,16 @@ def _simulation_args(ctx: typer.Context, project: str, repo: Optional[str], name
 
     from rich.markup import escape
 
+    from glcr.cli.options import refuse_empty
+    from glcr.durations import parse_age_option
     from glcr.policy import Variant, describe_params
     from glcr.policy.validate import validate_policy_fields
 
+    # One age parser for every command: '' and `30` are refused here with the same words as in
+    # `tags plan`, before the check against GitLab's set of policy values below.
+    parse_age_option(older_than)
+    # An empty override would replace the saved policy's keep regex: it fails closed.
+    refuse_empty("--name-regex-keep", name_regex_keep, "it would replace the policy's keep regex with none")
     overrides = {"name_regex": name_regex, "name_regex_keep": name_regex_keep, "keep_n": keep_n,
                  "older_than": older_than}
     # The flags are checked as GitLab checks a policy it runs, before the saved one is read.
@@ -144,12 +151,15 @@ def run(ctx: typer.Context, project: str = PROJECT,
     from glcr.cli.inuse_options import in_use_options, resume_flags, say_in_use
     from glcr.render.policy import render_cleanup
     from glcr.render.progress import counting_progress
+    from glcr.statedir import check_directory, state_path
 
     app_ctx, args = _simulation_args(ctx, project, repo, name_regex, name_regex_keep, keep_n, older_than, variant,
                                      max_list_size)
     in_use_flags = (keep_deployed, keep_deployed_last, keep_open_mrs, keep_releases, keep_protected_branches,
                     keep_images_from, keep_template)
     args["in_use"] = in_use_options(*in_use_flags)
+    # Plans and journals go there: an unusable place is refused before the policy is read.
+    check_directory(state_dir or state_path("cleanup", env=app_ctx.env), "state directory", "--state-dir")
     console = app_ctx.stderr()
     journals: dict = {}
 

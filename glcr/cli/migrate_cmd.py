@@ -49,15 +49,40 @@ def migrate_project(
       glcr migrate-project status
     """
     from glcr.migrate import run as api
-    from glcr.errors import GlcrError, InvalidInputError, RefusedError
+    from glcr.errors import GlcrError, InvalidInputError, RefusedError, UsageError
     from glcr.migrate import service
     from glcr.migrate.journal import default_state_root, list_migrations
     from glcr.render.migrate import ConsoleReporter, render_dry_run, render_preflight, render_report, render_status, render_steps
+    from glcr.statedir import check_directory
 
+    # The command line first (usage: exit 2), then the values (exit 3), then the locations
+    # (exit 3): all before the first request, so a mistake costs nothing and changes nothing.
+    if source != "status":
+        if resume and (source or to):
+            raise UsageError("--resume takes no project or --to", hint="add --id ID to pick a migration")
+        if abort and not resume:
+            raise UsageError("--abort goes with --resume")
+        if not resume and (not source or not to):
+            raise UsageError("give the project and --to NEWGROUP/NEWPATH", hint="or --resume, or `status`")
+        if via is not None and backup_dir is not None:
+            raise UsageError("give one holding place: --via or --backup-dir, not both")
+    if source and source != "status" and not resume:
+        check_project(source)
+        if via is not None:
+            check_project(via, "holding project")
+            if via.strip().strip("/").lower() == source.strip().strip("/").lower():
+                raise InvalidInputError(f"--via {via}: the holding project cannot be the project being moved")
     app_ctx = app_context(ctx)
     settings = app_ctx.settings.with_jobs(jobs)  # --jobs here: the copies' concurrency
     console = app_ctx.stderr()
     root = (state_dir or default_state_root(app_ctx.env)).expanduser()
+    if source == "status":
+        if root.exists() and not root.is_dir():
+            check_directory(root, "state directory", "--state-dir")
+    else:
+        check_directory(root, "state directory", "--state-dir")
+        if backup_dir is not None:
+            check_directory(backup_dir, "backup directory", "--backup-dir")
 
     if source == "status":
         wanted = migration_arg or migration_id
@@ -75,8 +100,6 @@ def migrate_project(
         journal["directory"] = directory
 
     if resume:
-        if source or to:
-            raise InvalidInputError("--resume takes no project or --to", hint="add --id ID to pick a migration")
         directory = service.find_unfinished(root, migration_id)
         plan, progress = service.progress_of(directory)
         console.print(f"{'Aborting' if abort else 'Resuming'} migration {plan.id}: {plan.source} -> {plan.target}")
@@ -86,13 +109,6 @@ def migrate_project(
         async def work(session):
             return await api.resume(session, directory, abort=abort, reporter=ConsoleReporter(console, plan))
     else:
-        if abort:
-            raise InvalidInputError("--abort goes with --resume")
-        if not source or not to:
-            raise InvalidInputError("give the project and --to NEWGROUP/NEWPATH", hint="or --resume, or `status`")
-        check_project(source)
-        if via:
-            check_project(via, "holding project")
         from glcr.render.progress import counting_progress
 
         def review(prepared) -> None:

@@ -35,6 +35,31 @@ def check_project(value: str, what: str = "project") -> str:
     return text.strip("/")
 
 
+def refuse_empty(option: str, value: str | None, consequence: str) -> None:
+    """Exit 3 when a flag that narrows a deletion is given empty (`--keep-regex "$UNSET"`):
+    it fails closed instead of silently keeping nothing or selecting everything."""
+    from glcr.errors import InvalidInputError
+
+    if value is not None and not value.strip():
+        raise InvalidInputError(f"{option} is empty: {consequence}", hint=f"give a value, or leave {option} out")
+
+
+def read_input_file(path, option: str) -> bytes:
+    """The bytes of a file named on the command line; a missing, unreadable file or a directory
+    is invalid input (3), like any other value that cannot be used, not a usage error."""
+    from glcr.errors import InvalidInputError
+
+    try:
+        return path.read_bytes()
+    except IsADirectoryError:
+        problem = "it is a directory"
+    except FileNotFoundError:
+        problem = "it does not exist"
+    except OSError as exc:
+        problem = exc.strerror or type(exc).__name__
+    raise InvalidInputError(f"{option} {path}: {problem}", hint=f"give the file to read with {option}")
+
+
 def _project(value: Optional[str]) -> Optional[str]:
     return None if value is None else check_project(value)
 

@@ -19,7 +19,7 @@ from glcr.cli.inuse_options import (
     KEEP_RELEASES,
     KEEP_TEMPLATE,
 )
-from glcr.cli.options import YES
+from glcr.cli.options import YES, read_input_file, refuse_empty
 from glcr.cli.tags_cmd import PATH_HELP, app
 
 
@@ -55,16 +55,23 @@ def plan(
 
     from glcr.api.plans import build_plan
     from glcr.cli.inuse_options import in_use_options, say_kept
-    from glcr.durations import parse_age
+    from glcr.durations import parse_age_option
     from glcr.plan.build import PlanRules
     from glcr.render.plans import render_plan, write_plan_file
     from glcr.render.progress import counting_progress
 
+    for pattern in keep_regex:
+        refuse_empty("--keep-regex", pattern, "it would keep no tag")
+    refuse_empty("--delete-regex", delete_regex, "it matches no tag name")
     rules = PlanRules(keep_latest=keep_latest, keep_first=keep_first, keep_regexes=tuple(keep_regex),
-                      delete_regex=delete_regex, older_than=parse_age(older_than, "--older-than") if older_than else None,
+                      delete_regex=delete_regex, older_than=parse_age_option(older_than),
                       keep_semver_latest=keep_semver_latest)
     in_use = in_use_options(keep_deployed, keep_deployed_last, keep_open_mrs, keep_releases, keep_protected_branches,
                             keep_images_from, keep_template)
+    if output is not None:
+        from glcr.statedir import check_file
+
+        check_file(output, "plan file", "--output")  # before reading a tag, not after
     app_ctx = app_context(ctx)
     kept: list = []
     the_plan = app_ctx.run(lambda s: build_plan(
@@ -86,7 +93,7 @@ def plan(
 def apply(
     ctx: typer.Context,
     path: str = typer.Argument(..., help=PATH_HELP, autocompletion=complete_repository),
-    from_file: Path = typer.Option(..., "--from-file", "-f", exists=True, dir_okay=False,
+    from_file: Path = typer.Option(..., "--from-file", "-f",
                                    help="a plan (JSON from `glcr tags plan`) or a list, one tag a line"),
     journal: Optional[Path] = typer.Option(None, "--journal", help="journal file (default: FILE.journal.jsonl beside FILE)"),
     dry_run: bool = typer.Option(False, "--dry-run", help="show what would be deleted and stop"),
@@ -108,9 +115,15 @@ def apply(
     from glcr.plan.listfile import load_plan_or_list
     from glcr.render.plans import render_apply_preview, render_apply_summary
     from glcr.render.progress import counting_progress
+    from glcr.statedir import check_file
 
-    loaded = load_plan_or_list(from_file.read_bytes(), str(from_file))
+    loaded = load_plan_or_list(read_input_file(from_file, "--from-file"), str(from_file))
+    # An unusable journal would stop the apply at its first write: refuse it before any request.
+    if journal is not None:
+        check_file(journal, "journal", "--journal")
     paths = default_paths(from_file) if not journal else JournalPaths(journal, journal.with_suffix(".log"))
+    check_file(paths.journal, "journal", "--journal")
+    check_file(paths.log, "journal's log", "--journal")
     app_ctx = app_context(ctx)
     console = app_ctx.stderr()
     for warning in getattr(loaded, "warnings", ()):
@@ -148,7 +161,7 @@ def bulk_delete(
     name_regex_delete: str = typer.Option(..., "--name-regex-delete", help="RE2; GitLab anchors it (\\A…\\z)"),
     name_regex_keep: Optional[str] = typer.Option(None, "--name-regex-keep", help="RE2; matching tags stay"),
     keep_n: Optional[int] = typer.Option(None, "--keep-n", min=0, help="keep the N newest matching tags"),
-    older_than: Optional[str] = typer.Option(None, "--older-than", help="ChronicDuration: 1h, 7d, 1month"),
+    older_than: Optional[str] = typer.Option(None, "--older-than", help="only tags older than this, e.g. 12h, 7d, 2mo (as GitLab reads older_than; a number needs a unit)"),
     dry_run: bool = typer.Option(False, "--dry-run", help="show what GitLab would delete; send nothing"),
     yes: bool = YES,
 ) -> None:
@@ -165,10 +178,15 @@ def bulk_delete(
     from datetime import datetime, timezone
 
     from glcr.api.plans import bulk_delete as schedule_bulk_delete
+    from glcr.durations import parse_age_option
     from glcr.policy import validate_bulk_delete
     from glcr.render.format import OutputFormat
     from glcr.render.policy import render_cleanup
 
+    # The same ages as `tags plan`, checked before anything is sent: GitLab would read `30` as
+    # 30 seconds and delete every matching tag.
+    parse_age_option(older_than)
+    refuse_empty("--name-regex-keep", name_regex_keep, "it would keep no tag")
     params = {"name_regex_delete": name_regex_delete, "name_regex_keep": name_regex_keep,
               "keep_n": keep_n, "older_than": older_than}
     checks = validate_bulk_delete({k: v for k, v in params.items() if v is not None})

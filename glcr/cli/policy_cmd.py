@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from glcr.cli.context import app_context
-from glcr.cli.options import OUTPUT, PROJECT, YES
+from glcr.cli.options import OUTPUT, PROJECT, YES, read_input_file
 from glcr.render.format import OutputFormat
 
 app = typer.Typer(help="A project's container cleanup policy (container_expiration_policy).", no_args_is_help=True)
@@ -26,7 +26,7 @@ def show(ctx: typer.Context, project: str = PROJECT,
     from glcr.api.policy import read_policy
     from glcr.render.policy import render_policy
 
-    found = read_policy(app_context(ctx).credentials(), project)
+    found = app_context(ctx).run(lambda s: read_policy(s, project))
     render_policy(found.project_path, dict(found.policy) if found.policy else None, found.described,
                   found.checks, output)
 
@@ -41,7 +41,7 @@ def set_(
     older_than: Optional[str] = typer.Option(None, "--older-than", help="7d, 14d, 30d, 90d (newer GitLab: 1d … 1095d)"),
     name_regex: Optional[str] = typer.Option(None, "--name-regex", help="RE2: tags to delete (GitLab anchors it)"),
     name_regex_keep: Optional[str] = typer.Option(None, "--name-regex-keep", help="RE2: tags to keep (wins)"),
-    from_file: Optional[Path] = typer.Option(None, "--from-file", exists=True, dir_okay=False,
+    from_file: Optional[Path] = typer.Option(None, "--from-file",
                                              help="policy.json or policy.yaml with any of the fields"),
     keep_in_use: bool = typer.Option(False, "--keep-in-use",
                                      help="set name_regex_keep so that GitLab's schedule spares the tags in use "
@@ -60,22 +60,24 @@ def set_(
       glcr policy set mygroup/app --keep-in-use    # name_regex_keep: what the schedule would delete in use
     """
     from glcr.api.policy import update_policy
-    from glcr.errors import InvalidInputError
+    from glcr.durations import parse_age_option
+    from glcr.errors import UsageError
     from glcr.policy import parse_policy_text
     from glcr.policy.validate import validate_policy_fields
     from glcr.render.policy import render_policy_change
 
+    parse_age_option(older_than)  # the CLI's one age parser first: '' and `30` say what they are
     changes: dict = {}
     if from_file:
         fmt = "yaml" if from_file.suffix.lower() in (".yaml", ".yml") else "json"
-        changes.update(parse_policy_text(from_file.read_bytes(), fmt, source=str(from_file)))
+        changes.update(parse_policy_text(read_input_file(from_file, "--from-file"), fmt, source=str(from_file)))
     flags = {"enabled": enable, "cadence": cadence, "keep_n": keep_n, "older_than": older_than,
              "name_regex": name_regex, "name_regex_keep": name_regex_keep}
     changes.update({k: v for k, v in flags.items() if v is not None})
     if keep_in_use and "name_regex_keep" in changes:
-        raise InvalidInputError("--keep-in-use writes name_regex_keep itself", hint="give one or the other")
+        raise UsageError("--keep-in-use writes name_regex_keep itself", hint="give one or the other")
     if not changes and not keep_in_use:
-        raise InvalidInputError("nothing to change", hint="give at least one of the options, or --from-file")
+        raise UsageError("nothing to change", hint="give at least one of the options, or --from-file")
     # Everything the given fields say on their own is checked before the policy is read.
     validate_policy_fields(changes).raise_for_errors("the policy was not sent")
     app_ctx = app_context(ctx)
@@ -84,9 +86,9 @@ def set_(
         changes.update(_in_use_keep(app_ctx, project, changes))
         if not changes:
             return
-    done = update_policy(app_ctx.credentials(), project, changes,
-                         review=lambda change, checks: render_policy_change(change, checks, console),
-                         confirm=lambda question: app_ctx.confirm(question, yes), dry_run=dry_run)
+    done = app_ctx.run(lambda s: update_policy(
+        s, project, changes, review=lambda change, checks: render_policy_change(change, checks, console),
+        confirm=lambda question: app_ctx.confirm(question, yes), dry_run=dry_run))
     if not done.sent:
         app_ctx.say("Nothing sent." if dry_run else "No change: the policy already has these values.")
         return

@@ -40,12 +40,13 @@ def list_(
       glcr repos list --group mygroup --search api -o plain
     """
     from glcr.api.repos import find_repositories
-    from glcr.errors import InvalidInputError
+    from glcr.errors import UsageError
     from glcr.render.repos import render_repositories
 
-    if bool(project) == bool(group):
-        raise InvalidInputError("give exactly one of --project or --group")
-    project, group = (check_project(project) if project else None), (check_project(group, "group") if group else None)
+    if (project is None) == (group is None):  # options that do not go together: usage (2)
+        raise UsageError("give exactly one of --project or --group")
+    project = None if project is None else check_project(project)
+    group = None if group is None else check_project(group, "group")
     repos = app_context(ctx).run(lambda s: find_repositories(s, project=project, group=group, search=search,
                                                              sort=sort.value))
     render_repositories(repos, output)

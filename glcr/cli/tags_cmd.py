@@ -8,7 +8,7 @@ import typer
 
 from glcr.cli.complete import complete_ref, complete_repository, complete_tag
 from glcr.cli.context import app_context
-from glcr.cli.options import OUTPUT, YES
+from glcr.cli.options import OUTPUT, YES, refuse_empty
 from glcr.render.format import OutputFormat
 from glcr.tag_filters import TagSort
 
@@ -38,13 +38,14 @@ def list_(
     from datetime import datetime, timezone
 
     from glcr.api.tags import list_tags
-    from glcr.durations import parse_age
+    from glcr.durations import parse_age_option
     from glcr.render.progress import counting_progress
     from glcr.render.tags import render_tags
     from glcr.tag_filters import compile_match, select_tags
 
-    age = parse_age(older_than, "--older-than") if older_than else None
-    if match:
+    age = parse_age_option(older_than)
+    if match is not None:
+        refuse_empty("--match", match, "it matches every tag")
         compile_match(match)  # fail on a bad regex before any request
     app_ctx = app_context(ctx)
     listing = app_ctx.run(lambda s: list_tags(

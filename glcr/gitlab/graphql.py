@@ -93,7 +93,7 @@ async def read_rules(session: Any, project_path: str) -> GraphQLRules:
     from glcr.transport.factory import build_async_client
 
     creds = session.creds
-    http = build_async_client(session.options.http, headers=creds.api_headers())
+    http = build_async_client(session.http, headers=creds.api_headers())
     fields = FIELDS + " immutable"
     try:
         async with client_class(creds.url, client=http) as gq:
@@ -149,7 +149,7 @@ async def create_immutable_rule(session: Any, project_path: str, pattern: str) -
 
     doing = f"creating the immutable tag protection rule `{pattern}` in {project_path}"
     creds = session.creds
-    http = build_async_client(session.options.http, headers=creds.api_headers())
+    http = build_async_client(session.http, headers=creds.api_headers())
     try:
         async with gitlab.AsyncGraphQL(creds.url, client=http) as gq:
             data = await gq.execute(CREATE % (json.dumps(project_path), json.dumps(pattern), FIELDS))

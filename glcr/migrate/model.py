@@ -216,6 +216,9 @@ class Finding:
     level: Level
     code: str  # stable: `--skip-check CODE` and tests match on it
     message: str
+    # The README's exit code when this error stops the migration (glcr.errors.ExitCode);
+    # None: refused (8). Not kept in the plan file: it only decides how this run ends.
+    exit_code: int | None = field(default=None, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {"level": self.level.value, "code": self.code, "message": self.message}

@@ -26,6 +26,7 @@ from glcr.migrate.model import (
     Finding, Inventory, Level, ManifestNode, MigrationPlan, Mode, PreflightFacts, RepoInventory, Step, StepKind,
     repository_path, split_full_path,
 )
+from glcr.errors import ExitCode
 from glcr.models import Digest
 from glcr.reference import MAX_NAME_LENGTH, REPOSITORY_PATH_RE
 
@@ -108,6 +109,26 @@ def _glob(pattern: str, text: str) -> bool:
     return fnmatch.fnmatchcase(text.lower(), pattern.lower().replace("[", "[[]"))
 
 
+# The README's exit code of each preflight error, by its code (the first error decides how the
+# command ends). Where one code covers two causes, `evaluate` passes the exit code itself.
+EXIT_CODES: dict[str, ExitCode] = {
+    "token-scope": ExitCode.PERMISSION,
+    "project-role": ExitCode.PERMISSION,
+    "target-namespace": ExitCode.PERMISSION,  # not found: NOT_FOUND, passed where found
+    "registry-delete": ExitCode.PERMISSION,
+    "protected-tags": ExitCode.PERMISSION,
+    "protected-repository": ExitCode.PERMISSION,
+    "holding": ExitCode.INVALID_INPUT,  # a holding project not found (4) or not granted (6): passed
+    "backup-dir": ExitCode.INVALID_INPUT,  # a file, not writable, or too little room
+    # the target path taken, images already there, a repository GitLab is busy with,
+    # an unreadable inventory: the state of the server refuses the move
+    "target-taken": ExitCode.REFUSED,
+    "target-registry": ExitCode.REFUSED,
+    "repository-status": ExitCode.REFUSED,
+    "inventory": ExitCode.REFUSED,
+}
+
+
 def evaluate(inventory: Inventory, facts: PreflightFacts, *, target: str, mode: Mode,
              holding: str | None = None, backup_dir: str | None = None) -> list[Finding]:
     """Everything that would make the migration fail half-way, found before anything changes."""
@@ -116,7 +137,9 @@ def evaluate(inventory: Inventory, facts: PreflightFacts, *, target: str, mode: 
     new_ns, new_path = split_full_path(target)
     old_ns, old_path = split_full_path(source)
     transfer, rename = new_ns.lower() != old_ns.lower(), new_path != old_path
-    add = lambda level, code, message: out.append(Finding(level, code, message))  # noqa: E731
+    def add(level: Level, code: str, message: str, exit_code: ExitCode | None = None) -> None:
+        out.append(Finding(level, code, message, int(exit_code or EXIT_CODES.get(code, ExitCode.REFUSED))))
+
     role = 60 if facts.is_admin else facts.project_access
 
     if facts.token_scopes is None:
@@ -130,7 +153,8 @@ def evaluate(inventory: Inventory, facts: PreflightFacts, *, target: str, mode: 
         add(Level.ERROR, "project-role", "renaming a project's path needs the Maintainer role")
     if transfer:
         if facts.target_namespace_found is False:
-            add(Level.ERROR, "target-namespace", f"namespace {new_ns} does not exist or is not visible to you")
+            add(Level.ERROR, "target-namespace", f"namespace {new_ns} does not exist or is not visible to you",
+                ExitCode.NOT_FOUND)
         elif facts.is_admin:
             pass
         elif facts.target_namespace_access is None:
@@ -169,7 +193,8 @@ def evaluate(inventory: Inventory, facts: PreflightFacts, *, target: str, mode: 
             add(Level.ERROR, "holding", "GitLab refuses the move while tags exist: give a holding place, "
                 "--via GROUP/HOLDING-PROJECT (same registry, no layer bytes move) or --backup-dir DIR")
         elif not h.exists:
-            add(Level.ERROR, "holding", f"the holding project {holding} does not exist or is not visible to you")
+            add(Level.ERROR, "holding", f"the holding project {holding} does not exist or is not visible to you",
+                ExitCode.NOT_FOUND)
         else:
             if h.project_id == inventory.project.id:
                 add(Level.ERROR, "holding", "the holding project cannot be the project being moved")
@@ -178,7 +203,7 @@ def evaluate(inventory: Inventory, facts: PreflightFacts, *, target: str, mode: 
                     f"{inventory.registry_host}: blobs can only be mounted within one registry")
             if h.delete_granted is False:
                 add(Level.ERROR, "holding", f"the registry grants no push/delete in {holding}; it needs the "
-                    "Maintainer role there")
+                    "Maintainer role there", ExitCode.PERMISSION)
             elif h.delete_granted is None:
                 add(Level.WARNING, "holding", f"could not check push/delete rights in {holding}")
     if mode is Mode.DIRECTORY:
@@ -208,14 +233,15 @@ def _protection(inventory: Inventory, facts: PreflightFacts, role: int, target: 
         rules_note=facts.tag_rules_note, holding=h.path if h else None, holding_rules=h.tag_rules if h else (),
         holding_caller=Caller(h.access, facts.is_admin) if h else None, holding_note=h.rules_note if h else "")
     for level, message in checks:
-        out.append(Finding(Level.ERROR if level == "error" else Level.WARNING, "protected-tags", message))
+        out.append(Finding(Level.ERROR if level == "error" else Level.WARNING, "protected-tags", message,
+                           int(ExitCode.PERMISSION)))
     for rule in facts.repository_rules or ():
         needed = _level(rule.min_delete)
         if needed is not None and needed > role:
             hits = [r.path for r in inventory.repositories if r.tags and _glob(rule.pattern, r.path)]
             if hits:
                 out.append(Finding(Level.ERROR, "protected-repository", f"{hits[0]} is protected by rule "
-                                   f"`{rule.pattern}` (delete needs {rule.min_delete})"))
+                                   f"`{rule.pattern}` (delete needs {rule.min_delete})", int(ExitCode.PERMISSION)))
         pushed = _level(rule.min_push)
         if pushed is not None and pushed > role:
             out.append(Finding(Level.WARNING, "protected-repository", f"rule `{rule.pattern}` limits pushes "

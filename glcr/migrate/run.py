@@ -31,8 +31,6 @@ async def migrate(session, source: str, target: str, *, state_root: Path, holdin
     """
     from contextlib import nullcontext
 
-    from glcr.errors import RefusedError
-
     with (reading() if reading else nullcontext()) as bar:
         prepared = await service.prepare(session, source, target, holding=holding, backup_dir=backup_dir,
                                          remove_backup=remove_backup, keep_records=keep_records,
@@ -41,8 +39,11 @@ async def migrate(session, source: str, target: str, *, state_root: Path, holdin
     review(prepared)
     blocked = prepared.blocking(list(skip_checks))
     if blocked:
-        raise RefusedError(f"the preflight found {len(blocked)} problem(s) that would stop the migration "
-                           f"half-way: {blocked[0].message}", hint="nothing changed; `--skip-check CODE` overrides one")
+        # The first problem's own exit code (README, migrate section): not found 4, permission 6,
+        # invalid input 3, else refused 8.
+        raise preflight_error(blocked[0].exit_code)(
+            f"the preflight found {len(blocked)} problem(s) that would stop the migration half-way: "
+            f"{blocked[0].message}", hint=f"nothing changed; `--skip-check {blocked[0].code}` overrides it")
     if dry_run:
         return Migration(prepared, None, plan, None)
     confirm(f"Migrate {plan.source} to {plan.target} ({plan.inventory.tag_count} tag(s))?")
@@ -51,6 +52,17 @@ async def migrate(session, source: str, target: str, *, state_root: Path, holdin
         started(directory)
     plan, progress = await service.execute(session, directory, reporter=reporter_for(plan) if reporter_for else None)
     return Migration(prepared, directory, plan, progress)
+
+
+def preflight_error(exit_code: int | None) -> type:
+    """The error kind that ends the command with `exit_code` (RefusedError when None)."""
+    from glcr.errors import (
+        ExitCode, InvalidInputError, NotFoundError, PermissionDeniedError, RefusedError,
+    )
+
+    kinds = {ExitCode.INVALID_INPUT: InvalidInputError, ExitCode.NOT_FOUND: NotFoundError,
+             ExitCode.PERMISSION: PermissionDeniedError}
+    return kinds.get(exit_code, RefusedError)
 
 
 async def resume(session, directory: Any, *, abort: bool = False, reporter=None) -> tuple[Any, Any]:

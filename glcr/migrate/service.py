@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
-from glcr.errors import InvalidInputError, NotFoundError, RefusedError
+from glcr.errors import InvalidInputError, NotFoundError, RefusedError, UsageError
 from glcr.migrate.executor import ExecOptions, Executor, Reporter
 from glcr.migrate.inventory import read_facts, read_inventory
 from glcr.migrate.journal import (
@@ -48,7 +48,7 @@ async def prepare(session, source: str, target: str, *, holding: str | None = No
     except ValueError as exc:
         raise InvalidInputError(str(exc)) from None
     if holding and backup_dir:
-        raise InvalidInputError("give one holding place: --via or --backup-dir, not both")
+        raise UsageError("give one holding place: --via or --backup-dir, not both")
     problems: list[str] = []
     inventory = await read_inventory(session, source, tick=tick, problems=problems)
     target = target.strip().strip("/")

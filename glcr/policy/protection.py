@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
-from glcr.errors import InvalidInputError, PermissionDeniedError
+from glcr.errors import InvalidInputError, PermissionDeniedError, UsageError
 from glcr.regex import compile_re2, invalid_regexp, re2_error
 
 LEVELS: Mapping[str, int] = {"maintainer": 40, "owner": 50, "admin": 60}
@@ -278,7 +278,7 @@ def validate_update(rule: TagRule, existing: Sequence[TagRule], *, pattern: str 
     if min_delete is not None:
         body["minimum_access_level_for_delete"] = normalize_level(min_delete, "--delete")
     if not body:
-        raise InvalidInputError("nothing to change", hint="give --pattern, --push or --delete")
+        raise UsageError("nothing to change", hint="give --pattern, --push or --delete")
     return body
 
 

@@ -215,15 +215,17 @@ def _check_duration(c: _Collector, field_name: str, value: Any) -> None:
             "write `mo` or `month` for months",
         )
     if parsed.bare_number:
-        c.warn(
+        # Refused, not warned: an age narrows a deletion, and `30` meant as days would let
+        # GitLab delete every matching tag older than 30 seconds.
+        c.error(
             field_name,
             "bare_number",
             f"`{value}` has a number with no unit, which GitLab reads as seconds "
-            f"({format_seconds(parsed.seconds)} in all)",
+            f"({format_seconds(parsed.seconds)} in all); add a unit, e.g. 30d",
         )
 
 
-def validate_policy(attrs: Mapping[str, Any]) -> ValidationResult:
+def validate_policy(attrs: Mapping[str, Any], *, check_regexes: bool | None = None) -> ValidationResult:
     """Check `container_expiration_policy_attributes` the way GitLab's model does, plus warnings.
 
     Fields that are absent are not checked, so pass the merged attributes (see
@@ -278,8 +280,9 @@ def validate_policy(attrs: Mapping[str, Any]) -> ValidationResult:
     elif "older_than" in attrs:
         out["older_than"] = None
 
-    # GitLab checks name_regex and name_regex_keep only while the policy is enabled.
-    checked = enabled is True
+    # GitLab checks name_regex and name_regex_keep only while the policy is enabled;
+    # `check_regexes=True` checks them anyway (glcr never saves a regex it knows is invalid).
+    checked = enabled is True if check_regexes is None else check_regexes
     name_regex = _check_regex(c, "name_regex", attrs.get("name_regex"), api=False, checked=checked)
     keep = _check_regex(c, "name_regex_keep", attrs.get("name_regex_keep"), api=False, checked=checked)
     for key in ("name_regex", "name_regex_keep"):
@@ -351,7 +354,8 @@ def validate_policy_fields(attrs: Mapping[str, Any], *, enabled: bool | None = N
 
     For flags that change or override part of a policy (`glcr policy set`, `glcr cleanup`):
     values outside GitLab's sets, unknown fields, and RE2 syntax are refused here, so a bad
-    flag costs no request. Rules that need the whole policy (name_regex required while
+    flag costs no request. The regexes are checked whether the policy is enabled or not: GitLab
+    would save an invalid one into a disabled policy, and refuse to enable it later. Rules that need the whole policy (name_regex required while
     enabled, the keep-rule warnings) wait for `validate_policy` on the merged attributes; this
     returns errors only. `enabled`: judge the regexes as for an enabled policy (True, as GitLab
     does when it runs or enables one), or by the `enabled` field given (None).
@@ -359,6 +363,6 @@ def validate_policy_fields(attrs: Mapping[str, Any], *, enabled: bool | None = N
     checked = dict(attrs)
     if enabled is not None and "enabled" not in checked:
         checked["enabled"] = enabled
-    full = validate_policy(checked)
+    full = validate_policy(checked, check_regexes=True)
     errors = tuple(issue for issue in full.errors if issue.code != "required" or issue.field in attrs)
     return ValidationResult(errors, (), dict(full.attributes))

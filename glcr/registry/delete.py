@@ -62,7 +62,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Callable, Sequence
 
-from glcr.errors import GlcrError, PermissionDeniedError, for_status
+from glcr.errors import AuthError, GlcrError, PermissionDeniedError, for_status
 from glcr.models import MEDIA_DOCKER_MANIFEST, Digest, RegistryKind
 from glcr.registry.client import RegistryClient
 from glcr.transport.concurrency import cancel_and_wait, gather_bounded
@@ -147,8 +147,16 @@ async def snapshot(client: RegistryClient, repository: str, jobs: int,
 
 def raise_if_all_refused(results: Sequence[DeleteResult], path: str) -> None:
     """Every delete refused with 403 and none done: a permission problem (exit 6), not a partial
-    failure (9). A journal, where one is kept, already has each refusal."""
+    failure (9). Every failure an authentication failure (a token revoked or expired mid-run),
+    whatever was deleted before: exit 5, since a new token, not a retry, is what finishes it.
+    A journal, where one is kept, already has each outcome."""
     failed = [r for r in results if r.outcome is Outcome.FAILED]
+    if failed and all(isinstance(r.error, AuthError) for r in failed):
+        deleted = sum(1 for r in results if r.outcome is Outcome.DELETED)
+        raise AuthError(
+            f"deleting tags of {path}: the token was refused (401) for {len(failed)} tag(s)"
+            + (f" after {deleted} were deleted" if deleted else "; nothing was deleted"),
+            hint="check the token with `glcr auth status` (expired or revoked?), then run the same command again")
     if failed and not any(r.outcome is Outcome.DELETED for r in results) and all(
             isinstance(r.error, PermissionDeniedError) for r in failed):
         raise PermissionDeniedError(
@@ -205,6 +213,15 @@ class PlaceholderCheck:
 
     def remember(self, digest: Digest) -> None:
         self._known[digest] = True
+
+
+class BatchInterrupted(asyncio.CancelledError):
+    """A Ctrl-C (cancellation) that arrived during a placeholder batch, raised once the batch
+    in flight is finished; `results` are its outcomes, for the journal."""
+
+    def __init__(self, results: Sequence[DeleteResult]) -> None:
+        super().__init__()
+        self.results = list(results)
 
 
 class TagDeleter:
@@ -471,13 +488,24 @@ class TagDeleter:
                             progress: Progress | None) -> list[DeleteResult]:
         if not todo:
             return []
-        results = await self._placeholder_batch(todo, before)
+        try:
+            results = await self._placeholder_batch(todo, before)
+        except BatchInterrupted as stop:
+            # The batch in flight was finished: its outcomes are reported (journaled) before
+            # the interrupt goes on, so the resume finds them done.
+            if progress:
+                for result in stop.results:
+                    progress(result)
+            raise
         if progress:
             for result in results:
                 progress(result)
         return results
 
     async def _placeholder_batch(self, todo: Sequence[DeleteRequest], before: dict[str, Digest]) -> list[DeleteResult]:
+        """One placeholder batch. A Ctrl-C (cancellation) while it runs stops re-pointing more
+        tags, then finishes the ones already on the placeholder (delete them, put any other tag
+        back) before raising BatchInterrupted: no tag is left on the placeholder until a resume."""
         config = dummy_config(secrets.token_hex(8))
         try:
             await self.client.upload_blob(self.repository, config, sha256_digest(config))
@@ -488,28 +516,61 @@ class TagDeleter:
         self.placeholders.remember(placeholder)
 
         # 1. Re-read each tag and re-point it at once.
-        async def point(request: DeleteRequest) -> tuple[DeleteResult | None, Digest | None]:
+        early: dict[str, DeleteResult] = {}  # tag -> settled before the placeholder (gone, moved, failed)
+        repointed: dict[str, Digest | None] = {}  # tag -> the digest it had, once its PUT succeeded
+
+        async def point(request: DeleteRequest) -> None:
             result, digest = await self.recheck(request, before)
             if result is not None:
-                return result, None
+                early[request.tag] = result
+                return
             try:
                 await self.client.put_manifest(self.repository, request.tag, raw, MEDIA_DOCKER_MANIFEST)
-                return None, digest
             except GlcrError as exc:
-                return DeleteResult(request.tag, Outcome.FAILED, digest, f"re-pointing failed: {exc.one_line()}", exc), None
+                early[request.tag] = DeleteResult(request.tag, Outcome.FAILED, digest,
+                                                  f"re-pointing failed: {exc.one_line()}", exc)
+                return
+            repointed[request.tag] = digest
 
-        pointed = await gather_bounded(self.jobs, [lambda r=r: point(r) for r in todo])
-        settled = [result for result, _ in pointed if result is not None]
-        ours = {r.tag: digest for r, (result, digest) in zip(todo, pointed) if result is None}
+        interrupted = False
+        try:
+            await gather_bounded(self.jobs, [lambda r=r: point(r) for r in todo])
+            await test_pause("repointed")
+        except asyncio.CancelledError:
+            # Ctrl-C while re-pointing: the tags not re-pointed yet stay as they are. A PUT cut
+            # off in flight may still have landed: step 2 sees that tag on the placeholder and
+            # step 3 puts it back on its image, as any other tag found there.
+            if not repointed:
+                raise
+            interrupted = True
+        settled = [early[r.tag] for r in todo if r.tag in early]
+        ours = {r.tag: repointed[r.tag] for r in todo if r.tag in repointed}
+        if not ours:
+            return settled
+        finish = asyncio.ensure_future(self._finish_batch(todo, before, placeholder, settled, ours))
+        try:
+            results = await asyncio.shield(finish)
+        except asyncio.CancelledError:
+            # Ctrl-C while tags sit on the placeholder: finish this batch first (a second
+            # Ctrl-C stops at once; a re-run then finishes it, as after a kill).
+            interrupted = True
+            try:
+                results = await finish
+            except GlcrError:
+                results = []
+        if interrupted:
+            raise BatchInterrupted(results)
+        return results
+
+    async def _finish_batch(self, todo: Sequence[DeleteRequest], before: dict[str, Digest], placeholder: Digest,
+                            settled: list[DeleteResult], ours: dict[str, Digest | None]) -> list[DeleteResult]:
+        """Steps 2 to 4 of a placeholder batch, for the tags re-pointed (`ours`: tag -> the digest it had)."""
         mine = [r for r in todo if r.tag in ours]
         # The image each of our tags had (the plan's digest, else the snapshot's).
         images = {r.tag: r.expected_digest or before.get(r.tag) for r in mine}
         # Older placeholders our tags were on (an interrupted run): deleted too, or they would
         # stay behind as untagged manifests.
         older = {d for d in ours.values() if d and d != placeholder and self.placeholders.known(d)}
-        await test_pause("repointed")
-        if not ours:
-            return settled
 
         # 2. Who is on the placeholders now?
         try:

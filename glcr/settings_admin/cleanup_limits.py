@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from glcr.errors import InvalidInputError
+from glcr.errors import InvalidInputError, UsageError
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def validate(changes: Mapping[str, Any]) -> dict[str, Any]:
     if problems:
         raise InvalidInputError("; ".join(problems), hint="nothing was sent")
     if not clean:
-        raise InvalidInputError("no setting to change",
+        raise UsageError("no setting to change",
                                 hint="give at least one of " + ", ".join(f"--{s.option}" for s in LIMITS))
     return clean
 

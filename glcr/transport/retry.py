@@ -9,6 +9,7 @@ from typing import Awaitable, Callable
 
 import httpx
 
+from glcr.errors import NetworkError
 from glcr.transport.backoff import RetryPolicy
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -16,6 +17,27 @@ Sleep = Callable[[float], Awaitable[None]]
 # A refused or reset connection is tried once more, not max_attempts times: a wrong URL or a
 # stopped server does not heal in seconds, and the user should hear about it at once.
 CONNECT_ATTEMPTS = 2
+
+CA_HINT = ("if a private CA signed it, give that CA's certificate with SSL_CERT_FILE=/path/ca.pem "
+           "or --ca-file /path/ca.pem")
+
+
+def certificate_problem(exc: BaseException | None) -> str | None:
+    """Why a TLS certificate was not accepted (`self-signed certificate`, `Hostname mismatch`,
+    ...), found anywhere in the chain of `exc`'s causes; None for any other error. Such a
+    failure is never transient: retrying only makes the user wait for the same answer."""
+    import ssl
+
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return exc.verify_message or exc.reason or "certificate verify failed"
+        if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+            return str(exc).split("certificate verify failed:", 1)[-1].split("(_ssl", 1)[0].strip() or \
+                "certificate verify failed"
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 class RetryTransport(httpx.AsyncBaseTransport):
@@ -43,7 +65,11 @@ class RetryTransport(httpx.AsyncBaseTransport):
         while True:
             try:
                 response = await self._inner.handle_async_request(request)
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError):
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as exc:
+                problem = certificate_problem(exc)
+                if problem is not None:  # not transient: one line now, no retry
+                    raise NetworkError(f"the TLS certificate of {request.url.host} cannot be verified: {problem}",
+                                       hint=CA_HINT) from None
                 # Nothing reached the server (or the connection was reset before an answer):
                 # safe to retry idempotent methods.
                 if attempt >= CONNECT_ATTEMPTS or request.method not in ("GET", "HEAD", "OPTIONS"):

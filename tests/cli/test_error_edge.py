@@ -30,10 +30,10 @@ def run(monkeypatch, capsys, args, env=OFFLINE):
     (["tags", "list", "g/p", "--older-than", "soon"], ExitCode.INVALID_INPUT, "not an age"),
     (["tags", "delete", "g/p", "no good", "--yes"], ExitCode.INVALID_INPUT, "not a valid tag"),
     (["tags", "show", "g/p"], ExitCode.INVALID_INPUT, "names no tag"),
-    (["repos", "list"], ExitCode.INVALID_INPUT, "exactly one of --project or --group"),
+    (["repos", "list"], ExitCode.USAGE, "exactly one of --project or --group"),
     (["tags", "plan", "g/p", "--keep-regex", "(unclosed"], ExitCode.INVALID_INPUT, "RE2"),
     (["tags", "bulk-delete", "g/p", "--name-regex-delete", "x", "--older-than", "7 dayz"],
-     ExitCode.INVALID_INPUT, "older_than"),
+     ExitCode.INVALID_INPUT, "--older-than '7 dayz' is not an age"),
     (["tags", "list", "g/p"], ExitCode.NETWORK, "cannot reach 127.0.0.1"),
 ])
 def test_bad_input_is_one_line_and_a_distinct_code(monkeypatch, capsys, args, code, fragment):

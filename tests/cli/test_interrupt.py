@@ -218,6 +218,45 @@ def test_sigint_during_migrate_project_prints_the_resume_command_that_finishes_i
     assert not registry.tags(source)
 
 
+@pytest.mark.e2e
+def test_sigint_while_tags_sit_on_the_placeholder_finishes_the_batch_first(sandbox, project, registry, registry_kind,
+                                                                           sandbox_env, tmp_path):
+    """distribution has no tag delete: tags are re-pointed to a placeholder, deleted with it.
+    Ctrl-C right after the re-pointing (GLCR_TEST_PAUSE holds the run there) deletes that batch
+    before exiting 130 with the resume line: no tag is left on the placeholder, none is lost."""
+    if registry_kind != "distribution":
+        pytest.skip("GitLab's registry deletes tags one by one: no placeholder")
+    repo, keep, names = _seed_keep_and_old(sandbox, project, registry, 20)
+    listing = tmp_path / "list.txt"
+    listing.write_text("\n".join(names) + "\n")
+    journal = tmp_path / "list.txt.journal.jsonl"
+    pause = tmp_path / "pause"
+    pause.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "glcr", "tags", "apply", repo, "--from-file", str(listing),
+                             "--yes"], env={**sandbox_env, "GLCR_TEST_PAUSE": f"repointed={pause}"},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (pause / "repointed.ready").exists():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[1] if proc.poll() else ""
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("glcr: interrupted; the journal ") and "Traceback" not in err, err
+    # The batch in flight was finished: every re-pointed tag is gone, journaled as deleted.
+    assert registry.tags(repo) == ["keep"]
+    assert registry.manifest(repo, "keep").digest == keep
+    deleted = {e["tag"] for e in _journal_events(journal) if e.get("event") == "deleted"}
+    assert deleted == set(names)
+
+    argv = shlex.split(last.split("resume with: ", 1)[1].rstrip(")"))
+    resumed = subprocess.run([sys.executable, "-m", "glcr", *argv[1:]], env=sandbox_env, capture_output=True,
+                             text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert registry.tags(repo) == ["keep"]
+
+
 # ---------------------------------------------------------------------------- in-process
 
 

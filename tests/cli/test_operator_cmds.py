@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from glcr.cli import admin_cmd, ci_cmd, doctor_cmd, registry_cmd
 from glcr.errors import (AuthError, ExitCode, GlcrError, InvalidInputError, NetworkError, NotFoundError,
-                         PermissionDeniedError)
+                         PermissionDeniedError, UsageError)
 from sandbox_fixtures import project, sandbox  # noqa: F401 (fixtures)
 import sandbox_fixtures as _fixtures
 
@@ -133,7 +133,7 @@ def test_cleanup_limits_validation_types_and_keys() -> None:
                "container_registry_token_expire_delay": 5, "container_registry_expiration_policies_caching": True}
     assert [c.key for c in diff(current, clean)] == ["container_registry_expiration_policies_caching",
                                                       "container_registry_token_expire_delay"]
-    with pytest.raises(InvalidInputError):
+    with pytest.raises(UsageError):  # no option given: a bad command line (2)
         validate({})
     with pytest.raises(InvalidInputError):
         validate({"no-such-setting": 1})

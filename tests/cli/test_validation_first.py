@@ -72,11 +72,10 @@ LOOKBEHIND = "(?<=a)b"
     (["tags", "bulk-delete", "g/p", "--name-regex-delete", LOOKBEHIND, "--dry-run"], "invalid regexp"),
     # a warning (top-level `|`) and an error: only the error line, nothing before it
     (["tags", "bulk-delete", "g/p", "--name-regex-delete", "a|b", "--name-regex-keep", "(a", "--dry-run"], "name_regex_keep"),
-    (["tags", "bulk-delete", "g/p", "--name-regex-delete", ".*", "--older-than", "7 dayz"], "older_than"),
+    (["tags", "bulk-delete", "g/p", "--name-regex-delete", ".*", "--older-than", "7 dayz"], "--older-than"),
     (["tags", "list", "g/p", "--match", LOOKBEHIND], "RE2"),
     (["tags", "delete", "g/p", "no good", "--yes"], "not a valid tag"),
     (["tags", "show", "g/p"], "names no tag"),
-    (["repos", "list"], "exactly one of --project or --group"),
     # project and group paths that GitLab's path rules cannot produce
     (["policy", "show", "my group/app"], "not a project path"),
     (["registry", "disable", "g/p:v1", "--yes"], "not a project path"),

@@ -189,3 +189,77 @@ def test_finish_placeholders_refuses_when_a_tag_outside_the_plan_is_on_one():
     assert set(registry.tags) == {"v1", "stranger"}
     assert asyncio.run(go({"v1": "x", "stranger": "y"})) == 2
     assert registry.tags == {}
+
+
+@pytest.mark.parametrize("cancel_after_puts", [1, 3])
+def test_ctrl_c_while_re_pointing_finishes_the_batch_and_leaves_no_tag_on_the_placeholder(cancel_after_puts):
+    """Ctrl-C (a cancellation of the task) after some tags are re-pointed: no more are, the
+    re-pointed ones are deleted and journaled, the rest stay on their image, none sits on the
+    placeholder; then the cancellation goes on (exit 130 in the CLI)."""
+    from glcr.registry.delete import BatchInterrupted
+
+    registry = Distribution()
+    old = registry.push("old-0", image("old"))
+    names = [f"old-{i}" for i in range(8)]
+    for name in names[1:]:
+        registry.tags[name] = old
+    keep = registry.push("keep", image("keep"))
+    reported: list = []
+    state: dict = {}
+
+    def after_put(reg: Distribution, tag: str) -> None:
+        if reg.puts == cancel_after_puts:
+            state["task"].cancel()
+
+    registry.after_put = after_put
+
+    async def go():
+        state["task"] = asyncio.current_task()
+        http = build_async_client(HttpOptions(wire=httpx.MockTransport(registry.handler)), base_url="http://reg")
+        async with http:
+            client = RegistryClient(http, "reg")
+            deleter = TagDeleter(client, REPO, RegistryKind(gitlab_api=False, tag_delete=False), jobs=1)
+            before = await snapshot(client, REPO, 4)
+            await deleter.delete([DeleteRequest(t, before[t]) for t in names], before, progress=reported.append)
+
+    with pytest.raises(BatchInterrupted):
+        asyncio.run(go())
+    deleted = {r.tag for r in reported if r.outcome is Outcome.DELETED}
+    assert len(deleted) == cancel_after_puts  # the batch in flight: re-pointed, then finished
+    assert all(registry.tags[t] == old for t in names if t not in deleted)  # the rest untouched
+    assert not deleted & set(registry.tags)
+    assert registry.tags["keep"] == keep
+    assert set(registry.manifests) == {old, keep}  # no placeholder left
+
+
+def _result(tag, outcome, error=None):
+    from glcr.registry.delete import DeleteResult
+
+    return DeleteResult(tag, outcome, "sha256:" + "0" * 64, "x" if error else "", error)
+
+
+@pytest.mark.parametrize("outcomes, expected", [
+    # every failure a 401, some deleted before the token went: authentication (5), not partial (9)
+    ([("a", Outcome.DELETED, None), ("b", Outcome.FAILED, "auth"), ("c", Outcome.FAILED, "auth")], "AuthError"),
+    ([("b", Outcome.FAILED, "auth")], "AuthError"),
+    # every failure a 403 and nothing deleted: permission (6)
+    ([("b", Outcome.FAILED, "perm"), ("c", Outcome.FAILED, "perm")], "PermissionDeniedError"),
+    # mixed causes, or a network failure: a genuinely partial run, left to the caller (9)
+    ([("b", Outcome.FAILED, "auth"), ("c", Outcome.FAILED, "net")], None),
+    ([("a", Outcome.DELETED, None), ("b", Outcome.FAILED, "perm")], None),
+    ([("a", Outcome.DELETED, None)], None),
+])
+def test_a_run_whose_every_failure_is_auth_is_an_auth_error(outcomes, expected):
+    from glcr.errors import AuthError, NetworkError, PermissionDeniedError
+    from glcr.registry.delete import raise_if_all_refused
+
+    kinds = {"auth": AuthError("401 Unauthorized"), "perm": PermissionDeniedError("403 Forbidden"),
+             "net": NetworkError("timed out")}
+    results = [_result(tag, outcome, kinds.get(kind)) for tag, outcome, kind in outcomes]
+    if expected is None:
+        raise_if_all_refused(results, "g/p")
+        return
+    with pytest.raises((AuthError, PermissionDeniedError)) as caught:
+        raise_if_all_refused(results, "g/p")
+    assert type(caught.value).__name__ == expected
+    assert "\n" not in caught.value.one_line()

@@ -87,3 +87,73 @@ def test_a_second_apply_on_the_same_journal_says_another_is_running(sandbox, see
         first.communicate(timeout=120)
     assert first.returncode == 0
     assert sorted(registry.tags(repo)) == ["v2"]
+
+
+def test_migrate_pre_checks_end_with_their_exit_codes(sandbox, seeded, sandbox_env, tmp_path, registry):
+    """Issue 17: each pre-check that needs a GitLab ends with the README's code, one line, and
+    leaves the registry as it was (skopeo, an independent client, is the witness)."""
+    from glcr_runner import skopeo_digest
+
+    repo, digest = seeded
+    source = repo
+    holding = sandbox.world.project_full_path(sandbox.create_project(f"hold-{tmp_path.name[-6:].lower()}"))
+    root = {**sandbox_env, "GITLAB_TOKEN": sandbox.root_token}
+    developer = {**sandbox_env, "GITLAB_TOKEN": sandbox.tokens["developer"]}
+    state = ["--state-dir", str(tmp_path / "state")]
+    cases = [
+        ("a target namespace that does not exist", root,
+         [source, "--to", "no-such-namespace-17/app", "--via", holding, *state, "--yes"],
+         ExitCode.NOT_FOUND, "does not exist"),
+        ("a Developer", developer, [source, "--to", "demo/renamed-17", "--via", holding, *state, "--yes"],
+         ExitCode.PERMISSION, "Maintainer"),
+        ("--via the project itself", root, [source, "--to", "demo/renamed-17", "--via", source, *state, "--yes"],
+         ExitCode.INVALID_INPUT, "cannot be the project being moved"),
+        ("a backup dir that is a file", root,
+         [source, "--to", "demo/renamed-17", "--backup-dir", str(tmp_path / "afile"), *state, "--yes"],
+         ExitCode.INVALID_INPUT, "is a file"),
+        ("--via with --backup-dir", root,
+         [source, "--to", "demo/renamed-17", "--via", holding, "--backup-dir", str(tmp_path / "b"), "--yes"],
+         ExitCode.USAGE, "not both"),
+    ]
+    (tmp_path / "afile").write_text("x")
+    for what, env, args, code, fragment in cases:
+        out = glcr(env, "migrate-project", *args)
+        line = one_error_line(out.stderr)
+        assert out.code == code, (what, out.stderr)
+        assert fragment in line, (what, line)
+    assert sorted(registry.tags(repo)) == ["v1", "v2"]
+    assert skopeo_digest(sandbox, f"{repo}:v1") == digest
+    assert not registry.tags(holding)
+
+
+def test_a_token_revoked_mid_run_ends_as_an_auth_error(sandbox, seeded, sandbox_env, tmp_path, registry):
+    """Issue 17: every tag refused with 401 after the token was revoked (between the snapshot and
+    the deletes) is exit 5, which says what to do, not exit 9 (partial); nothing is deleted."""
+    repo, digest = seeded
+    token = sandbox.create_token("maintainer")
+    listing = tmp_path / "list.txt"
+    listing.write_text("v1\nv2\n")
+    knobs = sandbox.ctx.knobs
+    lifetime, knobs.registry_token_lifetime_s = knobs.registry_token_lifetime_s, 1  # the registry asks GitLab again
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "glcr", "tags", "apply", repo, "--from-file", str(listing),
+                                 "--yes"], env={**sandbox_env, "GITLAB_TOKEN": token,
+                                                "GLCR_TEST_PAUSE": f"snapshot={tmp_path}"},
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "snapshot.ready").exists():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.poll() else ""
+            time.sleep(0.02)
+        for record in sandbox.world.tokens.values():
+            if record.value == token:
+                record.revoked = True
+        time.sleep(2.2)  # the registry token glcr holds expires
+        (tmp_path / "snapshot.go").write_text("")
+        _, err = proc.communicate(timeout=120)
+    finally:
+        knobs.registry_token_lifetime_s = lifetime
+    line = one_error_line(err)
+    assert proc.returncode == ExitCode.AUTH, err
+    assert "token was refused (401)" in line and "nothing was deleted" in line, line
+    assert sorted(registry.tags(repo)) == ["v1", "v2"]
+    assert registry.manifest(repo, "v1").digest == digest

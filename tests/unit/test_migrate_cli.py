@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from glcr.cli.migrate_cmd import app
-from glcr.errors import InvalidInputError, NotFoundError
+from glcr.errors import InvalidInputError, NotFoundError, UsageError
 from glcr.migrate.journal import MigrationDir
 from glcr.migrate.model import Event, Inventory, MigrationPlan, Mode, ProjectRef, RepoInventory, Step, StepKind
 
@@ -35,10 +35,12 @@ def make(root: Path, migration_id: str, done: list[str]) -> MigrationDir:
 
 
 @pytest.mark.parametrize("args, error", [
-    (["g/app"], InvalidInputError),  # no --to
-    (["--to", "h/app"], InvalidInputError),  # no project
-    (["g/app", "--to", "h/app", "--abort"], InvalidInputError),
-    (["g/app", "--to", "h/app", "--resume"], InvalidInputError),
+    (["g/app"], UsageError),  # no --to
+    (["--to", "h/app"], UsageError),  # no project
+    (["g/app", "--to", "h/app", "--abort"], UsageError),
+    (["g/app", "--to", "h/app", "--resume"], UsageError),
+    (["g/app", "--to", "h/app", "--via", "g/hold", "--backup-dir", "x"], UsageError),
+    (["g/app", "--to", "h/app", "--via", "G/App/"], InvalidInputError),  # the project itself
 ])
 def test_usage_errors(args, error, tmp_path: Path) -> None:
     result = invoke(*args, "--state-dir", str(tmp_path))

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from glcr.errors import ExitCode
 from glcr.migrate.model import (
     BlobRef, Event, Finding, HoldingFacts, Inventory, JournalEntry, Level, ManifestNode, MigrationPlan, Mode,
     PreflightFacts, ProjectRef, RepoInventory, Rule, StepKind,
@@ -365,3 +366,29 @@ def test_report_rows():
 def test_inventory_sizes_count_shared_blobs_once():
     assert INV.size == ROOT.size + WEB.size
     assert INV.tag_count == 4
+
+
+@pytest.mark.parametrize("change, mode, exit_code", [
+    ({"target_namespace_found": False}, Mode.HOLDING, ExitCode.NOT_FOUND),  # the namespace does not exist
+    ({"target_namespace_access": 30}, Mode.HOLDING, ExitCode.PERMISSION),  # a Developer in the target
+    ({"project_access": 30}, Mode.HOLDING, ExitCode.PERMISSION),  # a Developer of the project
+    ({"token_scopes": ("read_api",)}, Mode.HOLDING, ExitCode.PERMISSION),
+    ({"delete_granted": {"g/app": False}}, Mode.HOLDING, ExitCode.PERMISSION),
+    ({"tag_rules": (Rule("^v", "admin", "admin"),)}, Mode.HOLDING, ExitCode.PERMISSION),
+    ({"holding": HoldingFacts("g/app", True, 7, "reg.test", True)}, Mode.HOLDING, ExitCode.INVALID_INPUT),  # itself
+    ({"holding": HoldingFacts("g/hold", False)}, Mode.HOLDING, ExitCode.NOT_FOUND),
+    ({"holding": HoldingFacts("g/hold", True, 9, "reg.test", False)}, Mode.HOLDING, ExitCode.PERMISSION),
+    ({"backup_dir_conflict": "/x exists and is not a directory"}, Mode.DIRECTORY, ExitCode.INVALID_INPUT),
+    ({"backup_dir_free": 1}, Mode.DIRECTORY, ExitCode.INVALID_INPUT),  # a full disk
+    ({"target_project_taken": True}, Mode.HOLDING, ExitCode.REFUSED),
+    ({"problems": ("g/app@sha256:1 is referenced but missing",)}, Mode.HOLDING, ExitCode.REFUSED),
+])
+def test_each_preflight_error_carries_the_readme_exit_code(change, mode, exit_code):
+    """The first blocking finding decides how `migrate-project` ends (glcr.migrate.run)."""
+    from glcr.migrate.run import preflight_error
+
+    facts = PreflightFacts(**{**vars(GOOD), **change})
+    errors = [f for f in check(facts, mode=mode, backup_dir="/x" if mode is Mode.DIRECTORY else None)
+              if f.level is Level.ERROR]
+    assert [f.exit_code for f in errors] == [exit_code], errors
+    assert preflight_error(errors[0].exit_code)("x").exit_code == exit_code

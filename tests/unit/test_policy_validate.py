@@ -202,6 +202,8 @@ def test_good_bulk_params():
         ({"name_regex_delete": ".*", "older_than": "0d"}, "older_than", "invalid_duration", ["`0d`"]),
         ({"name_regex_delete": ".*", "older_than": ""}, "older_than", "invalid_duration", ["``"]),
         ({"name_regex_delete": ".*", "older_than": 7}, "older_than", "type", ["duration"]),
+        ({"name_regex_delete": ".*", "older_than": "3600"}, "older_than", "bare_number", ["seconds", "30d"]),
+        ({"name_regex_delete": ".*", "older_than": "1d 30"}, "older_than", "bare_number", ["seconds"]),
         ({"name_regex_delete": ".*", "cadence": "1d"}, "cadence", "unknown_field", ["known fields"]),
     ],
 )
@@ -218,7 +220,6 @@ def test_bulk_errors(params, field, code, must_mention):
     "params, field, code, must_mention",
     [
         ({"name_regex_delete": ".*", "older_than": "1m"}, "older_than", "minutes_unit", ["1 minute", "`mo`"]),
-        ({"name_regex_delete": ".*", "older_than": "3600"}, "older_than", "bare_number", ["seconds"]),
         ({"name_regex": ".*", "keep_n": 1}, "name_regex", "deprecated", ["name_regex_delete"]),
         ({"name_regex": ".*", "name_regex_delete": "v.*", "keep_n": 1}, "name_regex", "deprecated", ["ignored"]),
         ({"name_regex_delete": "", "name_regex": ".*", "keep_n": 1}, "name_regex_delete", "empty_regex", ["nothing is deleted"]),
@@ -245,3 +246,19 @@ def test_bulk_older_than_accepts_chronic_durations(older_than):
 def test_bulk_keep_n_zero_and_digit_strings():
     result = validate_bulk_delete({"name_regex_delete": "v.*", "keep_n": "0"})
     assert result.ok and result.attributes["keep_n"] == 0
+
+
+@pytest.mark.parametrize("attrs", [
+    {"name_regex_keep": "["},
+    {"enabled": False, "name_regex_keep": "["},
+    {"enabled": False, "name_regex": "(?<=a)b"},
+])
+def test_given_fields_are_refused_with_an_invalid_regex_enabled_or_not(attrs):
+    """GitLab saves an invalid regex into a disabled policy (and refuses to enable it later):
+    glcr refuses it before anything is saved."""
+    from glcr.policy.validate import validate_policy_fields
+
+    result = validate_policy_fields(attrs)
+    assert "invalid_regex" in {i.code for i in result.errors}
+    # the merged policy is still judged as GitLab judges it: a warning while disabled
+    assert validate_policy({**attrs, "enabled": False}).ok

@@ -6,6 +6,7 @@ import asyncio
 
 from glcr.errors import PermissionDeniedError, NotFoundError
 from glcr.gitlab.protection import read_caller
+from glcr.session import SessionMemo
 
 
 class FakeApi:
@@ -27,7 +28,7 @@ class FakeApi:
 
 
 def caller(answers: dict):
-    return asyncio.run(read_caller(FakeApi(answers), 5))
+    return asyncio.run(read_caller(FakeApi(answers), SessionMemo(), 5))
 
 
 PROJECT = {"projects/5": {"permissions": {"project_access": {"access_level": 30}, "group_access": None}}}

@@ -12,6 +12,7 @@ from glcr.api import protection as api_protection
 from glcr.errors import PermissionDeniedError, for_status
 from glcr.policy.protection import Caller, Protection, ProtectedTagError, TagRule
 from glcr.registry.delete import DeleteResult, Outcome
+from glcr.session import SessionMemo
 
 REPO = SimpleNamespace(project_id=7, path="g/app")
 
@@ -24,10 +25,10 @@ def refused(tag: str, detail: str = "403 Forbidden") -> DeleteResult:
 @pytest.fixture
 def caller(monkeypatch):
     def use(level: int | None):
-        async def read_caller(api, project_id):
+        async def read_caller(api, memo, project_id):
             return Caller(level)
 
-        async def read_protection(api, project_id, **kw):
+        async def read_protection(api, memo, project_id, **kw):
             return Protection((TagRule(r"^v1\.", "maintainer", "owner"),))
 
         monkeypatch.setattr(api_protection, "read_caller", read_caller)
@@ -36,7 +37,7 @@ def caller(monkeypatch):
 
 
 def explain(results):
-    return asyncio.run(api_protection.explain_refusals(SimpleNamespace(api=object()), REPO, results))
+    return asyncio.run(api_protection.explain_refusals(SimpleNamespace(api=object(), memo=SessionMemo()), REPO, results))
 
 
 def test_a_developer_refused_on_one_tag_hears_which_rule(caller) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from glcr.errors import InvalidInputError
+from glcr.errors import InvalidInputError, UsageError
 from glcr.policy.protection import (
     MAX_RULES,
     Caller,
@@ -161,7 +161,7 @@ def test_update_sends_only_the_given_fields():
     assert validate_update(rules[0], rules, pattern="a") == {"tag_name_pattern": "a"}  # its own pattern
     with pytest.raises(InvalidInputError, match="another rule"):
         validate_update(rules[0], rules, pattern="b")
-    with pytest.raises(InvalidInputError, match="nothing to change"):
+    with pytest.raises(UsageError, match="nothing to change"):
         validate_update(rules[0], rules)
     with pytest.raises(InvalidInputError):
         validate_update(rules[0], rules, min_push="guest")

@@ -42,7 +42,7 @@ def test_parse_age(text, seconds):
     assert parse_age(text).total_seconds() == seconds
 
 
-@pytest.mark.parametrize("text", ["", "30", "d", "3x", "-1d"])
+@pytest.mark.parametrize("text", ["", "  ", "30", "1d 30", "d", "3x", "-1d", "6m"])
 def test_parse_age_rejects(text):
     with pytest.raises(InvalidInputError):
         parse_age(text)
