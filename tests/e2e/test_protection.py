@@ -297,5 +297,5 @@ def test_an_immutable_rule_on_gitlab_18_2_is_read_through_graphql_and_honoured(
     group = sandbox.create_group(f"dest-{uuid.uuid4().hex[:6]}")
     moved = glcr(root, "migrate-project", repo, "--to", f"{group.path}/{project.path}", "--yes",
                  "--state-dir", str(tmp_path / "state"))
-    assert moved.code == 8 and "immutable" in moved.stderr, moved.stderr  # stopped in preflight
+    assert moved.code == 6 and "immutable" in moved.stderr, moved.stderr  # stopped by the pre-check (permission)
     assert tags_now(sandbox, registry, repo) == sorted(V1 + OTHERS)
