@@ -9,6 +9,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from glcr_sandbox.registry_kinds import DEFAULT_KIND, KINDS
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m glcr_sandbox", description=__doc__)
@@ -20,8 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--seed", action="store_true", help="push the demo images if demo/app has none")
     serve.add_argument("--registry-latency-ms", type=int, default=0,
                        help="delay every registry request by this much (a relay in front of it)")
-    serve.add_argument("--registry", choices=("gitlab", "distribution"), default="gitlab",
-                       help="GitLab's own registry (default) or Debian's docker-registry")
+    serve.add_argument("--registry", choices=KINDS, default=DEFAULT_KIND,
+                       help="GitLab's own registry with its database (default), without it, or Debian's docker-registry")
     serve.add_argument("--tls", action="store_true",
                        help="serve the API and the registry over https (a throwaway CA in STATE_DIR/tls)")
     args = parser.parse_args(argv)

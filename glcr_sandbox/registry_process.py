@@ -136,26 +136,35 @@ class LoopbackRegistry:
 
 @dataclass
 class RegistryProcess(LoopbackRegistry):
-    """One `docker-registry serve` child process; `start()` returns once `/v2/` answers 401."""
+    """One `docker-registry serve` child process; `start()` returns once `/v2/` answers 401.
+
+    A subclass runs another single-process registry by overriding `find_binary` and `config`."""
 
     directory: Path
     realm: str
     cert_path: Path
     port: int = 0
     binary: str | None = None
+    kind: str = field(default="distribution", init=False)
     _proc: subprocess.Popen | None = field(default=None, init=False, repr=False)
     _log: object | None = field(default=None, init=False, repr=False)
+    what = "docker-registry"  # how errors name it
+
+    def find_binary(self) -> str:
+        return find_binary(self.binary)
+
+    def config(self) -> dict:
+        return registry_config(
+            storage=self.directory / "storage", port=self.port, realm=self.realm, cert_path=self.cert_path
+        )
 
     def start(self) -> None:
-        binary = find_binary(self.binary)
+        binary = self.find_binary()
         self.directory.mkdir(parents=True, exist_ok=True)
         if not self.port:
             self.port = free_port()
         config_path = self.directory / "config.yml"
-        config = self.with_tls(registry_config(
-            storage=self.directory / "storage", port=self.port, realm=self.realm, cert_path=self.cert_path
-        ))
-        config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+        config_path.write_text(yaml.safe_dump(self.with_tls(self.config()), sort_keys=False))
         self._log = open(self.log_path, "ab")
         self._proc = subprocess.Popen(
             [binary, "serve", str(config_path)],
@@ -168,7 +177,7 @@ class RegistryProcess(LoopbackRegistry):
     def _wait_ready(self) -> None:
         assert self._proc is not None
         try:
-            wait_until_serving(self.url, self._proc, "docker-registry", self.log_path, START_TIMEOUT_S, self.verify)
+            wait_until_serving(self.url, self._proc, self.what, self.log_path, START_TIMEOUT_S, self.verify)
         except RuntimeError:
             self.stop()
             raise

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from glcr_sandbox.context import Knobs, SandboxContext
 from glcr_sandbox.jobs import Jobs
@@ -25,8 +25,17 @@ from glcr_sandbox.keys import SigningKey
 from glcr_sandbox.latency_proxy import LatencyProxy
 from glcr_sandbox.registry_gate import RegistryGate
 from glcr_sandbox.registry_client import RegistryClient
-from glcr_sandbox.registry_kinds import DEFAULT_KIND, AnyRegistryProcess, check_kind, make_process, registry_settings
+from glcr_sandbox.registry_kinds import (
+    DEFAULT_KIND,
+    DISTRIBUTION,
+    GITLAB,
+    AnyRegistryProcess,
+    check_kind,
+    make_process,
+    registry_settings,
+)
 from glcr_sandbox.registry_process import free_port
+from glcr_sandbox.seed import redate_tag
 from glcr_sandbox.server import SandboxHTTPServer, ServerThread
 from glcr_sandbox.tls import TlsFiles, verify_for
 from glcr_sandbox.tls import ensure as ensure_tls
@@ -106,15 +115,22 @@ class Sandbox:
             world.save()
         client = RegistryClient(registry.url, key, verify=verify_for(tls_files))
         jobs = Jobs()
-        ctx = SandboxContext(
-            world, key, client, TagInspector(client), jobs, Knobs(latency_ms=latency_ms), registry_kind=registry_kind
-        )
+        # Not GitLab, and only on distribution: tag protection rules there too (api_protection).
+        knobs = Knobs(latency_ms=latency_ms, tag_rules_without_gitlab_api=registry_kind == DISTRIBUTION)
+        ctx = SandboxContext(world, key, client, TagInspector(client), jobs, knobs, registry_kind=registry_kind)
+        try:
+            ctx.mode  # ask the registry now, as GitLab would on its first request
+        except Exception:
+            jobs.stop()
+            client.close()
+            registry.stop()
+            raise
         # GitLab's registry: tag protection enforced in its place, as its newer versions do
         # (registry_gate.py), for every client that goes by repository locations. A third-party
         # registry never reads the token's patterns. The latency relay goes before it. Not with
         # --tls: the gate reads plain HTTP (the https registry then does not enforce).
         gate = (RegistryGate("127.0.0.1", registry.port).start()
-                if registry_kind == "gitlab" and tls_files is None else None)
+                if registry_kind == GITLAB and tls_files is None else None)
         upstream = gate.port if gate else registry.port
         if gate:
             ctx.public_registry_host = gate.host
@@ -133,8 +149,9 @@ class Sandbox:
             registry.stop()
             raise
         sandbox = cls(state_dir, ctx, registry, server, proxy=proxy, tls=tls_files, gate=gate)
-        if registry_kind == "gitlab":
+        if registry_kind == GITLAB:
             ctx.push_time_setter = sandbox.set_push_times
+        ctx.backdater = sandbox.backdate
         sandbox.tokens = sandbox._ensure_default_world()
         if token_expire_delay_minutes is not None:
             with world.lock:
@@ -200,6 +217,7 @@ class Sandbox:
             "registry_host": self.registry_host,
             "registry_url": self.registry_url,
             "registry_kind": self.registry_kind,
+            "registry_mode": asdict(self.ctx.mode),  # what the GitLab side found the registry supports
             "state_dir": str(self.state_dir),
             **({"ca_file": str(self.tls.ca)} if self.tls else {}),
         }
@@ -263,11 +281,31 @@ class Sandbox:
             world.save()
         return rule
 
+    def backdate(self, repo: str, times: Mapping[str, dt.datetime | dt.timedelta]) -> dict[str, str]:
+        """Make tags of `repo` look as old to GitLab as `times` says, on any registry:
+        `{"v1": dt.timedelta(days=30)}` (30 days old) or `{"v1": a datetime}`.
+
+        With the GitLab API (the metadata database) GitLab dates a tag by its push time: that is
+        backdated in the registry's database, digests unchanged. Without it (GitLab's registry
+        in legacy mode, distribution) GitLab dates a tag by its image config's `created`: the
+        tag is re-pointed at a copy of its image saying so (seed.redate_tag: a new digest;
+        tags given the same time share it again; tags left out keep the old image).
+        Returns {tag: its digest now}."""
+        now = utcnow()
+        when = {tag: now - t if isinstance(t, dt.timedelta) else t for tag, t in times.items()}
+        with self.registry_client() as registry:
+            if not self.ctx.gitlab_api:
+                return {tag: redate_tag(registry, repo, tag, at) for tag, at in when.items()}
+            self.set_push_times(repo, when)
+            found = {tag: registry.manifest(repo, tag) for tag in when}
+            return {tag: fetched.digest for tag, fetched in found.items() if fetched is not None}
+
     def set_push_times(self, repo: str, times: dict[str, dt.datetime]) -> None:
-        """Give tags of `repo` a history: on GitLab's registry, backdate their push times (what
-        its cleanup reads) in the registry's database. Third-party registries have no push
-        time; GitLab reads the image config's `created` there, which the seeder already sets."""
-        if self.registry_kind != "gitlab":
+        """Give tags of `repo` a history: on GitLab's registry with its database, backdate their
+        push times (what its cleanup reads) in the registry's database. Elsewhere a no-op: there
+        is no push time, GitLab reads the image config's `created`, which the seeder sets (to
+        change it afterwards, use `backdate`)."""
+        if self.registry_kind != GITLAB:
             return
         changed = self.registry_process.set_push_times(repo, times)  # type: ignore[union-attr]
         if changed != len(times):

@@ -130,6 +130,47 @@ def tag_existing(registry: RegistryClient, repo: str, tag: str, digest: str) -> 
     return registry.put_manifest(repo, tag, fetched.raw, fetched.media_type)
 
 
+def redate_tag(registry: RegistryClient, repo: str, tag: str, created: dt.datetime) -> str:
+    """Point `tag` at a copy of its image whose config says `created` (RFC 3339, UTC); returns
+    the new digest.
+
+    On registries without push times (GitLab's without its database, distribution) the image
+    config's `created` is all GitLab dates a tag by, so this is how a tag gets older there.
+    The copy has the same layers and a new config, so a new digest: other tags on the old
+    digest keep the old image and date. A Docker manifest list or OCI index is copied with
+    every child re-dated (GitLab dates a Docker list by its linux/amd64 child; an OCI index it
+    cannot date at all)."""
+    fetched = registry.manifest(repo, tag)
+    if fetched is None:
+        raise LookupError(f"{repo}:{tag} does not exist")
+    raw, media_type = _redated(registry, repo, fetched.raw, fetched.media_type, created)
+    return registry.put_manifest(repo, tag, raw, media_type)
+
+
+def _redated(registry: RegistryClient, repo: str, raw: bytes, media_type: str, created: dt.datetime) -> tuple[bytes, str]:
+    manifest = json.loads(raw)
+    media_type = media_type or manifest.get("mediaType", "")
+    if "manifests" in manifest:  # a list or index: re-date each child, push it by digest
+        for entry in manifest["manifests"]:
+            child = registry.manifest(repo, entry["digest"])
+            if child is None:
+                raise LookupError(f"{repo}@{entry['digest']} does not exist")
+            child_raw, child_type = _redated(registry, repo, child.raw, child.media_type, created)
+            registry.put_manifest(repo, sha256_digest(child_raw), child_raw, child_type)
+            entry.update(size=len(child_raw), digest=sha256_digest(child_raw))
+        return _json(manifest), media_type
+    descriptor = manifest.get("config") or {}
+    blob = registry.blob(repo, descriptor["digest"]) if descriptor.get("digest") else None
+    config = json.loads(blob) if blob else None
+    if not isinstance(config, dict) or "rootfs" not in config:
+        raise ValueError(f"{repo}: not an image (its config has no rootfs), so it has no date to change")
+    config["created"] = _rfc3339(created)
+    new_config = _json(config)
+    registry.upload_blob(repo, new_config, skip_existing=True)
+    manifest["config"] = {**descriptor, "size": len(new_config), "digest": sha256_digest(new_config)}
+    return _json(manifest), media_type
+
+
 def push_index(
     registry: RegistryClient,
     repo: str,
@@ -256,6 +297,15 @@ def set_push_times(api_url: str, repo: str, times: dict[str, dt.datetime], *, ve
     """Backdate tags on a sandbox over GitLab's registry (a no-op over a third-party one)."""
     body = {"repository": repo, "times": {tag: when.isoformat() for tag, when in times.items()}}
     _control(api_url, "POST", "push-times", body, verify=verify).raise_for_status()
+
+
+def backdate(api_url: str, repo: str, times: dict[str, dt.datetime], *, verify: Any = True) -> dict[str, str]:
+    """Make tags look as old as `times` to GitLab on any registry (Sandbox.backdate, over the
+    control API); returns {tag: digest now}, which changes where the config is rewritten."""
+    body = {"repository": repo, "times": {tag: when.isoformat() for tag, when in times.items()}}
+    resp = _control(api_url, "POST", "backdate", body, verify=verify)
+    resp.raise_for_status()
+    return dict(resp.json()["digests"])
 
 
 def ensure_project(api_url: str, full_path: str, *, verify: Any = True) -> None:

@@ -42,7 +42,8 @@ REGISTRY = typer.Option(
     None,
     "--registry",
     help=(
-        "gitlab: GitLab's own registry with its metadata database (what GitLab runs since 16.0); "
+        "gitlab: GitLab's own registry with its metadata database (GitLab.com, opted-in installs); "
+        "gitlab-legacy: the same registry without it (the self-managed default; no PostgreSQL); "
         "distribution: Debian's docker-registry (a third-party registry). "
         "Default: what the state directory was made with, else gitlab"
     ),
