@@ -339,11 +339,14 @@ def _level(value: Any) -> str | None:
 
 
 def _create_errors(ctx: SandboxContext, user: User, project, rule: dict[str, Any]) -> list[str]:
-    from glcr_sandbox.api_protection import MAX_RULES, is_immutable, model_errors, project_rules
+    from glcr_sandbox.api_protection import (GITLAB_API_NOT_SUPPORTED, MAX_RULES, is_immutable, model_errors,
+                                             project_rules)
     from glcr_sandbox.state import OWNER
 
     if len(project_rules(ctx, project)) >= MAX_RULES:
         return ["Maximum number of protection rules have been reached."]
+    if not (ctx.gitlab_api or ctx.knobs.tag_rules_without_gitlab_api):  # supports_gitlab_api?
+        return [GITLAB_API_NOT_SUPPORTED]
     if is_immutable(rule):
         if not (ctx.knobs.at_least("18.2") and ctx.knobs.licence == "ultimate"):
             return ["Immutable tag rules require an Ultimate license"]
