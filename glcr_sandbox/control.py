@@ -18,7 +18,8 @@ JSON in, JSON out, no authentication: the server only listens on 127.0.0.1.
                                         gitlab_version ("17.9", "18.2", "18.7"...), licence
                                         ("ultimate" or another tier: immutable rules ignored),
                                         tag_rules_api, tag_rules_without_gitlab_api,
-                                        trust_tag_delete_probe (booleans; see context.Knobs)}
+                                        trust_tag_delete_probe (booleans; see context.Knobs),
+                                        failing_projects: [project id] whose API calls answer 500}
   POST /-/sandbox/leases/reset         {repository_id?}  (all when absent)
   POST /-/sandbox/sync                 discover repositories pushed straight to the registry
   POST /-/sandbox/wait-idle            {timeout?}: wait for background jobs -> {idle, failures}
@@ -210,6 +211,8 @@ def put_config(ctx: SandboxContext, req: Request) -> Response:
             knobs.gitlab_version = version
         if "licence" in body:
             knobs.licence = str(body["licence"])
+        if "failing_projects" in body:
+            knobs.failing_projects = [int(p) for p in body["failing_projects"] or []]
         if isinstance(body.get("rate_limit"), dict):
             raw = {**asdict(ctx.limiter.config), **body["rate_limit"]}
             config = RateLimitConfig(

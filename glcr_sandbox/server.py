@@ -56,6 +56,16 @@ def build_router() -> Router:
     return router
 
 
+def _failing_project(ctx, raw_path: str) -> bool:
+    """Whether `raw_path` is under /api/v4/projects/:id/ of a project the failing_projects knob names."""
+    from urllib.parse import unquote
+
+    rest = raw_path[len(f"{API}/projects/"):] if raw_path.startswith(f"{API}/projects/") else ""
+    ref = unquote(rest.split("/", 1)[0]) if rest else ""
+    project = ctx.world.find_project(ref) if ref else None
+    return project is not None and project.id in ctx.knobs.failing_projects
+
+
 class SandboxHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -122,6 +132,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 throttled = ctx.limiter.check()
                 if throttled is not None:
                     return throttled
+                if ctx.knobs.failing_projects and _failing_project(ctx, req.raw_path):
+                    return json_response(500, {"message": "500 Internal Server Error"})
         found = self.server.router.match(req.method, req.raw_path)
         if found is None:
             if not req.raw_path.startswith(f"{API}/"):
