@@ -19,7 +19,7 @@ import sys
 from dataclasses import replace
 from typing import Any
 
-from glcr.errors import GlcrError, for_status
+from glcr.errors import GlcrError, RefusedError, for_status
 from glcr.gitlab.convert import encode_id
 from glcr.gitlab.rest import UNKNOWN_ROUTE
 from glcr.policy.protection import Caller, Protection, TagRule
@@ -153,6 +153,11 @@ HINTS = {
     UNKNOWN_ROUTE: "tag protection rules need GitLab 18.7 or later (creating them 18.8, updating 18.9)",
     403: "managing tag protection rules needs the Maintainer role and a token with the api scope",
 }
+# CreateTagRuleService refuses without the registry's GitLab API (422 "GitLab container registry
+# API not supported"): GitLab's registry without its metadata database, or a third-party one.
+NO_REGISTRY_API = "registry API not supported"
+NO_REGISTRY_API_HINT = ("GitLab keeps tag protection rules only where its registry has its metadata database "
+                        "(glcr doctor names the registry's mode)")
 
 
 async def list_rules(rest: Any, project_id: int) -> list[TagRule]:
@@ -162,8 +167,13 @@ async def list_rules(rest: Any, project_id: int) -> list[TagRule]:
 
 
 async def create_rule(rest: Any, project_id: int, body: dict[str, str]) -> TagRule:
-    data = await rest.request("post", f"/{ROUTE.format(id=project_id)}", "creating the tag protection rule",
-                              body=body, hints=HINTS)
+    try:
+        data = await rest.request("post", f"/{ROUTE.format(id=project_id)}", "creating the tag protection rule",
+                                  body=body, hints=HINTS)
+    except RefusedError as exc:
+        if NO_REGISTRY_API in str(exc):
+            exc.hint = NO_REGISTRY_API_HINT
+        raise
     return TagRule.from_api(data if isinstance(data, dict) else {})
 
 

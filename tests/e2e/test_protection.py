@@ -35,6 +35,29 @@ def seed(registry: RegistryClient, repo: str) -> None:
         push_image(registry, repo, name, created=OLD + dt.timedelta(minutes=i), seed=name)
 
 
+@pytest.fixture(autouse=True)
+def rules_need_gitlabs_registry_api(request: pytest.FixtureRequest) -> None:
+    """GitLab creates tag rules only with its registry's API (the metadata database):
+    test_gitlab_refuses_rules_without_its_registry_api checks that refusal on gitlab-legacy; the
+    scenarios that need rules run on the other registries."""
+    kind = request.getfixturevalue("registry_kind") if "registry_kind" in request.fixturenames else None
+    if kind == "gitlab-legacy" and request.node.originalname != "test_gitlab_refuses_rules_without_its_registry_api":
+        pytest.skip("GitLab creates no tag rules without the registry's GitLab API (asserted separately)")
+
+
+def test_gitlab_refuses_rules_without_its_registry_api(sandbox_env: dict, project: Project, registry_kind: str) -> None:
+    added = glcr(sandbox_env, "protection", "add", project.path_with_namespace, r"^v1\.", "--push", "maintainer",
+                 "--delete", "owner")
+    if registry_kind != "gitlab-legacy":
+        assert added.code == 0, added.stderr
+        return
+    # GitLab's CreateTagRuleService: 422 "GitLab container registry API not supported".
+    assert added.code == 8, added.stderr
+    [error] = [line for line in added.stderr.splitlines() if line.startswith("glcr: error:")]
+    assert "registry API not supported" in error and "metadata database" in added.stderr, added.stderr
+    assert glcr(sandbox_env, "protection", "list", project.path_with_namespace, "-o", "json").json() == []
+
+
 def protect(env: dict, project: Project, pattern: str = r"^v1\.", push: str = "maintainer",
             delete: str = "owner") -> dict:
     added = glcr(env, "protection", "add", project.path_with_namespace, pattern, "--push", push, "--delete", delete,
