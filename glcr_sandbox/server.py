@@ -14,7 +14,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from glcr_sandbox import api_inuse, api_lists, api_projects, api_protection, api_registry, control
+from glcr_sandbox import api_graphql, api_inuse, api_lists, api_projects, api_protection, api_registry, control
 from glcr_sandbox.context import SandboxContext
 from glcr_sandbox.jwt_auth import jwt_auth
 from glcr_sandbox.registry_client import RegistryError
@@ -50,6 +50,7 @@ def build_router() -> Router:
     add("GET", f"{API}/registry/repositories/:id", api_registry.get_repository)
     api_protection.register(router, API)
     api_inuse.register(router, API)
+    api_graphql.register(router)
     add("GET", "/jwt/auth", jwt_auth)
     control.register(router)
     return router
