@@ -7,6 +7,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 if TYPE_CHECKING:
+    from glcr.session import Session
     from glcr.settings_admin.cleanup_limits import Change
 
 
@@ -24,7 +25,7 @@ def _limits(settings: Mapping[str, Any]) -> CleanupLimits:
     return CleanupLimits(MappingProxyType(current(settings)))
 
 
-async def read_cleanup_limits(session: Any) -> CleanupLimits:
+async def read_cleanup_limits(session: Session) -> CleanupLimits:
     return _limits(await session.rest.settings())
 
 
@@ -35,7 +36,7 @@ class LimitsChange:
     after: CleanupLimits | None  # None: nothing sent (no change, or a dry run)
 
 
-async def change_cleanup_limits(session: Any, wanted: Mapping[str, Any], *,
+async def change_cleanup_limits(session: Session, wanted: Mapping[str, Any], *,
                           review: Callable[[tuple[Change, ...]], None], confirm: Callable[[str], None],
                           dry_run: bool = False) -> LimitsChange:
     """Send the `wanted` values (validated by cleanup_limits.validate) that differ, after

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from glcr.policy import PolicyChange
     from glcr.policy.explain import PolicyLine
     from glcr.policy.validate import ValidationResult
+    from glcr.session import Session
 
 
 
@@ -26,7 +27,7 @@ def _frozen(value: Any) -> Mapping[str, Any] | None:
     return MappingProxyType(dict(value)) if value else None
 
 
-async def read_policy(session: Any, project: str) -> ProjectPolicy:
+async def read_policy(session: Session, project: str) -> ProjectPolicy:
     from glcr.policy import describe_policy, validate_policy
 
     data = await session.rest.project(project)
@@ -44,7 +45,7 @@ class PolicyUpdate:
     next_run_at: str | None = None
 
 
-async def update_policy(session: Any, project: str, changes: Mapping[str, Any], *,
+async def update_policy(session: Session, project: str, changes: Mapping[str, Any], *,
                   review: Callable[[PolicyChange, ValidationResult], None], confirm: Callable[[str], None],
                   dry_run: bool = False) -> PolicyUpdate:
     """Merge `changes` into the saved policy, `review(change, checks)`, refuse what GitLab would

@@ -27,14 +27,16 @@ from glcr.policy.protection import (
 if TYPE_CHECKING:
     from glcr.models import Repository
     from glcr.plan.model import Plan
+    from glcr.registry.delete import DeleteRequest, DeleteResult
     from glcr.policy.types import CleanupResult
+    from glcr.session import Session
 
 
-async def for_project(session: Any, project_id: int | str) -> Protection:
+async def for_project(session: Session, project_id: int | str) -> Protection:
     return await read_protection(session.api, session.memo, project_id, session=session)
 
 
-async def for_user_delete(session: Any, project_id: int | str,
+async def for_user_delete(session: Session, project_id: int | str,
                           where: tuple[str, str] | None = None) -> tuple[Protection, Caller]:
     """The rules that stop this caller's deletes. When GitLab shows no rules to this caller (a
     Developer; GitLab before 18.7) and `where` = (registry host, repository path) is known: the
@@ -59,7 +61,7 @@ async def for_user_delete(session: Any, project_id: int | str,
     return from_token, caller
 
 
-async def token_protection(session: Any, host: str, path: str, level: int | None) -> Protection | None:
+async def token_protection(session: Session, host: str, path: str, level: int | None) -> Protection | None:
     """The rules in the caller's own registry token for `path` (glcr.registry.token_claims), or
     None when there is no token or it says nothing. Asks for pull, push and delete unchecked:
     GitLab drops what the caller may not have and lists patterns for the actions it grants."""
@@ -80,20 +82,21 @@ async def token_protection(session: Any, host: str, path: str, level: int | None
     return protection_from_token(token_patterns(jwt_claims(token), path), level)
 
 
-async def guard_requests(session: Any, repo: Any, requests: Sequence[Any]) -> tuple[list[Any], dict[str, TagRule]]:
+async def guard_requests(session: Session, repo: Repository, requests: Sequence[DeleteRequest]
+                         ) -> tuple[list[DeleteRequest], dict[str, TagRule]]:
     """(the requests a rule does not stop, {tag: rule} for those it does), for `caller`'s delete."""
     protection, caller = await for_user_delete(session, repo.project_id, (repo.registry_host, repo.path))
     stopped = protected_names((r.tag for r in requests), protection, Purpose.USER, caller)
     return [r for r in requests if r.tag not in stopped], stopped
 
 
-async def guard_plan(session: Any, plan: Plan, project_id: int | str) -> tuple[Plan, dict[str, TagRule]]:
+async def guard_plan(session: Session, plan: Plan, project_id: int | str) -> tuple[Plan, dict[str, TagRule]]:
     where = (plan.repository_location.split("/", 1)[0], plan.repository_path)
     protection, caller = await for_user_delete(session, project_id, where)
     return protect_plan(plan, protection, caller)
 
 
-async def guard_cleanup(session: Any, project_id: int | str, result: CleanupResult, *, user: bool = False,
+async def guard_cleanup(session: Session, project_id: int | str, result: CleanupResult, *, user: bool = False,
                         repo: Repository | None = None) -> CleanupResult:
     """A cleanup result with the protected deletions kept: every rule for a policy run,
     the caller's for the bulk delete API (`user`). `repo`: where the caller's registry token
@@ -105,7 +108,7 @@ async def guard_cleanup(session: Any, project_id: int | str, result: CleanupResu
     return protect_cleanup(result, await for_policy(session, project_id, where))
 
 
-async def for_policy(session: Any, project_id: int | str, where: tuple[str, str] | None = None) -> Protection:
+async def for_policy(session: Session, project_id: int | str, where: tuple[str, str] | None = None) -> Protection:
     """Every rule (GitLab's cleanup policy runs as nobody). When no rules API answers, a caller below
     Maintainer still has every pattern in their registry token: each mutable rule refuses them
     push and delete, and the immutable ones are listed for everyone (glcr.registry.token_claims)."""
@@ -131,7 +134,7 @@ async def for_policy(session: Any, project_id: int | str, where: tuple[str, str]
     return found
 
 
-async def explain_refusals(session: Any, repo: Any, results: list[Any]) -> list[Any]:
+async def explain_refusals(session: Session, repo: Repository, results: list[DeleteResult]) -> list[DeleteResult]:
     """Failures the registry refused for protection (when the rules could not be checked first)
     get a detail naming the rule; when every failure is such a refusal and nothing was deleted,
     the first refusal is raised: a one-line permission error (exit 6)."""
@@ -143,36 +146,36 @@ async def explain_refusals(session: Any, repo: Any, results: list[Any]) -> list[
         if caller.admin or (caller.level or 0) >= DEVELOPER:
             results = [replace(r, error=ProtectedTagError(r.tag, "PROTECTED_TAG")) if _plain_gitlab_403(r) else r
                        for r in results]
-    refused = [r for r in results if isinstance(getattr(r, "error", None), ProtectedTagError)]
+    refused = [(r.tag, r.error) for r in results if isinstance(r.error, ProtectedTagError)]
     if not refused:
         return results
     protection = await read_protection(session.api, session.memo, repo.project_id, session=session)
-    explained = {r.tag: r.error.explained(protection) for r in refused}
+    explained = {tag: error.explained(protection) for tag, error in refused}
     out = [_explained(r, explained[r.tag]) if r.tag in explained else r for r in results]
     failed = [r for r in out if r.outcome.value == "failed"]
     if failed and len(failed) == len(refused) and not any(r.outcome.value == "deleted" for r in out):
-        raise explained[refused[0].tag]
+        raise explained[refused[0][0]]
     return out
 
 
 DEVELOPER = 30
 
 
-def _plain_gitlab_403(result: Any) -> bool:
+def _plain_gitlab_403(result: DeleteResult) -> bool:
     from glcr.errors import PermissionDeniedError
 
-    error = getattr(result, "error", None)
+    error = result.error
     return (isinstance(error, PermissionDeniedError) and not isinstance(error, ProtectedTagError)
             and "through the GitLab API" in error.message and error.message.endswith(": 403 Forbidden"))
 
 
-def _explained(result: Any, error: ProtectedTagError) -> Any:
+def _explained(result: DeleteResult, error: ProtectedTagError) -> DeleteResult:
     return replace(result, detail=error.one_line(), error=error)
 
 
-def _from_gitlab(result: Any) -> Any:
+def _from_gitlab(result: DeleteResult) -> DeleteResult:
     """GitLab's tag-delete API refuses a protected tag with 403 "cannot delete protected tag(s)"."""
-    error = getattr(result, "error", None)
+    error = result.error
     if error is not None and not isinstance(error, ProtectedTagError) and "cannot delete protected tag" in str(error):
         return replace(result, error=ProtectedTagError(result.tag, "PROTECTED_TAG"))
     return result
@@ -203,7 +206,7 @@ async def _project(rest: Any, project: str) -> tuple[int, str]:
     return int(data["id"]), data.get("path_with_namespace", project)
 
 
-async def project_rules(session: Any, project: str) -> ProjectRules:
+async def project_rules(session: Session, project: str) -> ProjectRules:
     from glcr.errors import NotFoundError
     from glcr.gitlab.protection import list_rules
 
@@ -222,7 +225,7 @@ async def project_rules(session: Any, project: str) -> ProjectRules:
     return ProjectRules(project_id, path, rules, note)
 
 
-async def tag_matches(session: Any, project_id: int, pattern: str) -> dict[str, list[str]] | None:
+async def tag_matches(session: Session, project_id: int, pattern: str) -> dict[str, list[str]] | None:
     """{repository: its tags `pattern` matches now}; None when the tags cannot be read."""
     from glcr.errors import GlcrError
     from glcr.policy.protection import matching_tags
@@ -234,7 +237,7 @@ async def tag_matches(session: Any, project_id: int, pattern: str) -> dict[str, 
         return None
 
 
-async def add_rule(session: Any, project: str, pattern: str, push: str | None, delete: str | None, *,
+async def add_rule(session: Session, project: str, pattern: str, push: str | None, delete: str | None, *,
                    review: Callable[[dict[str, str], dict[str, list[str]] | None], None], dry_run: bool = False,
                    immutable: bool = False) -> RuleChange:
     """Check the new rule as GitLab does, `review(body, tags it matches now)`, then create it:
@@ -261,7 +264,7 @@ async def add_rule(session: Any, project: str, pattern: str, push: str | None, d
     return RuleChange(path, None, body, await create_rule(rest, project_id, body), True)
 
 
-async def update_rule(session: Any, project: str, rule: str, *, pattern: str | None = None,
+async def update_rule(session: Session, project: str, rule: str, *, pattern: str | None = None,
                       push: str | None = None, delete: str | None = None,
                       review: Callable[[TagRule, dict[str, str], dict[str, list[str]] | None], None],
                       confirm: Callable[[str], None], dry_run: bool = False) -> RuleChange:
@@ -284,7 +287,7 @@ async def update_rule(session: Any, project: str, rule: str, *, pattern: str | N
     return RuleChange(path, before, body, await gitlab_protection.update_rule(rest, project_id, before.id, body), True)
 
 
-async def remove_rule(session: Any, project: str, rule: str, *, review: Callable[[str, TagRule], None],
+async def remove_rule(session: Session, project: str, rule: str, *, review: Callable[[str, TagRule], None],
                       confirm: Callable[[str], None], dry_run: bool = False) -> RuleChange:
     """Remove the rule `rule` (an id or its exact pattern) after `review(project path, rule)` and
     `confirm(question)` (raises to stop)."""

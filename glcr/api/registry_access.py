@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+if TYPE_CHECKING:
+    from glcr.session import Session
 
 from glcr.settings_admin.access import AccessLevel, level_of
 
@@ -21,7 +24,7 @@ def _access(project: Mapping[str, Any]) -> RegistryAccess:
                           project.get("container_registry_image_prefix"))
 
 
-async def registry_access(session: Any, project: str) -> RegistryAccess:
+async def registry_access(session: Session, project: str) -> RegistryAccess:
     return _access((await session.rest.project_object(project)).attributes)
 
 
@@ -35,7 +38,7 @@ class AccessChange:
         return self.after is not None and self.after.level is not self.before.level
 
 
-async def change_registry_access(session: Any, project: str, level: AccessLevel, *,
+async def change_registry_access(session: Session, project: str, level: AccessLevel, *,
                            review: Callable[[RegistryAccess], None], confirm: Callable[[str], None],
                            dry_run: bool = False) -> AccessChange:
     """Set the level after `review(before)`; a change that takes access away asks
