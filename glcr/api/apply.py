@@ -12,7 +12,8 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from glcr.models import Repository
-from glcr.api.tags import DeleteReport, execute_delete, preview_delete
+from glcr.api.tags import DeleteReport, execute_delete, preview_delete, save_for_restore
+from glcr.plan.backup import backup_path
 from glcr.plan.journal import JournalWriter
 from glcr.plan.model import Plan, PlanEntry
 from glcr.plan.progress import Event, JournalRecord, pending_entries
@@ -44,6 +45,8 @@ async def apply_plan(session: Session, plan: Plan, repo: Repository, journal: Jo
         journal.write(JournalRecord(clock(), run_id, repo.path, tag, expected.get(tag), event, detail), durable=False)
 
     preview = await preview_delete(session, repo, [DeleteRequest(e.tag, e.digest) for e in pending], current)
+    # Before any DELETE: what it removes, saved beside the journal for `glcr tags restore`.
+    await save_for_restore(session, preview, backup_path(journal.path), run_id)
     # Before anything changes: a kill from here on is retried on resume.
     journal.write_many([JournalRecord(clock(), run_id, repo.path, e.tag, e.digest, Event.START) for e in pending])
 

@@ -193,8 +193,23 @@ def run(ctx: typer.Context, project: str = PROJECT,
         outcome = app_ctx.run(lambda s: run_policy(
             s, project, review=review, confirm=lambda question: app_ctx.confirm(question, yes), state_dir=state_dir,
             env=app_ctx.env, applying=applying, on_applied=applied, **args))
+    _say_undo(console, outcome)
     if outcome.failed:
         raise PartialFailureError(f"{outcome.failed} tag(s) failed", hint="run the same command again to retry")
+
+
+def _say_undo(console, outcome) -> None:
+    """The one line that puts back what this run deleted, and how long it can."""
+    from glcr.api.restore import gc_note, restore_line
+    from glcr.plan.backup import backup_path
+    from glcr.render.restore import render_undo
+
+    deleted = [a for a in outcome.applied if a.summary.deleted]
+    if not deleted:
+        return
+    kinds = {i.repository.path: i.kind for i in outcome.simulation.items}
+    line = restore_line(backup_path(deleted[0].journal) if len(deleted) == 1 else None)
+    render_undo(console, line, gc_note(kinds.get(deleted[0].repository.path)))
 
 
 def _flag(name: str, value) -> tuple:

@@ -150,6 +150,12 @@ def apply(
     if done.summary is None:
         return
     render_apply_summary(done.summary, done.report, paths, console)
+    if done.summary.deleted:
+        from glcr.api.restore import gc_note, restore_line
+        from glcr.plan.backup import backup_path
+        from glcr.render.restore import render_undo
+
+        render_undo(console, restore_line(backup_path(paths.journal)), gc_note(done.report.kind if done.report else None))
     if done.summary.failed or (done.report and done.report.damage):
         raise PartialFailureError(f"{done.summary.failed} tag(s) failed", hint="re-run the same command to retry them")
 

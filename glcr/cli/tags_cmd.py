@@ -109,6 +109,11 @@ def delete(
     if report is None:
         return
     render_delete_report(report, output, console)
+    if report.backup is not None and report.count(Outcome.DELETED):
+        from glcr.api.restore import gc_note, restore_line
+        from glcr.render.restore import render_undo
+
+        render_undo(console, restore_line(report.backup), gc_note(report.kind))
     if report.count(Outcome.FAILED) or report.damage:
         raise PartialFailureError(f"{report.count(Outcome.FAILED)} tag(s) failed, "
                                   f"{len(report.damage)} other tag(s) changed", hint="see the table above")

@@ -54,6 +54,7 @@ RULES: dict[str, Rule] = {
     "policy": rule("errors models regex plan", "re2 yaml", pure=True),
     "plan": rule("errors models reference regex timestamps", pure=True),
     "plan/journal.py": rule("errors models reference timestamps durable plan"),
+    "plan/backup.py": rule("errors timestamps durable statedir"),
     "durations.py": rule("errors policy", pure=True),
     "tag_filters.py": rule("errors models regex", pure=True),
     "inuse": rule("errors models reference timestamps policy plan", pure=True),
