@@ -203,14 +203,20 @@ def cosign_tag(subject_digest: str, suffix: str = "sig") -> str:
     return subject_digest.replace(":", "-") + "." + suffix
 
 
-def push_signature(registry: RegistryClient, repo: str, subject_digest: str, *, suffix: str = "sig") -> str:
+def push_signature(registry: RegistryClient, repo: str, subject_digest: str, *, suffix: str = "sig",
+                   created: dt.datetime | None = None) -> str:
     """A cosign-style signature: an OCI image manifest tagged `sha256-<hex>.sig` whose one layer
     is the simple-signing payload naming the subject, signed in an annotation. It has no `subject`
-    field: cosign ties it to its image by the tag name alone."""
+    field: cosign ties it to its image by the tag name alone. cosign's config has no `created`
+    (GitLab's third-party cleanup then never finds it old); `created` adds one, for tests of a
+    policy that does."""
     payload = _json({"critical": {"identity": {"docker-reference": repo}, "image": {"docker-manifest-digest":
                      subject_digest}, "type": "cosign container image signature"}, "optional": None})
-    config = _json({"architecture": "", "os": "", "config": {},
-                    "rootfs": {"type": "layers", "diff_ids": [sha256_digest(payload)]}})
+    config_doc: dict[str, Any] = {"architecture": "", "os": "", "config": {},
+                                  "rootfs": {"type": "layers", "diff_ids": [sha256_digest(payload)]}}
+    if created is not None:
+        config_doc["created"] = _rfc3339(created)
+    config = _json(config_doc)
     registry.upload_blob(repo, payload, skip_existing=True)
     registry.upload_blob(repo, config, skip_existing=True)
     signature = hashlib.sha256(b"sandbox-key" + payload).hexdigest()  # not a real signature; nothing checks it

@@ -16,6 +16,7 @@ from glcr.api.handle import RepositoryHandle, open_repository
 from glcr.api.tags import list_tag_details
 from glcr.plan.model import Action as PlanAction, Plan, PlanEntry
 from glcr.policy import CleanupParams, CleanupResult, PolicyTag, Variant, decide
+from glcr.policy.types import Reason
 from glcr.session import Session
 
 
@@ -25,6 +26,7 @@ class RepositoryCleanup:
     kind: RegistryKind
     tags: list[TagDetails]
     result: CleanupResult
+    referrers: object = None  # glcr.api.referrers.RepositoryReferrers: its signatures, SBOMs...
 
 
 async def simulate_cleanup(session: Session, project: str, params: CleanupParams, *, now: datetime,
@@ -78,7 +80,9 @@ async def decide_repository(session: Session, repo: Repository | RepositoryHandl
     result = await guard_cleanup(session, repo.project_id, result, user=user)  # GitLab skips protected tags
     if not user:
         result = mark_approximate(result, tags)
-    return RepositoryCleanup(repo, handle.kind, tags, result)
+    from glcr.api.referrers import read_referrers
+
+    return RepositoryCleanup(repo, handle.kind, tags, result, await read_referrers(session, handle, tags))
 
 
 # ContainerRegistry::Client::DEFAULT_TAGS_PAGE_SIZE: the third-party cleanup asks
@@ -145,8 +149,28 @@ async def apply_cleanup(session: Session, project: Project, item: RepositoryClea
     plan_path = state_dir / (item.repository.path.replace("/", "__") + ".plan.json")
     plan_path.write_text(plan.to_json() + "\n", encoding="utf-8")
     paths = default_paths(plan_path)
+    orphans = {d.name for d in item.result.decisions if d.reason is Reason.ORPHANED_REFERRER}
+    if orphans:
+        # The images first: a referrer goes only once its image is gone (glcr.referrers).
+        first = replace(plan, entries=tuple(replace(e, action=PlanAction.KEEP) if e.tag in orphans else e
+                                            for e in plan.entries))
+        await apply_with_journal(session, first, item.repository, paths, replay(paths.journal), on_result=on_result)
+        plan = _orphans_of_gone_subjects(plan, orphans, item.referrers.referrers, replay(paths.journal))
     await apply_with_journal(session, plan, item.repository, paths, replay(paths.journal), on_result=on_result)
     return summarize(plan, replay(paths.journal)), paths.journal
+
+
+def _orphans_of_gone_subjects(plan: Plan, orphans: set[str], subjects: dict, replayed: dict) -> Plan:
+    """The plan with each orphaned referrer kept whose image kept a tag after all (its delete
+    failed or was stale)."""
+    from glcr.plan.progress import Event
+
+    gone = (Event.DELETED, Event.ALREADY_ABSENT)
+    stayed = {e.digest for e in plan.entries if e.action is PlanAction.DELETE and e.tag not in orphans
+              and (r := replayed.get((plan.repository_path, e.tag))) is not None and r.event not in gone}
+    return replace(plan, entries=tuple(
+        replace(e, action=PlanAction.KEEP, reason="its image kept a tag (the delete did not go through)")
+        if e.tag in orphans and subjects.get(e.tag) in stayed else e for e in plan.entries))
 
 
 def effective_params(creds: Credentials, project: str, overrides: dict) -> tuple[CleanupParams, tuple, bool | None]:
@@ -202,6 +226,7 @@ class CleanupSimulation:
     items: tuple[RepositoryCleanup, ...]
     now: datetime
     in_use: object = None  # glcr.api.inuse.InUseReport: what was kept in use, or is at risk
+    referrer_warnings: tuple = ()  # (repository path, glcr.referrers.ReferrerWarnings) of GitLab's run
 
     @property
     def to_delete(self) -> int:
@@ -248,7 +273,10 @@ async def simulate_policy(session: Session, project: str, overrides: dict, *, no
         from glcr.api.inuse import apply_in_use
 
         simulation = await apply_in_use(session, simulation, in_use)
-    return simulation
+    from glcr.api.referrers import gitlab_warnings
+
+    warned = tuple((i.repository.path, w) for i in simulation.items if (w := gitlab_warnings(i)))
+    return replace(simulation, referrer_warnings=warned)
 
 
 def default_state_dir(project_path: str, env=None) -> Path:
@@ -260,18 +288,23 @@ def default_state_dir(project_path: str, env=None) -> Path:
 
 async def run_policy(session: Session, project: str, overrides: dict, *, now: datetime,
                      review: Callable[[CleanupSimulation], None], confirm: Callable[[str], None],
-                     state_dir: Path | None = None, env=None, applying=None,
+                     state_dir: Path | None = None, env=None, applying=None, keep_orphan_referrers: bool = False,
                      on_applied: Callable[[RepositoryApplied], None] | None = None, **simulate) -> CleanupRun:
     """Simulate, `review(simulation)`, `confirm(question)` (raises to stop), then apply the
     decisions repository by repository, journaled in `state_dir` (a re-run resumes).
 
     `applying(repository, count)`: a context manager (a progress bar with `advance()`) open
     while a repository's tags are deleted; `on_applied` is told each repository's outcome.
-    `simulate`: simulate_policy's keywords.
+    `simulate`: simulate_policy's keywords. GitLab's decisions are corrected for referrers
+    (glcr.api.referrers.with_cascade): a signature of a kept image stays, the signatures of a
+    deleted image go after it (not with `keep_orphan_referrers`).
     """
+    from glcr.api.referrers import with_cascade
     from glcr.policy import describe_params
 
     simulation = await simulate_policy(session, project, overrides, now=now, **simulate)
+    simulation = replace(simulation, items=tuple(with_cascade(i, keep_orphans=keep_orphan_referrers)
+                                                 for i in simulation.items))
     review(simulation)
     if simulation.to_delete == 0:
         return CleanupRun(simulation, None, ())
