@@ -324,9 +324,12 @@ def seed_demo(
 
     demo/app      Docker v2 images over 14 months: v0.9.0 .. v1.1.0, main, stable (= v1.1.0),
                   feature/MR branches; v1.2.0 (= latest) is an OCI image with an SBOM artifact
-                  tagged `sha256-<hex>.sbom` (GitLab's registry takes OCI subjects only)
-    demo/app/api  OCI images: v1.0.0, v1.1.0 (= latest), an undated `nightly`
-    demo/app/web  a multi-arch OCI index (`latest`, `v2.0.0`) with two untagged children
+                  tagged `sha256-<hex>.sbom` (GitLab's registry takes OCI subjects only); v1.2.0
+                  and feature-login signed cosign-style (`sha256-<hex>.sig`)
+    demo/app/api  OCI images: v1.0.0, v1.1.0 (= latest, with an untagged SBOM attached through its
+                  `subject`), an undated `nightly`
+    demo/app/web  a multi-arch OCI index (`latest`, `v2.0.0`) with two untagged children, signed
+                  (`sha256-<hex>.sig`)
     `history`: give the tags push times as old as their builds (through the control API), so
     GitLab's own registry, whose cleanup reads push times, shows the same history.
     Returns {repository: {tag: digest}}.
@@ -346,23 +349,33 @@ def seed_demo(
     app["stable"] = tag_existing(registry, "demo/app", "stable", app["v1.1.0"])
     sbom_tag = app["v1.2.0"].replace(":", "-") + ".sbom"  # cosign's tag naming for attachments
     app[sbom_tag] = push_artifact(registry, "demo/app", app["v1.2.0"], tag=sbom_tag)
+    signatures = {}
+    for signed in ("v1.2.0", "feature-login"):
+        signatures[cosign_tag(app[signed])] = ages[signed]
+        app[cosign_tag(app[signed])] = push_signature(registry, "demo/app", app[signed],
+                                                      created=now - ages[signed] * day)
 
     api = result.setdefault("demo/app/api", {})
     api["v1.0.0"] = push_image(registry, "demo/app/api", "v1.0.0", created=now - 120 * day, oci=True, seed="api-1")
     api["v1.1.0"] = push_image(registry, "demo/app/api", "v1.1.0", created=now - 20 * day, oci=True, seed="api-2")
     api["latest"] = tag_existing(registry, "demo/app/api", "latest", api["v1.1.0"])
     api["nightly"] = push_image(registry, "demo/app/api", "nightly", undated=True, oci=True, seed="api-nightly")
+    # By digest: found through its subject only. (On an index as subject GitLab's registry v3.86
+    # answered MANIFEST_BLOB_UNKNOWN in our runs, so the untagged SBOM describes an image.)
+    push_artifact(registry, "demo/app/api", api["v1.1.0"])
 
     web = result.setdefault("demo/app/web", {})
     web["v2.0.0"] = push_index(registry, "demo/app/web", "v2.0.0", created=now - 7 * day)
     web["latest"] = tag_existing(registry, "demo/app/web", "latest", web["v2.0.0"])
+    web[cosign_tag(web["v2.0.0"])] = push_signature(registry, "demo/app/web", web["v2.0.0"])
 
     if history:
-        ages.update({"latest": 30, "stable": 90, sbom_tag: 30})
+        ages.update({"latest": 30, "stable": 90, sbom_tag: 30, **signatures})
         set_push_times(api_url, "demo/app", {tag: now - age * day for tag, age in ages.items()})
         set_push_times(api_url, "demo/app/api",
                        {"v1.0.0": now - 120 * day, "v1.1.0": now - 20 * day, "latest": now - 20 * day})
-        set_push_times(api_url, "demo/app/web", {"v2.0.0": now - 7 * day, "latest": now - 7 * day})
+        set_push_times(api_url, "demo/app/web", {"v2.0.0": now - 7 * day, "latest": now - 7 * day,
+                                                 cosign_tag(web["v2.0.0"]): now - 7 * day})
     _control(api_url, "POST", "sync").raise_for_status()
     return result
 
