@@ -121,3 +121,15 @@ def warn_gitlab_run(tags: Mapping[str, str | None], deleting: set[str] | frozens
     left_behind = tuple((tuple(sorted(t for t in deleting if tags.get(t) == s and t not in referrers)), s, tuple(rs))
                         for s, rs in sorted(by_subject.items()))
     return ReferrerWarnings(deleted_while_kept, left_behind)
+
+
+def group_by_image(tags: Mapping[str, str | None]) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+    """For `tags list`: (image tag -> its referrer tags, referrer tag -> its subject). A referrer
+    whose subject has no tag here is in the second mapping only."""
+    found = referrer_map(tags)
+    by_digest: dict[str, list[str]] = {}
+    for referrer, subject in sorted(found.items()):
+        by_digest.setdefault(subject, []).append(referrer)
+    grouped = {name: tuple(by_digest[digest]) for name, digest in tags.items()
+               if name not in found and digest in by_digest}
+    return grouped, found

@@ -29,6 +29,11 @@ def test_cleanup_keeps_signatures_of_kept_images_and_deletes_those_of_deleted_on
     sig = {name: cosign_tag(digests[name]) for name in ("v1", "old-1", "old-2", "old-3")}
     policy = ["--name-regex", "(?:old|sha256)-.*", "--keep-n", "1", "--older-than", "30d"]
 
+    listed = glcr(env, "tags", "list", repo, "-o", "json")
+    assert listed.code == 0, listed.stderr
+    by_name = {t["name"]: t for t in listed.json()}
+    assert by_name[sig["v1"]]["referrer_of"] == digests["v1"] and by_name["v1"]["referrers"] == [sig["v1"]]
+
     dry = glcr(env, "cleanup", "dry-run", project.path_with_namespace, *policy, "-o", "json")
     assert dry.code == 0, dry.stderr
     gitlab_deletes = sorted(d["name"] for d in dry.json() if d["action"] == "delete")

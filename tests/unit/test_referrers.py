@@ -106,3 +106,12 @@ def test_warnings_of_gitlabs_own_run():
     assert warnings.deleted_while_kept == ((sig("a"), d("a"), ("stable", "v1")),)
     assert warnings.left_behind == ((("v2",), d("b"), (sig("b"),)),)
     assert not warn_gitlab_run(TAGS, {"stable"}, REFS, children=CHILDREN)
+
+
+def test_group_by_image_for_tags_list():
+    from glcr.referrers import group_by_image
+
+    grouped, subject_of = group_by_image(TAGS)
+    assert grouped == {"v1": (sig("a", "sbom"), sig("a")), "stable": (sig("a", "sbom"), sig("a")),
+                       "v2": (sig("b"),)}
+    assert subject_of[sig("f")] == d("f") and sig("5") in subject_of and "multi" not in subject_of
