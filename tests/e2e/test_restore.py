@@ -53,3 +53,24 @@ def test_apply_20_tags_then_restore_last_puts_every_tag_back(sandbox, project, r
     assert {r["tag"]: r["outcome"] for r in again.json()} == {"r00": "stale", "r01": "restored"}
     assert skopeo_digest(sandbox, f"{repo}:r00") == moved
     assert skopeo_digest(sandbox, f"{repo}:r01") == digests["r01"]
+
+
+def test_restore_names_the_blob_garbage_collection_removed(sandbox, project, registry, sandbox_env, tmp_path):
+    env = {**sandbox_env, "XDG_STATE_HOME": str(tmp_path / "state")}
+    repo = project.path_with_namespace.lower()
+    digests = {t: push_image(registry, repo, t, seed=f"gc-{t}") for t in ("a", "b")}
+    sandbox.sync()
+    deleted = glcr(env, "tags", "delete", repo, "a", "b", "--yes")
+    assert deleted.code == 0, deleted.stderr
+    assert "To undo: glcr tags restore " in " ".join(deleted.stderr.split())
+    # What GC does to an unreferenced blob, without waiting 24 h for it: the registry unlinks it.
+    layer = json.loads(registry.manifest(repo, digests["a"]).raw)["layers"][0]["digest"]
+    assert registry.delete_blob(repo, layer)
+
+    restored = glcr(env, "tags", "restore", "--last", "--yes", "-o", "json")
+    assert restored.code == 9, restored.stderr
+    outcomes = {r["tag"]: (r["outcome"], r["missing"]) for r in restored.json()}
+    assert outcomes == {"a": ("missing", [layer]), "b": ("restored", [])}
+    assert "missing " + layer in restored.stderr.replace("\n", " ") or layer[:19] in restored.stderr
+    assert skopeo_tags(sandbox, repo) == ["b"]
+    assert skopeo_digest(sandbox, f"{repo}:b") == digests["b"]
