@@ -7,7 +7,7 @@ reported stale and left alone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Callable
 
@@ -167,7 +167,7 @@ class AppliedPlan:
 
 async def apply_plan_file(session: Session, path: str, loaded, source: str, paths, *,
                           review: Callable[[PreparedPlan, list, object], None], confirm: Callable[[str], None],
-                          dry_run: bool = False, applying=None) -> AppliedPlan:
+                          dry_run: bool = False, applying=None, keep_orphan_referrers: bool = False) -> AppliedPlan:
     """A plan or list (`loaded`, from `source`) applied to the repository at `path`, journaled at
     `paths` (glcr.plan.journal.JournalPaths); a re-run resumes.
 
@@ -181,7 +181,13 @@ async def apply_plan_file(session: Session, path: str, loaded, source: str, path
     from glcr.plan.journal import replay
     from glcr.plan.progress import summarize
 
+    from glcr.api.referrers import apply_phased, cascade_plan
+
     prepared = await prepare_plan(session, path, loaded, source, journal=paths.journal)
+    # Signatures, attestations and SBOMs follow their image (glcr.referrers).
+    cascaded, orphans = await cascade_plan(session, prepared.plan, prepared.repository, prepared.current,
+                                           keep_orphans=keep_orphan_referrers)
+    prepared = replace(prepared, plan=cascaded)
     read_at = time.monotonic()
     replayed = replay(paths.journal)
     pending = pending_entries(prepared.plan, replayed)
@@ -192,6 +198,6 @@ async def apply_plan_file(session: Session, path: str, loaded, source: str, path
     # A person who took a while to answer gets the registry read again.
     current = prepared.current if time.monotonic() - read_at <= FRESH_SECONDS else None
     with (applying(prepared.repository, len(pending)) if applying else nullcontext()) as bar:
-        run = await apply_with_journal(session, prepared.plan, prepared.repository, paths, replayed, current=current,
-                                       on_result=(lambda r: bar.advance()) if bar else None)
+        run = await apply_phased(session, prepared.plan, prepared.repository, paths, orphans, current=current,
+                                 on_result=(lambda r: bar.advance()) if bar else None)
     return AppliedPlan(prepared, summarize(prepared.plan, replay(paths.journal)), run.report)

@@ -140,7 +140,6 @@ async def apply_cleanup(session: Session, project: Project, item: RepositoryClea
                         state_dir: Path, on_result=None):
     """Delete what the decisions say, through the journaled apply; the plan and its journal are
     kept in `state_dir` (a re-run resumes). Returns (summary, journal path)."""
-    from glcr.api.apply import apply_with_journal
     from glcr.plan.journal import default_paths, replay
     from glcr.plan.progress import summarize
 
@@ -149,28 +148,12 @@ async def apply_cleanup(session: Session, project: Project, item: RepositoryClea
     plan_path = state_dir / (item.repository.path.replace("/", "__") + ".plan.json")
     plan_path.write_text(plan.to_json() + "\n", encoding="utf-8")
     paths = default_paths(plan_path)
-    orphans = {d.name for d in item.result.decisions if d.reason is Reason.ORPHANED_REFERRER}
-    if orphans:
-        # The images first: a referrer goes only once its image is gone (glcr.referrers).
-        first = replace(plan, entries=tuple(replace(e, action=PlanAction.KEEP) if e.tag in orphans else e
-                                            for e in plan.entries))
-        await apply_with_journal(session, first, item.repository, paths, replay(paths.journal), on_result=on_result)
-        plan = _orphans_of_gone_subjects(plan, orphans, item.referrers.referrers, replay(paths.journal))
-    await apply_with_journal(session, plan, item.repository, paths, replay(paths.journal), on_result=on_result)
+    from glcr.api.referrers import apply_phased
+
+    subjects = item.referrers.referrers if item.referrers is not None else {}
+    orphans = {d.name: subjects.get(d.name) for d in item.result.decisions if d.reason is Reason.ORPHANED_REFERRER}
+    await apply_phased(session, plan, item.repository, paths, orphans, on_result=on_result)
     return summarize(plan, replay(paths.journal)), paths.journal
-
-
-def _orphans_of_gone_subjects(plan: Plan, orphans: set[str], subjects: dict, replayed: dict) -> Plan:
-    """The plan with each orphaned referrer kept whose image kept a tag after all (its delete
-    failed or was stale)."""
-    from glcr.plan.progress import Event
-
-    gone = (Event.DELETED, Event.ALREADY_ABSENT)
-    stayed = {e.digest for e in plan.entries if e.action is PlanAction.DELETE and e.tag not in orphans
-              and (r := replayed.get((plan.repository_path, e.tag))) is not None and r.event not in gone}
-    return replace(plan, entries=tuple(
-        replace(e, action=PlanAction.KEEP, reason="its image kept a tag (the delete did not go through)")
-        if e.tag in orphans and subjects.get(e.tag) in stayed else e for e in plan.entries))
 
 
 def effective_params(creds: Credentials, project: str, overrides: dict) -> tuple[CleanupParams, tuple, bool | None]:

@@ -51,3 +51,22 @@ def test_cleanup_keeps_signatures_of_kept_images_and_deletes_those_of_deleted_on
     for name in kept:
         assert skopeo_digest(sandbox, f"{repo}:{name}") == digests[name]
     assert "To undo: glcr tags restore" in " ".join(run.stderr.split())
+
+
+def test_tags_apply_keeps_a_listed_signature_of_a_kept_image_and_takes_the_signature_of_a_deleted_one(
+        sandbox, project, registry, sandbox_env, tmp_path):
+    env = {**sandbox_env, "XDG_STATE_HOME": str(tmp_path / "state")}
+    repo = project.path_with_namespace.lower()
+    keep = push_image(registry, repo, "keep", seed="apply-keep")
+    gone = push_image(registry, repo, "gone", seed="apply-gone")
+    keep_sig = cosign_tag(keep)
+    push_signature(registry, repo, keep)
+    push_signature(registry, repo, gone)
+    sandbox.sync()
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"gone\n{keep_sig}\n")
+    applied = glcr(env, "tags", "apply", repo, "--from-file", str(listing), "--yes")
+    assert applied.code == 0, applied.stderr
+    assert skopeo_tags(sandbox, repo) == sorted(["keep", keep_sig])
+    restored = glcr(env, "tags", "restore", "--last", "--yes", "-o", "json")
+    assert {r["tag"]: r["outcome"] for r in restored.json()} == {"gone": "restored", cosign_tag(gone): "restored"}
