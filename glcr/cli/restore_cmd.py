@@ -41,6 +41,10 @@ def restore(
     if (journal is None) == (not last):
         raise UsageError("name a JOURNAL or give --last (one of them)")
     app_ctx = app_context(ctx)
+    # A journal without saved manifests (or no delete at all for --last) is refused before any request.
+    from glcr.plan.backup import find_backup, last_command
+
+    last_command(app_ctx.env) if last else find_backup(journal)
     console = app_ctx.stderr()
     report = app_ctx.run(lambda s: restore_tags(
         s, None if last else str(journal), last=last, tags=tag, dry_run=dry_run,

@@ -44,7 +44,7 @@ def estimate_runs(candidates: int, deletable: int, sample_size: int, keep_n: int
 def summarize(actions, reasons, digests, sizes, variant, candidates, n_pages, page_size, truncated,
                max_list_size, sample_size, keep_n, now, cutoff) -> CleanupSummary:
     by_reason = Counter(reasons)
-    delete = by_reason[Reason.EXPIRED]
+    delete = sum(n for r, n in by_reason.items() if r.action is Action.DELETE)  # expired, orphaned referrers
     freed: dict[str, int | None] = {}
     still_tagged: set[str] = set()
     loose_sizes: list[int | None] = []

@@ -115,3 +115,28 @@ def test_group_by_image_for_tags_list():
     assert grouped == {"v1": (sig("a", "sbom"), sig("a")), "stable": (sig("a", "sbom"), sig("a")),
                        "v2": (sig("b"),)}
     assert subject_of[sig("f")] == d("f") and sig("5") in subject_of and "multi" not in subject_of
+
+
+def test_cascade_on_gitlab_decisions_keeps_and_adds_with_reasons_and_a_last_batch():
+    from datetime import datetime, timedelta, timezone
+
+    from glcr.policy import CleanupParams, PolicyTag, Variant, decide
+    from glcr.policy.types import Action, Reason
+    from glcr.referrers.cleanup import apply_cascade
+
+    now = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    ages = {"v1": (d("a"), 100), sig("a"): (d("1"), 100), "old": (d("b"), 100), sig("b"): (d("2"), 3)}
+    tags = [PolicyTag(n, now - timedelta(days=a), dg, 10) for n, (dg, a) in ages.items()]
+    result = decide(tags, CleanupParams(name_regex="(?:old|sha256)-.*|old", keep_n=1, older_than="30d"),
+                    variant=Variant.GITLAB_API, now=now)
+    gitlab = {x.name for x in result.decisions if x.action is Action.DELETE}
+    assert gitlab == {"old", sig("a")}
+    digests = {n: dg for n, (dg, _) in ages.items()}
+    after = apply_cascade(result, cascade(digests, gitlab, referrer_map(digests)))
+    by_name = {x.name: x for x in after.decisions}
+    assert by_name[sig("a")].reason is Reason.REFERRER_OF_KEPT and by_name[sig("a")].action is Action.KEEP
+    assert by_name[sig("b")].reason is Reason.ORPHANED_REFERRER and by_name[sig("b")].action is Action.DELETE
+    assert "v1" in by_name[sig("a")].detail and "old" in by_name[sig("b")].detail
+    assert (after.summary.delete, after.summary.keep) == (2, 2)
+    if after.delete_batches:
+        assert after.delete_batches[-1] == (sig("b"),)
