@@ -288,5 +288,11 @@ async def save_for_restore(session: Session, preview: DeletePreview, path, run_i
     tags = {r.tag: preview.current[r.tag] for r in preview.requested
             if r.tag in preview.current and r.expected_digest in (None, preview.current[r.tag])}
     if tags:
-        private_dir(path.parent)
+        try:
+            private_dir(path.parent)
+        except OSError as exc:
+            from glcr.errors import InvalidInputError
+
+            raise InvalidInputError(f"cannot save the manifests to delete in {path.parent}: {exc.strerror}; "
+                                    "nothing was deleted", hint="set XDG_STATE_HOME to a writable directory") from None
         await save_before_delete(session, preview.handle, tags, BackupWriter(path), run_id=run_id)
