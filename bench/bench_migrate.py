@@ -118,7 +118,7 @@ def run_glcr(sandbox: Sandbox, relay: CountingRelay, source: str, target: str, h
 
     async def work(session):
         # Route glcr's registry traffic through the relay: the same client, another address.
-        http = build_async_client(session.options.http, base_url=f"http://127.0.0.1:{relay.port}",
+        http = build_async_client(session.http, base_url=f"http://127.0.0.1:{relay.port}",
                                   auth=RegistryAuth(session.tokens))
         session._registry_http.append(http)
         session._registries[sandbox.registry_host] = RegistryClient(http, sandbox.registry_host)

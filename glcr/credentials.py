@@ -80,6 +80,9 @@ class CredentialRequest:
     url_flag: str | None = None
     config_section: str | None = None
     config_files: tuple[str, ...] | None = None  # None: python-gitlab's default locations
+    # --insecure (GLCR_INSECURE): allow plain http to a GitLab that is not on this machine. The
+    # token then crosses the network in clear text; the CLI warns.
+    insecure: bool = False
 
 
 def resolve(request: CredentialRequest, env: Mapping[str, str] | None = None, *, use_keyring: bool = True) -> Credentials:
@@ -91,7 +94,7 @@ def resolve(request: CredentialRequest, env: Mapping[str, str] | None = None, *,
     if request.config_section or not explicit_url or not _token_in_env(request, env):
         config = _read_config(request, env)
     url = check_url(explicit_url or (config or {}).get("url") or DEFAULT_GITLAB_URL,
-                    insecure=env.get(INSECURE_ENV, "").lower() in ("1", "true", "yes", "on"))
+                    insecure=request.insecure)
     creds = _pick_token(request, env, url, config, use_keyring)
     for secret in (creds.token, creds.registry_password):
         if secret is not None:
@@ -130,9 +133,6 @@ def _pick_token(request: CredentialRequest, env: Mapping[str, str], url: str, co
     return Credentials(url, None, TokenKind.PRIVATE, "none")
 
 
-# GLCR_INSECURE=1 (or the root option --insecure): allow plain http to a GitLab that is not on
-# this machine. The token then crosses the network in clear text; glcr warns.
-INSECURE_ENV = "GLCR_INSECURE"
 # GitLab's REST prefix; glcr adds it itself, so a URL copied with it is cut back to the base.
 API_SUFFIX = "/api/v4"
 

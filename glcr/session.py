@@ -1,47 +1,53 @@
 """One session per run: credentials, HTTP clients, the registry token cache, concurrency.
 
-Owned by the CLI's context object (one per command, open from its first request until it ends,
-across any confirmation) and passed down to glcr.api; there is no global state. Use it as an
-async context manager so every client is closed.
+`Session(creds, settings)`: everything it needs comes from the run's Settings (concurrency,
+--debug, the CA bundle, --insecure-registry); nothing from the environment. Owned by the CLI's
+context object (one per command, open from its first request until it ends, across any
+confirmation) and passed down to glcr.api; there is no global state: what one run remembers
+(tag protection rules read, notes said) lives in `session.memo`. Use it as an async context
+manager so every client is closed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import httpx
 
-from glcr.errors import PermissionDeniedError
 from glcr.credentials import CI_JOB_USER, Credentials, TokenKind
+from glcr.errors import PermissionDeniedError
 from glcr.gitlab.api import GitLabApi
+from glcr.gitlab.rest import GitLabRest
 from glcr.registry.auth import RegistryAuth, TokenSource
 from glcr.registry.client import RegistryClient, registry_base_url
-from glcr.settings import DEFAULT_JOBS, DEFAULT_REGISTRY_JOBS  # noqa: F401 (named here too)
+from glcr.settings import Settings
 from glcr.transport.factory import HttpOptions, build_async_client
 
-@dataclass(frozen=True)
-class SessionOptions:
-    """Concurrency and HTTP policy of one session (glcr.settings.Settings.session_options builds it)."""
 
-    jobs: int = DEFAULT_JOBS
-    registry_jobs: int = DEFAULT_REGISTRY_JOBS
-    insecure_registry: bool = False
-    debug: bool = False
-    http: HttpOptions = field(default_factory=HttpOptions)
+@dataclass
+class SessionMemo:
+    """What a session reads once and says once (glcr.gitlab.protection's rules and callers)."""
+
+    values: dict[Any, Any] = field(default_factory=dict)
+    said: set[str] = field(default_factory=set)
 
 
 class Session:
-    def __init__(self, creds: Credentials, options: SessionOptions) -> None:
+    def __init__(self, creds: Credentials, settings: Settings, *, http: HttpOptions | None = None) -> None:
+        """`http`: a command's own HTTP policy (retries, timeouts; tests swap the wire), to which
+        the settings' concurrency, --debug and CA bundle are applied."""
         self.creds = creds
-        # A copy: the caller's options (and their HttpOptions) stay as they were given.
-        self.options = replace(options, http=replace(options.http, jobs=options.jobs, debug=options.debug,
-                                                     secrets=creds.secrets()))
-        self._gitlab_http = build_async_client(
-            self.options.http, base_url=f"{creds.url}/api/v4/", headers=creds.api_headers())
-        self._token_http = build_async_client(self.options.http)
-        self.api = GitLabApi(self._gitlab_http, jobs=self.options.jobs)
-        self.tokens = TokenSource(self._token_http, self._registry_basic,
-                                  allowed_realms=[creds.url])
+        self.settings = settings
+        self.http = replace(http or HttpOptions(), jobs=settings.jobs, debug=settings.debug,
+                            ca_bundle=settings.ca_bundle(), secrets=creds.secrets())
+        self._gitlab_http = build_async_client(self.http, base_url=f"{creds.url}/api/v4/", headers=creds.api_headers())
+        self._token_http = build_async_client(self.http)
+        self.api = GitLabApi(self._gitlab_http, jobs=settings.jobs)
+        # python-gitlab, under the same policy; built on its first call.
+        self.rest = GitLabRest(creds, self.http)
+        self.tokens = TokenSource(self._token_http, self._registry_basic, allowed_realms=[creds.url])
+        self.memo = SessionMemo()
         self._registries: dict[str, RegistryClient] = {}
         self._registry_http: list[httpx.AsyncClient] = []
         self._username: str | None = None
@@ -50,6 +56,7 @@ class Session:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        self.rest.close()
         for client in [self._gitlab_http, self._token_http, *self._registry_http]:
             await client.aclose()
 
@@ -88,8 +95,8 @@ class Session:
         client = self._registries.get(host)
         if client is None:
             http = build_async_client(
-                replace(self.options.http, jobs=self.options.registry_jobs),
-                base_url=registry_base_url(host, insecure=self.options.insecure_registry),
+                replace(self.http, jobs=self.settings.registry_jobs),
+                base_url=registry_base_url(host, insecure=self.settings.insecure_registry, gitlab_url=self.creds.url),
                 auth=RegistryAuth(self.tokens),
             )
             self._registry_http.append(http)

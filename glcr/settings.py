@@ -2,8 +2,9 @@
 
 The CLI's root callback builds a `Settings` from its options (each option also reads its
 environment variable, so a bad GLCR_JOBS is reported like a bad --jobs, before anything runs)
-and never changes it; a command that needs other values makes a copy (`with_jobs`). The session
-turns it into `SessionOptions`. Nothing here reads the environment at import time.
+and never changes it; a command that needs other values makes a copy (`with_jobs`). A Session
+is built from it (`Session(creds, settings)`). Nothing here reads the environment at import
+time, and nothing here imports the session.
 """
 
 from __future__ import annotations
@@ -23,13 +24,47 @@ MAX_JOBS = 64
 DEFAULT_REGISTRY_JOBS = 16
 MAX_REGISTRY_JOBS = 128
 
-# The environment variables that set option defaults, by option (the Typer `envvar=` of each).
-ENVVARS = {
-    "jobs": "GLCR_JOBS",
-    "registry_jobs": "GLCR_REGISTRY_JOBS",
-    "insecure_registry": "GLCR_INSECURE_REGISTRY",
-    "insecure": "GLCR_INSECURE",
+
+@dataclass(frozen=True)
+class EnvVar:
+    """One environment variable glcr reads: what it means, and the option it gives a default to."""
+
+    help: str
+    option: str | None = None  # the Settings field (and root option) it sets the default of
+
+    def __str__(self) -> str:
+        return self.help
+
+
+# Every environment variable glcr reads, in one place: `--help` and the man page print this
+# table, and the root options take their `envvar=` from it (`envvar("jobs")`).
+ENVIRONMENT: Mapping[str, EnvVar] = {
+    "GITLAB_URL": EnvVar("GitLab base URL (default https://gitlab.com)"),
+    "GITLAB_TOKEN": EnvVar("personal, project or group access token"),
+    "GITLAB_PRIVATE_TOKEN": EnvVar("same as GITLAB_TOKEN"),
+    "CI_JOB_TOKEN": EnvVar("inside GitLab CI: the job token (with CI_SERVER_URL, CI_REGISTRY_USER/PASSWORD)"),
+    "GLCR_JOBS": EnvVar("default for --jobs (a whole number, 1-64)", "jobs"),
+    "GLCR_REGISTRY_JOBS": EnvVar("default for --registry-jobs (a whole number, 1-128)", "registry_jobs"),
+    "GLCR_INSECURE_REGISTRY": EnvVar("1 (or true/yes/on): plain http to the registry, as docker's "
+                                     "insecure-registries", "insecure_registry"),
+    "GLCR_INSECURE": EnvVar("1 (or true/yes/on): default for --insecure, plain http to a GitLab not on this machine",
+                            "insecure"),
+    "GLCR_CA_FILE": EnvVar("default for --ca-file: the CA bundle (PEM) that GitLab's and the registry's "
+                           "certificates are checked against", "ca_file"),
+    "SSL_CERT_FILE": EnvVar("CA bundle (PEM) for every https call when --ca-file is not given "
+                            "(SSL_CERT_DIR: a directory of them); default: certifi's public CAs"),
+    "PYTHON_GITLAB_CFG": EnvVar("python-gitlab config file to read tokens from"),
+    "NO_COLOR": EnvVar("disable colours"),
+    "GLCR_SANDBOX_REGISTRY_BIN": EnvVar("`glcr sandbox --registry distribution`: the registry binary "
+                                        "(default /usr/bin/docker-registry)"),
+    "GLCR_GITLAB_REGISTRY": EnvVar("`glcr sandbox` (default --registry gitlab): GitLab's registry binary "
+                                   "(default ../shared/gitlab-registry/bin/registry beside the checkout)"),
 }
+
+
+def envvar(option: str) -> str:
+    """The environment variable that sets the default of the root option `option`."""
+    return next(name for name, var in ENVIRONMENT.items() if var.option == option)
 
 
 @dataclass(frozen=True)
@@ -46,6 +81,8 @@ class Settings:
     # Plain http to a GitLab that is not on this machine (glcr.credentials.check_url refuses it otherwise).
     insecure: bool = False
     debug: bool = False
+    # --ca-file / GLCR_CA_FILE: the CA bundle for every https call (see `ca_bundle`).
+    ca_file: str | None = None
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -60,11 +97,22 @@ class Settings:
         """These settings with another GitLab API concurrency (None: unchanged)."""
         return self if jobs is None else replace(self, jobs=jobs)
 
-    def session_options(self, **overrides):
-        """The session's options for these settings (`http=` for a command's own HTTP policy)."""
-        from glcr.session import SessionOptions
+    def ca_bundle(self) -> str | None:
+        """The one CA source of every https call, httpx's and python-gitlab's alike: --ca-file /
+        GLCR_CA_FILE, else SSL_CERT_FILE, else SSL_CERT_DIR (of the run's environment); None:
+        certifi's public CAs. The HTTP layer always hands a path on, so that requests
+        (python-gitlab) does not fall back to its own REQUESTS_CA_BUNDLE and httpx does not read
+        os.environ beside the settings. A path that does not exist is invalid input, said before
+        anything is sent."""
+        import os
 
-        values = dict(jobs=self.jobs, registry_jobs=self.registry_jobs, debug=self.debug,
-                      insecure_registry=self.insecure_registry)
-        values.update(overrides)
-        return SessionOptions(**values)
+        from glcr.errors import InvalidInputError
+
+        for name, value in (("--ca-file / GLCR_CA_FILE", self.ca_file), ("SSL_CERT_FILE", self.env.get("SSL_CERT_FILE")),
+                            ("SSL_CERT_DIR", self.env.get("SSL_CERT_DIR"))):
+            if value:
+                if not os.path.exists(value):
+                    raise InvalidInputError(f"{name}: {value} does not exist",
+                                            hint="give the PEM file of the CA that signed GitLab's certificate")
+                return value
+        return None

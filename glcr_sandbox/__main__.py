@@ -1,4 +1,4 @@
-"""`python -m glcr_sandbox serve --state-dir DIR [--port N] [--latency-ms N] [--seed] [--registry KIND]`.
+"""`python -m glcr_sandbox serve --state-dir DIR [--port N] [--latency-ms N] [--seed] [--registry KIND] [--tls]`.
 
 The foreground process behind `glcr sandbox up`; stops on SIGTERM or Ctrl-C.
 """
@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+
+from glcr_sandbox.registry_kinds import DEFAULT_KIND, KINDS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,14 +22,16 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--seed", action="store_true", help="push the demo images if demo/app has none")
     serve.add_argument("--registry-latency-ms", type=int, default=0,
                        help="delay every registry request by this much (a relay in front of it)")
-    serve.add_argument("--registry", choices=("gitlab", "distribution"), default="gitlab",
-                       help="GitLab's own registry (default) or Debian's docker-registry")
+    serve.add_argument("--registry", choices=KINDS, default=DEFAULT_KIND,
+                       help="GitLab's own registry with its database (default), without it, or Debian's docker-registry")
+    serve.add_argument("--tls", action="store_true",
+                       help="serve the API and the registry over https (a throwaway CA in STATE_DIR/tls)")
     args = parser.parse_args(argv)
 
     from glcr_sandbox.daemon import serve as run
 
     return run(args.state_dir, port=args.port, latency_ms=args.latency_ms, seed=args.seed,
-               registry_latency_ms=args.registry_latency_ms, registry_kind=args.registry)
+               registry_latency_ms=args.registry_latency_ms, registry_kind=args.registry, tls=args.tls)
 
 
 if __name__ == "__main__":

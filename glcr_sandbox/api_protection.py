@@ -19,9 +19,14 @@ Followed from GitLab's source (gitlabhq/gitlabhq):
   anyone else: the rules whose delete level is above their project access level. The API's
   single-tag delete answers 403 "cannot delete protected tag(s)" when nothing is left.
 
-Deviation: GitLab refuses to create rules (422 "GitLab container registry API not supported")
-and skips the filter on third-party registries. The sandbox keeps and enforces them on either
-registry, so that glcr's handling of protected tags is tested on both.
+* Create/UpdateTagRuleService refuse on a registry without the GitLab API
+  (`GitlabApiClient.supports_gitlab_api?`): POST 422 {"message": "GitLab container registry API
+  not supported"} (after the 5-rule check), PATCH 422 {"message": {"error": ...}}. So GitLab's
+  registry without its metadata database gets no rules.
+
+Deviation (knob `tag_rules_without_gitlab_api`, on for the distribution sandbox only): rules are
+created and enforced on distribution too, where GitLab refuses them and its third-party delete
+does not filter, so that glcr's handling of protected tags keeps being tested there.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from glcr_sandbox.api_projects import find_project
 from glcr_sandbox.context import SandboxContext
 from glcr_sandbox.permissions import can
 from glcr_sandbox.state import MAINTAINER, OWNER, Project, User
+from glcr_sandbox.tag_delete import PROTECTED_TAGS_ERROR
 from glcr_sandbox.untrusted_regexp import InvalidRegexp, compile_untrusted, matches
 from glcr_sandbox.web import (
     ApiError,
@@ -49,7 +55,7 @@ LEVELS = {"maintainer": MAINTAINER, "owner": OWNER, "admin": 60}  # sym_options_
 MAX_RULES = 5
 MAX_PATTERN = 100
 FIELDS = ("tag_name_pattern", "minimum_access_level_for_push", "minimum_access_level_for_delete")
-PROTECTED_TAGS_ERROR = "cannot delete protected tag(s)"
+GITLAB_API_NOT_SUPPORTED = "GitLab container registry API not supported"
 
 
 def entity(rule: dict[str, Any]) -> dict[str, Any]:
@@ -67,6 +73,11 @@ def _route_exists(ctx: SandboxContext) -> None:
     """A GitLab before 18.7 has no such route: API::API's catch-all 404."""
     if not ctx.knobs.tag_rules_api:
         raise ApiError(404, {"error": "404 Not Found"})
+
+
+def _rules_supported(ctx: SandboxContext) -> bool:
+    """The services' `supports_gitlab_api?` check (or the distribution deviation)."""
+    return ctx.gitlab_api or ctx.knobs.tag_rules_without_gitlab_api
 
 
 def _admin_project(ctx: SandboxContext, req: Request, id: str) -> tuple[User, Project]:
@@ -134,6 +145,8 @@ def create_rule(ctx: SandboxContext, req: Request, id: str) -> Response:
     with world.lock:
         if len(project_rules(ctx, project)) >= MAX_RULES:
             raise api_message(422, "Maximum number of protection rules have been reached.")
+        if not _rules_supported(ctx):
+            raise api_message(422, GITLAB_API_NOT_SUPPORTED)
         errors = _model_errors(ctx, project, declared, None)
         if errors:
             raise api_message(422, errors)
@@ -164,6 +177,8 @@ def update_rule(ctx: SandboxContext, req: Request, id: str, protection_rule_id: 
     world = ctx.world
     with world.lock:
         rule = _rule(ctx, project, protection_rule_id)
+        if not _rules_supported(ctx):
+            raise api_message(422, {"error": GITLAB_API_NOT_SUPPORTED})
         after = {**rule, **{k: (v if v != "" else None) for k, v in declared.items()}}
         errors = _model_errors(ctx, project, after, rule["id"])
         if errors:

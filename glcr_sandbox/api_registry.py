@@ -24,7 +24,7 @@ from glcr_sandbox.pagination import paginate
 from glcr_sandbox.registry_client import MAX_TAGS_PAGE_SIZE
 from glcr_sandbox.permissions import can, can_group, registry_enabled
 from glcr_sandbox.state import Project, Repository, iso, utcnow
-from glcr_sandbox.tag_delete import TagDeleteError, delete_tags, delete_tags_gitlab
+from glcr_sandbox.tag_delete import delete_tags_service
 from glcr_sandbox.untrusted_regexp import InvalidRegexp, compile_untrusted
 from glcr_sandbox.validation import to_bool
 from glcr_sandbox.web import (
@@ -199,7 +199,7 @@ def _run_repository_delete(ctx: SandboxContext, repo_id: int) -> None:
                 cleanup_tags_gitlab(ctx.registry, path, params, disable_timeout=True, protected=protected)
             else:
                 cleanup_tags(ctx.registry, ctx.inspector, path, params, max_list_size=_max_list_size(ctx),
-                             protected=protected)
+                             protected=protected, tag_delete=ctx.tag_delete)
             if not ctx.registry.tags(path):
                 world.remove_repository(repo_id)
                 return
@@ -284,15 +284,12 @@ def delete_tag(ctx: SandboxContext, req: Request, id: str, repository_id: str, t
     if not can(ctx.world, caller.user, "destroy_container_image_tag", project):
         raise forbidden()
     names = api_protection.refuse_protected([tag_name], api_protection.delete_filter(ctx, project, caller.user))
-    if ctx.gitlab_api:  # Gitlab::DeleteTagsService: the registry deletes that tag only
-        _, message = delete_tags_gitlab(ctx.registry, path, names, timeout_s=_delete_timeout(ctx))
-        if message:
-            raise bad_request()
-        return status_body(200)
-    try:
-        delete_tags(ctx.registry, path, names)
-    except TagDeleteError:
-        raise bad_request() from None
+    # DeleteTagsService: tag only where the registry supports it (GitLab's, with or without its
+    # database), else the dummy manifest.
+    _, message = delete_tags_service(ctx.registry, path, names, tag_delete=ctx.tag_delete,
+                                     timeout_s=_delete_timeout(ctx))
+    if message:
+        raise bad_request()
     return status_body(200)
 
 
@@ -360,7 +357,7 @@ def _run_bulk_cleanup(ctx: SandboxContext, repo_id: int, params: CleanupParams, 
         result = cleanup_tags_gitlab(ctx.registry, path, params, timeout_s=_delete_timeout(ctx), protected=protected)
     else:
         result = cleanup_tags(ctx.registry, ctx.inspector, path, params, max_list_size=_max_list_size(ctx),
-                              protected=protected)
+                              protected=protected, tag_delete=ctx.tag_delete, timeout_s=_delete_timeout(ctx))
     ctx.record_cleanup(repo_id, path, result)
     if result.message:
         log.warning("cleanup of %s: %s", path, result.message)

@@ -1,10 +1,12 @@
 """GitLab's cleanup, both variants (Projects::ContainerRepository::CleanupTagsService picks
 Gitlab:: when the registry supports the GitLab API, else ThirdParty::).
 
-Third-party: an independent implementation of the order of operations in the fact sheet §3.2-§3.3:
-all tags (sorted by name) -> drop `latest` -> name filter -> random truncation to
-max_list_size + keep_n -> keep the newest keep_n -> keep the ones not older than older_than
--> delete the rest with the dummy-manifest workaround. Timestamps are the config's `created`.
+Third-party (every registry without the GitLab API: distribution, and GitLab's own without
+its metadata database): an independent implementation of the order of operations in the fact
+sheet §3.2-§3.3: all tags (sorted by name) -> drop `latest` -> name filter -> random truncation
+to max_list_size + keep_n -> keep the newest keep_n -> keep the ones not older than older_than
+-> delete the rest (by tag when the registry supports it, else the dummy-manifest workaround).
+Timestamps are the config's `created`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any, Callable
 
 from glcr_sandbox.durations import parse_duration
 from glcr_sandbox.registry_client import RegistryClient
-from glcr_sandbox.tag_delete import TagDeleteError, delete_tags, delete_tags_gitlab
+from glcr_sandbox.tag_delete import PROTECTED_TAGS_ERROR, delete_tags_gitlab, delete_tags_service
 from glcr_sandbox.tag_details import TagInfo, TagInspector
 from glcr_sandbox.untrusted_regexp import InvalidRegexp, anchored, compile_untrusted, matches
 
@@ -78,7 +80,12 @@ def cleanup_tags(
     now: dt.datetime | None = None,
     rng: random.Random | None = None,
     protected: Callable[[str], bool] | None = None,
+    tag_delete: bool = False,
+    timeout_s: float = 0,
 ) -> CleanupResult:
+    """ThirdParty::CleanupTagsService: what GitLab runs on every registry without the GitLab
+    API, GitLab's own without its database included. `tag_delete` (supports_tag_delete?) picks
+    how the chosen tags are deleted; `timeout_s` bounds the by-tag deletes only."""
     now = now or dt.datetime.now(dt.timezone.utc)
     for pattern in (params.name_regex_delete, params.name_regex, params.name_regex_keep):
         if pattern:
@@ -121,12 +128,13 @@ def cleanup_tags(
         tags = [t for t in tags if t.created is not None and t.created < cutoff]  # undated: always kept
 
     result.before_delete_size = len(tags)
-    if protected is not None:  # DeleteTagsService#filter_out_protected! (api_protection.delete_filter)
-        tags = [t for t in tags if not protected(t.name)]
-    try:
-        result.deleted = delete_tags(registry, repo, [t.name for t in tags])
-    except TagDeleteError as exc:
-        result.status, result.message = "error", str(exc)
+    # CleanupTagsBaseService#delete_tags -> DeleteTagsService: by tag on GitLab's registry
+    # without its database, the dummy manifest on a third-party one.
+    result.deleted, message = delete_tags_service(
+        registry, repo, [t.name for t in tags], tag_delete=tag_delete, protected=protected, timeout_s=timeout_s
+    )
+    if message:
+        result.status, result.message = "error", message
     if result.after_truncate_size != result.before_truncate_size:
         result.status = "error"  # truncated: the caller should run again
     return result
@@ -189,7 +197,7 @@ def cleanup_tags_gitlab(
         if protected is not None:  # Gitlab::DeleteTagsService#filter_out_protected!
             names = [n for n in names if not protected(n)]
             if tags and not names:
-                result.status, result.message = "error", "cannot delete protected tag(s)"
+                result.status, result.message = "error", PROTECTED_TAGS_ERROR
                 continue
         deleted, message = delete_tags_gitlab(registry, repo, names, timeout_s=timeout_s)
         result.deleted += deleted

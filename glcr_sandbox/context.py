@@ -19,6 +19,23 @@ from glcr_sandbox.tag_details import TagInspector
 CLEANUP_LEASE_S = 3600  # ExclusiveLease "container_repository:cleanup_tags:<id>", timeout: 1.hour
 
 
+@dataclass(frozen=True)
+class RegistryMode:
+    """What GitLab asks its registry before choosing how to list and delete, as answered."""
+
+    gitlab_api: bool  # GET /gitlab/v1/ with a token: 2xx or 401
+    options_allow_delete: bool  # OPTIONS /v2/name/manifests/tag: 2xx, Allow has DELETE
+    features: tuple[str, ...]  # Gitlab-Container-Registry-Features of GET /v2/
+
+    @classmethod
+    def detect(cls, registry: RegistryClient) -> "RegistryMode":
+        return cls(
+            gitlab_api=registry.supports_gitlab_api(),
+            options_allow_delete=registry.supports_tag_delete(),
+            features=tuple(registry.registry_features()),
+        )
+
+
 @dataclass
 class Knobs:
     """Runtime settings the control API can change."""
@@ -32,6 +49,13 @@ class Knobs:
     registry_token_lifetime_s: int | None = None
     # False: act as a GitLab before 18.7, which has no tag protection rules API (404 route).
     tag_rules_api: bool = True
+    # Not GitLab: create and enforce tag protection rules on a registry without the GitLab API
+    # (GitLab refuses: "GitLab container registry API not supported"). On for distribution, so
+    # glcr's protected-tag handling is tested there too; off for GitLab's registry, either mode.
+    tag_rules_without_gitlab_api: bool = False
+    # True: pick the delete route on the OPTIONS probe alone, as GitLab does, which sends
+    # tag deletes that distribution 2.8 refuses (see SandboxContext.tag_delete).
+    trust_tag_delete_probe: bool = False
 
 
 @dataclass
@@ -50,15 +74,43 @@ class SandboxContext:
     info: dict[str, Any] = field(default_factory=dict)  # what GET /-/sandbox/info shows
     # The host:port repositories' `location` names: a latency proxy's when there is one.
     public_registry_host: str | None = None
-    # "gitlab": GitLab's own registry (its /gitlab/v1 API, tag delete); "distribution": third-party.
+    # The registry the sandbox started ("gitlab", "gitlab-legacy", "distribution"): shown and
+    # saved, never used to decide GitLab's behaviour (that is `mode`, asked of the registry).
     registry_kind: str = "distribution"
     # Sandbox.set_push_times, for the control API (None: a registry without push times).
     push_time_setter: Callable[[str, dict[str, dt.datetime]], None] | None = None
+    # Sandbox.backdate, for the control API: make tags look old on any registry.
+    backdater: Callable[[str, dict[str, dt.datetime]], dict[str, str]] | None = None
+    _mode: RegistryMode | None = field(default=None, repr=False)
+
+    @property
+    def mode(self) -> RegistryMode:
+        """What the running registry supports, asked once (GitLab asks on every use; the
+        sandbox's registry cannot change under it, and a probe per request would double the
+        round trips)."""
+        if self._mode is None:
+            self._mode = RegistryMode.detect(self.registry)
+        return self._mode
 
     @property
     def gitlab_api(self) -> bool:
-        """ContainerRegistry::GitlabApiClient.supports_gitlab_api?"""
-        return self.registry_kind == "gitlab"
+        """ContainerRegistry::GitlabApiClient.supports_gitlab_api?: the GitLab cleanup variant,
+        tags and sizes from /gitlab/v1, native rename/transfer, tag protection rules."""
+        return self.mode.gitlab_api
+
+    @property
+    def tag_delete(self) -> bool:
+        """ContainerRegistry::Client#supports_tag_delete?: tags deleted one by one by name
+        (Gitlab::DeleteTagsService), else the dummy-manifest workaround (ThirdParty::).
+
+        GitLab decides on the OPTIONS answer alone. Debian's distribution 2.8 answers it with
+        `Allow: DELETE, GET, HEAD, PUT` as well, yet refuses a DELETE by tag (400
+        DIGEST_INVALID), so a real GitLab fails every tag delete on it (reported with GitLab
+        17.4 and registry:2.8). Not GitLab, unless `trust_tag_delete_probe` is on: the sandbox
+        also wants `tag_delete` among the registry's announced features (GitLab's registry
+        announces it in both modes), and keeps the dummy-manifest route for distribution."""
+        mode = self.mode
+        return mode.options_allow_delete and (self.knobs.trust_tag_delete_probe or "tag_delete" in mode.features)
 
     @property
     def registry_host(self) -> str:

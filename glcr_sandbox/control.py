@@ -14,10 +14,16 @@ JSON in, JSON out, no authentication: the server only listens on 127.0.0.1.
   GET  /-/sandbox/config  PUT same     {latency_ms, rate_limit: {enabled, requests_per_period,
                                         period_seconds}, repository_delete_delay_s,
                                         repository_delete_ongoing_s, bulk_delete_delay_s,
-                                        registry_token_lifetime_s (null: the GitLab setting)}
+                                        registry_token_lifetime_s (null: the GitLab setting),
+                                        tag_rules_api, tag_rules_without_gitlab_api,
+                                        trust_tag_delete_probe (booleans; see context.Knobs)}
   POST /-/sandbox/leases/reset         {repository_id?}  (all when absent)
   POST /-/sandbox/sync                 discover repositories pushed straight to the registry
   POST /-/sandbox/wait-idle            {timeout?}: wait for background jobs -> {idle, failures}
+  POST /-/sandbox/push-times           {repository, times: {tag: ISO time}}: push times, only on
+                                        GitLab's registry with its database
+  POST /-/sandbox/backdate             {repository, times: {tag: ISO time}}: make tags that old
+                                        to GitLab on any registry -> {digests: {tag: digest}}
 """
 
 from __future__ import annotations
@@ -187,6 +193,11 @@ def put_config(ctx: SandboxContext, req: Request) -> Response:
         for name in ("repository_delete_delay_s", "repository_delete_ongoing_s", "bulk_delete_delay_s"):
             if name in body:
                 setattr(knobs, name, max(0.0, float(body[name])))
+        for name in ("tag_rules_api", "tag_rules_without_gitlab_api", "trust_tag_delete_probe"):
+            if name in body:
+                if not isinstance(body[name], bool):
+                    raise ValueError(f"{name} must be true or false")
+                setattr(knobs, name, body[name])
         if "registry_token_lifetime_s" in body:
             lifetime = body["registry_token_lifetime_s"]
             knobs.registry_token_lifetime_s = max(1, int(lifetime)) if lifetime is not None else None
@@ -214,10 +225,7 @@ def sync(ctx: SandboxContext, req: Request) -> Response:
     return json_response(200, {"repositories": len(ctx.world.repositories)})
 
 
-def push_times(ctx: SandboxContext, req: Request) -> Response:
-    """{"repository": path, "times": {tag: ISO time}}: backdate tags on GitLab's registry (a
-    no-op on a third-party registry, whose dates are the configs' `created`)."""
-    body = _body(req)
+def _times(body: dict[str, Any]) -> tuple[str, dict[str, dt.datetime]]:
     repo, raw = _require(body, "repository"), _require(body, "times")
     if not isinstance(raw, dict):
         raise api_message(400, "times must be an object of tag: time")
@@ -225,6 +233,28 @@ def push_times(ctx: SandboxContext, req: Request) -> Response:
         times = {str(tag): dt.datetime.fromisoformat(str(when).replace("Z", "+00:00")) for tag, when in raw.items()}
     except ValueError as exc:
         raise api_message(400, f"invalid time: {exc}") from None
+    if any(when.tzinfo is None for when in times.values()):
+        raise api_message(400, "invalid time: give a time zone (Z or +hh:mm)")
+    return str(repo), times
+
+
+def backdate(ctx: SandboxContext, req: Request) -> Response:
+    """{"repository": path, "times": {tag: ISO time}}: make the tags look that old to GitLab on
+    any registry (Sandbox.backdate) -> {"digests": {tag: digest now}}."""
+    repo, times = _times(_body(req))
+    if ctx.backdater is None:
+        raise api_message(503, "the sandbox is starting")
+    try:
+        digests = ctx.backdater(repo, times)
+    except (LookupError, ValueError) as exc:
+        raise api_message(404 if isinstance(exc, LookupError) else 400, str(exc)) from None
+    return json_response(200, {"digests": digests, "registry_kind": ctx.registry_kind})
+
+
+def push_times(ctx: SandboxContext, req: Request) -> Response:
+    """{"repository": path, "times": {tag: ISO time}}: backdate push times on GitLab's registry
+    with its database (a no-op elsewhere, whose dates are the configs' `created`; see backdate)."""
+    repo, times = _times(_body(req))
     if ctx.push_time_setter is None:
         return json_response(200, {"changed": 0, "registry_kind": ctx.registry_kind})
     try:
@@ -257,3 +287,4 @@ def register(router: Router) -> None:
     router.add("POST", f"{prefix}/sync", sync)
     router.add("POST", f"{prefix}/wait-idle", wait_idle)
     router.add("POST", f"{prefix}/push-times", push_times)
+    router.add("POST", f"{prefix}/backdate", backdate)

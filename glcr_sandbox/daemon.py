@@ -43,14 +43,17 @@ def healthy(info: dict[str, Any]) -> bool:
     if not pid_alive(int(info.get("pid", 0))):
         return False
     try:
-        resp = httpx.get(f"{info['url']}/-/sandbox/info", timeout=2.0)
-    except httpx.HTTPError:
+        from glcr_sandbox.tls import verify_for_ca
+
+        # A sandbox serving https (--tls) is checked against its own CA.
+        resp = httpx.get(f"{info['url']}/-/sandbox/info", timeout=2.0, verify=verify_for_ca(info.get("ca_file")))
+    except (httpx.HTTPError, OSError):
         return False
     return resp.status_code == 200 and resp.json().get("url") == info["url"]
 
 
 def serve(state_dir: Path, *, port: int = 0, latency_ms: int = 0, seed: bool = False,
-          registry_latency_ms: int = 0, registry_kind: str = "gitlab") -> int:
+          registry_latency_ms: int = 0, registry_kind: str = "gitlab", tls: bool = False) -> int:
     """Foreground: start, optionally seed the demo, publish sandbox.json, wait for a signal."""
     from glcr_sandbox.runtime import Sandbox
     from glcr_sandbox.seed import DEMO_PROJECT, seed_demo
@@ -60,7 +63,7 @@ def serve(state_dir: Path, *, port: int = 0, latency_ms: int = 0, seed: bool = F
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     sandbox = Sandbox.start(state_dir, port=port, latency_ms=latency_ms, registry_latency_ms=registry_latency_ms,
-                            registry_kind=registry_kind)
+                            registry_kind=registry_kind, tls=tls)
     try:
         project = sandbox.world.find_project(DEMO_PROJECT)
         if seed and (project is None or not sandbox.world.project_repositories(project)):
@@ -80,14 +83,14 @@ def serve(state_dir: Path, *, port: int = 0, latency_ms: int = 0, seed: bool = F
 
 
 def spawn(state_dir: Path, *, port: int = 0, latency_ms: int = 0, seed: bool = True,
-          registry_latency_ms: int = 0, registry_kind: str = "gitlab") -> dict[str, Any]:
+          registry_latency_ms: int = 0, registry_kind: str = "gitlab", tls: bool = False) -> dict[str, Any]:
     """Start `serve` detached from this terminal; return its sandbox.json once it is up."""
     state_dir.mkdir(parents=True, exist_ok=True)
     info_path(state_dir).unlink(missing_ok=True)
     cmd = [sys.executable, "-m", "glcr_sandbox", "serve", "--state-dir", str(state_dir), "--port", str(port),
            "--latency-ms", str(latency_ms), "--registry-latency-ms", str(registry_latency_ms),
            "--registry", registry_kind] \
-        + (["--seed"] if seed else [])  # fmt: skip
+        + (["--seed"] if seed else []) + (["--tls"] if tls else [])  # fmt: skip
     with open(state_dir / LOG_FILE, "ab") as log:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
     deadline = time.monotonic() + SPAWN_TIMEOUT_S

@@ -341,14 +341,14 @@ class GitlabRegistryProcess(LoopbackRegistry):
             pg_port = self._pg_port = self._start_postgres(bindir)
             redis_port = self._start_redis(redis)
             config_path = self.directory / "config.yml"
-            config = registry_config(
+            config = self.with_tls(registry_config(
                 storage=self.directory / "storage",
                 port=self.port,
                 realm=self.realm,
                 cert_path=self.cert_path,
                 pg_port=pg_port,
                 redis_port=redis_port,
-            )
+            ))
             config_path.write_text(yaml.safe_dump(config, sort_keys=False))
             # Idempotent: nothing to do on the cached cluster; applies what a newer binary adds.
             self._run([binary, "database", "migrate", "up", str(config_path)], "migrate", MIGRATE_TIMEOUT_S)
@@ -477,7 +477,8 @@ class GitlabRegistryProcess(LoopbackRegistry):
         return port
 
     def _wait_ready(self) -> None:
-        wait_until_serving(self.url, self._procs["registry"], "GitLab's registry", self.log_path, START_TIMEOUT_S)
+        wait_until_serving(self.url, self._procs["registry"], "GitLab's registry", self.log_path, START_TIMEOUT_S,
+                           self.verify)
 
     # --- test support ----------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from glcr_sandbox.media_types import MANIFEST_MEDIA_TYPES
+from glcr_sandbox.media_types import MANIFEST_MEDIA_TYPES, MEDIA_DOCKER_MANIFEST, MEDIA_OCI_MANIFEST
 from glcr_sandbox.keys import SigningKey
 
 TOKEN_LIFETIME_S = 300
@@ -26,6 +26,10 @@ TOKEN_REFRESH_MARGIN_S = 30  # renew before the registry could see an expired to
 TAGS_PAGE_SIZE = 10000  # ContainerRegistry::Client::DEFAULT_TAGS_PAGE_SIZE
 CATALOG_PAGE_SIZE = 1000  # distribution's catalog.maxentries default; more is a 400
 ACCEPT_MANIFESTS = ", ".join(MANIFEST_MEDIA_TYPES)
+# ContainerRegistry::BaseClient::ACCEPTED_TYPES: what GitLab accepts when it reads a tag's
+# manifest (Tag#manifest, #digest). A registry rewrites a Docker manifest list to its
+# linux/amd64 image for it, and answers 404 MANIFEST_UNKNOWN for an OCI index.
+ACCEPT_IMAGE_MANIFESTS = ", ".join((MEDIA_DOCKER_MANIFEST, MEDIA_OCI_MANIFEST))
 GITLAB_REPOSITORIES_PATH = "/gitlab/v1/repositories"
 MAX_TAGS_PAGE_SIZE = 1000  # GitlabApiClient::MAX_TAGS_PAGE_SIZE
 MAX_TAGS_PAGES = 2000  # ContainerRepository::MAX_TAGS_PAGES
@@ -61,13 +65,17 @@ class RegistryError(RuntimeError):
 class RegistryClient:
     """Thread-safe: one pooled httpx client, a lock-protected token cache per scope."""
 
-    def __init__(self, base_url: str, key: SigningKey, *, subject: str = "glcr-sandbox", timeout: float = 30.0):
+    def __init__(self, base_url: str, key: SigningKey, *, subject: str = "glcr-sandbox", timeout: float = 30.0,
+                 verify: Any = True):
+        """`verify`: httpx's, the sandbox CA's context for a registry serving https (--tls)."""
         self.base_url = base_url.rstrip("/")
         self._key = key
         self._subject = subject
+        self.verify = verify
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=timeout,
+            verify=verify,
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
         )
         self._tokens: dict[tuple[str, str], tuple[str, float]] = {}
@@ -111,6 +119,30 @@ class RegistryClient:
         headers = {**kwargs.pop("headers", {}), **self._auth("repository", repo)}
         return self._http.request(method, url, headers=headers, **kwargs)
 
+    # --- what the registry supports (asked as GitLab asks) -------------------------------
+
+    def supports_gitlab_api(self) -> bool:
+        """GitlabApiClient#supports_gitlab_api?: `GET /gitlab/v1/` with a token (GitLab's
+        with_dummy_client signs `access_token({})`: no access at all) answers 2xx or 401.
+        GitLab's registry with its database: 200; without it: 404; distribution: 404."""
+        resp = self._http.get("/gitlab/v1/", headers=self._signed([]))
+        return resp.is_success or resp.status_code == 401
+
+    def registry_features(self) -> list[str]:
+        """Client#registry_info's features: `Gitlab-Container-Registry-Features` of an
+        authenticated `GET /v2/` (GitLab's registry: `tag_delete`; others send none)."""
+        resp = self._http.get("/v2/", headers=self._signed([]))
+        if not resp.is_success:
+            return []
+        return [f.strip() for f in resp.headers.get("gitlab-container-registry-features", "").split(",") if f.strip()]
+
+    def supports_tag_delete(self) -> bool:
+        """Client#supports_tag_delete?: `OPTIONS /v2/name/manifests/tag` (a made-up repository;
+        the registry does not look it up) answers 2xx with DELETE in `Allow`. GitLab's registry
+        in both modes: yes; distribution 2.8: yes too, though it refuses DELETE by tag."""
+        resp = self._http.request("OPTIONS", "/v2/name/manifests/tag", headers=self._signed([]))
+        return resp.is_success and "DELETE" in resp.headers.get("allow", "")
+
     # --- reading -------------------------------------------------------------------------
 
     def catalog(self) -> list[str]:
@@ -131,8 +163,9 @@ class RegistryClient:
         _check(resp, f"listing tags of {repo}")
         return sorted(resp.json().get("tags") or [])
 
-    def manifest(self, repo: str, reference: str) -> FetchedManifest | None:
-        resp = self._request("GET", f"/v2/{repo}/manifests/{reference}", repo, headers={"Accept": ACCEPT_MANIFESTS})
+    def manifest(self, repo: str, reference: str, *, accept: str = ACCEPT_MANIFESTS) -> FetchedManifest | None:
+        """The manifest, or None on 404 (for GitLab's ACCEPT_IMAGE_MANIFESTS: an OCI index too)."""
+        resp = self._request("GET", f"/v2/{repo}/manifests/{reference}", repo, headers={"Accept": accept})
         if resp.status_code == 404:
             return None
         _check(resp, f"reading manifest {repo}:{reference}")

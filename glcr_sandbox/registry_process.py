@@ -14,9 +14,12 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import yaml
+
+from glcr_sandbox.tls import TlsFiles, verify_for
 
 DEFAULT_BINARY = "/usr/bin/docker-registry"
 START_TIMEOUT_S = 15.0  # a cold start on a slow CI box takes about a second
@@ -49,15 +52,16 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def wait_until_serving(url: str, proc: subprocess.Popen, what: str, log_path: Path, timeout: float) -> None:
+def wait_until_serving(url: str, proc: subprocess.Popen, what: str, log_path: Path, timeout: float,
+                       verify: Any = True) -> None:
     """Return once `GET {url}/v2/` answers 401 (a registry with token auth is up); raise when
-    `proc` exits first or `timeout` passes."""
+    `proc` exits first or `timeout` passes. `verify`: httpx's, for a registry serving https."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"{what} exited with {proc.returncode}; see {log_path}")
         try:
-            if httpx.get(f"{url}/v2/", timeout=1.0).status_code == 401:
+            if httpx.get(f"{url}/v2/", timeout=1.0, verify=verify).status_code == 401:
                 return
         except httpx.HTTPError:
             pass
@@ -99,10 +103,12 @@ def registry_config(*, storage: Path, port: int, realm: str, cert_path: Path) ->
 
 
 class LoopbackRegistry:
-    """Where a launched registry answers and logs; for classes with `port` and `directory`."""
+    """Where a launched registry answers and logs; for classes with `port` and `directory`.
+    With `tls` set before `start()` (`glcr sandbox up --tls`), it serves https (`with_tls`)."""
 
     port: int
     directory: Path
+    tls: TlsFiles | None = None
 
     @property
     def host(self) -> str:
@@ -110,7 +116,18 @@ class LoopbackRegistry:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}"
+        return f"{'https' if self.tls else 'http'}://{self.host}"
+
+    @property
+    def verify(self) -> Any:
+        return verify_for(self.tls)
+
+    def with_tls(self, config: dict) -> dict:
+        """The registry's config with `http.tls` when it serves https (distribution's and GitLab's
+        registry read the same keys: configuration.go, HTTP.TLS.Certificate/Key)."""
+        if self.tls is not None:
+            config["http"]["tls"] = {"certificate": str(self.tls.certificate), "key": str(self.tls.key)}
+        return config
 
     @property
     def log_path(self) -> Path:
@@ -119,26 +136,35 @@ class LoopbackRegistry:
 
 @dataclass
 class RegistryProcess(LoopbackRegistry):
-    """One `docker-registry serve` child process; `start()` returns once `/v2/` answers 401."""
+    """One `docker-registry serve` child process; `start()` returns once `/v2/` answers 401.
+
+    A subclass runs another single-process registry by overriding `find_binary` and `config`."""
 
     directory: Path
     realm: str
     cert_path: Path
     port: int = 0
     binary: str | None = None
+    kind: str = field(default="distribution", init=False)
     _proc: subprocess.Popen | None = field(default=None, init=False, repr=False)
     _log: object | None = field(default=None, init=False, repr=False)
+    what = "docker-registry"  # how errors name it
+
+    def find_binary(self) -> str:
+        return find_binary(self.binary)
+
+    def config(self) -> dict:
+        return registry_config(
+            storage=self.directory / "storage", port=self.port, realm=self.realm, cert_path=self.cert_path
+        )
 
     def start(self) -> None:
-        binary = find_binary(self.binary)
+        binary = self.find_binary()
         self.directory.mkdir(parents=True, exist_ok=True)
         if not self.port:
             self.port = free_port()
         config_path = self.directory / "config.yml"
-        config = registry_config(
-            storage=self.directory / "storage", port=self.port, realm=self.realm, cert_path=self.cert_path
-        )
-        config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+        config_path.write_text(yaml.safe_dump(self.with_tls(self.config()), sort_keys=False))
         self._log = open(self.log_path, "ab")
         self._proc = subprocess.Popen(
             [binary, "serve", str(config_path)],
@@ -151,7 +177,7 @@ class RegistryProcess(LoopbackRegistry):
     def _wait_ready(self) -> None:
         assert self._proc is not None
         try:
-            wait_until_serving(self.url, self._proc, "docker-registry", self.log_path, START_TIMEOUT_S)
+            wait_until_serving(self.url, self._proc, self.what, self.log_path, START_TIMEOUT_S, self.verify)
         except RuntimeError:
             self.stop()
             raise

@@ -15,18 +15,29 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from glcr_sandbox.context import Knobs, SandboxContext
 from glcr_sandbox.jobs import Jobs
 from glcr_sandbox.keys import SigningKey
 from glcr_sandbox.latency_proxy import LatencyProxy
 from glcr_sandbox.registry_client import RegistryClient
-from glcr_sandbox.registry_kinds import DEFAULT_KIND, AnyRegistryProcess, check_kind, make_process, registry_settings
+from glcr_sandbox.registry_kinds import (
+    DEFAULT_KIND,
+    DISTRIBUTION,
+    GITLAB,
+    AnyRegistryProcess,
+    check_kind,
+    make_process,
+    registry_settings,
+)
 from glcr_sandbox.registry_process import free_port
+from glcr_sandbox.seed import redate_tag
 from glcr_sandbox.server import SandboxHTTPServer, ServerThread
+from glcr_sandbox.tls import TlsFiles, verify_for
+from glcr_sandbox.tls import ensure as ensure_tls
 from glcr_sandbox.state import DEVELOPER, MAINTAINER, OWNER, REPORTER, Namespace, Project, World, utcnow
 from glcr_sandbox.tag_details import TagInspector
 
@@ -46,6 +57,7 @@ class Sandbox:
     server: ServerThread
     tokens: dict[str, str] = field(default_factory=dict, repr=False)  # username -> api token
     proxy: LatencyProxy | None = None
+    tls: TlsFiles | None = None  # https with a throwaway CA (tls.ca) for the API and the registry
 
     def __repr__(self) -> str:  # no tokens in test reports
         return f"Sandbox(url={self.url!r}, registry_host={self.registry_host!r}, state_dir={str(self.state_dir)!r})"
@@ -64,10 +76,13 @@ class Sandbox:
         registry_binary: str | None = None,
         registry_latency_ms: int = 0,
         registry_kind: str = DEFAULT_KIND,
+        tls: bool = False,
     ) -> "Sandbox":
         """`registry_latency_ms`: put a relay that delays every registry request in front of the
         registry and name it in repository locations (benchmarks: latency on both sides).
-        `registry_kind`: "gitlab" (GitLab's own registry, the default) or "distribution"."""
+        `registry_kind`: "gitlab" (GitLab's own registry, the default) or "distribution".
+        `tls`: the API and the registry serve https, with a certificate signed by a throwaway CA
+        kept in STATE_DIR/tls (`sandbox.tls.ca`: what clients are given as SSL_CERT_FILE)."""
         check_kind(registry_kind)
         state_dir = Path(state_dir)
         state_dir.mkdir(parents=True, exist_ok=True)
@@ -78,40 +93,52 @@ class Sandbox:
                 f"the state directory {state_dir} holds images of the {world.registry_kind} registry; "
                 f"start it with --registry {world.registry_kind}, or use another --state-dir"
             )
+        tls_files = ensure_tls(state_dir / "tls") if tls else None
+        scheme = "https" if tls_files else "http"
         # The API port must be known before the registry starts: it is the token realm.
         api_port = port or free_port()
         registry = make_process(
             registry_kind,
             state_dir,
-            realm=f"http://127.0.0.1:{api_port}/jwt/auth",
+            realm=f"{scheme}://127.0.0.1:{api_port}/jwt/auth",
             cert_path=key.cert_path,
             port=registry_port,
             binary=registry_binary,
         )
+        registry.tls = tls_files
         registry.start()
         with world.lock:
             world.registry_kind = registry_kind
             world.settings.update(registry_settings(registry_kind))
             world.save()
-        client = RegistryClient(registry.url, key)
+        client = RegistryClient(registry.url, key, verify=verify_for(tls_files))
         jobs = Jobs()
-        ctx = SandboxContext(
-            world, key, client, TagInspector(client), jobs, Knobs(latency_ms=latency_ms), registry_kind=registry_kind
-        )
+        # Not GitLab, and only on distribution: tag protection rules there too (api_protection).
+        knobs = Knobs(latency_ms=latency_ms, tag_rules_without_gitlab_api=registry_kind == DISTRIBUTION)
+        ctx = SandboxContext(world, key, client, TagInspector(client), jobs, knobs, registry_kind=registry_kind)
+        try:
+            ctx.mode  # ask the registry now, as GitLab would on its first request
+        except Exception:
+            jobs.stop()
+            client.close()
+            registry.stop()
+            raise
         proxy = None
         if registry_latency_ms > 0:
             proxy = LatencyProxy("127.0.0.1", registry.port, registry_latency_ms).start()
             ctx.public_registry_host = proxy.host
         try:
-            server = ServerThread(SandboxHTTPServer(api_port, ctx))
+            server = ServerThread(SandboxHTTPServer(
+                api_port, ctx, tls=tls_files.server_context() if tls_files else None))
         except OSError:
             jobs.stop()
             client.close()
             registry.stop()
             raise
-        sandbox = cls(state_dir, ctx, registry, server, proxy=proxy)
-        if registry_kind == "gitlab":
+        sandbox = cls(state_dir, ctx, registry, server, proxy=proxy, tls=tls_files)
+        if registry_kind == GITLAB:
             ctx.push_time_setter = sandbox.set_push_times
+        ctx.backdater = sandbox.backdate
         sandbox.tokens = sandbox._ensure_default_world()
         if token_expire_delay_minutes is not None:
             with world.lock:
@@ -139,7 +166,7 @@ class Sandbox:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.server.port}"
 
     @property
     def token(self) -> str:
@@ -175,12 +202,14 @@ class Sandbox:
             "registry_host": self.registry_host,
             "registry_url": self.registry_url,
             "registry_kind": self.registry_kind,
+            "registry_mode": asdict(self.ctx.mode),  # what the GitLab side found the registry supports
             "state_dir": str(self.state_dir),
+            **({"ca_file": str(self.tls.ca)} if self.tls else {}),
         }
 
     def registry_client(self) -> RegistryClient:
         """A new full-access registry client (tokens signed with the sandbox key). Close it."""
-        return RegistryClient(self.registry_url, self.ctx.key)
+        return RegistryClient(self.registry_url, self.ctx.key, verify=verify_for(self.tls))
 
     # --- world helpers for tests (the control API offers the same over HTTP) -------------
 
@@ -222,11 +251,31 @@ class Sandbox:
         grp = self.world.find_namespace(group) if group is not None else None
         self.world.set_member(user, access_level, project=proj, group=grp)
 
+    def backdate(self, repo: str, times: Mapping[str, dt.datetime | dt.timedelta]) -> dict[str, str]:
+        """Make tags of `repo` look as old to GitLab as `times` says, on any registry:
+        `{"v1": dt.timedelta(days=30)}` (30 days old) or `{"v1": a datetime}`.
+
+        With the GitLab API (the metadata database) GitLab dates a tag by its push time: that is
+        backdated in the registry's database, digests unchanged. Without it (GitLab's registry
+        in legacy mode, distribution) GitLab dates a tag by its image config's `created`: the
+        tag is re-pointed at a copy of its image saying so (seed.redate_tag: a new digest;
+        tags given the same time share it again; tags left out keep the old image).
+        Returns {tag: its digest now}."""
+        now = utcnow()
+        when = {tag: now - t if isinstance(t, dt.timedelta) else t for tag, t in times.items()}
+        with self.registry_client() as registry:
+            if not self.ctx.gitlab_api:
+                return {tag: redate_tag(registry, repo, tag, at) for tag, at in when.items()}
+            self.set_push_times(repo, when)
+            found = {tag: registry.manifest(repo, tag) for tag in when}
+            return {tag: fetched.digest for tag, fetched in found.items() if fetched is not None}
+
     def set_push_times(self, repo: str, times: dict[str, dt.datetime]) -> None:
-        """Give tags of `repo` a history: on GitLab's registry, backdate their push times (what
-        its cleanup reads) in the registry's database. Third-party registries have no push
-        time; GitLab reads the image config's `created` there, which the seeder already sets."""
-        if self.registry_kind != "gitlab":
+        """Give tags of `repo` a history: on GitLab's registry with its database, backdate their
+        push times (what its cleanup reads) in the registry's database. Elsewhere a no-op: there
+        is no push time, GitLab reads the image config's `created`, which the seeder sets (to
+        change it afterwards, use `backdate`)."""
+        if self.registry_kind != GITLAB:
             return
         changed = self.registry_process.set_push_times(repo, times)  # type: ignore[union-attr]
         if changed != len(times):

@@ -130,6 +130,47 @@ def tag_existing(registry: RegistryClient, repo: str, tag: str, digest: str) -> 
     return registry.put_manifest(repo, tag, fetched.raw, fetched.media_type)
 
 
+def redate_tag(registry: RegistryClient, repo: str, tag: str, created: dt.datetime) -> str:
+    """Point `tag` at a copy of its image whose config says `created` (RFC 3339, UTC); returns
+    the new digest.
+
+    On registries without push times (GitLab's without its database, distribution) the image
+    config's `created` is all GitLab dates a tag by, so this is how a tag gets older there.
+    The copy has the same layers and a new config, so a new digest: other tags on the old
+    digest keep the old image and date. A Docker manifest list or OCI index is copied with
+    every child re-dated (GitLab dates a Docker list by its linux/amd64 child; an OCI index it
+    cannot date at all)."""
+    fetched = registry.manifest(repo, tag)
+    if fetched is None:
+        raise LookupError(f"{repo}:{tag} does not exist")
+    raw, media_type = _redated(registry, repo, fetched.raw, fetched.media_type, created)
+    return registry.put_manifest(repo, tag, raw, media_type)
+
+
+def _redated(registry: RegistryClient, repo: str, raw: bytes, media_type: str, created: dt.datetime) -> tuple[bytes, str]:
+    manifest = json.loads(raw)
+    media_type = media_type or manifest.get("mediaType", "")
+    if "manifests" in manifest:  # a list or index: re-date each child, push it by digest
+        for entry in manifest["manifests"]:
+            child = registry.manifest(repo, entry["digest"])
+            if child is None:
+                raise LookupError(f"{repo}@{entry['digest']} does not exist")
+            child_raw, child_type = _redated(registry, repo, child.raw, child.media_type, created)
+            registry.put_manifest(repo, sha256_digest(child_raw), child_raw, child_type)
+            entry.update(size=len(child_raw), digest=sha256_digest(child_raw))
+        return _json(manifest), media_type
+    descriptor = manifest.get("config") or {}
+    blob = registry.blob(repo, descriptor["digest"]) if descriptor.get("digest") else None
+    config = json.loads(blob) if blob else None
+    if not isinstance(config, dict) or "rootfs" not in config:
+        raise ValueError(f"{repo}: not an image (its config has no rootfs), so it has no date to change")
+    config["created"] = _rfc3339(created)
+    new_config = _json(config)
+    registry.upload_blob(repo, new_config, skip_existing=True)
+    manifest["config"] = {**descriptor, "size": len(new_config), "digest": sha256_digest(new_config)}
+    return _json(manifest), media_type
+
+
 def push_index(
     registry: RegistryClient,
     repo: str,
@@ -292,23 +333,34 @@ def seed_many_tags(
 DEMO_PROJECT = "demo/app"
 
 
-def _control(api_url: str, method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
-    return httpx.request(method, f"{api_url.rstrip('/')}/-/sandbox/{path}", json=body, timeout=30)
+def _control(api_url: str, method: str, path: str, body: dict[str, Any] | None = None, *,
+             verify: Any = True) -> httpx.Response:
+    """`verify`: httpx's; a sandbox with --tls is reached with its CA (the registry client's)."""
+    return httpx.request(method, f"{api_url.rstrip('/')}/-/sandbox/{path}", json=body, timeout=30, verify=verify)
 
 
-def set_push_times(api_url: str, repo: str, times: dict[str, dt.datetime]) -> None:
+def set_push_times(api_url: str, repo: str, times: dict[str, dt.datetime], *, verify: Any = True) -> None:
     """Backdate tags on a sandbox over GitLab's registry (a no-op over a third-party one)."""
     body = {"repository": repo, "times": {tag: when.isoformat() for tag, when in times.items()}}
-    _control(api_url, "POST", "push-times", body).raise_for_status()
+    _control(api_url, "POST", "push-times", body, verify=verify).raise_for_status()
 
 
-def ensure_project(api_url: str, full_path: str) -> None:
+def backdate(api_url: str, repo: str, times: dict[str, dt.datetime], *, verify: Any = True) -> dict[str, str]:
+    """Make tags look as old as `times` to GitLab on any registry (Sandbox.backdate, over the
+    control API); returns {tag: digest now}, which changes where the config is rewritten."""
+    body = {"repository": repo, "times": {tag: when.isoformat() for tag, when in times.items()}}
+    resp = _control(api_url, "POST", "backdate", body, verify=verify)
+    resp.raise_for_status()
+    return dict(resp.json()["digests"])
+
+
+def ensure_project(api_url: str, full_path: str, *, verify: Any = True) -> None:
     """Create the project (and its group) through the control API unless it exists."""
     namespace, _, path = full_path.rpartition("/")
-    resp = _control(api_url, "POST", "groups", {"path": namespace})
+    resp = _control(api_url, "POST", "groups", {"path": namespace}, verify=verify)
     if resp.status_code not in (201, 400):  # 400: the group exists
         resp.raise_for_status()
-    resp = _control(api_url, "POST", "projects", {"namespace": namespace, "path": path})
+    resp = _control(api_url, "POST", "projects", {"namespace": namespace, "path": path}, verify=verify)
     if resp.status_code not in (201, 400):
         resp.raise_for_status()
 
@@ -336,7 +388,8 @@ def seed_demo(
     """
     now = now or dt.datetime.now(UTC)
     day = dt.timedelta(days=1)
-    ensure_project(api_url, DEMO_PROJECT)
+    verify = registry.verify  # the sandbox's one CA, when it serves https
+    ensure_project(api_url, DEMO_PROJECT, verify=verify)
     result: dict[str, dict[str, str]] = {}
 
     app = result.setdefault("demo/app", {})
@@ -371,12 +424,12 @@ def seed_demo(
 
     if history:
         ages.update({"latest": 30, "stable": 90, sbom_tag: 30, **signatures})
-        set_push_times(api_url, "demo/app", {tag: now - age * day for tag, age in ages.items()})
+        set_push_times(api_url, "demo/app", {tag: now - age * day for tag, age in ages.items()}, verify=verify)
         set_push_times(api_url, "demo/app/api",
-                       {"v1.0.0": now - 120 * day, "v1.1.0": now - 20 * day, "latest": now - 20 * day})
+                       {"v1.0.0": now - 120 * day, "v1.1.0": now - 20 * day, "latest": now - 20 * day}, verify=verify)
         set_push_times(api_url, "demo/app/web", {"v2.0.0": now - 7 * day, "latest": now - 7 * day,
-                                                 cosign_tag(web["v2.0.0"]): now - 7 * day})
-    _control(api_url, "POST", "sync").raise_for_status()
+                                                 cosign_tag(web["v2.0.0"]): now - 7 * day}, verify=verify)
+    _control(api_url, "POST", "sync", verify=verify).raise_for_status()
     return result
 
 

@@ -8,6 +8,7 @@ Injected latency and the rate limit apply to /api/v4 and /jwt/auth, never to /-/
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -59,10 +60,32 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128  # benchmarks open many connections at once
 
-    def __init__(self, port: int, ctx: SandboxContext) -> None:
+    def __init__(self, port: int, ctx: SandboxContext, *, tls: ssl.SSLContext | None = None) -> None:
+        """`tls`: serve https with this server context (`glcr sandbox up --tls`)."""
         self.ctx = ctx
         self.router = build_router()
+        self.tls = tls
         super().__init__(("127.0.0.1", port), SandboxHandler)
+
+    def get_request(self) -> tuple:
+        sock, address = super().get_request()
+        if self.tls is not None:
+            # The handshake happens in the request's own thread (process_request_thread), so a
+            # client that connects and says nothing does not stop the accepting thread.
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, address
+
+    def process_request_thread(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+        if self.tls is not None:
+            try:
+                request.settimeout(10)
+                request.do_handshake()
+                request.settimeout(None)
+            except (ssl.SSLError, OSError):
+                # A client that does not trust the CA ends the handshake; as GitLab's nginx would.
+                self.shutdown_request(request)
+                return
+        super().process_request_thread(request, client_address)
 
 
 class SandboxHandler(BaseHTTPRequestHandler):

@@ -161,7 +161,7 @@ class World:
         self.history: dict[str, dict[str, list]] = {}  # per project id: branches, deployments... (api_inuse.py)
         self.settings: dict[str, Any] = dict(DEFAULT_SETTINGS)
         self.sequences: dict[str, int] = {}
-        # Which registry holds this world's images ("gitlab" or "distribution"); None: not yet
+        # Which registry holds this world's images (registry_kinds.KINDS); None: not yet
         # chosen. A state directory keeps its kind: the other registry cannot read its images.
         self.registry_kind: str | None = None
         if path is not None and path.exists():

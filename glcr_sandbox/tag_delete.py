@@ -1,11 +1,12 @@
-"""GitLab's tag delete, both variants (Projects::ContainerRepository::DeleteTagsService).
+"""GitLab's tag delete, both variants (Projects::ContainerRepository::DeleteTagsService picks
+Gitlab:: when `client.supports_tag_delete?`, else ThirdParty::).
 
 Third-party (ThirdParty::DeleteTagsService): distribution 2.8 cannot delete a tag by name
 (DELETE by tag answers 400 DIGEST_INVALID), so GitLab re-points every tag to one tiny dummy
 manifest, then deletes that manifest by digest: the registry drops all tags pointing at it,
 and the real images keep their other tags.
-GitLab's own registry (Gitlab::DeleteTagsService): `DELETE /v2/<path>/manifests/<tag>` removes
-that tag only, one request per tag.
+GitLab's registry, with or without its metadata database (Gitlab::DeleteTagsService):
+`DELETE /v2/<path>/manifests/<tag>` removes that tag only, one request per tag.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
 
 import httpx
 
@@ -85,3 +87,35 @@ def delete_tags_gitlab(
     if not deleted:
         return [], f"could not delete tags: {', '.join(names)}"[:1000]
     return deleted, None
+
+
+PROTECTED_TAGS_ERROR = "cannot delete protected tag(s)"  # Gitlab::DeleteTagsService
+
+
+def delete_tags_service(
+    registry: RegistryClient,
+    repo: str,
+    names: list[str],
+    *,
+    tag_delete: bool,
+    protected: Callable[[str], bool] | None = None,
+    timeout_s: float = 0,
+) -> tuple[list[str], str | None]:
+    """DeleteTagsService#delete_service: by tag when the registry supports it, else the dummy
+    manifest. Returns (deleted, error message or None).
+
+    `protected` (is_protected(name)): Gitlab::DeleteTagsService#filter_out_protected! drops
+    those names and fails with "cannot delete protected tag(s)" when none is left. Not GitLab:
+    the third-party variant filters them too (silently), so that glcr's protected-tag handling
+    is exercised on distribution as well (see api_protection)."""
+    if not names:
+        return [], None
+    left = [n for n in names if protected is None or not protected(n)]
+    if tag_delete:
+        if not left:
+            return [], PROTECTED_TAGS_ERROR
+        return delete_tags_gitlab(registry, repo, left, timeout_s=timeout_s)
+    try:
+        return delete_tags(registry, repo, left), None
+    except TagDeleteError as exc:
+        return [], str(exc)

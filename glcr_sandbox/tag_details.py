@@ -1,8 +1,10 @@
 """What GitLab shows for a tag (ContainerRegistry::Tag).
 
-Third-party registry: digest: the manifest's Docker-Content-Digest; revision: the config blob
-digest without `sha256:`; created_at: the config blob's `created` (the image build time, not
-the push time); total_size: the sum of layer sizes for image manifests, else None.
+Without the GitLab API (third-party, or GitLab's registry without its database): digest: the
+manifest's Docker-Content-Digest; revision: the config blob digest without `sha256:`;
+created_at: the config blob's `created` (the image build time, not the push time); total_size:
+the sum of layer sizes for image manifests, else None. The manifest is read as GitLab reads
+it (image types only): a Docker manifest list is its linux/amd64 image, an OCI index nothing.
 GitLab's own registry (`from_api`, ContainerRepository#transform_tags_page): every field comes
 from `/gitlab/v1/.../tags/list/`: created_at is when the tag was pushed, total_size the
 registry's size_bytes, revision the config digest's hex ("" for an index, which has none).
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from glcr_sandbox.media_types import INDEX_MEDIA_TYPES
-from glcr_sandbox.registry_client import RegistryClient
+from glcr_sandbox.registry_client import ACCEPT_IMAGE_MANIFESTS, RegistryClient
 
 _FRACTION = re.compile(r"(\.\d{6})\d+")  # Go writes nanoseconds; Python parses microseconds
 
@@ -67,6 +69,33 @@ def parse_created(value: Any) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
 
 
+# Ruby's Date._rfc3339 (what `DateTime.rfc3339(config['created'])` accepts): a full date and
+# time with a zone, `T`, `t` or a space between, surrounding blanks allowed; anything else is an
+# ArgumentError, which ContainerRegistry::Tag#created_at rescues as "no date".
+_RFC3339 = re.compile(
+    r"\A\s*(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[-+]\d{2}:\d{2})\s*\Z",
+    re.ASCII,
+)
+
+
+def parse_rfc3339(value: Any) -> dt.datetime | None:
+    """An image config's `created` as GitLab parses it, strictly; None when GitLab has no date."""
+    match = _RFC3339.match(value) if isinstance(value, str) else None
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    if zone in ("Z", "z"):
+        tz = dt.timezone.utc
+    else:
+        sign = -1 if zone[0] == "-" else 1
+        tz = dt.timezone(sign * dt.timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])))
+    try:
+        return dt.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second),
+                           int((fraction or "0")[:6].ljust(6, "0")), tzinfo=tz)  # fmt: skip
+    except ValueError:  # 2024-02-30, 25:00: Ruby refuses them too
+        return None
+
+
 def format_created(value: dt.datetime) -> str:
     """DateTime#as_json: milliseconds and the offset written out (`+00:00`)."""
     text = value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}"
@@ -83,7 +112,11 @@ class TagInspector:
         self._lock = threading.Lock()
 
     def inspect(self, repo: str, tag: str) -> TagInfo | None:
-        fetched = self._registry.manifest(repo, tag)
+        """ContainerRegistry::Tag without the GitLab API: the manifest read with GitLab's Accept
+        (image manifests only), so a Docker manifest list is seen as its linux/amd64 image
+        (digest, config, date and size of that image) and an OCI index not at all: None, which
+        is `Tag#valid?` false (REST 404 "Tag Not Found", undated in cleanup)."""
+        fetched = self._registry.manifest(repo, tag, accept=ACCEPT_IMAGE_MANIFESTS)
         if fetched is None:
             return None
         try:
@@ -97,7 +130,7 @@ class TagInspector:
         config = self._config(repo, config_digest) if config_digest else None
         layers = manifest.get("layers")
         total = sum(int(layer.get("size", 0)) for layer in layers) if isinstance(layers, list) else None
-        created = parse_created(config.get("created")) if config else None
+        created = parse_rfc3339(config.get("created")) if config else None
         return TagInfo(tag, fetched.digest, media_type, config_digest, created, total)
 
     def inspect_gitlab(self, repo: str, tag: str) -> TagInfo | None:

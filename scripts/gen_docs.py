@@ -6,7 +6,7 @@
 
 Everything comes from the app itself: commands, arguments, options, defaults and help text
 (the command docstrings, examples included), the environment variables in
-glcr.cli.context.ENVIRONMENT and the exit codes in glcr.errors.ExitCode. Nothing is listed by
+glcr.settings.ENVIRONMENT and the exit codes in glcr.errors.ExitCode. Nothing is listed by
 hand except the FILES section, so a new command shows up on the next run. The output depends
 on nothing but the code: no dates, no terminal width, and GLCR_* variables are cleared before
 the app is imported (their values would otherwise become documented defaults).
@@ -363,7 +363,7 @@ def exit_codes() -> list[tuple[int, str, str]]:
 
 
 def main_page(root: Any, version: str) -> str:
-    from glcr.cli.context import ENVIRONMENT
+    from glcr.settings import ENVIRONMENT
 
     summary = first_sentence(root.help) or "the GitLab Container Registry from the command line"
     out = header(PROG, PROG, summary, version)
@@ -389,7 +389,7 @@ def main_page(root: Any, version: str) -> str:
     out += [".fi", ".RE"]
     out += [".SH ENVIRONMENT"]
     for name, meaning in ENVIRONMENT.items():
-        out += [".TP", f".B {esc(name)}", line(meaning)]
+        out += [".TP", f".B {esc(name)}", line(str(meaning))]
     out += [".SH FILES"]
     for name, meaning in FILES:
         out += [".TP", f"\\fI{esc(name)}\\fR", line(meaning)]

@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
-from glcr.credentials import Credentials
-from glcr.gitlab.rest import GitLabRest
 
 
 @dataclass(frozen=True)
@@ -23,8 +21,8 @@ def _limits(settings: Mapping[str, Any]) -> CleanupLimits:
     return CleanupLimits(MappingProxyType(current(settings)))
 
 
-def read_cleanup_limits(creds: Credentials) -> CleanupLimits:
-    return _limits(GitLabRest(creds).settings())
+async def read_cleanup_limits(session: Any) -> CleanupLimits:
+    return _limits(await session.rest.settings())
 
 
 @dataclass(frozen=True)
@@ -34,7 +32,7 @@ class LimitsChange:
     after: CleanupLimits | None  # None: nothing sent (no change, or a dry run)
 
 
-def change_cleanup_limits(creds: Credentials, wanted: Mapping[str, Any], *,
+async def change_cleanup_limits(session: Any, wanted: Mapping[str, Any], *,
                           review: Callable[[tuple], None], confirm: Callable[[str], None],
                           dry_run: bool = False) -> LimitsChange:
     """Send the `wanted` values (validated by cleanup_limits.validate) that differ, after
@@ -42,17 +40,17 @@ def change_cleanup_limits(creds: Credentials, wanted: Mapping[str, Any], *,
     from glcr.errors import RefusedError
     from glcr.settings_admin.cleanup_limits import diff, unapplied
 
-    rest = GitLabRest(creds)
-    before = _limits(rest.settings())
+    rest = session.rest
+    before = _limits(await rest.settings())
     changes = tuple(diff(dict(before.values), wanted))
     if not changes:
         return LimitsChange(before, (), None)
     review(changes)
     if dry_run:
         return LimitsChange(before, changes, None)
-    confirm(f"Change {len(changes)} instance setting(s) on {creds.url}?")
+    confirm(f"Change {len(changes)} instance setting(s) on {session.creds.url}?")
     sent = {c.key: c.after for c in changes}
-    answer = rest.update_settings(sent)
+    answer = await rest.update_settings(sent)
     missed = unapplied(sent, answer)
     if missed:
         raise RefusedError(f"GitLab did not apply {', '.join(missed)}",

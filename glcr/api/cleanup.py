@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from glcr.credentials import Credentials, TokenKind
+from glcr.credentials import TokenKind
 from glcr.errors import NotFoundError
 from glcr.models import Project, RegistryKind, Repository, TagDetails
 from glcr.api.protection import guard_cleanup
@@ -156,7 +156,7 @@ async def apply_cleanup(session: Session, project: Project, item: RepositoryClea
     return summarize(plan, replay(paths.journal)), paths.journal
 
 
-def effective_params(creds: Credentials, project: str, overrides: dict) -> tuple[CleanupParams, tuple, bool | None]:
+async def effective_params(session: Session, project: str, overrides: dict) -> tuple[CleanupParams, tuple, bool | None]:
     """The saved policy with the given fields on top, validated as GitLab validates a policy.
 
     Returns (params, warnings, whether the saved policy is enabled; None when it could not be
@@ -164,12 +164,12 @@ def effective_params(creds: Credentials, project: str, overrides: dict) -> tuple
     policy (GitLab's own cleanup is not what runs in CI: the flags are).
     """
     from glcr.errors import AuthError, InvalidInputError, PermissionDeniedError
-    from glcr.gitlab.rest import GitLabRest
     from glcr.policy import merge_policy, validate_policy
 
+    creds = session.creds
     given = {k: v for k, v in overrides.items() if v is not None}
     try:
-        saved = GitLabRest(creds).project(project).get("container_expiration_policy") or {}
+        saved = (await session.rest.project(project)).get("container_expiration_policy") or {}
         enabled = bool(saved.get("enabled"))
     except (AuthError, PermissionDeniedError, NotFoundError):
         # GitLab ignores a job token on GET /projects/:id (not job_token_allowed) and answers as
@@ -243,7 +243,7 @@ async def simulate_policy(session: Session, project: str, overrides: dict, *, no
 
     `in_use` (glcr.api.inuse.InUseOptions): tags in use are kept. Without it, when the saved
     policy is enabled, the simulation reports the in-use tags GitLab's schedule would delete."""
-    params, warnings, enabled = effective_params(session.creds, project, overrides)
+    params, warnings, enabled = await effective_params(session, project, overrides)
     policy = CleanupPolicy(params, tuple(warnings), enabled)
     if on_policy:
         on_policy(policy)

@@ -217,7 +217,7 @@ async def schedule_in_use(session: Any, project: str, overrides: dict, *, now: d
         simulate_cleanup,
     )
 
-    params, warnings, enabled = effective_params(session.creds, project, overrides)
+    params, warnings, enabled = await effective_params(session, project, overrides)
     the_project, items = await simulate_cleanup(session, project, params, now=now)
     simulation = CleanupSimulation(the_project, CleanupPolicy(params, tuple(warnings), enabled), tuple(items), now)
     return (await apply_in_use(session, simulation, None)).in_use

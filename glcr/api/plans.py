@@ -59,7 +59,6 @@ async def bulk_delete(session: Session, path: str, attributes: dict, *, now: dat
     (validated by glcr.policy.validate_bulk_delete), after `review` of what it will delete and
     `confirm(question)` (raises to stop)."""
     from glcr.errors import RefusedError
-    from glcr.gitlab.rest import GitLabRest
     from glcr.policy import CleanupParams
 
     repo = (await resolve_repository(session, path)).repository
@@ -70,7 +69,7 @@ async def bulk_delete(session: Session, path: str, attributes: dict, *, now: dat
         return BulkDelete(decided, False)
     confirm(f"Ask GitLab to delete {decided.result.summary.delete} tag(s) from {repo.path} in the background?")
     try:
-        GitLabRest(session.creds).bulk_delete_tags(repo.project_id, repo.id, dict(attributes))
+        await session.rest.bulk_delete_tags(repo.project_id, repo.id, dict(attributes))
     except RefusedError as exc:
         if "once an hour" in exc.message:
             raise RefusedError(exc.message, hint="GitLab allows one bulk delete per repository per hour; "

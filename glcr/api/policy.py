@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
-from glcr.credentials import Credentials
-from glcr.gitlab.rest import GitLabRest
 
 
 @dataclass(frozen=True)
@@ -23,10 +21,10 @@ def _frozen(value: Any) -> Mapping[str, Any] | None:
     return MappingProxyType(dict(value)) if value else None
 
 
-def read_policy(creds: Credentials, project: str) -> ProjectPolicy:
+async def read_policy(session: Any, project: str) -> ProjectPolicy:
     from glcr.policy import describe_policy, validate_policy
 
-    data = GitLabRest(creds).project(project)
+    data = await session.rest.project(project)
     policy = data.get("container_expiration_policy")
     checks = validate_policy({k: v for k, v in (policy or {}).items() if k != "next_run_at"}) if policy else None
     return ProjectPolicy(int(data["id"]), data.get("path_with_namespace", project), _frozen(policy), checks,
@@ -41,7 +39,7 @@ class PolicyUpdate:
     next_run_at: str | None = None
 
 
-def update_policy(creds: Credentials, project: str, changes: Mapping[str, Any], *,
+async def update_policy(session: Any, project: str, changes: Mapping[str, Any], *,
                   review: Callable[[Any, Any], None], confirm: Callable[[str], None],
                   dry_run: bool = False) -> PolicyUpdate:
     """Merge `changes` into the saved policy, `review(change, checks)`, refuse what GitLab would
@@ -51,8 +49,8 @@ def update_policy(creds: Credentials, project: str, changes: Mapping[str, Any], 
 
     # The given fields on their own first (an invalid RE2 too, enabled or not): nothing is read or saved.
     validate_policy_fields(changes).raise_for_errors("the policy was not sent")
-    rest = GitLabRest(creds)
-    data = rest.project(project)
+    rest = session.rest
+    data = await rest.project(project)
     path = data.get("path_with_namespace", project)
     change = merge_policy(data.get("container_expiration_policy"), dict(changes))
     checks = validate_policy(change.after)
@@ -61,5 +59,5 @@ def update_policy(creds: Credentials, project: str, changes: Mapping[str, Any], 
     if not change.changed or dry_run:
         return PolicyUpdate(path, change, False)
     confirm(f"Update the cleanup policy of {path}?")
-    updated = rest.update_project(data["id"], {"container_expiration_policy_attributes": change.payload()})
+    updated = await rest.update_project(data["id"], {"container_expiration_policy_attributes": change.payload()})
     return PolicyUpdate(path, change, True, (updated.get("container_expiration_policy") or {}).get("next_run_at"))

@@ -25,12 +25,12 @@ from glcr.policy.protection import (
 
 
 async def for_project(session: Any, project_id: int | str) -> Protection:
-    return await read_protection(session.api, project_id)
+    return await read_protection(session.api, session.memo, project_id)
 
 
 async def for_user_delete(session: Any, project_id: int | str) -> tuple[Protection, Caller]:
-    protection = await read_protection(session.api, project_id)
-    caller = await read_caller(session.api, project_id) if protection.rules else Caller()
+    protection = await read_protection(session.api, session.memo, project_id)
+    caller = await read_caller(session.api, session.memo, project_id) if protection.rules else Caller()
     return protection, caller
 
 
@@ -63,7 +63,7 @@ async def explain_refusals(session: Any, repo: Any, results: list) -> list:
     refused = [r for r in results if isinstance(getattr(r, "error", None), ProtectedTagError)]
     if not refused:
         return results
-    protection = await read_protection(session.api, repo.project_id)
+    protection = await read_protection(session.api, session.memo, repo.project_id)
     explained = {r.tag: r.error.explained(protection) for r in refused}
     out = [_explained(r, explained[r.tag]) if r.tag in explained else r for r in results]
     failed = [r for r in out if r.outcome.value == "failed"]
@@ -103,14 +103,8 @@ class RuleChange:
     sent: bool
 
 
-def _rest(session: Any):
-    from glcr.gitlab.rest import GitLabRest
-
-    return GitLabRest(session.creds)
-
-
-def _project(rest: Any, project: str) -> tuple[int, str]:
-    data = rest.project(project)
+async def _project(rest: Any, project: str) -> tuple[int, str]:
+    data = await rest.project(project)
     return int(data["id"]), data.get("path_with_namespace", project)
 
 
@@ -118,10 +112,10 @@ async def project_rules(session: Any, project: str) -> ProjectRules:
     from glcr.errors import NotFoundError
     from glcr.gitlab.protection import list_rules
 
-    rest = _rest(session)
-    project_id, path = _project(rest, project)
+    rest = session.rest
+    project_id, path = await _project(rest, project)
     try:
-        return ProjectRules(project_id, path, tuple(list_rules(rest, project_id)))
+        return ProjectRules(project_id, path, tuple(await list_rules(rest, project_id)))
     except NotFoundError:
         return ProjectRules(project_id, path, None)
 
@@ -144,13 +138,13 @@ async def add_rule(session: Any, project: str, pattern: str, push: str, delete: 
     from glcr.gitlab.protection import create_rule, list_rules
     from glcr.policy.protection import validate_new_rule
 
-    rest = _rest(session)
-    project_id, path = _project(rest, project)
-    body = validate_new_rule(pattern, push, delete, list_rules(rest, project_id))
+    rest = session.rest
+    project_id, path = await _project(rest, project)
+    body = validate_new_rule(pattern, push, delete, await list_rules(rest, project_id))
     review(body, await tag_matches(session, project_id, pattern))
     if dry_run:
         return RuleChange(path, None, body, None, False)
-    return RuleChange(path, None, body, create_rule(rest, project_id, body), True)
+    return RuleChange(path, None, body, await create_rule(rest, project_id, body), True)
 
 
 async def update_rule(session: Any, project: str, rule: str, *, pattern: str | None = None,
@@ -162,9 +156,9 @@ async def update_rule(session: Any, project: str, rule: str, *, pattern: str | N
     from glcr.gitlab import protection as gitlab_protection
     from glcr.policy.protection import find_rule, validate_update
 
-    rest = _rest(session)
-    project_id, path = _project(rest, project)
-    existing = gitlab_protection.list_rules(rest, project_id)
+    rest = session.rest
+    project_id, path = await _project(rest, project)
+    existing = await gitlab_protection.list_rules(rest, project_id)
     before = find_rule(existing, rule)
     body = validate_update(before, existing, pattern=pattern, min_push=push, min_delete=delete)
     new_pattern = pattern is not None and pattern != before.pattern
@@ -172,7 +166,7 @@ async def update_rule(session: Any, project: str, rule: str, *, pattern: str | N
     if dry_run:
         return RuleChange(path, before, body, None, False)
     confirm(f"Update tag protection rule {before.id} of {path}?")
-    return RuleChange(path, before, body, gitlab_protection.update_rule(rest, project_id, before.id, body), True)
+    return RuleChange(path, before, body, await gitlab_protection.update_rule(rest, project_id, before.id, body), True)
 
 
 async def remove_rule(session: Any, project: str, rule: str, *, review: Callable[[str, TagRule], None],
@@ -182,12 +176,12 @@ async def remove_rule(session: Any, project: str, rule: str, *, review: Callable
     from glcr.gitlab.protection import delete_rule, list_rules
     from glcr.policy.protection import find_rule
 
-    rest = _rest(session)
-    project_id, path = _project(rest, project)
-    found = find_rule(list_rules(rest, project_id), rule)
+    rest = session.rest
+    project_id, path = await _project(rest, project)
+    found = find_rule(await list_rules(rest, project_id), rule)
     review(path, found)
     if dry_run:
         return RuleChange(path, found, {}, None, False)
     confirm(f"Remove tag protection rule {found.id} (`{found.pattern}`) from {path}?")
-    delete_rule(rest, project_id, found.id)
+    await delete_rule(rest, project_id, found.id)
     return RuleChange(path, found, {}, None, True)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from glcr.credentials import Credentials
-from glcr.gitlab.rest import GitLabRest
 from glcr.settings_admin.access import AccessLevel, level_of
 
 
@@ -23,8 +21,8 @@ def _access(project: Mapping[str, Any]) -> RegistryAccess:
                           project.get("container_registry_image_prefix"))
 
 
-def registry_access(creds: Credentials, project: str) -> RegistryAccess:
-    return _access(GitLabRest(creds).project_object(project).attributes)
+async def registry_access(session: Any, project: str) -> RegistryAccess:
+    return _access((await session.rest.project_object(project)).attributes)
 
 
 @dataclass(frozen=True)
@@ -37,15 +35,15 @@ class AccessChange:
         return self.after is not None and self.after.level is not self.before.level
 
 
-def change_registry_access(creds: Credentials, project: str, level: AccessLevel, *,
+async def change_registry_access(session: Any, project: str, level: AccessLevel, *,
                            review: Callable[[RegistryAccess], None], confirm: Callable[[str], None],
                            dry_run: bool = False) -> AccessChange:
     """Set the level after `review(before)`; a change that takes access away asks
     `confirm(question)` (raises to stop). GitLab's answer is checked."""
     from glcr.errors import RefusedError
 
-    rest = GitLabRest(creds)
-    found = rest.project_object(project)
+    rest = session.rest
+    found = await rest.project_object(project)
     before = _access(found.attributes)
     path = before.project_path or project
     review(before)
@@ -54,12 +52,12 @@ def change_registry_access(creds: Credentials, project: str, level: AccessLevel,
     if dry_run:
         return AccessChange(before, None)
     if level is AccessLevel.DISABLED or (level is AccessLevel.PRIVATE and before.level is AccessLevel.ENABLED):
-        count = rest.count_repositories(found)
+        count = await rest.count_repositories(found)
         held = f" Its {count} image repositories stay stored." if count else ""
         who = "nobody" if level is AccessLevel.DISABLED else "only project members"
         confirm(f"Restrict the registry of {path}?{held} Afterwards {who} can pull or push; CI jobs "
                 "that use it may fail. Continue?")
-    after = _access(rest.set_registry_access(found, level.value))
+    after = _access(await rest.set_registry_access(found, level.value))
     if after.level is not level:
         raise RefusedError(f"GitLab kept the container registry of {path} {after.level.value}, not {level.value}",
                            hint="GitLab releases before 14.x only know container_registry_enabled")

@@ -24,7 +24,7 @@ async def list_repositories(session: Session, *, project: str | None = None, gro
         return await session.api.project_repositories(project)
     repos = await session.api.group_repositories(group or "")
     # The group endpoint dropped tags_count in GitLab 15.0: ask each repository (concurrently).
-    return await gather_bounded(session.options.jobs, [lambda r=r: session.api.repository(r.id) for r in repos])
+    return await gather_bounded(session.settings.jobs, [lambda r=r: session.api.repository(r.id) for r in repos])
 
 
 def sort_repositories(repos: list[Repository], key: str) -> list[Repository]:

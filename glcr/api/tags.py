@@ -29,7 +29,7 @@ async def list_tag_details(session: Session, repo: Repository | RepositoryHandle
         handle = await open_repository(session, repo)
         if await session.registry_grants(repo.registry_host, handle.path, "pull"):
             return await registry_tag_details(handle.client, handle.path, repo.location, handle.kind,
-                                              jobs=session.options.registry_jobs, on_total=on_total, progress=on_one)
+                                              jobs=session.settings.registry_jobs, on_total=on_total, progress=on_one)
     except (NetworkError, PermissionDeniedError, AuthError):
         pass  # the registry is not reachable or not ours to read: ask GitLab instead
     tags = await session.api.tags(repo)
@@ -83,7 +83,7 @@ class DeletePreview:
 async def current_digests(session: Session, repo: Repository | RepositoryHandle) -> dict[str, Digest]:
     """Every tag of the repository → its digest now, straight from the registry."""
     handle = await open_repository(session, repo)
-    return await snapshot(handle.client, handle.path, session.options.registry_jobs, kind=handle.kind)
+    return await snapshot(handle.client, handle.path, session.settings.registry_jobs, kind=handle.kind)
 
 
 async def preview_delete(session: Session, repo: Repository | RepositoryHandle, requests: Sequence[DeleteRequest],
@@ -91,7 +91,7 @@ async def preview_delete(session: Session, repo: Repository | RepositoryHandle, 
     """`current`: a snapshot the caller took moments ago (saves resolving every tag twice)."""
     handle = await open_repository(session, repo)
     if current is None:
-        current = await snapshot(handle.client, handle.path, session.options.registry_jobs, kind=handle.kind)
+        current = await snapshot(handle.client, handle.path, session.settings.registry_jobs, kind=handle.kind)
     from glcr.api.protection import guard_requests
 
     _, protected = await guard_requests(session, handle.repository, [r for r in requests if r.tag in current])
@@ -118,7 +118,7 @@ async def execute_delete(session: Session, preview: DeletePreview,
     """Delete on the registry when the token may; otherwise through GitLab's tag API."""
     handle = preview.handle
     repo = handle.repository
-    deleter = TagDeleter(handle.client, handle.path, handle.kind, jobs=session.options.registry_jobs)
+    deleter = TagDeleter(handle.client, handle.path, handle.kind, jobs=session.settings.registry_jobs)
     actions = "delete" if handle.kind.tag_delete else "pull,push,delete"
     if await session.registry_grants(repo.registry_host, handle.path, actions):
         results = await deleter.delete(preview.requested, preview.current, progress)
@@ -139,7 +139,7 @@ async def execute_delete(session: Session, preview: DeletePreview,
 async def _delete_via_gitlab(session: Session, preview: DeletePreview,
                              progress: Callable[[DeleteResult], None] | None) -> list[DeleteResult]:
     handle = preview.handle
-    deleter = TagDeleter(handle.client, handle.path, handle.kind, jobs=session.options.registry_jobs)
+    deleter = TagDeleter(handle.client, handle.path, handle.kind, jobs=session.settings.registry_jobs)
     todo, results = await deleter.classify(preview.requested, preview.current)
     for result in results:
         if progress:
@@ -174,7 +174,7 @@ async def tag_with_siblings(session: Session, repo: Repository | RepositoryHandl
     if details is None:
         return None
     handle = await open_repository(session, repo)
-    current = await snapshot(handle.client, handle.path, session.options.registry_jobs, kind=handle.kind)
+    current = await snapshot(handle.client, handle.path, session.settings.registry_jobs, kind=handle.kind)
     siblings = tuple(sorted(t for t, d in current.items() if d == details.digest and t != name))
     manifest = await handle.client.get_manifest(handle.path, details.digest or name)
     return TagView(details, siblings, manifest)
@@ -196,7 +196,7 @@ async def index_children(session: Session, repo: Repository | RepositoryHandle,
         manifest = await client.get_manifest(path, digest)
         return digest, frozenset(c.digest for c in manifest.children)
 
-    found = await gather_bounded(session.options.registry_jobs, [lambda d=d: one(d) for d in sorted(set(digests))])
+    found = await gather_bounded(session.settings.registry_jobs, [lambda d=d: one(d) for d in sorted(set(digests))])
     return dict(f for f in found if f)
 
 

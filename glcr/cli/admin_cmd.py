@@ -26,7 +26,7 @@ def show(ctx: typer.Context, output: OutputFormat = OUTPUT) -> None:
     """
     from glcr.api.admin import read_cleanup_limits
 
-    _render_values(read_cleanup_limits(app_context(ctx).credentials()).values, output)
+    _render_values(app_context(ctx).run(read_cleanup_limits).values, output)
 
 
 @limits_app.command("set")
@@ -68,8 +68,8 @@ def set_(
         for note in advice(wanted):
             app_ctx.say(f"note: {note}")
 
-    done = change_cleanup_limits(app_ctx.credentials(), wanted, review=review,
-                                 confirm=lambda question: app_ctx.confirm(question, yes), dry_run=dry_run)
+    done = app_ctx.run(lambda s: change_cleanup_limits(
+        s, wanted, review=review, confirm=lambda question: app_ctx.confirm(question, yes), dry_run=dry_run))
     if not done.changes:
         app_ctx.say("Every setting already has that value; nothing changed.")
         _render_values(done.before.values, output)

@@ -99,9 +99,12 @@ class Lookup:
 
     def __init__(self, url: str | None, token: str | None, section: str | None, *,
                  env: dict[str, str] | None = None, cache: Cache | None = None,
-                 deadline: float | None = None, opener: Callable[..., Any] | None = None) -> None:
+                 deadline: float | None = None, opener: Callable[..., Any] | None = None,
+                 ca_file: str | None = None, insecure: bool = False) -> None:
         self.env = dict(os.environ if env is None else env)
         self.request = (url, token, section)
+        self.ca_file = ca_file or self.env.get("GLCR_CA_FILE") or None
+        self.insecure = insecure or self.env.get("GLCR_INSECURE", "").lower() in ("1", "true", "yes", "on")
         self.cache = cache or Cache(cache_file(self.env))
         self.deadline = time.monotonic() + (DEADLINE_SECONDS if deadline is None else deadline)
         self._opener = opener
@@ -112,7 +115,8 @@ class Lookup:
     def from_context(cls, ctx: Any, **kwargs: Any) -> "Lookup":
         """Read --url/--token/--gitlab from the root command line (callbacks do not run in completion)."""
         params = getattr(ctx.find_root(), "params", None) or {}
-        return cls(params.get("url"), params.get("token"), params.get("gitlab"), **kwargs)
+        return cls(params.get("url"), params.get("token"), params.get("gitlab"), ca_file=params.get("ca_file"),
+                   insecure=bool(params.get("insecure")), **kwargs)
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
@@ -125,8 +129,8 @@ class Lookup:
             from glcr.credentials import CredentialRequest, resolve
 
             url, token, section = self.request
-            self._creds = resolve(CredentialRequest(token_flag=token, url_flag=url, config_section=section),
-                                  self.env)
+            self._creds = resolve(CredentialRequest(token_flag=token, url_flag=url, config_section=section,
+                                                    insecure=self.insecure), self.env)
             secret = self._creds.token.reveal() if self._creds.token else ""
             digest = hashlib.sha256(f"{self._creds.url}\0{secret}".encode()).hexdigest()[:16]
             self._identity = f"{self._creds.url}#{digest}"
@@ -146,8 +150,22 @@ class Lookup:
         query = f"?{urlencode(params)}" if params else ""
         request = Request(f"{self._creds.url}/api/v4/{path}{query}",
                           headers={"User-Agent": f"glcr/{__version__} (completion)", **self._creds.api_headers()})
-        with (self._opener or urlopen)(request, timeout=timeout) as response:
+        if self._opener is not None:
+            opened = self._opener(request, timeout=timeout)
+        else:
+            opened = urlopen(request, timeout=timeout, context=self._tls())
+        with opened as response:
             return json.loads(response.read().decode("utf-8"))
+
+    def _tls(self) -> Any:
+        """The CA the commands use (glcr.settings.Settings.ca_bundle), so a TAB trusts what they trust."""
+        import ssl
+
+        from glcr.settings import Settings
+
+        from glcr.transport.factory import tls_context
+
+        return tls_context(Settings(ca_file=self.ca_file, env=self.env).ca_bundle())
 
     def cached(self, kind: str, key: str, fetch: Callable[[], list[Any]]) -> list[Any]:
         """Fresh cache, else fetch within the deadline, else stale cache, else nothing."""

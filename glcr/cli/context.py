@@ -15,22 +15,6 @@ from glcr.settings import Settings
 
 T = TypeVar("T")
 
-# Every environment variable glcr reads, in one place (also listed in --help and the man page).
-ENVIRONMENT = {
-    "GITLAB_URL": "GitLab base URL (default https://gitlab.com)",
-    "GITLAB_TOKEN": "personal, project or group access token",
-    "GITLAB_PRIVATE_TOKEN": "same as GITLAB_TOKEN",
-    "CI_JOB_TOKEN": "inside GitLab CI: the job token (with CI_SERVER_URL, CI_REGISTRY_USER/PASSWORD)",
-    "GLCR_JOBS": "default for --jobs (a whole number, 1-64)",
-    "GLCR_REGISTRY_JOBS": "default for --registry-jobs (a whole number, 1-128)",
-    "GLCR_INSECURE_REGISTRY": "1 (or true/yes/on): plain http to the registry, as docker's insecure-registries",
-    "GLCR_INSECURE": "1 (or true/yes/on): default for --insecure, plain http to a GitLab not on this machine",
-    "PYTHON_GITLAB_CFG": "python-gitlab config file to read tokens from",
-    "NO_COLOR": "disable colours",
-    "GLCR_SANDBOX_REGISTRY_BIN": "`glcr sandbox --registry distribution`: the registry binary (default /usr/bin/docker-registry)",
-    "GLCR_GITLAB_REGISTRY": "`glcr sandbox` (default --registry gitlab): GitLab's registry binary (default ../shared/gitlab-registry/bin/registry beside the checkout)",
-}
-
 
 class Interrupted(GlcrError):
     """Ctrl-C during journaled work. The journal holds every finished outcome; the hint says
@@ -47,8 +31,6 @@ class AppContext:
         """AppContext(settings) or AppContext(url=..., token=..., jobs=...) (fields of Settings)."""
         self.env = dict(os.environ if env is None else env)
         self.settings = replace(settings or Settings(), env=self.env, **fields)
-        if self.settings.insecure:  # glcr.credentials reads it from the environment it is given
-            self.env["GLCR_INSECURE"] = "1"
         self._session: Any = None
         self._session_settings: Any = None
         self._runner: Any = None
@@ -67,27 +49,27 @@ class AppContext:
 
         settings = self.settings
         creds = resolve(CredentialRequest(token_flag=settings.token, url_flag=settings.url,
-                                          config_section=settings.gitlab_section), self.env)
+                                          config_section=settings.gitlab_section, insecure=settings.insecure),
+                        self.env)
         return require_token(creds) if require else creds
 
     def run(self, work: Callable[[Any], Awaitable[T]], *, settings: Settings | None = None,
-            require_token: bool = True, **options: Any) -> T:
+            require_token: bool = True, http: Any = None) -> T:
         """Run async work on this command's one Session and event loop.
 
         Both are made on first use and stay open until `close` (called when the command ends),
         so a command that reads, asks for confirmation, then deletes uses one set of connections,
         one registry token cache and one lookup of the user. `settings` (a command's own copy,
-        e.g. another --jobs), `require_token` and `options` (SessionOptions fields, e.g. a
-        command's own `http=` policy) apply to that first use; a later call may not ask for others.
+        e.g. another --jobs), `require_token` and `http` (a command's own HTTP policy, see
+        Session) apply to that first use; a later call may not ask for others.
         """
         import asyncio
 
-        wanted = (settings or self.settings, require_token, options)
+        wanted = (settings or self.settings, require_token, http)
         if self._session is None:
             from glcr.session import Session
 
-            self._session = Session(self.credentials(require=require_token),
-                                    wanted[0].session_options(**options))
+            self._session = Session(self.credentials(require=require_token), wanted[0], http=http)
             self._session_settings = wanted
         elif wanted != self._session_settings:
             raise ValueError("one session per command: every run() of it takes the same settings")

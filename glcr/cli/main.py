@@ -8,11 +8,11 @@ from typing import Optional
 import typer
 
 from glcr import __version__, settings
-from glcr.cli.context import ENVIRONMENT, AppContext
+from glcr.cli.context import AppContext
 from glcr.cli.lazy import LazyCommand, lazy_group
 
 EPILOG = (
-    "Environment: " + "; ".join(f"{k}: {v}" for k, v in ENVIRONMENT.items()) + ".  "
+    "Environment: " + "; ".join(f"{k}: {v}" for k, v in settings.ENVIRONMENT.items()) + ".  "
     "Exit codes: 0 ok, 2 usage, 3 invalid input, 4 not found, 5 authentication, 6 permission, "
     "7 network, 8 refused by server, 9 partial failure, 10 aborted, 11 stale plan."
 )
@@ -73,22 +73,26 @@ def root(
     # Defaults come from glcr.settings; each environment variable is parsed and checked as its
     # flag is (a bad GLCR_JOBS is one line and exit 3, see lazy._from_environment).
     jobs: int = typer.Option(
-        settings.DEFAULT_JOBS, "--jobs", "-j", min=1, max=settings.MAX_JOBS, envvar=settings.ENVVARS["jobs"],
+        settings.DEFAULT_JOBS, "--jobs", "-j", min=1, max=settings.MAX_JOBS, envvar=settings.envvar("jobs"),
         show_envvar=False,
         help=f"concurrent requests (default {settings.DEFAULT_JOBS}: hides latency, stays far below GitLab's "
-             f"rate limits) [env: {settings.ENVVARS['jobs']}]"),
+             f"rate limits) [env: {settings.envvar('jobs')}]"),
     registry_jobs: int = typer.Option(
         settings.DEFAULT_REGISTRY_JOBS, "--registry-jobs", min=1, max=settings.MAX_REGISTRY_JOBS,
-        envvar=settings.ENVVARS["registry_jobs"], show_envvar=False,
+        envvar=settings.envvar("registry_jobs"), show_envvar=False,
         help=f"concurrent registry requests (default {settings.DEFAULT_REGISTRY_JOBS}: the registry serves them "
-             f"without GitLab's API limits) [env: {settings.ENVVARS['registry_jobs']}]"),
+             f"without GitLab's API limits) [env: {settings.envvar('registry_jobs')}]"),
     insecure_registry: bool = typer.Option(
-        False, "--insecure-registry", envvar=settings.ENVVARS["insecure_registry"], show_envvar=False,
-        help=f"plain http to the registry (loopback hosts always use http) [env: {settings.ENVVARS['insecure_registry']}]"),
+        False, "--insecure-registry", envvar=settings.envvar("insecure_registry"), show_envvar=False,
+        help=f"plain http to the registry (loopback hosts always use http) [env: {settings.envvar('insecure_registry')}]"),
     insecure: bool = typer.Option(
-        False, "--insecure", envvar=settings.ENVVARS["insecure"], show_envvar=False,
+        False, "--insecure", envvar=settings.envvar("insecure"), show_envvar=False,
         help="allow plain http to a GitLab that is not on this machine (the token travels unencrypted) "
-             f"[env: {settings.ENVVARS['insecure']}]"),
+             f"[env: {settings.envvar('insecure')}]"),
+    ca_file: Optional[str] = typer.Option(
+        None, "--ca-file", envvar=settings.envvar("ca_file"), show_envvar=False,
+        help="CA bundle (PEM) that GitLab's and the registry's certificates are checked against, for every "
+             f"call (default: SSL_CERT_FILE, else certifi's public CAs) [env: {settings.envvar('ca_file')}]"),
     debug: bool = typer.Option(False, "--debug", help="log every request to stderr (tokens redacted)"),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="show the version"),
 ) -> None:
@@ -98,7 +102,8 @@ def root(
               "or `glcr auth login`", file=sys.stderr)
     ctx.obj = AppContext(settings.Settings(url=url, token=token, gitlab_section=gitlab, jobs=jobs,
                                            registry_jobs=registry_jobs, debug=debug,
-                                           insecure_registry=insecure_registry, insecure=insecure))
+                                           insecure_registry=insecure_registry, insecure=insecure,
+                                           ca_file=ca_file or None))
     ctx.call_on_close(ctx.obj.close)  # the command's one session, closed when it ends (or fails)
     if insecure:
         print("glcr: warning: --insecure: plain http to GitLab is allowed; the token can be read on the network",

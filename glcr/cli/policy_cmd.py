@@ -26,7 +26,7 @@ def show(ctx: typer.Context, project: str = PROJECT,
     from glcr.api.policy import read_policy
     from glcr.render.policy import render_policy
 
-    found = read_policy(app_context(ctx).credentials(), project)
+    found = app_context(ctx).run(lambda s: read_policy(s, project))
     render_policy(found.project_path, dict(found.policy) if found.policy else None, found.described,
                   found.checks, output)
 
@@ -86,9 +86,9 @@ def set_(
         changes.update(_in_use_keep(app_ctx, project, changes))
         if not changes:
             return
-    done = update_policy(app_ctx.credentials(), project, changes,
-                         review=lambda change, checks: render_policy_change(change, checks, console),
-                         confirm=lambda question: app_ctx.confirm(question, yes), dry_run=dry_run)
+    done = app_ctx.run(lambda s: update_policy(
+        s, project, changes, review=lambda change, checks: render_policy_change(change, checks, console),
+        confirm=lambda question: app_ctx.confirm(question, yes), dry_run=dry_run))
     if not done.sent:
         app_ctx.say("Nothing sent." if dry_run else "No change: the policy already has these values.")
         return

@@ -22,7 +22,7 @@ def show(ctx: typer.Context, project: str = PROJECT, output: OutputFormat = OUTP
     """
     from glcr.api.registry_access import registry_access
 
-    found = registry_access(app_context(ctx).credentials(), project)
+    found = app_context(ctx).run(lambda s: registry_access(s, project))
     _render(found, found, output)
 
 
@@ -81,8 +81,8 @@ def _change(ctx: typer.Context, project: str, level, yes: bool, dry_run: bool, o
         else:
             app_ctx.say(f"{path}: container registry {MEANING[before.level]} -> {MEANING[level]}")
 
-    done = change_registry_access(app_ctx.credentials(), project, level, review=review,
-                                  confirm=lambda question: app_ctx.confirm(question, yes), dry_run=dry_run)
+    done = app_ctx.run(lambda s: change_registry_access(
+        s, project, level, review=review, confirm=lambda question: app_ctx.confirm(question, yes), dry_run=dry_run))
     if done.after is None:
         app_ctx.say("Dry run: nothing changed.")
     elif not done.changed:

@@ -42,7 +42,8 @@ REGISTRY = typer.Option(
     None,
     "--registry",
     help=(
-        "gitlab: GitLab's own registry with its metadata database (what GitLab runs since 16.0); "
+        "gitlab: GitLab's own registry with its metadata database (GitLab.com, opted-in installs); "
+        "gitlab-legacy: the same registry without it (the self-managed default; no PostgreSQL); "
         "distribution: Debian's docker-registry (a third-party registry). "
         "Default: what the state directory was made with, else gitlab"
     ),
@@ -72,10 +73,15 @@ def _say(message: str) -> None:
 
 
 def _exports(info: dict, user: str) -> str:
+    import shlex
+
     tokens = info.get("tokens", {})
     if user not in tokens:
         raise typer.BadParameter(f"no user {user!r}; choose one of {', '.join(tokens)}", param_hint="--user")
-    return f"export GITLAB_URL={info['url']}\nexport GITLAB_TOKEN={tokens[user]}"
+    lines = [f"export GITLAB_URL={info['url']}", f"export GITLAB_TOKEN={tokens[user]}"]
+    if info.get("ca_file"):  # --tls: the throwaway CA glcr (and curl, skopeo...) must trust
+        lines.append(f"export SSL_CERT_FILE={shlex.quote(info['ca_file'])}")
+    return "\n".join(lines)
 
 
 def _recorded_kind(state_dir: Path) -> str | None:
@@ -105,17 +111,22 @@ def up(
                                             help="delay every registry request this long (a relay in front of it)"),
     seed: bool = typer.Option(True, "--seed/--no-seed", help="push the demo images (group demo, project demo/app)"),
     registry: Optional[str] = REGISTRY,
+    tls: bool = typer.Option(False, "--tls", help="serve the API and the registry over https with a throwaway "
+                                                  "CA (STATE_DIR/tls/ca.pem, exported as SSL_CERT_FILE)"),
     user: str = USER,
 ) -> None:
     """Start the sandbox in the background; print GITLAB_URL and GITLAB_TOKEN export lines.
 
-    The world and the images persist in the state directory across `down` and `up`.
+    The world and the images persist in the state directory across `down` and `up`. With
+    --tls, the GitLab API and the registry serve https with a certificate signed by a throwaway
+    CA, and an `export SSL_CERT_FILE=` line names that CA.
 
     Examples:
       eval "$(glcr sandbox up)"
       eval "$(glcr sandbox up --latency-ms 50 --no-seed)"
       eval "$(glcr sandbox up --registry distribution --state-dir /tmp/sb-third-party)"
       glcr sandbox up --state-dir /tmp/sb --port 8929 --user root
+      eval "$(glcr sandbox up --tls --state-dir /tmp/sb-tls)"
     """
     _require_extra()
     from glcr_sandbox.daemon import spawn
@@ -134,6 +145,10 @@ def up(
             _say(f"glcr: the sandbox in {state_dir} runs the {running_kind} registry; "
                  f"stop it first (`glcr sandbox down`) or use another --state-dir")  # fmt: skip
             raise typer.Exit(1)
+        if tls != bool(info.get("ca_file")):
+            _say(f"glcr: the sandbox in {state_dir} runs {'with' if info.get('ca_file') else 'without'} TLS; "
+                 f"stop it first (`glcr sandbox down`) or use another --state-dir")  # fmt: skip
+            raise typer.Exit(1)
         _say(f"the sandbox is already running at {info['url']} (state in {state_dir})")
     else:
         if made_with and made_with != kind:
@@ -148,7 +163,7 @@ def up(
         _say(f"starting the sandbox on the {kind} registry" + (" and pushing the demo images" if seed else "") + " ...")
         try:
             info = spawn(state_dir, port=port, latency_ms=latency_ms, seed=seed,
-                         registry_latency_ms=registry_latency_ms, registry_kind=kind)  # fmt: skip
+                         registry_latency_ms=registry_latency_ms, registry_kind=kind, tls=tls)  # fmt: skip
         except RuntimeError as exc:
             _say(f"glcr: {exc}")
             raise typer.Exit(1) from None
@@ -192,7 +207,9 @@ def status(state_dir: Optional[Path] = STATE_DIR) -> None:
 
     state_dir = state_dir or default_state_dir()
     info = _require_running(state_dir, f"the sandbox is not running (state in {state_dir})")
-    world = httpx.get(f"{info['url']}/-/sandbox/state", timeout=10).json()
+    from glcr_sandbox.tls import verify_for_ca
+
+    world = httpx.get(f"{info['url']}/-/sandbox/state", timeout=10, verify=verify_for_ca(info.get("ca_file"))).json()
     typer.echo(f"url:           {info['url']}")
     typer.echo(f"registry:      {info['registry_host']} ({info.get('registry_kind', 'distribution')})")
     typer.echo(f"pid:           {info['pid']}")
@@ -221,7 +238,9 @@ def seed_cmd(state_dir: Optional[Path] = STATE_DIR,
     state_dir = state_dir or default_state_dir()
     info = _require_running(state_dir, "the sandbox is not running; start it with `glcr sandbox up`")
     key = SigningKey.load_or_create(state_dir / "keys")
-    with RegistryClient(info["registry_url"], key) as registry:
+    from glcr_sandbox.tls import verify_for_ca
+
+    with RegistryClient(info["registry_url"], key, verify=verify_for_ca(info.get("ca_file"))) as registry:
         pushed = seed_demo(info["url"], registry)
     for repo, tags in pushed.items():
         typer.echo(f"{info['registry_host']}/{repo}: {len(tags)} tags")

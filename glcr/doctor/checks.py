@@ -33,7 +33,7 @@ from glcr.transport.redact import redact_text
 MAINTAINER = 40
 ROLES = {10: "Guest", 15: "Planner", 20: "Reporter", 30: "Developer", 40: "Maintainer", 50: "Owner"}
 NETWORK_FIX = ("check --url / GITLAB_URL, DNS and proxy settings (HTTPS_PROXY); for a private CA "
-               "set SSL_CERT_FILE")
+               "set SSL_CERT_FILE or pass --ca-file")
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ class Probe:
         client = self._registries.get(host)
         if client is None:
             client = self._registries[host] = build_async_client(
-                self._options, base_url=registry_base_url(host, insecure=self._insecure))
+                self._options, base_url=registry_base_url(host, insecure=self._insecure, gitlab_url=self._creds.url))
         return await self._get(client, path, None)
 
     async def _get(self, client: httpx.AsyncClient, path: str, params: dict[str, Any] | None) -> Seen:

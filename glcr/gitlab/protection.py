@@ -7,18 +7,19 @@ lib/api/project_container_registry_protection_tag_rules.rb: GET/POST
 which glcr reports once as "rules cannot be read", never as an error: the rules then cannot be
 honoured ahead of time, and a refusal by GitLab or the registry is explained when it comes.
 
-Reading (the hot paths: cleanup, deletes, migrate) goes through the async GitLabApi; the
-`glcr protection` commands manage rules through python-gitlab (GitLabRest), like `policy set`.
+Reading (the hot paths: cleanup, deletes, migrate) goes through the async GitLabApi, remembered
+for the session in its `memo` (glcr.session.SessionMemo); the `glcr protection` commands manage
+rules through python-gitlab (GitLabRest), like `policy set`.
 """
 
 from __future__ import annotations
 
 import sys
-import weakref
 from typing import Any
 
-from glcr.errors import GlcrError, NotFoundError, PermissionDeniedError, RefusedError, for_status
+from glcr.errors import GlcrError, for_status
 from glcr.gitlab.convert import encode_id
+from glcr.gitlab.rest import UNKNOWN_ROUTE
 from glcr.policy.protection import Caller, Protection, TagRule
 
 ROUTE = "projects/{id}/registry/protection/tag/rules"
@@ -26,25 +27,15 @@ OLD_GITLAB = "tag protection rules cannot be read (GitLab before 18.7 has no rul
 NOT_MAINTAINER = ("tag protection rules cannot be read (reading them needs the Maintainer role); "
                   "protected tags are not checked ahead of time")
 
-_noted: set[str] = set()
-_cache: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
 
-
-def note_once(protection: Protection, where: str = "") -> None:
-    """Say once per run why the rules could not be read (stderr, one line)."""
+def note_once(memo: Any, protection: Protection, where: str = "") -> None:
+    """Say once per session (`memo`: its SessionMemo) why the rules could not be read (stderr, one line)."""
     if protection.readable or not protection.note:
         return
     text = protection.note + (f" ({where})" if where else "")
-    if protection.note not in _noted:
-        _noted.add(protection.note)
+    if protection.note not in memo.said:
+        memo.said.add(protection.note)
         sys.stderr.write(f"note: {text}\n")
-
-
-def _memo(api: Any) -> dict:
-    memo = _cache.get(api)
-    if memo is None:
-        memo = _cache[api] = {}
-    return memo
 
 
 def _route_missing(response: Any) -> bool:
@@ -56,13 +47,12 @@ def _route_missing(response: Any) -> bool:
     return not (isinstance(body, dict) and "message" in body)
 
 
-async def read_protection(api: Any, project_id: int | str, *, quiet: bool = False) -> Protection:
+async def read_protection(api: Any, memo: Any, project_id: int | str, *, quiet: bool = False) -> Protection:
     """The project's tag rules, or an unreadable Protection saying why (noted once on stderr,
-    unless `quiet`: the caller reports it itself)."""
-    memo = _memo(api)
+    unless `quiet`: the caller reports it itself). Read once per session (`memo`)."""
     key = ("rules", str(project_id))
-    if key in memo:
-        return memo[key]
+    if key in memo.values:
+        return memo.values[key]
     doing = f"reading the tag protection rules of project {project_id}"
     response = await api.get_response(ROUTE.format(id=encode_id(project_id)), doing)
     status = response.status_code
@@ -81,19 +71,18 @@ async def read_protection(api: Any, project_id: int | str, *, quiet: bool = Fals
         from glcr.transport.pagination import error_detail
 
         raise for_status(status, doing, error_detail(response))
-    memo[key] = result
+    memo.values[key] = result
     if not quiet:
-        note_once(result)
+        note_once(memo, result)
     return result
 
 
-async def read_caller(api: Any, project_id: int | str) -> Caller:
+async def read_caller(api: Any, memo: Any, project_id: int | str) -> Caller:
     """The caller's highest access level in the project and whether they are an administrator.
     Unknown (a job token has no /user): Caller(None), for which every rule applies."""
-    memo = _memo(api)
     key = ("caller", str(project_id))
-    if key in memo:
-        return memo[key]
+    if key in memo.values:
+        return memo.values[key]
     admin = False
     try:
         user = await api.get_json("user", "reading the current user")
@@ -109,71 +98,39 @@ async def read_caller(api: Any, project_id: int | str) -> Caller:
         level = max(levels) if levels else None
     except GlcrError:
         pass
-    memo[key] = caller = Caller(level, admin)
+    memo.values[key] = caller = Caller(level, admin)
     return caller
 
 
 # --- management through python-gitlab (glcr protection ...) -------------------------------------
 
-
-def _message(error: Any) -> str:
-    """GitLab's 422 bodies: {"message": [..]} (POST) or {"message": {"error": [..]}} (PATCH)."""
-    body = getattr(error, "error_message", error)
-    if isinstance(body, dict):
-        body = body.get("error", body.get("message", body))
-        if isinstance(body, dict):
-            body = body.get("error", body)
-    if isinstance(body, list):
-        return "; ".join(str(b) for b in body)
-    return str(body)
+# What to do about each refusal of the rules API (glcr.gitlab.rest.translate takes the kind from
+# the status and GitLab's message from the body: {"message": [..]} on POST, {"message": {"error":
+# [..]}} on PATCH).
+HINTS = {
+    UNKNOWN_ROUTE: "tag protection rules need GitLab 18.7 or later (creating them 18.8, updating 18.9)",
+    403: "managing tag protection rules needs the Maintainer role and a token with the api scope",
+}
 
 
-def _call(rest: Any, doing: str, fn):
-    from gitlab import exceptions as gle
-
-    try:
-        return fn()
-    except gle.GitlabHttpError as exc:
-        code = int(exc.response_code or 0)
-        if code == 404 and _message(exc) == "404 Not Found":  # Grape's unmatched route
-            raise NotFoundError(f"{doing}: this GitLab has no tag protection rules API",
-                                hint="tag protection rules need GitLab 18.7 or later (creating them 18.8, "
-                                     "updating 18.9)") from None
-        if code == 403:
-            raise PermissionDeniedError(f"{doing}: 403 {_message(exc)}",
-                                        hint="managing tag protection rules needs the Maintainer role "
-                                             "and a token with the api scope") from None
-        if code in (400, 422):
-            raise RefusedError(f"{doing}: GitLab refused: {_message(exc)}") from None
-        from glcr.gitlab.rest import translate
-
-        raise translate(exc, doing, rest._creds.secrets()) from None
-    except GlcrError:
-        raise
-    except Exception as exc:
-        from glcr.gitlab.rest import translate
-
-        raise translate(exc, doing, rest._creds.secrets()) from None
-
-
-def list_rules(rest: Any, project_id: int) -> list[TagRule]:
-    data = _call(rest, "reading the tag protection rules",
-                 lambda: rest.gl.http_get(f"/{ROUTE.format(id=project_id)}"))
+async def list_rules(rest: Any, project_id: int) -> list[TagRule]:
+    data = await rest.request("get", f"/{ROUTE.format(id=project_id)}", "reading the tag protection rules",
+                              hints=HINTS)
     return [TagRule.from_api(d) for d in data if isinstance(d, dict)] if isinstance(data, list) else []
 
 
-def create_rule(rest: Any, project_id: int, body: dict[str, str]) -> TagRule:
-    data = _call(rest, "creating the tag protection rule",
-                 lambda: rest.gl.http_post(f"/{ROUTE.format(id=project_id)}", post_data=body))
+async def create_rule(rest: Any, project_id: int, body: dict[str, str]) -> TagRule:
+    data = await rest.request("post", f"/{ROUTE.format(id=project_id)}", "creating the tag protection rule",
+                              body=body, hints=HINTS)
     return TagRule.from_api(data if isinstance(data, dict) else {})
 
 
-def update_rule(rest: Any, project_id: int, rule_id: int, body: dict[str, str]) -> TagRule:
-    data = _call(rest, f"updating tag protection rule {rule_id}",
-                 lambda: rest.gl.http_patch(f"/{ROUTE.format(id=project_id)}/{rule_id}", post_data=body))
+async def update_rule(rest: Any, project_id: int, rule_id: int, body: dict[str, str]) -> TagRule:
+    data = await rest.request("patch", f"/{ROUTE.format(id=project_id)}/{rule_id}",
+                              f"updating tag protection rule {rule_id}", body=body, hints=HINTS)
     return TagRule.from_api(data if isinstance(data, dict) else {})
 
 
-def delete_rule(rest: Any, project_id: int, rule_id: int) -> None:
-    _call(rest, f"removing tag protection rule {rule_id}",
-          lambda: rest.gl.http_delete(f"/{ROUTE.format(id=project_id)}/{rule_id}"))
+async def delete_rule(rest: Any, project_id: int, rule_id: int) -> None:
+    await rest.request("delete", f"/{ROUTE.format(id=project_id)}/{rule_id}",
+                       f"removing tag protection rule {rule_id}", hints=HINTS)

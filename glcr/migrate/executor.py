@@ -92,7 +92,7 @@ class Executor:
         self.options = options or ExecOptions(crash=os.environ.get(CRASH_ENV))
         self.inventory = plan.inventory
         self.client = session.registry(plan.inventory.registry_host)
-        self.jobs = session.options.jobs
+        self.jobs = session.settings.jobs
         self.layout = OciLayout(Path(plan.backup_dir)) if plan.backup_dir else None
 
     # --- the loop --------------------------------------------------------------------------
@@ -361,12 +361,6 @@ class Executor:
 
     # --- the move --------------------------------------------------------------------------
 
-    def _rest(self):
-        """Transfer and rename go through python-gitlab's project resource (one call, in a thread)."""
-        from glcr.gitlab.rest import GitLabRest
-
-        return GitLabRest(self.session.creds)
-
     async def _move(self, doing: str, call) -> dict:
         try:
             return await call()
@@ -384,7 +378,7 @@ class Executor:
             raise StaleError(f"the project is now in {now}, neither {split_full_path(self.plan.source)[0]} "
                              f"nor {namespace}; someone else moved it")
         data = await self._move("transfer",
-                                lambda: asyncio.to_thread(self._rest().transfer_project, project_id, namespace))
+                                lambda: self.session.rest.transfer_project(project_id, namespace))
         return {"path": data.get("path_with_namespace"), "_detail": f"moved to {data.get('path_with_namespace')}"}
 
     async def _rename(self, step: Step, progress: Progress) -> dict[str, Any]:
@@ -394,7 +388,7 @@ class Executor:
         if data.get("path") == path:
             return {"path": data["path_with_namespace"], "_detail": f"path is already {path}"}
         data = await self._move("rename",
-                                lambda: asyncio.to_thread(self._rest().update_project, project_id, {"path": path}))
+                                lambda: self.session.rest.update_project(project_id, {"path": path}))
         return {"path": data.get("path_with_namespace"), "_detail": f"renamed to {data.get('path_with_namespace')}"}
 
     # --- after the move --------------------------------------------------------------------

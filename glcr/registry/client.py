@@ -32,14 +32,19 @@ DOWNLOAD_BUFFER = 1024 * 1024
 Advance = Callable[[int], None]
 
 
-def registry_base_url(host: str, *, insecure: bool = False) -> str:
-    """https, except plain http for loopback hosts or when asked (as docker's insecure-registries)."""
+def registry_base_url(host: str, *, insecure: bool = False, gitlab_url: str | None = None) -> str:
+    """https, except plain http for loopback hosts or when asked (as docker's insecure-registries).
+    A loopback registry beside a GitLab reached over https (`gitlab_url`) is taken to serve
+    https too: a local GitLab set up with TLS (GDK's https mode, `glcr sandbox up --tls`)
+    serves its registry with it; --insecure-registry still means plain http."""
     name = host.rsplit(":", 1)[0].strip("[]") if not host.startswith("[") else host[1:].split("]")[0]
     loopback = name == "localhost"
     try:
         loopback = loopback or ipaddress.ip_address(name).is_loopback
     except ValueError:
         pass
+    if loopback and not insecure and (gitlab_url or "").lower().startswith("https://"):
+        loopback = False
     return f"{'http' if loopback or insecure else 'https'}://{host}"
 
 

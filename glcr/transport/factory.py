@@ -1,13 +1,19 @@
-"""The one factory for HTTP clients: timeouts, retries, bounded concurrency, debug log."""
+"""The one factory for HTTP clients: timeouts, retries, bounded concurrency, TLS, debug log.
+
+httpx's clients are built here; python-gitlab's requests session takes the same options in
+glcr.transport.requests_policy (the same CA bundle, retry rules and debug lines).
+"""
 
 from __future__ import annotations
 
+import ssl
 import sys
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable, TextIO
+from typing import Awaitable, Callable, Mapping, TextIO
 
 import httpx
 
+from glcr.settings import DEFAULT_JOBS
 from glcr.transport.backoff import RetryPolicy
 from glcr.transport.redact import redact_headers, redact_text
 from glcr.transport.retry import RetryTransport
@@ -17,10 +23,14 @@ from glcr.transport.retry import RetryTransport
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 
 
-@dataclass
+@dataclass(frozen=True)
 class HttpOptions:
-    jobs: int = 8
-    verify: bool | str = True
+    """One HTTP policy. Frozen: a Session fills in its settings' values with `dataclasses.replace`."""
+
+    jobs: int = DEFAULT_JOBS
+    # The CA bundle (a PEM file, or a directory of them) certificates are checked against; None:
+    # certifi's public CAs. Never "do not verify": glcr has no such switch.
+    ca_bundle: str | None = None
     debug: bool = False
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
@@ -38,7 +48,7 @@ def build_async_client(
     auth: httpx.Auth | None = None,
 ) -> httpx.AsyncClient:
     wire = options.wire or httpx.AsyncHTTPTransport(
-        verify=options.verify,
+        verify=tls_context(options.ca_bundle),
         # One connection per job, plus a few for token fetches that happen beside them.
         limits=httpx.Limits(max_connections=options.jobs + 4, max_keepalive_connections=options.jobs + 4),
     )
@@ -57,30 +67,63 @@ def build_async_client(
     )
 
 
+def tls_context(ca_bundle: str | None) -> ssl.SSLContext:
+    """Certificate checks against exactly `ca_bundle` (httpx would otherwise read SSL_CERT_FILE
+    from os.environ itself, beside the run's settings)."""
+    import os
+
+    if ca_bundle is None:
+        import certifi
+
+        ca_bundle = certifi.where()
+    try:
+        if os.path.isdir(ca_bundle):
+            return ssl.create_default_context(capath=ca_bundle)
+        return ssl.create_default_context(cafile=ca_bundle)
+    except (ssl.SSLError, OSError) as exc:
+        from glcr.errors import InvalidInputError
+
+        raise InvalidInputError(f"the CA bundle {ca_bundle} cannot be read ({getattr(exc, 'reason', None) or exc})",
+                                hint="give a PEM file of CA certificates (--ca-file, GLCR_CA_FILE or SSL_CERT_FILE)") from None
+
+
 def _user_agent() -> str:
     from glcr import __version__
 
     return f"glcr/{__version__}"
 
 
+# The debug lines, one format for httpx's hooks and python-gitlab's requests session.
+
+
+def request_line(options: HttpOptions, method: str, url: str, headers: Mapping[str, str]) -> str:
+    shown = {k: v for k, v in redact_headers(headers).items()
+             if k.lower() in ("authorization", "private-token", "job-token", "accept")}
+    return f"debug: > {method} {redact_text(url, options.secrets)} {shown}"
+
+
+def response_line(options: HttpOptions, status: int, method: str, url: str) -> str:
+    return f"debug: < {status} {method} {redact_text(url, options.secrets)}"
+
+
+def retry_line(options: HttpOptions, method: str, url: str, status: int, wait: float) -> str:
+    return (f"debug: retry {method} {redact_text(url, options.secrets)} after {status or 'connection error'}; "
+            f"waiting {wait:.1f}s")
+
+
 def _retry_logger(options: HttpOptions) -> Callable[[httpx.Request, int, float], None]:
     def log(request: httpx.Request, status: int, wait: float) -> None:
-        url = redact_text(str(request.url), options.secrets)
-        print(f"debug: retry {request.method} {url} after {status or 'connection error'}; waiting {wait:.1f}s",
-              file=options.log)
+        print(retry_line(options, request.method, str(request.url), status, wait), file=options.log)
 
     return log
 
 
 def _debug_hooks(options: HttpOptions) -> dict[str, list]:
     async def on_request(request: httpx.Request) -> None:
-        url = redact_text(str(request.url), options.secrets)
-        headers = redact_headers(request.headers)
-        shown = {k: v for k, v in headers.items() if k.lower() in ("authorization", "private-token", "job-token", "accept")}
-        print(f"debug: > {request.method} {url} {shown}", file=options.log)
+        print(request_line(options, request.method, str(request.url), request.headers), file=options.log)
 
     async def on_response(response: httpx.Response) -> None:
-        url = redact_text(str(response.request.url), options.secrets)
-        print(f"debug: < {response.status_code} {response.request.method} {url}", file=options.log)
+        print(response_line(options, response.status_code, response.request.method, str(response.request.url)),
+              file=options.log)
 
     return {"request": [on_request], "response": [on_response]}

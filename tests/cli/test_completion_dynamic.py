@@ -33,11 +33,13 @@ class FakeGitLab:
 
     def __init__(self, delay: float = 0.0, fail: bool = False) -> None:
         self.requests: list[tuple[str, dict]] = []
+        self.contexts: list = []
         self.delay = delay
         self.fail = fail
 
-    def __call__(self, request, timeout: float):
+    def __call__(self, request, timeout: float, context=None):
         self.requests.append((request.full_url, dict(request.header_items())))
+        self.contexts.append(context)
         if self.delay:
             time.sleep(self.delay)
         if self.fail:
@@ -80,6 +82,20 @@ def gitlab(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeGitLab:
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setattr("urllib.request.urlopen", fake)
     return fake
+
+
+def test_completion_verifies_against_the_ca_the_commands_use(gitlab: FakeGitLab, tmp_path: Path) -> None:
+    import ssl
+
+    import certifi
+
+    ca = tmp_path / "ca.pem"
+    ca.write_text(Path(certifi.where()).read_text().split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n")
+    root = {"url": "https://gitlab.test", "token": TOKEN, "gitlab": None, "ca_file": str(ca)}
+    assert values(complete.complete_project(ctx_with(root=root), "group/ap")) == ["group/app", "group/apple"]
+    context = gitlab.contexts[-1]
+    assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname
+    assert len(context.get_ca_certs()) == 1  # exactly the given CA, not the system's
 
 
 def values(items) -> list[str]:

@@ -41,7 +41,7 @@ def test_there_is_a_page_per_top_level_command() -> None:
 
 
 def test_main_page_documents_environment_files_and_exit_codes() -> None:
-    from glcr.cli.context import ENVIRONMENT
+    from glcr.settings import ENVIRONMENT
     from glcr.errors import ExitCode
 
     text = (ROOT / "man" / "glcr.1").read_text()

@@ -10,12 +10,13 @@ import typer.main
 from glcr.cli.context import AppContext
 from glcr.cli.main import app
 from glcr.errors import InvalidInputError
-from glcr.settings import DEFAULT_JOBS, DEFAULT_REGISTRY_JOBS, ENVVARS, Settings
+from glcr.settings import DEFAULT_JOBS, DEFAULT_REGISTRY_JOBS, ENVIRONMENT, Settings
 
 
 def root_params(args: list[str], monkeypatch, env: dict[str, str] | None = None) -> dict:
-    for name in ENVVARS.values():
-        monkeypatch.delenv(name, raising=False)
+    for name, var in ENVIRONMENT.items():
+        if var.option:
+            monkeypatch.delenv(name, raising=False)
     for key, value in (env or {}).items():
         monkeypatch.setenv(key, value)
     root = typer.main.get_command(app)
@@ -37,6 +38,7 @@ def test_defaults_are_named_once(monkeypatch) -> None:
     ({"GLCR_INSECURE_REGISTRY": "0"}, "insecure_registry", False),
     ({"GLCR_INSECURE": "yes"}, "insecure", True),
     ({"GLCR_JOBS": ""}, "jobs", DEFAULT_JOBS),  # empty means unset
+    ({"GLCR_CA_FILE": "/etc/ssl/private-ca.pem"}, "ca_file", "/etc/ssl/private-ca.pem"),
 ])
 def test_environment_values_are_parsed_as_the_flags_are(monkeypatch, env, field, value) -> None:
     assert root_params([], monkeypatch, env)[field] == value
@@ -65,27 +67,77 @@ def test_app_context_reads_the_settings_and_keeps_the_old_constructor() -> None:
     assert (ctx.settings.url, ctx.jobs, ctx.registry_jobs, ctx.env) == ("https://gitlab.example.com", 3, 16, {})
     with pytest.raises(AttributeError):
         ctx.jobs = 4  # read-only: change the run's concurrency with Settings.with_jobs
-    assert AppContext(Settings(insecure=True), env={}).env == {"GLCR_INSECURE": "1"}
+    # --insecure travels in the credentials request, not through the environment.
+    insecure = AppContext(Settings(url="http://gitlab.example.com", token="glpat-ok", insecure=True), env={})
+    assert insecure.env == {} and insecure.credentials().url == "http://gitlab.example.com"
+    with pytest.raises(InvalidInputError):
+        AppContext(Settings(url="http://gitlab.example.com", token="glpat-ok"), env={}).credentials()
 
 
-def test_session_options_carry_every_setting_and_the_session_copies_them() -> None:
-    """doctor's own HTTP policy keeps --registry-jobs; the Session never changes what it was given."""
+def test_every_root_option_envvar_is_in_the_one_table_help_prints() -> None:
+    root = typer.main.get_command(app)
+    envvars = {p.envvar for p in root.params if getattr(p, "envvar", None)}
+    assert envvars and envvars <= set(ENVIRONMENT)
+    assert {n for n, v in ENVIRONMENT.items() if v.option} == envvars
+    assert all(name in root.epilog for name in ENVIRONMENT)
+
+
+@pytest.mark.parametrize("ca_file, env, expected", [
+    (None, {}, None),  # certifi's, chosen by the HTTP layer
+    (None, {"SSL_CERT_FILE": "{ca}"}, "{ca}"),
+    (None, {"SSL_CERT_DIR": "{dir}"}, "{dir}"),
+    ("{ca}", {"SSL_CERT_FILE": "{other}"}, "{ca}"),  # --ca-file / GLCR_CA_FILE first
+])
+def test_one_ca_source_for_every_client(tmp_path, ca_file, env, expected) -> None:
+    names = {"ca": str(tmp_path / "ca.pem"), "other": str(tmp_path / "other.pem"), "dir": str(tmp_path)}
+    for name in ("ca.pem", "other.pem"):
+        (tmp_path / name).write_text("")
+    fill = lambda v: v.format(**names) if v else v  # noqa: E731
+    settings = Settings(ca_file=fill(ca_file), env={k: fill(v) for k, v in env.items()})
+    assert settings.ca_bundle() == fill(expected)
+
+
+def test_a_ca_file_that_does_not_exist_is_invalid_input(tmp_path) -> None:
+    with pytest.raises(InvalidInputError):
+        Settings(ca_file=str(tmp_path / "missing.pem")).ca_bundle()
+    with pytest.raises(InvalidInputError):
+        Settings(env={"SSL_CERT_FILE": str(tmp_path / "missing.pem")}).ca_bundle()
+
+
+def test_the_session_is_built_from_the_settings_and_copies_them(tmp_path) -> None:
+    """Session(creds, settings): concurrency, --debug and the CA reach every client; a command's
+    own HTTP policy (doctor's) is kept, and never changed."""
     import asyncio
 
     from glcr.credentials import Credentials, Secret, TokenKind
     from glcr.session import Session
     from glcr.transport.factory import HttpOptions
 
+    import certifi
+
+    ca = tmp_path / "ca.pem"
+    ca.write_text(open(certifi.where()).read())
     http = HttpOptions()
-    options = Settings(jobs=3, registry_jobs=40, insecure_registry=True, debug=True).session_options(http=http)
-    assert (options.jobs, options.registry_jobs, options.insecure_registry, options.debug) == (3, 40, True, True)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        http.jobs = 3  # type: ignore[misc]
+    settings = Settings(jobs=3, registry_jobs=40, insecure_registry=True, debug=True, env={"SSL_CERT_FILE": str(ca)})
     creds = Credentials("https://gitlab.example.com", Secret("glpat-session-secret"), TokenKind.PRIVATE, "test")
 
     async def build() -> Session:
-        async with Session(creds, options) as session:
+        async with Session(creds, settings, http=http) as session:
             return session
 
     session = asyncio.run(build())
-    assert (session.options.http.jobs, session.options.http.debug) == (3, True)
-    assert "glpat-session-secret" in session.options.http.secrets
-    assert (http.jobs, http.debug, http.secrets) == (HttpOptions().jobs, False, ())
+    assert session.settings is settings
+    assert (session.http.jobs, session.http.debug, session.http.ca_bundle) == (3, True, str(ca))
+    assert "glpat-session-secret" in session.http.secrets
+    assert (http.jobs, http.debug, http.secrets, http.ca_bundle) == (HttpOptions().jobs, False, (), None)
+
+
+def test_a_ca_bundle_without_certificates_is_invalid_input(tmp_path) -> None:
+    from glcr.transport.factory import tls_context
+
+    empty = tmp_path / "empty.pem"
+    empty.write_text("not a certificate\n")
+    with pytest.raises(InvalidInputError):
+        tls_context(str(empty))

@@ -15,7 +15,8 @@ import httpx
 from glcr.credentials import Credentials, Secret, TokenKind
 from glcr.models import RegistryKind
 from glcr.registry.delete import DeleteRequest, Outcome, TagDeleter, snapshot
-from glcr.session import Session, SessionOptions
+from glcr.session import Session
+from glcr.settings import Settings
 from glcr.transport.backoff import RetryPolicy
 from glcr.transport.factory import HttpOptions
 
@@ -45,7 +46,7 @@ def run_delete(world: FakeGitLab, tags: list[str], *, jobs: int, kind: RegistryK
     http = HttpOptions(wire=httpx.MockTransport(handler), retry=RetryPolicy(max_attempts=1))
 
     async def go():
-        async with Session(creds, SessionOptions(http=http, registry_jobs=jobs)) as session:
+        async with Session(creds, Settings(registry_jobs=jobs), http=http) as session:
             client = session.registry(REGISTRY_HOST)
             before = await snapshot(client, PATH, jobs, kind=GITLAB_KIND)
             deleter = TagDeleter(client, PATH, kind, jobs=jobs)
@@ -218,7 +219,7 @@ def test_reads_overlap_the_previous_windows_deletes_and_never_exceed_jobs_in_fli
     http = HttpOptions(wire=httpx.MockTransport(handler), retry=RetryPolicy(max_attempts=1))
 
     async def go():
-        async with Session(creds, SessionOptions(http=http, registry_jobs=jobs)) as session:
+        async with Session(creds, Settings(registry_jobs=jobs), http=http) as session:
             client = session.registry(REGISTRY_HOST)
             before = await snapshot(client, PATH, jobs, kind=GITLAB_KIND)
             deleter = TagDeleter(client, PATH, GITLAB_KIND, jobs=jobs)

@@ -16,7 +16,8 @@ from glcr.api.tags import current_digests, execute_delete, list_tag_details, pre
 from glcr.registry.auth import RegistryAuth, TokenSource, token_lifetime, usable_for
 from glcr.registry.client import RegistryClient
 from glcr.registry.delete import DeleteRequest, Outcome
-from glcr.session import Session, SessionOptions
+from glcr.session import Session
+from glcr.settings import Settings
 from glcr.transport.backoff import RetryPolicy
 from glcr.transport.factory import HttpOptions, build_async_client
 
@@ -28,7 +29,7 @@ REPO = Repository(id=100, name="api", path="group/app/api", project_id=7, locati
 def session_for(world: FakeGitLab, url: str = GITLAB) -> Session:
     creds = Credentials(url, Secret(TOKEN), TokenKind.PRIVATE, "env GITLAB_TOKEN")
     http = HttpOptions(wire=httpx.MockTransport(world.handler), retry=RetryPolicy(max_attempts=1))
-    return Session(creds, SessionOptions(http=http))
+    return Session(creds, Settings(), http=http)
 
 
 def run(world: FakeGitLab, work, url: str = GITLAB):

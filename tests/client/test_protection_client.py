@@ -12,6 +12,7 @@ from glcr.gitlab import protection as gp
 from glcr.gitlab.api import GitLabApi
 from glcr.policy.protection import Protection, ProtectedTagError, TagRule
 from glcr.registry.client import RegistryClient
+from glcr.session import SessionMemo
 
 RULE = {"id": 1, "project_id": 7, "tag_name_pattern": r"^v1\.", "minimum_access_level_for_push": "maintainer",
         "minimum_access_level_for_delete": "owner"}
@@ -39,8 +40,7 @@ READS = [
 
 @pytest.mark.parametrize("status,body,readable,note", READS)
 def test_reading_rules_never_fails_on_an_older_gitlab_or_a_lower_role(status, body, readable, note, capsys):
-    gp._noted.clear()
-    protection = asyncio.run(gp.read_protection(api_answering(status, body), 7))
+    protection = asyncio.run(gp.read_protection(api_answering(status, body), SessionMemo(), 7))
     assert protection.readable is readable
     assert note in protection.note
     if readable:
@@ -49,11 +49,13 @@ def test_reading_rules_never_fails_on_an_older_gitlab_or_a_lower_role(status, bo
         assert capsys.readouterr().err.count("rules cannot be read") == 1
 
 
-def test_the_unreadable_note_is_said_once_per_run(capsys):
-    gp._noted.clear()
+def test_the_unreadable_note_is_said_once_per_session(capsys):
+    memo = SessionMemo()
     for _ in range(3):
-        asyncio.run(gp.read_protection(api_answering(404, {"error": "404 Not Found"}), 7))
+        asyncio.run(gp.read_protection(api_answering(404, {"error": "404 Not Found"}), memo, 7))
     assert capsys.readouterr().err.count("note:") == 1
+    asyncio.run(gp.read_protection(api_answering(404, {"error": "404 Not Found"}), SessionMemo(), 7))
+    assert capsys.readouterr().err.count("note:") == 1  # another session (another run) says it again
 
 
 def registry_answering(status: int, body, headers=None) -> RegistryClient:

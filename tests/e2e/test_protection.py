@@ -190,7 +190,7 @@ def test_migrate_project_refuses_a_push_protected_tag_before_deleting_anything(
     protect(sandbox_env, project, push="admin", delete="owner")  # the Owner may delete, not push them back
     moved = glcr(env, "migrate-project", repo, "--to", f"{group.path}/{project.path}", "--via",
                  sandbox.world.project_full_path(holding), "--yes", "--state-dir", str(tmp_path / "state"))
-    assert moved.code == 8, moved.stderr  # refused by the preflight
+    assert moved.code == 6, moved.stderr  # refused by the preflight: a rule above the caller is a permission (6)
     line = moved.stderr.strip().splitlines()[-1]
     assert r"^v1\." in line and "push" in line and "glcr protection update" in line, moved.stderr
     assert "nothing changed" in moved.stderr

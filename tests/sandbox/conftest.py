@@ -2,8 +2,9 @@
 
 Tests that start the sandbox are marked `e2e`; the pure ones (cleanup rules) are not.
 Most of these tests pin down GitLab's behaviour with a third-party registry, so `sandbox` runs
-on distribution here; a test module on GitLab's own registry says so with
-`pytestmark = pytest.mark.parametrize("registry_kind", ["gitlab"], indirect=True)`.
+on distribution here; a test module on other registries says so with
+`pytestmark = pytest.mark.parametrize("registry_kind", ["gitlab"], indirect=True)` (kinds:
+gitlab, gitlab-legacy, distribution).
 """
 
 from __future__ import annotations

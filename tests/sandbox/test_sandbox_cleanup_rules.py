@@ -35,7 +35,7 @@ class FakeInspector:
 
 
 def run(ages: dict[str, int | None], monkeypatch: pytest.MonkeyPatch, max_list_size: int = 0, **params: Any) -> list[str]:
-    monkeypatch.setattr(cleanup, "delete_tags", lambda registry, repo, names: sorted(names))
+    monkeypatch.setattr(cleanup, "delete_tags_service", lambda registry, repo, names, **_: (sorted(names), None))
     result = cleanup_tags(
         FakeRegistry(list(ages)), FakeInspector(ages), "g/p", CleanupParams(**params),  # type: ignore[arg-type]
         max_list_size=max_list_size, now=NOW, rng=random.Random(1),
@@ -73,3 +73,19 @@ def test_durations() -> None:
     assert parse_duration("1h30m") == 5400
     assert parse_duration("90") == 90
     assert parse_duration("soon") is None and parse_duration("") is None
+
+
+@pytest.mark.parametrize("created,expected", [
+    ("2024-01-01T10:00:00Z", dt.datetime(2024, 1, 1, 10, tzinfo=dt.timezone.utc)),
+    ("2024-01-01t10:00:00.123456789+01:00",
+     dt.datetime(2024, 1, 1, 10, 0, 0, 123456, tzinfo=dt.timezone(dt.timedelta(hours=1)))),
+    (" 2024-01-01 10:00:00z ", dt.datetime(2024, 1, 1, 10, tzinfo=dt.timezone.utc)),
+    # What DateTime.rfc3339 refuses (no zone, no time, basic format, +hhmm, impossible dates)
+    # is undated to GitLab, so older_than keeps the tag.
+    ("2024-01-01T10:00:00", None), ("2024-01-01", None), ("20240101T100000Z", None),
+    ("2024-01-01T10:00:00+0100", None), ("2024-02-30T10:00:00Z", None), (None, None), (1704103200, None),
+])  # fmt: skip
+def test_config_created_is_parsed_as_strictly_as_gitlab_parses_it(created: object, expected: object) -> None:
+    from glcr_sandbox.tag_details import parse_rfc3339
+
+    assert parse_rfc3339(created) == expected

@@ -1,4 +1,6 @@
-"""Tag, bulk and repository deletion behave like GitLab on a third-party registry."""
+"""Tag, bulk and repository deletion behave like GitLab on a registry without the GitLab API:
+Debian's distribution (the dummy-manifest delete) and GitLab's registry without its database
+(deletes by tag)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from glcr_sandbox.runtime import Sandbox
 from glcr_sandbox.seed import push_image, tag_existing
 from sandbox_helpers import repository_id
 
+pytestmark = pytest.mark.parametrize("registry_kind", ["gitlab-legacy", "distribution"], indirect=True)
 UTC = dt.timezone.utc
 LEASE = "This request has already been made. You can run this at most once an hour for a given container repository"
 
@@ -106,3 +109,27 @@ def test_repository_delete_is_asynchronous_and_removes_latest(
     assert not registry.tags(repo)
     # The empty repository stays gone although the registry still lists it in its catalog.
     assert "gone" not in [r["name"] for r in api.get(f"/projects/{project.id}/registry/repositories").json()]
+
+
+def test_the_delete_route_follows_what_the_registry_announces(
+    sandbox: Sandbox, api: httpx.Client, project: Project, registry: RegistryClient, registry_kind: str
+) -> None:
+    """Both registries answer GitLab's OPTIONS probe with `Allow: DELETE`; only GitLab's also
+    announces `tag_delete` and honours a DELETE by tag. With the probe trusted, as GitLab
+    trusts it, distribution refuses every tag delete (400 DIGEST_INVALID), so the REST delete
+    answers 400 and the tag stays."""
+    assert sandbox.ctx.mode.options_allow_delete
+    assert sandbox.ctx.tag_delete is (registry_kind == "gitlab-legacy")
+    repo = project.path_with_namespace
+    push_image(registry, repo, "v1")
+    rid = repository_id(api, project)
+    config = f"{sandbox.url}/-/sandbox/config"
+    httpx.put(config, json={"trust_tag_delete_probe": True}).raise_for_status()
+    try:
+        answer = api.delete(f"/projects/{project.id}/registry/repositories/{rid}/tags/v1").status_code
+    finally:
+        httpx.put(config, json={"trust_tag_delete_probe": False}).raise_for_status()
+    if registry_kind == "distribution":
+        assert answer == 400 and registry.tags(repo) == ["v1"]
+    else:
+        assert answer == 200 and not registry.tags(repo)

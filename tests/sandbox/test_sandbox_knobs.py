@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 
 import httpx
 
 from glcr.models import MEDIA_OCI_INDEX, MEDIA_OCI_MANIFEST, Project
+from glcr_sandbox.media_types import MEDIA_DOCKER_LIST
 from glcr_sandbox.registry_client import RegistryClient
 from glcr_sandbox.runtime import Sandbox
 from glcr_sandbox.seed import push_artifact, push_image, push_index
@@ -76,8 +78,28 @@ def test_index_children_untagged_and_artifact_subject(
     body = json.loads(artifact.raw)
     assert body["artifactType"] and body["subject"]["digest"] == image_digest
     rid = repository_id(api, project)
+    # GitLab reads a tag's manifest accepting image manifests only: the registry answers 404
+    # MANIFEST_UNKNOWN for an OCI index, so the tag is not `valid?` and the API says so.
+    details = api.get(f"/projects/{project.id}/registry/repositories/{rid}/tags/multi")
+    assert (details.status_code, details.json()) == (404, {"message": "404 Tag Not Found"})
+
+
+def test_a_docker_manifest_list_is_its_amd64_image_to_gitlab(
+    api: httpx.Client, project: Project, registry: RegistryClient
+) -> None:
+    """The registry rewrites a Docker manifest list fetched by tag with GitLab's Accept to its
+    linux/amd64 image: GitLab shows (and its cleanup dates) that image."""
+    repo = project.path_with_namespace
+    built = dt.datetime(2024, 3, 4, 5, 6, 7, tzinfo=dt.timezone.utc)
+    push_index(registry, repo, "multi", docker=True, created=built, platforms=(("linux", "arm64"), ("linux", "amd64")))
+    listed = registry.manifest(repo, "multi")
+    assert listed is not None and listed.media_type == MEDIA_DOCKER_LIST
+    amd64 = next(c["digest"] for c in json.loads(listed.raw)["manifests"] if c["platform"]["architecture"] == "amd64")
+    rid = repository_id(api, project)
     details = api.get(f"/projects/{project.id}/registry/repositories/{rid}/tags/multi").json()
-    assert (details["digest"], details["revision"], details["created_at"], details["total_size"]) == (index_digest, None, None, None)
+    assert (details["digest"], details["created_at"], details["total_size"]) == (
+        amd64, "2024-03-04T05:06:07.000+00:00", 1024
+    )
 
 
 def test_seed_signed_image_and_index_cosign_style_with_an_sbom_by_subject(

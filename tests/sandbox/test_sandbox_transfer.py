@@ -1,8 +1,10 @@
-"""Transfer and rename are refused while the project's registry has tags (third-party registry)."""
+"""Transfer and rename are refused while the project's registry has tags, on every registry
+without the GitLab API (distribution, GitLab's without its metadata database)."""
 
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from glcr.models import Project
 from glcr_sandbox.registry_client import RegistryClient
@@ -10,6 +12,7 @@ from glcr_sandbox.runtime import Sandbox
 from glcr_sandbox.seed import push_image
 from sandbox_helpers import api_client, repository_id
 
+pytestmark = pytest.mark.parametrize("registry_kind", ["gitlab-legacy", "distribution"], indirect=True)
 REFUSED = (
     'Failed to transfer project {:new_namespace=>["Project cannot be transferred, because image tags are '
     'present in its container registry"]}'

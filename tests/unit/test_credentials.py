@@ -103,10 +103,12 @@ def test_a_malformed_config_never_echoes_its_lines_and_is_skipped_when_not_neede
     assert creds.source == "env GITLAB_TOKEN"
 
 
-def test_the_insecure_switch_comes_from_the_environment():
+def test_the_insecure_switch_comes_in_the_request_not_the_environment():
     from glcr.credentials import CredentialRequest, resolve
 
     env = {"GITLAB_URL": "http://gitlab.example.com", "GITLAB_TOKEN": "glpat-ok"}
     with _pytest.raises(_InvalidInputError):
         resolve(CredentialRequest(), env, use_keyring=False)
-    assert resolve(CredentialRequest(), {**env, "GLCR_INSECURE": "1"}, use_keyring=False).url == "http://gitlab.example.com"
+    with _pytest.raises(_InvalidInputError):  # the CLI turns GLCR_INSECURE into the request
+        resolve(CredentialRequest(), {**env, "GLCR_INSECURE": "1"}, use_keyring=False)
+    assert resolve(CredentialRequest(insecure=True), env, use_keyring=False).url == "http://gitlab.example.com"

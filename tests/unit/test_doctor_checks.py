@@ -19,7 +19,8 @@ from glcr.credentials import Credentials, Secret, TokenKind
 from glcr.doctor.checks import DoctorRequest, Probe, run_doctor
 from glcr.doctor.model import DoctorReport, Status
 from glcr.errors import ExitCode
-from glcr.session import Session, SessionOptions
+from glcr.session import Session
+from glcr.settings import Settings
 from glcr.transport.backoff import RetryPolicy
 from glcr.transport.factory import HttpOptions
 
@@ -128,8 +129,8 @@ def doctor(world: World, path: str | None = "group/app/api", *, token: str | Non
     http = HttpOptions(wire=httpx.MockTransport(world.handler), retry=RetryPolicy(max_attempts=1))
 
     async def run() -> DoctorReport:
-        async with Session(creds, SessionOptions(http=http)) as session:
-            async with Probe(creds, session.options.http, now=lambda: world.now) as probe:
+        async with Session(creds, Settings(), http=http) as session:
+            async with Probe(creds, session.http, now=lambda: world.now) as probe:
                 return await run_doctor(session, probe, DoctorRequest(path, registry, env or {}, TODAY))
 
     return asyncio.run(run())

@@ -70,11 +70,11 @@ RULES: dict[str, Rule] = {
     "transport/redact.py": rule("errors", pure=True),
     "gitlab/convert.py": rule("errors models timestamps", pure=True),
     # I/O: HTTP policy, clients, credentials
-    "transport": rule("errors glcr", "httpx"),
+    "transport": rule("errors glcr settings", "httpx certifi requests"),
     "credentials.py": rule("errors", "gitlab httpx keyring"),
     "gitlab": rule("errors models timestamps credentials transport policy glcr", "gitlab httpx requests"),
     "registry": rule("errors models timestamps transport policy gitlab", "httpx"),
-    "settings.py": rule("errors session"),
+    "settings.py": rule("errors"),
     "session.py": rule("errors credentials settings transport gitlab registry", "httpx"),
     # the library: what commands call
     "api": rule("errors models reference regex credentials session settings transport gitlab registry policy "

@@ -275,7 +275,7 @@ def read(reg: FakeRegistry, name: str, *, api: bool) -> tuple[RepoInventory, lis
 
     from glcr.migrate.inventory import read_repository
 
-    session = SimpleNamespace(options=SimpleNamespace(jobs=4), tokens=None)
+    session = SimpleNamespace(settings=SimpleNamespace(jobs=4), tokens=None)
     problems: list[str] = []
     inv = run(read_repository(session, client_for(reg), name, name="", repository_id=1, status=None,
                               use_referrers_api=api, problems=problems))

@@ -76,6 +76,15 @@ def test_registry_scheme(host, url):
     assert registry_base_url(host) == url
 
 
+@pytest.mark.parametrize("gitlab_url,insecure,url", [
+    ("http://127.0.0.1:3000", False, "http://127.0.0.1:5000"),
+    ("https://127.0.0.1:3443", False, "https://127.0.0.1:5000"),  # a local GitLab with TLS: its registry too
+    ("https://127.0.0.1:3443", True, "http://127.0.0.1:5000"),  # --insecure-registry still wins
+])
+def test_a_loopback_registry_follows_a_local_gitlab_with_tls(gitlab_url, insecure, url):
+    assert registry_base_url("127.0.0.1:5000", insecure=insecure, gitlab_url=gitlab_url) == url
+
+
 @pytest.mark.parametrize("status,kind", [(401, AuthError), (403, PermissionDeniedError), (404, NotFoundError),
                                          (400, RefusedError), (429, NetworkError), (503, NetworkError)])
 def test_status_to_error_kind(status, kind):
