@@ -50,7 +50,7 @@ async def save_before_delete(session: Session, handle: RepositoryHandle, tags: d
         return digest, SavedManifest(manifest.digest, manifest.media_type, manifest.raw), tuple(children)
 
     digests = sorted(set(tags.values()))
-    fetched = await gather_bounded(session.options.registry_jobs, [lambda d=d: fetch(d) for d in digests])
+    fetched = await gather_bounded(session.settings.registry_jobs, [lambda d=d: fetch(d) for d in digests])
     by_digest = {f[0]: f[1:] for f in fetched if f}
     now = datetime.now(timezone.utc)
     repo = handle.repository
@@ -208,7 +208,7 @@ async def restore_tags(session: Session, source: str | None, *, last: bool = Fal
     handles: dict[str, RepositoryHandle] = {}
     for repo_path in sorted({s.repository for s in saved}):
         handles[repo_path] = await open_repository(session, (await resolve_repository(session, repo_path)).repository)
-    jobs = session.options.registry_jobs
+    jobs = session.settings.registry_jobs
     checked = await gather_bounded(jobs, [lambda s=s: _check(handles[s.repository], s) for s in saved])
     plan = RestorePlan(files, tuple(checked))
     review(plan)
