@@ -93,6 +93,16 @@ def main() -> int:
                 f"(delete {s.delete:,}, keep {s.keep:,}, pages {s.pages}, truncated {s.truncated}, "
                 f"runs {s.runs_needed})"
             )
+    # Growth: 10x the tags must cost about 10x the time (an accidental O(n^2) would be 100x).
+    small = synthetic_tags(N // 10)
+    for variant in Variant:
+        small_s = best_of(lambda v=variant: decide(small, params, variant=v, now=NOW))
+        large_s = best_of(lambda v=variant: decide(tags, params, variant=v, now=NOW))
+        growth = large_s / small_s
+        ok = growth < 40  # n log n and caches: 12-20x here; quadratic would be 100x
+        failed |= not ok
+        print(f"{variant.value:12s} growth {N // 10:,} -> {N:,} tags: x{growth:.1f} (linear x10, quadratic x100) "
+              f"{'OK' if ok else 'TOO SLOW'}")
     return 1 if failed else 0
 
 

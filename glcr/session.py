@@ -23,6 +23,7 @@ from glcr.registry.auth import RegistryAuth, TokenSource
 from glcr.registry.client import RegistryClient, registry_base_url
 from glcr.settings import Settings
 from glcr.transport.factory import HttpOptions, build_async_client
+from glcr.transport.ratelimit import RateBudget
 
 
 @dataclass
@@ -33,14 +34,21 @@ class SessionMemo:
     said: set[str] = field(default_factory=set)
 
 
+def _budget(http: HttpOptions) -> RateBudget:
+    return RateBudget(sleep=http.sleep) if http.sleep else RateBudget()
+
+
 class Session:
     def __init__(self, creds: Credentials, settings: Settings, *, http: HttpOptions | None = None) -> None:
         """`http`: a command's own HTTP policy (retries, timeouts; tests swap the wire), to which
         the settings' concurrency, --debug and CA bundle are applied."""
         self.creds = creds
         self.settings = settings
-        self.http = replace(http or HttpOptions(), jobs=settings.jobs, debug=settings.debug,
-                            ca_bundle=settings.ca_bundle(), secrets=creds.secrets())
+        http = http or HttpOptions()
+        # One RateBudget for all of the session's clients: a 429 pauses every request (ratelimit.py).
+        self.http = replace(http, jobs=settings.jobs, debug=settings.debug,
+                            ca_bundle=settings.ca_bundle(), secrets=creds.secrets(),
+                            budget=http.budget or _budget(http))
         self._gitlab_http = build_async_client(self.http, base_url=f"{creds.url}/api/v4/", headers=creds.api_headers())
         self._token_http = build_async_client(self.http)
         self.api = GitLabApi(self._gitlab_http, jobs=settings.jobs)
@@ -94,11 +102,14 @@ class Session:
     def registry(self, host: str) -> RegistryClient:
         client = self._registries.get(host)
         if client is None:
+            # One client (one pool) per registry host. The pool holds registry_jobs + 4
+            # connections (factory.py); the client's gate lets registry_jobs requests through, so
+            # the pool always has a connection free and never queues (issue 22).
             http = build_async_client(
                 replace(self.http, jobs=self.settings.registry_jobs),
                 base_url=registry_base_url(host, insecure=self.settings.insecure_registry, gitlab_url=self.creds.url),
                 auth=RegistryAuth(self.tokens),
             )
             self._registry_http.append(http)
-            client = self._registries[host] = RegistryClient(http, host)
+            client = self._registries[host] = RegistryClient(http, host, jobs=self.settings.registry_jobs)
         return client

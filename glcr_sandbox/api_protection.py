@@ -16,8 +16,9 @@ Followed from GitLab's source (gitlabhq/gitlabhq):
   present".
 * Enforcement (Projects::ContainerRepository::Gitlab::DeleteTagsService#filter_out_protected!):
   no user (policy runs, the repository delete worker): every rule; an administrator: none;
-  anyone else: the rules whose delete level is above their project access level. The API's
-  single-tag delete answers 403 "cannot delete protected tag(s)" when nothing is left.
+  anyone else: the rules whose delete level is above their project access level. A bulk
+  delete left with nothing answers 403 "cannot delete protected tag(s)"; the single-tag delete
+  is stopped earlier by TagPolicy (`Tag#protected_for_delete?`): a plain 403 Forbidden.
 
 * Create/UpdateTagRuleService refuse on a registry without the GitLab API
   (`GitlabApiClient.supports_gitlab_api?`): POST 422 {"message": "GitLab container registry API
@@ -110,7 +111,10 @@ def _declared(params: dict[str, Any], *, required: bool) -> dict[str, Any]:
     return out
 
 
-def _model_errors(ctx: SandboxContext, project: Project, rule: dict[str, Any], own_id: int | None) -> list[str]:
+def model_errors(ctx: SandboxContext, project: Project, rule: dict[str, Any], own_id: int | None, *,
+                 immutable_allowed: bool = False) -> list[str]:
+    """TagRule validations. `immutable_allowed`: both levels nil is EE's immutable rule (GraphQL's
+    create); REST always sends both, and CE's message is kept for it."""
     errors: list[str] = []
     pattern = rule.get("tag_name_pattern")
     if pattern is None or not str(pattern).strip():
@@ -124,8 +128,10 @@ def _model_errors(ctx: SandboxContext, project: Project, rule: dict[str, Any], o
             compile_untrusted(pattern)
         except InvalidRegexp as exc:
             errors.append(f"Tag name pattern not valid RE2 syntax: {exc}")
-    if not (rule.get("minimum_access_level_for_push") and rule.get("minimum_access_level_for_delete")):
-        errors.append("Access levels should both be present")
+    push, delete = rule.get("minimum_access_level_for_push"), rule.get("minimum_access_level_for_delete")
+    if not (push and delete) and not (immutable_allowed and not push and not delete):
+        errors.append("Access levels should either both be present or both be nil" if immutable_allowed
+                      else "Access levels should both be present")
     return errors
 
 
@@ -147,7 +153,7 @@ def create_rule(ctx: SandboxContext, req: Request, id: str) -> Response:
             raise api_message(422, "Maximum number of protection rules have been reached.")
         if not _rules_supported(ctx):
             raise api_message(422, GITLAB_API_NOT_SUPPORTED)
-        errors = _model_errors(ctx, project, declared, None)
+        errors = model_errors(ctx, project, declared, None)
         if errors:
             raise api_message(422, errors)
         rule = {"id": world._next_id("tag_rule"), "project_id": project.id, **declared}
@@ -180,7 +186,7 @@ def update_rule(ctx: SandboxContext, req: Request, id: str, protection_rule_id: 
         if not _rules_supported(ctx):
             raise api_message(422, {"error": GITLAB_API_NOT_SUPPORTED})
         after = {**rule, **{k: (v if v != "" else None) for k, v in declared.items()}}
-        errors = _model_errors(ctx, project, after, rule["id"])
+        errors = model_errors(ctx, project, after, rule["id"])
         if errors:
             raise api_message(422, {"error": errors})
         rule.update(after)
@@ -211,16 +217,33 @@ def register(router, api: str) -> None:
 # --- enforcement ------------------------------------------------------------------------------
 
 
+def is_immutable(rule: dict[str, Any]) -> bool:
+    """Both levels nil (EE, `immutable` scope)."""
+    return not rule.get("minimum_access_level_for_push") and not rule.get("minimum_access_level_for_delete")
+
+
+def enforced_rules(ctx: SandboxContext, project: Project) -> list[dict[str, Any]]:
+    """The rules GitLab enforces: none before 17.9; immutable ones only with the licence
+    (CE's `protected_patterns_for_delete` uses the `mutable` scope; EE adds `immutable`)."""
+    if not ctx.knobs.protected_tags:
+        return []
+    return [r for r in project_rules(ctx, project) if not is_immutable(r) or ctx.knobs.immutable_tags]
+
+
+def _restricted(rule: dict[str, Any], field_name: str, level: int) -> bool:
+    needed = LEVELS.get(rule.get(field_name) or "")
+    return needed is not None and needed > level
+
+
 def delete_filter(ctx: SandboxContext, project: Project, user: User | None) -> Callable[[str], bool]:
-    """is_protected(name) for a delete by `user` (None: a policy run or a worker: every rule)."""
-    if (user is not None and user.admin) or not ctx.knobs.tag_rules_api:
-        return lambda name: False
+    """is_protected(name) for a delete by `user` (None: a policy run or a worker: every rule).
+    An administrator passes every mutable rule, never an immutable one (EE's prepend)."""
     level = None if user is None else ctx.world.project_access(user, project)
     patterns = []
-    for rule in project_rules(ctx, project):
-        needed = LEVELS.get(rule.get("minimum_access_level_for_delete") or "")
-        immutable = not rule.get("minimum_access_level_for_push") and not rule.get("minimum_access_level_for_delete")
-        if immutable or level is None or (needed is not None and needed > level):
+    for rule in enforced_rules(ctx, project):
+        if user is not None and user.admin and not is_immutable(rule):
+            continue
+        if is_immutable(rule) or level is None or _restricted(rule, "minimum_access_level_for_delete", level):
             try:
                 patterns.append(compile_untrusted(rule["tag_name_pattern"]))
             except InvalidRegexp:
@@ -230,9 +253,35 @@ def delete_filter(ctx: SandboxContext, project: Project, user: User | None) -> C
     return lambda name: any(matches(p, name) for p in patterns)
 
 
-def refuse_protected(names: list[str], is_protected: Callable[[str], bool]) -> list[str]:
-    """filter_out_protected!: the names left; 403 when none is left of a non-empty request."""
-    left = [n for n in names if not is_protected(n)]
-    if names and not left:
-        raise ApiError(403, {"message": f"403 Forbidden - {PROTECTED_TAGS_ERROR}"})
-    return left
+# --- the caller's patterns in registry tokens ---------------------------------------------------
+
+
+def token_metadata(ctx: SandboxContext, project: Project, user: User | None, actions: list[str]) -> dict[str, Any]:
+    """`tag_deny_access_patterns` and (EE) `tag_immutable_patterns` for one granted scope
+    (Auth::ContainerRegistryAuthenticationService.access_metadata; nil values are compacted away).
+
+    Deny patterns: only for a user, only when the project has a rule; one list per granted push or
+    delete action (`*` = both); empty lists for an administrator; otherwise the mutable rules whose
+    push / delete level is above the user's access level. Immutable patterns: with the licence and
+    a push, delete or `*` action, for everyone.
+    """
+    meta: dict[str, Any] = {}
+    if not ctx.knobs.protected_tags:
+        return meta
+    rules = project_rules(ctx, project)
+    if user is not None and rules:
+        checked = ["push", "delete"] if "*" in actions else [a for a in dict.fromkeys(actions) if a != "pull"]
+        patterns: dict[str, list[str]] = {a: [] for a in checked}
+        if not user.admin:
+            level = ctx.world.project_access(user, project)
+            for rule in rules:
+                if is_immutable(rule):
+                    continue
+                for action in checked:
+                    if action in ("push", "delete") and _restricted(rule, f"minimum_access_level_for_{action}", level):
+                        patterns[action].append(rule["tag_name_pattern"])
+        meta["tag_deny_access_patterns"] = patterns
+    immutable = [r["tag_name_pattern"] for r in rules if is_immutable(r)]
+    if ctx.knobs.immutable_tags and immutable and set(actions) & {"push", "delete", "*"}:
+        meta["tag_immutable_patterns"] = immutable
+    return meta

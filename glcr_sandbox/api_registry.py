@@ -283,7 +283,11 @@ def delete_tag(ctx: SandboxContext, req: Request, id: str, repository_id: str, t
         raise forbidden()
     if not can(ctx.world, caller.user, "destroy_container_image_tag", project):
         raise forbidden()
-    names = api_protection.refuse_protected([tag_name], api_protection.delete_filter(ctx, project, caller.user))
+    # TagPolicy: `Tag#protected_for_delete?(user)` prevents destroy_container_image_tag, so a
+    # protected tag is a plain 403 here (gitlab-facts-2.md N12), before the service's own filter.
+    if api_protection.delete_filter(ctx, project, caller.user)(tag_name):
+        raise forbidden()
+    names = [tag_name]
     # DeleteTagsService: tag only where the registry supports it (GitLab's, with or without its
     # database), else the dummy manifest.
     _, message = delete_tags_service(ctx.registry, path, names, tag_delete=ctx.tag_delete,

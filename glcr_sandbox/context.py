@@ -47,8 +47,15 @@ class Knobs:
     # Not GitLab: overrides container_registry_token_expire_delay (whole minutes) so tests can
     # get tokens that expire within seconds. The registry still allows 60 s of leeway.
     registry_token_lifetime_s: int | None = None
-    # False: act as a GitLab before 18.7, which has no tag protection rules API (404 route).
-    tag_rules_api: bool = True
+    # The GitLab version the sandbox acts as, for tag protection (facts: gitlab-facts-2.md N6/N7):
+    # 17.9 protected tags (the flag `container_registry_protected_tags` taken as enabled, as on
+    # GitLab.com from 17.10 and everywhere from 17.11), patterns in registry tokens, GraphQL rules
+    # without `immutable`; 17.11 the GraphQL field `immutable`; 18.2 immutable tags (Ultimate);
+    # 18.7 the REST rules API (GET), 18.8 POST, 18.9 PATCH/DELETE.
+    gitlab_version: str = "18.9"
+    # "ultimate": immutable rules are enforced (licensed_feature_available?(
+    # :container_registry_immutable_tag_rules)); anything else: they are ignored (the `mutable` scope).
+    licence: str = "ultimate"
     # Not GitLab: create and enforce tag protection rules on a registry without the GitLab API
     # (GitLab refuses: "GitLab container registry API not supported"). On for distribution, so
     # glcr's protected-tag handling is tested there too; off for GitLab's registry, either mode.
@@ -56,6 +63,34 @@ class Knobs:
     # True: pick the delete route on the OPTIONS probe alone, as GitLab does, which sends
     # tag deletes that distribution 2.8 refuses (see SandboxContext.tag_delete).
     trust_tag_delete_probe: bool = False
+    # Not GitLab: every /api/v4/projects/:id/... call for these project ids answers 500, so a
+    # group run can be shown going on past a project that fails.
+    failing_projects: list[int] = field(default_factory=list)
+
+    def at_least(self, version: str) -> bool:
+        return _version(self.gitlab_version) >= _version(version)
+
+    @property
+    def tag_rules_api(self) -> bool:
+        """The REST rules API (18.7+); setting False acts as a GitLab with no tag protection at all."""
+        return self.at_least("18.7")
+
+    @tag_rules_api.setter
+    def tag_rules_api(self, value: bool) -> None:
+        self.gitlab_version = "18.9" if value else "17.8"
+
+    @property
+    def protected_tags(self) -> bool:
+        return self.at_least("17.9")
+
+    @property
+    def immutable_tags(self) -> bool:
+        """Immutable rules exist and are enforced: 18.2+ (beta) with the Ultimate licence."""
+        return self.at_least("18.2") and self.licence == "ultimate"
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in str(text).split(".")[:2] if p.isdigit())
 
 
 @dataclass

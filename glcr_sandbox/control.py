@@ -15,8 +15,11 @@ JSON in, JSON out, no authentication: the server only listens on 127.0.0.1.
                                         period_seconds}, repository_delete_delay_s,
                                         repository_delete_ongoing_s, bulk_delete_delay_s,
                                         registry_token_lifetime_s (null: the GitLab setting),
+                                        gitlab_version ("17.9", "18.2", "18.7"...), licence
+                                        ("ultimate" or another tier: immutable rules ignored),
                                         tag_rules_api, tag_rules_without_gitlab_api,
-                                        trust_tag_delete_probe (booleans; see context.Knobs)}
+                                        trust_tag_delete_probe (booleans; see context.Knobs),
+                                        failing_projects: [project id] whose API calls answer 500}
   POST /-/sandbox/leases/reset         {repository_id?}  (all when absent)
   POST /-/sandbox/sync                 discover repositories pushed straight to the registry
   POST /-/sandbox/wait-idle            {timeout?}: wait for background jobs -> {idle, failures}
@@ -177,7 +180,7 @@ def set_member(ctx: SandboxContext, req: Request) -> Response:
 
 
 def config_dict(ctx: SandboxContext) -> dict[str, Any]:
-    return {**asdict(ctx.knobs), "rate_limit": asdict(ctx.limiter.config)}
+    return {**asdict(ctx.knobs), "tag_rules_api": ctx.knobs.tag_rules_api, "rate_limit": asdict(ctx.limiter.config)}
 
 
 def get_config(ctx: SandboxContext, req: Request) -> Response:
@@ -201,6 +204,15 @@ def put_config(ctx: SandboxContext, req: Request) -> Response:
         if "registry_token_lifetime_s" in body:
             lifetime = body["registry_token_lifetime_s"]
             knobs.registry_token_lifetime_s = max(1, int(lifetime)) if lifetime is not None else None
+        if "gitlab_version" in body:
+            version = str(body["gitlab_version"])
+            if not all(p.isdigit() for p in version.split(".")) or version.count(".") != 1:
+                raise ValueError(f"gitlab_version must look like 18.7, not {version!r}")
+            knobs.gitlab_version = version
+        if "licence" in body:
+            knobs.licence = str(body["licence"])
+        if "failing_projects" in body:
+            knobs.failing_projects = [int(p) for p in body["failing_projects"] or []]
         if isinstance(body.get("rate_limit"), dict):
             raw = {**asdict(ctx.limiter.config), **body["rate_limit"]}
             config = RateLimitConfig(

@@ -13,6 +13,7 @@ import binascii
 import time
 import uuid
 
+from glcr_sandbox.api_protection import token_metadata
 from glcr_sandbox.context import SandboxContext
 from glcr_sandbox.keys import AUDIENCE
 from glcr_sandbox.permissions import registry_abilities, registry_action_allowed
@@ -144,4 +145,5 @@ def _process_scope(ctx: SandboxContext, user: User | None, token: Token | None, 
         "project_id": project.id,
         "root_namespace_id": root.id,
     }
+    meta.update(token_metadata(ctx, project, user, allowed))
     return {"type": kind, "name": path, "actions": allowed, "meta": meta}

@@ -23,6 +23,7 @@ from glcr_sandbox.context import Knobs, SandboxContext
 from glcr_sandbox.jobs import Jobs
 from glcr_sandbox.keys import SigningKey
 from glcr_sandbox.latency_proxy import LatencyProxy
+from glcr_sandbox.registry_gate import RegistryGate
 from glcr_sandbox.registry_client import RegistryClient
 from glcr_sandbox.registry_kinds import (
     DEFAULT_KIND,
@@ -58,6 +59,7 @@ class Sandbox:
     tokens: dict[str, str] = field(default_factory=dict, repr=False)  # username -> api token
     proxy: LatencyProxy | None = None
     tls: TlsFiles | None = None  # https with a throwaway CA (tls.ca) for the API and the registry
+    gate: RegistryGate | None = None
 
     def __repr__(self) -> str:  # no tokens in test reports
         return f"Sandbox(url={self.url!r}, registry_host={self.registry_host!r}, state_dir={str(self.state_dir)!r})"
@@ -123,9 +125,18 @@ class Sandbox:
             client.close()
             registry.stop()
             raise
+        # GitLab's registry: tag protection enforced in its place, as its newer versions do
+        # (registry_gate.py), for every client that goes by repository locations. A third-party
+        # registry never reads the token's patterns. The latency relay goes before it. Not with
+        # --tls: the gate reads plain HTTP (the https registry then does not enforce).
+        gate = (RegistryGate("127.0.0.1", registry.port).start()
+                if registry_kind == GITLAB and tls_files is None else None)
+        upstream = gate.port if gate else registry.port
+        if gate:
+            ctx.public_registry_host = gate.host
         proxy = None
         if registry_latency_ms > 0:
-            proxy = LatencyProxy("127.0.0.1", registry.port, registry_latency_ms).start()
+            proxy = LatencyProxy("127.0.0.1", upstream, registry_latency_ms).start()
             ctx.public_registry_host = proxy.host
         try:
             server = ServerThread(SandboxHTTPServer(
@@ -133,9 +144,11 @@ class Sandbox:
         except OSError:
             jobs.stop()
             client.close()
+            if gate:
+                gate.stop()
             registry.stop()
             raise
-        sandbox = cls(state_dir, ctx, registry, server, proxy=proxy, tls=tls_files)
+        sandbox = cls(state_dir, ctx, registry, server, proxy=proxy, tls=tls_files, gate=gate)
         if registry_kind == GITLAB:
             ctx.push_time_setter = sandbox.set_push_times
         ctx.backdater = sandbox.backdate
@@ -151,6 +164,8 @@ class Sandbox:
     def stop(self) -> None:
         if self.proxy is not None:
             self.proxy.stop()
+        if self.gate is not None:
+            self.gate.stop()
         self.server.stop()
         self.ctx.jobs.stop()
         self.ctx.registry.close()
@@ -250,6 +265,21 @@ class Sandbox:
         proj = self.world.find_project(project) if project is not None else None
         grp = self.world.find_namespace(group) if group is not None else None
         self.world.set_member(user, access_level, project=proj, group=grp)
+
+    def add_tag_rule(self, project: str | int, pattern: str, push: str | None = None,
+                     delete: str | None = None) -> dict[str, Any]:
+        """A tag protection rule straight into the world (both levels None: an immutable rule,
+        which GitLab creates only through GraphQL)."""
+        world = self.world
+        proj = world.find_project(project)
+        if proj is None:
+            raise ValueError(f"no project {project}")
+        with world.lock:
+            rule = {"id": world._next_id("tag_rule"), "project_id": proj.id, "tag_name_pattern": pattern,
+                    "minimum_access_level_for_push": push, "minimum_access_level_for_delete": delete}
+            world.tag_rules[rule["id"]] = rule
+            world.save()
+        return rule
 
     def backdate(self, repo: str, times: Mapping[str, dt.datetime | dt.timedelta]) -> dict[str, str]:
         """Make tags of `repo` look as old to GitLab as `times` says, on any registry:

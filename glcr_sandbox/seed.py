@@ -472,3 +472,74 @@ def seed_in_use(api_url: str, *, now: dt.datetime | None = None) -> dict[str, An
         "releases": [{"tag_name": "v1.0.0", "sha": sha("v1.0.0"), "released_at": (now - 180 * day).isoformat()},
                      {"tag_name": "v1.1.0", "sha": sha("v1.1.0"), "released_at": (now - 90 * day).isoformat()}],
     })
+
+
+def push_shared_image(registry: RegistryClient, repo: str, tag: str, *, name: str, size: int = 1024,
+                      created: dt.datetime | None = None) -> str:
+    """Push the image called `name`: the same layer, config and manifest bytes in every repository
+    (unlike push_image, whose layers depend on the repository), as images built from one base
+    share layers in a real group. Returns the digest, the same wherever it is pushed."""
+    created = created or dt.datetime(2024, 1, 1, tzinfo=UTC)
+    layer = _rng("shared", name, size).randbytes(size)
+    registry.upload_blob(repo, layer, skip_existing=True)
+    config = image_config(created, [sha256_digest(layer)])
+    registry.upload_blob(repo, config, skip_existing=True)
+    manifest = {"schemaVersion": 2, "mediaType": MEDIA_DOCKER_MANIFEST,
+                "config": _descriptor(MEDIA_DOCKER_CONFIG, config),
+                "layers": [_descriptor(MEDIA_DOCKER_LAYER, layer)]}
+    return registry.put_manifest(repo, tag, _json(manifest), MEDIA_DOCKER_MANIFEST)
+
+
+# --- a large group, fast (benchmarks and group tests) ---------------------------------------------
+
+
+def seed_group(api_url: str, registry: RegistryClient, *, token: str, group: str = "demo/fleet", projects: int = 10,
+               tags: int = 20, distinct: int = 5, policy_every: int = 2, workers: int = PUSH_CONCURRENCY,
+               now: dt.datetime | None = None) -> dict[str, Any]:
+    """`projects` projects `<group>/p0000`.. with `tags` tags `v0000`.. each, over `distinct`
+    images shared by every project (one layer, the same manifests: uploads are skipped once a
+    blob is there, so a big group costs mostly one manifest PUT per tag). Every
+    `policy_every`-th project gets a saved, enabled policy (name_regex `v.*`, keep_n 5): what a
+    group cleanup then deletes is known. `token`: an admin's (the control API has no policies).
+
+    Returns {"group", "projects": [paths], "with_policy": [paths], "tags": n}."""
+    now = now or dt.datetime.now(UTC)
+    verify = registry.verify  # the sandbox's one CA, when it serves https
+    parent, _, leaf = group.strip("/").rpartition("/")
+    resp = _control(api_url, "POST", "groups", {"path": leaf, **({"parent": parent} if parent else {})},
+                    verify=verify)
+    if resp.status_code not in (201, 400):
+        resp.raise_for_status()
+    distinct = max(1, min(distinct, tags))
+    layer = _rng("fleet", group).randbytes(512)
+    layer_desc = _descriptor(MEDIA_DOCKER_LAYER, layer)
+    configs = [image_config(now - dt.timedelta(hours=i), [sha256_digest(layer)]) for i in range(distinct)]
+    manifests = [_json({"schemaVersion": 2, "mediaType": MEDIA_DOCKER_MANIFEST,
+                        "config": _descriptor(MEDIA_DOCKER_CONFIG, c), "layers": [layer_desc]}) for c in configs]
+    paths, with_policy = [], []
+    for i in range(projects):
+        resp = _control(api_url, "POST", "projects", {"namespace": group, "path": f"p{i:04d}"},
+                        verify=verify)
+        if resp.status_code not in (201, 400):
+            resp.raise_for_status()
+        paths.append(f"{group}/p{i:04d}")
+
+    def fill(path: str) -> None:
+        repo = path.lower()
+        for blob in (layer, *configs):
+            registry.upload_blob(repo, blob, skip_existing=True)
+        for j in range(tags):
+            registry.put_manifest(repo, f"v{j:04d}", manifests[j % distinct], MEDIA_DOCKER_MANIFEST)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(fill, paths))
+    with httpx.Client(base_url=f"{api_url.rstrip('/')}/api/v4/", headers={"PRIVATE-TOKEN": token},
+                      timeout=30, verify=verify) as api:
+        for index, path in enumerate(paths):
+            if policy_every and index % policy_every == 0:
+                body = {"container_expiration_policy_attributes": {
+                    "enabled": True, "name_regex": "v.*", "keep_n": 5, "older_than": None, "cadence": "1d"}}
+                api.put(f"projects/{quote(path, safe='')}", json=body).raise_for_status()
+                with_policy.append(path)
+    _control(api_url, "POST", "sync", verify=verify).raise_for_status()
+    return {"group": group, "projects": paths, "with_policy": with_policy, "tags": tags}

@@ -14,7 +14,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from glcr_sandbox import api_inuse, api_lists, api_projects, api_protection, api_registry, control
+from glcr_sandbox import api_graphql, api_inuse, api_lists, api_projects, api_protection, api_registry, control
 from glcr_sandbox.context import SandboxContext
 from glcr_sandbox.jwt_auth import jwt_auth
 from glcr_sandbox.registry_client import RegistryError
@@ -50,9 +50,20 @@ def build_router() -> Router:
     add("GET", f"{API}/registry/repositories/:id", api_registry.get_repository)
     api_protection.register(router, API)
     api_inuse.register(router, API)
+    api_graphql.register(router)
     add("GET", "/jwt/auth", jwt_auth)
     control.register(router)
     return router
+
+
+def _failing_project(ctx, raw_path: str) -> bool:
+    """Whether `raw_path` is under /api/v4/projects/:id/ of a project the failing_projects knob names."""
+    from urllib.parse import unquote
+
+    rest = raw_path[len(f"{API}/projects/"):] if raw_path.startswith(f"{API}/projects/") else ""
+    ref = unquote(rest.split("/", 1)[0]) if rest else ""
+    project = ctx.world.find_project(ref) if ref else None
+    return project is not None and project.id in ctx.knobs.failing_projects
 
 
 class SandboxHTTPServer(ThreadingHTTPServer):
@@ -121,6 +132,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 throttled = ctx.limiter.check()
                 if throttled is not None:
                     return throttled
+                if ctx.knobs.failing_projects and _failing_project(ctx, req.raw_path):
+                    return json_response(500, {"message": "500 Internal Server Error"})
         found = self.server.router.match(req.method, req.raw_path)
         if found is None:
             if not req.raw_path.startswith(f"{API}/"):

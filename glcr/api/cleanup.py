@@ -77,7 +77,7 @@ async def decide_repository(session: Session, repo: Repository | RepositoryHandl
                 f"page, in name order): the {len(unread):,} tags from {unread[0].name!r} on are never "
                 "considered and stay")
         result = replace(result, summary=replace(result.summary, notes=(note, *result.summary.notes)))
-    result = await guard_cleanup(session, repo.project_id, result, user=user)  # GitLab skips protected tags
+    result = await guard_cleanup(session, repo.project_id, result, user=user, repo=repo)  # GitLab skips protected tags
     if not user:
         result = mark_approximate(result, tags)
     from glcr.api.referrers import read_referrers

@@ -80,6 +80,10 @@ def ci_template(
     project: str = typer.Option("$CI_PROJECT_PATH", "--project",
                                 help="project to clean (default: the project running the pipeline)"),
     args: str = typer.Option("", "--args", help="extra arguments for `glcr cleanup run`, e.g. '--repo group/app/api'"),
+    group: str = typer.Option("", "--group", help="a pipeline that cleans every project of this group instead"),
+    include_subgroups: bool = typer.Option(False, "--include-subgroups", help="with --group: subgroups too"),
+    shards: int = typer.Option(1, "--shards", min=1, max=200,
+                               help="with --group: parallel jobs, each taking the projects whose id %% N == CI_NODE_INDEX-1"),
 ) -> None:
     """Print a .gitlab-ci.yml job that runs `glcr cleanup run` on a schedule.
 
@@ -89,8 +93,23 @@ def ci_template(
     Examples:
       glcr ci-template >> .gitlab-ci.yml
       glcr ci-template --token project --image registry.example.com/tools/glcr:0.1.0
+      glcr ci-template --group mygroup --include-subgroups --shards 4 > .gitlab-ci.yml
     """
     from glcr import __version__
+
+    if shards != 1 and not group:
+        from glcr.errors import UsageError
+
+        raise UsageError("--shards needs --group")
+    if group:
+        from glcr.cli.ci_group import render_group_template
+        from glcr.cli.options import check_project
+
+        text = render_group_template(group=check_project(group, "group"), shards=shards,
+                                     image=image or DEFAULT_IMAGE.format(version=__version__), version=__version__,
+                                     include_subgroups=include_subgroups, extra_args=args)
+        typer.echo(text, nl=False)
+        return
 
     text = render_ci_template(token=token, image=image or DEFAULT_IMAGE.format(version=__version__),
                               project=project, version=__version__, extra_args=args)

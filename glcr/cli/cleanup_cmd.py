@@ -20,7 +20,8 @@ from glcr.cli.inuse_options import (
     KEEP_RELEASES,
     KEEP_TEMPLATE,
 )
-from glcr.cli.options import OUTPUT, PROJECT, YES
+from glcr.cli.group_cleanup import GROUP, JUNIT, PROJECT_JOBS, RUN_ID, SHARD, SUBGROUPS
+from glcr.cli.options import OUTPUT, PROJECT_OR_GROUP, YES
 from glcr.render.format import OutputFormat
 
 app = typer.Typer(help="Simulate and apply GitLab's cleanup policy.", no_args_is_help=True)
@@ -92,7 +93,7 @@ MAX_LIST = typer.Option(DEFAULT_MAX_LIST_SIZE, "--max-list-size", min=0,
 
 
 @app.command("dry-run")
-def dry_run(ctx: typer.Context, project: str = PROJECT,
+def dry_run(ctx: typer.Context, project: Optional[str] = PROJECT_OR_GROUP,
             repo: Optional[str] = REPO, name_regex: Optional[str] = NAME_REGEX,
             name_regex_keep: Optional[str] = NAME_REGEX_KEEP, keep_n: Optional[int] = KEEP_N,
             older_than: Optional[str] = OLDER_THAN, variant: VariantChoice = VARIANT, max_list_size: int = MAX_LIST,
@@ -100,6 +101,8 @@ def dry_run(ctx: typer.Context, project: str = PROJECT,
             keep_open_mrs: bool = KEEP_OPEN_MRS, keep_releases: bool = KEEP_RELEASES,
             keep_protected_branches: bool = KEEP_PROTECTED, keep_images_from: Optional[str] = KEEP_IMAGES_FROM,
             keep_template: Optional[List[str]] = KEEP_TEMPLATE,
+            group: Optional[str] = GROUP, include_subgroups: bool = SUBGROUPS, shard: Optional[str] = SHARD,
+            junit: Optional[Path] = JUNIT, project_jobs: int = PROJECT_JOBS,
             output: OutputFormat = OUTPUT) -> None:
     """Exactly which tags GitLab's cleanup would delete, and why, tag by tag. Changes nothing.
 
@@ -110,15 +113,22 @@ def dry_run(ctx: typer.Context, project: str = PROJECT,
       glcr cleanup dry-run mygroup/app --name-regex '.*' --keep-n 5 --older-than 30d
       glcr cleanup dry-run mygroup/app -o json | jq '.[] | select(.action=="delete") | .name'
       glcr cleanup dry-run mygroup/app --keep-deployed --keep-open-mrs --keep-releases
+      glcr cleanup dry-run --group mygroup --include-subgroups -o json
     """
     from glcr.api.cleanup import simulate_policy
+    from glcr.cli.group_cleanup import check_target, run_group
     from glcr.cli.inuse_options import in_use_options, say_in_use
     from glcr.render.policy import render_cleanup
 
     app_ctx, args = _simulation_args(ctx, project, repo, name_regex, name_regex_keep, keep_n, older_than, variant,
                                      max_list_size)
+    check_target(project, group, shard, junit)
     args["in_use"] = in_use_options(keep_deployed, keep_deployed_last, keep_open_mrs, keep_releases,
                                     keep_protected_branches, keep_images_from, keep_template)
+    if group:
+        run_group(app_ctx, group, args, apply=False, include_subgroups=include_subgroups, shard=shard, junit=junit,
+                  project_jobs=project_jobs, output=output)
+        return
     simulation = app_ctx.run(lambda s: simulate_policy(s, project, **args))
     _say_variants(app_ctx.stderr(), simulation)
     say_in_use(app_ctx, simulation)
@@ -127,7 +137,7 @@ def dry_run(ctx: typer.Context, project: str = PROJECT,
 
 
 @app.command()
-def run(ctx: typer.Context, project: str = PROJECT,
+def run(ctx: typer.Context, project: Optional[str] = PROJECT_OR_GROUP,
         repo: Optional[str] = REPO, name_regex: Optional[str] = NAME_REGEX,
         name_regex_keep: Optional[str] = NAME_REGEX_KEEP, keep_n: Optional[int] = KEEP_N,
         older_than: Optional[str] = OLDER_THAN, variant: VariantChoice = VARIANT, max_list_size: int = MAX_LIST,
@@ -139,7 +149,9 @@ def run(ctx: typer.Context, project: str = PROJECT,
         keep_orphan_referrers: bool = typer.Option(
             False, "--keep-orphan-referrers",
             help="keep the signatures, attestations and SBOMs of the images this run deletes"),
-        yes: bool = YES) -> None:
+        group: Optional[str] = GROUP, include_subgroups: bool = SUBGROUPS, shard: Optional[str] = SHARD,
+        junit: Optional[Path] = JUNIT, project_jobs: int = PROJECT_JOBS, run_id: str = RUN_ID,
+        output: OutputFormat = OUTPUT, yes: bool = YES) -> None:
     """Apply the policy's decisions now, client-side, journaled and resumable.
 
     For projects whose server-side cleanup times out, is rate-limited or stops on expired tokens.
@@ -152,6 +164,7 @@ def run(ctx: typer.Context, project: str = PROJECT,
       glcr cleanup run mygroup/app            # shows the dry-run, then asks
       glcr cleanup run mygroup/app --yes      # in a scheduled CI job
       glcr cleanup run mygroup/app --keep-deployed --keep-open-mrs --keep-releases --yes
+      glcr cleanup run --group mygroup --yes  # every project under its own policy; resumable
     """
     from glcr.errors import PartialFailureError
     from glcr.api.cleanup import default_state_dir, run_policy
@@ -160,6 +173,9 @@ def run(ctx: typer.Context, project: str = PROJECT,
     from glcr.render.progress import counting_progress
     from glcr.statedir import check_directory, state_path
 
+    from glcr.cli.group_cleanup import check_target
+
+    check_target(project, group, shard, junit)
     app_ctx, args = _simulation_args(ctx, project, repo, name_regex, name_regex_keep, keep_n, older_than, variant,
                                      max_list_size)
     in_use_flags = (keep_deployed, keep_deployed_last, keep_open_mrs, keep_releases, keep_protected_branches,
@@ -167,6 +183,12 @@ def run(ctx: typer.Context, project: str = PROJECT,
     args["in_use"] = in_use_options(*in_use_flags)
     # Plans and journals go there: an unusable place is refused before the policy is read.
     check_directory(state_dir or state_path("cleanup", env=app_ctx.env), "state directory", "--state-dir")
+    if group:
+        _run_group(app_ctx, group, args, in_use_flags, name_regex=name_regex, name_regex_keep=name_regex_keep,
+                   keep_n=keep_n, older_than=older_than, variant=variant, max_list_size=max_list_size,
+                   include_subgroups=include_subgroups, shard=shard, junit=junit, project_jobs=project_jobs,
+                   output=output, state_dir=state_dir, run_id=run_id, yes=yes)
+        return
     console = app_ctx.stderr()
     journals: dict = {}
 
@@ -221,9 +243,43 @@ def _say_undo(console, outcome) -> None:
     render_undo(console, line, gc_note(kinds.get(deleted[0].repository.path)))
 
 
+def _run_group(app_ctx, group, args, in_use_flags, *, name_regex, name_regex_keep, keep_n, older_than, variant,
+               max_list_size, include_subgroups, shard, junit, project_jobs, output, state_dir, run_id, yes) -> None:
+    from glcr.cli.group_cleanup import run_group
+    from glcr.cli.inuse_options import resume_flags
+    from glcr.statedir import state_path
+
+    whose = f"{group} and its subgroups" if include_subgroups else group
+    app_ctx.confirm(f"Delete the tags each policy selects in every project of {whose}?", yes)
+    base = state_dir or Path(state_path("cleanup-group", group.strip("/").replace("/", "__"), env=app_ctx.env))
+    resume = ("cleanup", "run", "--group", group, *(("--include-subgroups",) if include_subgroups else ()),
+              *_flag("--shard", shard), *_flag("--run-id", run_id or None), *_flag("--name-regex", name_regex),
+              *_flag("--name-regex-keep", name_regex_keep), *_flag("--keep-n", keep_n),
+              *_flag("--older-than", older_than),
+              *_flag("--variant", None if variant is VariantChoice.AUTO else variant.value),
+              *_flag("--max-list-size", None if max_list_size == DEFAULT_MAX_LIST_SIZE else max_list_size),
+              *_flag("--state-dir", state_dir), *resume_flags(*in_use_flags), "--yes")
+    run_group(app_ctx, group, args, apply=True, include_subgroups=include_subgroups, shard=shard, junit=junit,
+              project_jobs=project_jobs, output=output, state_dir=base, run_id=run_id, resume_args=resume)
+
+
 def _flag(name: str, value) -> tuple:
     return () if value is None else (name, value)
 
+
+@app.command("merge-reports")
+def merge_reports(ctx: typer.Context,
+                  reports: List[Path] = typer.Argument(..., help="JSON-lines reports of `--group ... -o json` runs"),
+                  junit: Optional[Path] = JUNIT, title: str = typer.Option("glcr cleanup", "--title"),
+                  output: OutputFormat = OUTPUT) -> None:
+    """One summary of several group runs' reports (the shards of `glcr ci-template --shards`).
+
+    Examples:
+      glcr cleanup merge-reports reports/shard-*.jsonl --junit reports/summary.xml
+    """
+    from glcr.cli.group_cleanup import merge_reports as merge
+
+    merge(app_context(ctx), reports, junit=junit, output=output, title=title)
 
 
 def _say_referrers(app_ctx, simulation) -> None:

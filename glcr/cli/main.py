@@ -37,6 +37,7 @@ COMMANDS = {
                           "Check URL, token, registry, clock and image names; print a fix for each problem."),
     "auth": LazyCommand("glcr.cli.auth_cmd:app", "Store and check GitLab credentials (OS keyring)."),
     "admin": LazyCommand("glcr.cli.admin_cmd:app", "Instance settings for administrators (cleanup limits)."),
+    "usage": LazyCommand("glcr.cli.usage_cmd:app", "Registry storage by project and repository, largest first."),
     "ci-template": LazyCommand("glcr.cli.ci_cmd:app",
                                "Print a .gitlab-ci.yml job that runs `glcr cleanup run` on a schedule."),
     "sandbox": LazyCommand("glcr.cli.sandbox_cmd:app",

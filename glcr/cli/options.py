@@ -66,3 +66,6 @@ def _project(value: Optional[str]) -> Optional[str]:
 
 PROJECT = typer.Argument(..., help="project path (group/project) or id", autocompletion=complete_project,
                          callback=_project)
+# Commands that also take --group GROUP instead of one project.
+PROJECT_OR_GROUP = typer.Argument(None, help="project path (group/project) or id; or give --group",
+                                  autocompletion=complete_project, callback=_project, show_default=False)

@@ -19,6 +19,7 @@ from glcr.cli.inuse_options import (
     KEEP_RELEASES,
     KEEP_TEMPLATE,
 )
+from glcr.cli.group_cleanup import GROUP, SUBGROUPS, check_target, plan_group
 from glcr.cli.options import YES, read_input_file, refuse_empty
 from glcr.cli.tags_cmd import PATH_HELP, app
 
@@ -26,7 +27,8 @@ from glcr.cli.tags_cmd import PATH_HELP, app
 @app.command()
 def plan(
     ctx: typer.Context,
-    path: str = typer.Argument(..., help=PATH_HELP, autocompletion=complete_repository),
+    path: Optional[str] = typer.Argument(None, help=PATH_HELP + "; or give --group", autocompletion=complete_repository,
+                                         show_default=False),
     keep_latest: bool = typer.Option(True, "--keep-latest/--no-keep-latest", help="never delete `latest`"),
     keep_first: Optional[int] = typer.Option(None, "--keep-first", min=1, help="keep the N newest candidates"),
     keep_regex: List[str] = typer.Option([], "--keep-regex", help="keep tags matching this RE2 (whole name); repeatable"),
@@ -40,6 +42,7 @@ def plan(
     keep_open_mrs: bool = KEEP_OPEN_MRS, keep_releases: bool = KEEP_RELEASES,
     keep_protected_branches: bool = KEEP_PROTECTED, keep_images_from: Optional[str] = KEEP_IMAGES_FROM,
     keep_template: Optional[List[str]] = KEEP_TEMPLATE,
+    group: Optional[str] = GROUP, include_subgroups: bool = SUBGROUPS,
 ) -> None:
     """Decide which tags to delete and write a reviewable plan. Deletes nothing.
 
@@ -50,6 +53,7 @@ def plan(
       glcr tags plan mygroup/app --delete-regex 'feature-.*' --keep-first 3 -o list_o_tags.out
       glcr tags apply mygroup/app --from-file plan.json
       glcr tags plan mygroup/app --older-than 30d --keep-deployed --keep-open-mrs -o plan.json
+      glcr tags plan --group mygroup --older-than 90d -o plans/   # a plan file per repository
     """
     from datetime import datetime, timezone
 
@@ -68,6 +72,10 @@ def plan(
                       keep_semver_latest=keep_semver_latest)
     in_use = in_use_options(keep_deployed, keep_deployed_last, keep_open_mrs, keep_releases, keep_protected_branches,
                             keep_images_from, keep_template)
+    check_target(path, group)
+    if group:
+        plan_group(app_context(ctx), group, rules, include_subgroups=include_subgroups, in_use=in_use, output=output)
+        return
     if output is not None:
         from glcr.statedir import check_file
 

@@ -35,8 +35,9 @@ def _show_matches(app_ctx, pattern: str, matches, console) -> None:
 def list_(ctx: typer.Context, project: str = PROJECT, output: OutputFormat = OUTPUT) -> None:
     """List the rules: pattern, and the lowest role that may push and delete matching tags.
 
-    GitLab's REST API shows mutable rules only; immutable rules (Ultimate) are not listed.
-    On a GitLab before 18.7 the rules cannot be read: glcr says so and lists none.
+    Read through GitLab's GraphQL API (17.8+), which shows immutable rules (Ultimate) too, marked
+    `immutable`; else through REST (18.7+), which shows mutable rules only. Reading them needs
+    the Maintainer role. On a GitLab with neither, glcr says so and lists none.
 
     Examples:
       glcr protection list mygroup/app
@@ -51,6 +52,8 @@ def list_(ctx: typer.Context, project: str = PROJECT, output: OutputFormat = OUT
         app_ctx.say(f"note: {OLD_GITLAB}")
         render_rules(found.project_path, [], output, note="no rules API on this GitLab")
         return
+    if found.note:
+        app_ctx.say(f"note: {found.note}")
     render_rules(found.project_path, list(found.rules), output)
 
 
@@ -59,35 +62,44 @@ def add(
     ctx: typer.Context,
     project: str = PROJECT,
     pattern: str = typer.Argument(..., help="RE2 searched in the tag name (unanchored: ^...$ for a whole name)"),
-    push: str = typer.Option("maintainer", "--push", help=f"lowest role that may push matching tags: {LEVELS}"),
-    delete: str = typer.Option("maintainer", "--delete", help=f"lowest role that may delete them: {LEVELS}"),
+    push: Optional[str] = typer.Option(None, "--push",
+                                       help=f"lowest role that may push matching tags: {LEVELS} (default maintainer)"),
+    delete: Optional[str] = typer.Option(None, "--delete",
+                                         help=f"lowest role that may delete them: {LEVELS} (default maintainer)"),
+    immutable: bool = typer.Option(False, "--immutable",
+                                   help="an immutable rule: nobody may delete or overwrite matching tags "
+                                        "(GitLab 18.2+, Ultimate, Owner)"),
     dry_run: bool = typer.Option(False, "--dry-run", help="validate and show what would be sent; send nothing"),
     output: OutputFormat = OUTPUT,
 ) -> None:
-    """Add a rule. Checked before sending: RE2, at most 100 characters, the roles, 5 rules a project.
+    """Add a rule. Checked before sending: RE2, at most 100 characters, the roles, 5 rules a project
+    (immutable ones count).
 
     GitLab's cleanup policy never deletes a tag a rule matches; a user below the delete role
-    cannot delete it, nor push it below the push role.
+    cannot delete it, nor push it below the push role. An immutable rule (--immutable, created
+    through GraphQL) lets new matching tags be pushed but nobody overwrite or delete them; GitLab
+    ignores it without the Ultimate licence.
 
     Examples:
       glcr protection add mygroup/app '^v\\d+\\.\\d+\\.\\d+$' --push maintainer --delete owner
       glcr protection add mygroup/app '^release-' --delete admin --dry-run
+      glcr protection add mygroup/app '^v1\\.' --immutable
     """
     from glcr.api.protection import add_rule
-    from glcr.policy.protection import validate_pattern
+    from glcr.policy.protection import validate_new_rule
     from glcr.render.protection import render_rule
 
-    validate_pattern(pattern)  # a bad pattern fails before any request
+    validate_new_rule(pattern, push, delete, (), immutable=immutable)  # bad input fails before any request
     app_ctx = app_context(ctx)
     console = app_ctx.stderr()
-    done = app_ctx.run(lambda s: add_rule(s, project, pattern, push, delete, dry_run=dry_run,
+    done = app_ctx.run(lambda s: add_rule(s, project, pattern, push, delete, dry_run=dry_run, immutable=immutable,
                                           review=lambda body, matches: _show_matches(app_ctx, pattern, matches,
                                                                                      console)))
     if not done.sent:
         body = done.body
-        app_ctx.say(f"Would add to {done.project_path}: `{body['tag_name_pattern']}` (push: "
-                    f"{body['minimum_access_level_for_push']}, delete: {body['minimum_access_level_for_delete']}). "
-                    "Nothing sent.")
+        levels = ("immutable" if immutable else f"push: {body['minimum_access_level_for_push']}, delete: "
+                                                f"{body['minimum_access_level_for_delete']}")
+        app_ctx.say(f"Would add to {done.project_path}: `{body['tag_name_pattern']}` ({levels}). Nothing sent.")
         return
     render_rule(done.after, output, f"Added to {done.project_path}:", console)
 

@@ -223,12 +223,20 @@ def status(state_dir: Optional[Path] = STATE_DIR) -> None:
 def seed_cmd(state_dir: Optional[Path] = STATE_DIR,
              in_use: bool = typer.Option(False, "--in-use",
                                          help="also give demo/app deployments, an open merge request, releases "
-                                              "and protected branches pointing at its images")) -> None:
+                                              "and protected branches pointing at its images"),
+             projects: int = typer.Option(0, "--projects", min=0, max=100_000,
+                                          help="instead: a group of this many projects (shared layers)"),
+             tags: int = typer.Option(20, "--tags", min=1, max=100_000, help="with --projects: tags per project"),
+             group: str = typer.Option("demo/fleet", "--group", help="with --projects: the group to create")) -> None:
     """Push the demo images into a running sandbox (again): demo/app, demo/app/api, demo/app/web.
+
+    With --projects N --tags M: a group of N projects of M tags each instead, over a few images
+    every project shares, half of them with a saved cleanup policy (for group runs and benchmarks).
 
     Example:
       glcr sandbox seed
       glcr sandbox seed --in-use   # then: glcr cleanup dry-run demo/app --name-regex '.*' --older-than 30d --keep-releases
+      glcr sandbox seed --projects 200 --tags 20   # then: glcr cleanup dry-run --group demo/fleet
     """
     _require_extra()
     from glcr_sandbox.keys import SigningKey
@@ -240,7 +248,17 @@ def seed_cmd(state_dir: Optional[Path] = STATE_DIR,
     key = SigningKey.load_or_create(state_dir / "keys")
     from glcr_sandbox.tls import verify_for_ca
 
-    with RegistryClient(info["registry_url"], key, verify=verify_for_ca(info.get("ca_file"))) as registry:
+    verify = verify_for_ca(info.get("ca_file"))
+    if projects:
+        from glcr_sandbox.seed import seed_group
+
+        with RegistryClient(info["registry_url"], key, verify=verify) as registry:
+            seeded = seed_group(info["url"], registry, token=info["root_token"], group=group, projects=projects,
+                                tags=tags)
+        typer.echo(f"{group}: {len(seeded['projects'])} projects x {tags} tags, "
+                   f"{len(seeded['with_policy'])} with a saved cleanup policy")
+        return
+    with RegistryClient(info["registry_url"], key, verify=verify) as registry:
         pushed = seed_demo(info["url"], registry)
     for repo, tags in pushed.items():
         typer.echo(f"{info['registry_host']}/{repo}: {len(tags)} tags")

@@ -90,7 +90,8 @@ def delete(
     """Delete the named tags, and only them: other tags with the same digest stay.
 
     Shows first which other tags share each digest, then asks (--yes in scripts). Afterwards it
-    checks that every named tag is gone and every other tag still has its digest.
+    checks that every named tag is gone and every other tag still has its digest. A named tag that
+    a tag protection rule keeps is not deleted: the others are, and glcr exits 6 naming it.
 
     Examples:
       glcr tags delete mygroup/app v1.0.0 v1.0.1
@@ -119,3 +120,7 @@ def delete(
     if report.count(Outcome.FAILED) or report.damage:
         raise PartialFailureError(f"{report.count(Outcome.FAILED)} tag(s) failed, "
                                   f"{len(report.damage)} other tag(s) changed", hint="see the table above")
+    if report.protected:  # a named tag a rule keeps was not deleted: not a success (exit 6)
+        from glcr.policy.protection import kept_error
+
+        raise kept_error(report.protected, report.count(Outcome.DELETED))

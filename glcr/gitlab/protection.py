@@ -1,4 +1,5 @@
-"""GitLab's container tag protection rules API (GitLab 18.7+), and who the caller is.
+"""GitLab's container tag protection rules: GraphQL (17.8+, glcr.gitlab.graphql), then the REST
+API (GitLab 18.7+), and who the caller is.
 
 lib/api/project_container_registry_protection_tag_rules.rb: GET/POST
 /projects/:id/registry/protection/tag/rules, PATCH/DELETE .../rules/:protection_rule_id (GET from
@@ -15,22 +16,27 @@ rules through python-gitlab (GitLabRest), like `policy set`.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from typing import Any
 
-from glcr.errors import GlcrError, for_status
+from glcr.errors import GlcrError, RefusedError, for_status
 from glcr.gitlab.convert import encode_id
 from glcr.gitlab.rest import UNKNOWN_ROUTE
 from glcr.policy.protection import Caller, Protection, TagRule
 
 ROUTE = "projects/{id}/registry/protection/tag/rules"
 OLD_GITLAB = "tag protection rules cannot be read (GitLab before 18.7 has no rules API); protected tags are not checked"
+OLD_GITLAB_NO_RULES = ("tag protection rules cannot be read (GitLab before 17.8 has no rules API, and protects "
+                       "tags from 17.9); protected tags are not checked")
+MAINTAINER = 40
 NOT_MAINTAINER = ("tag protection rules cannot be read (reading them needs the Maintainer role); "
                   "protected tags are not checked ahead of time")
 
 
 def note_once(memo: Any, protection: Protection, where: str = "") -> None:
-    """Say once per session (`memo`: its SessionMemo) why the rules could not be read (stderr, one line)."""
-    if protection.readable or not protection.note:
+    """Say once per session (`memo`: its SessionMemo) why the rules (or some of them) could not be
+    read (stderr, one line)."""
+    if not protection.note:
         return
     text = protection.note + (f" ({where})" if where else "")
     if protection.note not in memo.said:
@@ -47,12 +53,22 @@ def _route_missing(response: Any) -> bool:
     return not (isinstance(body, dict) and "message" in body)
 
 
-async def read_protection(api: Any, memo: Any, project_id: int | str, *, quiet: bool = False) -> Protection:
+async def read_protection(api: Any, memo: Any, project_id: int | str, *, quiet: bool = False,
+                          session: Any = None) -> Protection:
     """The project's tag rules, or an unreadable Protection saying why (noted once on stderr,
-    unless `quiet`: the caller reports it itself). Read once per session (`memo`)."""
+    unless `quiet`: the caller reports it itself). Read once per session (`memo`).
+
+    With a `session`: GraphQL first (GitLab 17.8+, immutable rules included: glcr.gitlab.graphql),
+    then REST (18.7+, mutable rules only) when GraphQL could not tell."""
     key = ("rules", str(project_id))
     if key in memo.values:
         return memo.values[key]
+    graphql_why = ""
+    if session is not None:
+        found, graphql_why = await _via_graphql(session, api, memo, project_id)
+        if found is not None:
+            memo.values[key] = found
+            return found
     doing = f"reading the tag protection rules of project {project_id}"
     response = await api.get_response(ROUTE.format(id=encode_id(project_id)), doing)
     status = response.status_code
@@ -60,8 +76,11 @@ async def read_protection(api: Any, memo: Any, project_id: int | str, *, quiet: 
         data = response.json()
         result = Protection(tuple(TagRule.from_api(d) for d in data if isinstance(d, dict))
                             if isinstance(data, list) else ())
+        if session is not None:  # REST leaves immutable rules out: say so when GraphQL could not add them
+            result = replace(result, note=f"immutable tag rules cannot be read ({graphql_why}); only mutable "
+                                          "rules are checked ahead of time")
     elif status == 404 and _route_missing(response):
-        result = Protection.unreadable(OLD_GITLAB)
+        result = Protection.unreadable(OLD_GITLAB_NO_RULES if "before 17.8" in graphql_why else OLD_GITLAB)
     elif status in (401, 403):
         result = Protection.unreadable(NOT_MAINTAINER)  # a Developer, or a CI job token
     elif status in (404, 405):
@@ -77,24 +96,47 @@ async def read_protection(api: Any, memo: Any, project_id: int | str, *, quiet: 
     return result
 
 
+async def _via_graphql(session: Any, api: Any, memo: Any, project_id: int | str) -> tuple[Protection | None, str]:
+    """(the rules GraphQL shows, or None with why not). An empty list counts only for a caller
+    who may see rules: GitLab redacts them for anyone below Maintainer."""
+    from glcr.gitlab.graphql import read_rules
+
+    try:
+        path = (await api.project(project_id)).get("path_with_namespace")
+    except GlcrError:
+        return None, "the project could not be read"
+    got = await read_rules(session, str(path or project_id))
+    if got.rules is None:
+        return None, got.why
+    if not got.rules:
+        caller = await read_caller(api, memo, project_id)
+        if not (caller.admin or (caller.level or 0) >= MAINTAINER):
+            return None, "GitLab's GraphQL API shows tag rules only to Maintainers"
+    return Protection(got.rules, source="GraphQL"), ""
+
+
 async def read_caller(api: Any, memo: Any, project_id: int | str) -> Caller:
     """The caller's highest access level in the project and whether they are an administrator.
     Unknown (a job token has no /user): Caller(None), for which every rule applies."""
     key = ("caller", str(project_id))
     if key in memo.values:
         return memo.values[key]
-    admin = False
+    from glcr.gitlab.caller import acting_admin, member_level
+
+    user: Any = None
     try:
         user = await api.get_json("user", "reading the current user")
-        admin = bool(isinstance(user, dict) and user.get("is_admin"))
     except GlcrError:
         pass
+    admin = await acting_admin(api, user)  # Admin Mode aware, as GitLab's can_admin_all_resources?
     level: int | None = None
     try:
         project = await api.project(project_id)
         perms = project.get("permissions") or {}
         levels = [int(p["access_level"]) for p in (perms.get("project_access"), perms.get("group_access"))
                   if isinstance(p, dict) and p.get("access_level") is not None]
+        shared = await member_level(api, project_id, user)  # invited groups count too
+        levels += [shared] if shared is not None else []
         level = max(levels) if levels else None
     except GlcrError:
         pass
@@ -111,6 +153,11 @@ HINTS = {
     UNKNOWN_ROUTE: "tag protection rules need GitLab 18.7 or later (creating them 18.8, updating 18.9)",
     403: "managing tag protection rules needs the Maintainer role and a token with the api scope",
 }
+# CreateTagRuleService refuses without the registry's GitLab API (422 "GitLab container registry
+# API not supported"): GitLab's registry without its metadata database, or a third-party one.
+NO_REGISTRY_API = "registry API not supported"
+NO_REGISTRY_API_HINT = ("GitLab keeps tag protection rules only where its registry has its metadata database "
+                        "(glcr doctor names the registry's mode)")
 
 
 async def list_rules(rest: Any, project_id: int) -> list[TagRule]:
@@ -120,8 +167,13 @@ async def list_rules(rest: Any, project_id: int) -> list[TagRule]:
 
 
 async def create_rule(rest: Any, project_id: int, body: dict[str, str]) -> TagRule:
-    data = await rest.request("post", f"/{ROUTE.format(id=project_id)}", "creating the tag protection rule",
-                              body=body, hints=HINTS)
+    try:
+        data = await rest.request("post", f"/{ROUTE.format(id=project_id)}", "creating the tag protection rule",
+                                  body=body, hints=HINTS)
+    except RefusedError as exc:
+        if NO_REGISTRY_API in str(exc):
+            exc.hint = NO_REGISTRY_API_HINT
+        raise
     return TagRule.from_api(data if isinstance(data, dict) else {})
 
 

@@ -183,7 +183,7 @@ async def read_facts(session, inventory: Inventory, *, target: str, holding: str
                                                        "delete")
             except GlcrError:
                 hgrant = None
-            hrules = await read_protection(session.api, session.memo, int(hdata["id"]), quiet=True)
+            hrules = await read_protection(session.api, session.memo, int(hdata["id"]), quiet=True, session=session)
             hperms = hdata.get("permissions") or {}
             haccess = max([int((hperms.get(k) or {}).get("access_level") or 0) for k in ("project_access", "group_access")])
             holding_facts = HoldingFacts(holding, True, int(hdata["id"]), hprefix.split("/", 1)[0] or None, hgrant,
@@ -192,7 +192,8 @@ async def read_facts(session, inventory: Inventory, *, target: str, holding: str
     free = conflict = None
     if backup_dir:
         free, conflict = _backup_dir_facts(Path(backup_dir))
-    protection = await read_protection(session.api, session.memo, project.id, quiet=True)  # the preflight says it once
+    protection = await read_protection(session.api, session.memo, project.id, quiet=True,
+                                       session=session)  # the preflight says it once
     tag_rules = protection.rules if protection.readable else None
     repo_rules = _repository_rules(await session.api.protection_rules(project.id, "repository"))
     return PreflightFacts(

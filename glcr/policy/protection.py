@@ -60,6 +60,10 @@ class TagRule:
     min_delete: str | None = None
     id: int | None = None
     project_id: int | None = None
+    # None: a rule GitLab showed (REST or GraphQL), levels known. A frozenset: a pattern read from
+    # the caller's registry token (glcr.registry.token_claims), where GitLab already decided that
+    # it refuses these actions ("push", "delete") to this caller; levels unknown.
+    denied: frozenset[str] | None = None
     _search: Callable[[str], bool] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -72,11 +76,11 @@ class TagRule:
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "project_id": self.project_id, "tag_name_pattern": self.pattern,
                 "minimum_access_level_for_push": self.min_push,
-                "minimum_access_level_for_delete": self.min_delete}
+                "minimum_access_level_for_delete": self.min_delete, "immutable": self.immutable}
 
     @property
     def immutable(self) -> bool:
-        return self.min_push is None and self.min_delete is None
+        return self.denied is None and self.min_push is None and self.min_delete is None
 
     def matches(self, name: str) -> bool:
         """UntrustedRegexp#match?: unanchored RE2 search; a blank name never matches. A pattern
@@ -93,6 +97,8 @@ class TagRule:
         which is treated like the lowest (every rule applies)."""
         if self.immutable or purpose is Purpose.POLICY:
             return True
+        if self.denied is not None:  # GitLab decided for this very caller
+            return "delete" in self.denied
         if admin:
             return False
         return _above(self.min_delete, level)
@@ -100,14 +106,19 @@ class TagRule:
     def stops_push(self, level: int | None, *, admin: bool = False) -> bool:
         if self.immutable:
             return True
+        if self.denied is not None:
+            return "push" in self.denied
         if admin:
             return False
         return _above(self.min_push, level)
 
     def describe(self) -> str:
-        """`^v1\\.` (push: maintainer, delete: owner) / (immutable)."""
+        """`^v1\\.` (push: maintainer, delete: owner) / (immutable) / (GitLab refuses you: delete), the
+        last for a pattern from the caller's registry token."""
         if self.immutable:
             return f"`{self.pattern}` (immutable)"
+        if self.denied is not None:
+            return f"`{self.pattern}` (GitLab refuses you: {' and '.join(sorted(self.denied, reverse=True))})"
         return f"`{self.pattern}` (push: {self.min_push}, delete: {self.min_delete})"
 
 
@@ -143,6 +154,9 @@ class Protection:
     rules: tuple[TagRule, ...] = ()
     readable: bool = True
     note: str = ""
+    # Where the rules came from: "" (GitLab's rules API), "GraphQL", or the caller's registry
+    # token (only the patterns that apply to the caller).
+    source: str = ""
 
     @classmethod
     def unreadable(cls, note: str) -> Protection:
@@ -229,11 +243,19 @@ def matching_tags(names_by_repository: Mapping[str, Sequence[str]], pattern: str
     return {path: sorted(n for n in names if rule.matches(n)) for path, names in names_by_repository.items()}
 
 
-def validate_new_rule(pattern: str, min_push: str, min_delete: str, existing: Sequence[TagRule]) -> dict[str, str]:
-    """The POST body, checked as GitLab checks it; InvalidInputError before anything is sent."""
-    body = {"tag_name_pattern": validate_pattern(pattern),
-            "minimum_access_level_for_push": normalize_level(min_push, "--push"),
-            "minimum_access_level_for_delete": normalize_level(min_delete, "--delete")}
+def validate_new_rule(pattern: str, min_push: str | None, min_delete: str | None, existing: Sequence[TagRule], *,
+                      immutable: bool = False) -> dict[str, str]:
+    """The POST body (an immutable rule: the pattern only, both levels nil), checked as GitLab
+    checks it; InvalidInputError before anything is sent. `existing` counts immutable rules too
+    (CreateTagRuleService counts every rule of the project against the 5)."""
+    if immutable:
+        if min_push is not None or min_delete is not None:
+            raise InvalidInputError("an immutable rule has no roles: give --immutable, or --push/--delete, not both")
+        body = {"tag_name_pattern": validate_pattern(pattern)}
+    else:
+        body = {"tag_name_pattern": validate_pattern(pattern),
+                "minimum_access_level_for_push": normalize_level(min_push or "maintainer", "--push"),
+                "minimum_access_level_for_delete": normalize_level(min_delete or "maintainer", "--delete")}
     if len(existing) >= MAX_RULES:
         raise InvalidInputError(f"the project already has {len(existing)} tag protection rules; GitLab allows "
                                 f"at most {MAX_RULES}", hint="update or remove one with `glcr protection update/remove`")
@@ -385,7 +407,10 @@ def describe_tag_protection(info: dict[str, Any] | None) -> str:
 
 # --- registry refusals ----------------------------------------------------------------------
 
-REFUSAL_CODES = {"PROTECTED_TAG": "protected", "IMMUTABLE_TAG": "immutable"}
+# Newer GitLab registries (handlers/manifests.go, api/v2/errors.go): 401 PROTECTED_TAG /
+# IMMUTABLE_TAG for a tag the token's patterns cover, PROTECTED_MANIFEST for any delete by digest
+# while the token carries deny or immutable patterns (a digest could carry a protected tag).
+REFUSAL_CODES = {"PROTECTED_TAG": "protected", "IMMUTABLE_TAG": "immutable", "PROTECTED_MANIFEST": "protected"}
 
 
 def refusal_code(body: Any) -> tuple[str, str] | None:
@@ -404,6 +429,9 @@ def refusal_message(tag: str, code: str, protection: Protection | None, *, pushi
     """One line naming the tag and the rule (when glcr could read the rules)."""
     what = REFUSAL_CODES.get(code, "protected")
     verb = "push" if pushing else "delete"
+    if code == "PROTECTED_MANIFEST":
+        return (f"cannot delete manifest {tag}: the registry refuses deletes by digest while tag protection rules "
+                f"apply to you ({code})")
     rules = protection.matching(tag) if protection else []
     if rules:
         named = ", ".join(r.describe() for r in rules)
@@ -422,6 +450,19 @@ class ProtectedTagError(PermissionDeniedError):
     def explained(self, protection: Protection) -> ProtectedTagError:
         """The same refusal, naming the rule now that the rules are known."""
         return ProtectedTagError(self.tag, self.code, pushing=self.pushing, protection=protection)
+
+
+def kept_error(kept: Mapping[str, TagRule], deleted: int = 0) -> ProtectedTagError:
+    """`tags delete` named tags a rule keeps: one line naming the first tag and its rule (exit 6),
+    so a script can tell "nothing was deleted" from success. The other named tags were deleted."""
+    tag = sorted(kept)[0]
+    rule = kept[tag]
+    error = ProtectedTagError(tag, "IMMUTABLE_TAG" if rule.immutable else "PROTECTED_TAG",
+                              protection=Protection((rule,)))
+    more = f" (and {len(kept) - 1} other tag(s))" if len(kept) > 1 else ""
+    done = f"; the other {deleted} named tag(s) were deleted" if deleted else "; nothing was deleted"
+    error.message = f"{error.message}{more}{done}"
+    return error
 
 
 def refusal_error(status: int, body: Any, method: str, url_path: str) -> ProtectedTagError | None:
@@ -479,7 +520,7 @@ def migration_checks(tags: Sequence[tuple[str, str]], rules: Sequence[Any] | Non
             continue
         ref = rule.id if rule.id is not None else f"'{rule.pattern}'"
         if rule.immutable:
-            why, fix = "immutable: nobody may delete or push them", (
+            why, fix = "immutable: nobody may delete them", (
                 "remove the rule in GitLab for the move and add it back afterwards")
         else:
             needs = [f"delete needs {rule.min_delete}" if no_delete else "",
@@ -498,9 +539,13 @@ def migration_checks(tags: Sequence[tuple[str, str]], rules: Sequence[Any] | Non
             hits = [n for n in names if rule.matches(n)]
             if not hits:
                 continue
-            if rule.stops_push(who.level, admin=who.admin):
+            if rule.immutable:  # GitLab lets new matching tags in; only overwriting or deleting them is refused
+                out.append(("error", f"the holding project {holding} has immutable tag protection rule "
+                                     f"`{rule.pattern}` matching {len(hits)} tag(s), e.g. {hits[0]}: the copies "
+                                     f"could not be removed afterwards; choose another holding project"))
+            elif rule.stops_push(who.level, admin=who.admin):
                 out.append(("error", f"the holding project {holding} has tag protection rule `{rule.pattern}` "
-                                     f"(push needs {rule.min_push or 'nobody: immutable'}) matching {len(hits)} tag(s), "
+                                     f"(push needs {rule.min_push}) matching {len(hits)} tag(s), "
                                      f"e.g. {hits[0]}: the copies could not be made; choose another holding project "
                                      f"or change the rule there"))
             elif rule.stops_delete(Purpose.USER, who.level, admin=who.admin):

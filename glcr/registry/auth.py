@@ -88,19 +88,23 @@ class TokenSource:
             return entry[0]
         return None
 
-    async def token(self, scopes: tuple[str, ...], challenge: Challenge, *, stale: str | None = None) -> str:
-        """A token for `scopes`: the cached one unless it is `stale` (the registry refused it)."""
-        lock = self._locks.setdefault(scopes, asyncio.Lock())
+    async def token(self, scopes: tuple[str, ...], challenge: Challenge, *, stale: str | None = None,
+                    check: bool = True) -> str:
+        """A token for `scopes`: the cached one unless it is `stale` (the registry refused it).
+        `check` False: whatever GitLab granted, for reading its claims (no PermissionDeniedError)."""
+        # An unchecked token is cached apart: it must never pass for a checked grant of the same scopes.
+        key = scopes if check else (*scopes, "")
+        lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
-            current = self.cached(scopes)
+            current = self.cached(key)
             if current and current != stale:
                 return current
             token = await self._fetch(scopes, challenge)
             arrived = self._clock()
             claims = jwt_claims(token)
-            if self._check:
+            if self._check and check:
                 self._ensure_granted(claims, scopes)
-            self._cache[scopes] = (token, arrived + usable_for(token_lifetime(claims)))
+            self._cache[key] = (token, arrived + usable_for(token_lifetime(claims)))
             return token
 
     async def _fetch(self, scopes: tuple[str, ...], challenge: Challenge) -> str:

@@ -7,12 +7,13 @@ request per tag, and bounded concurrency (`--jobs`) turns minutes into seconds.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, AsyncIterator, Callable
 
 import httpx
 
@@ -56,22 +57,30 @@ class ManifestHead:
 
 
 class RegistryClient:
-    def __init__(self, http: httpx.AsyncClient, host: str) -> None:
+    def __init__(self, http: httpx.AsyncClient, host: str, *, jobs: int | None = None) -> None:
+        """`jobs`: at most this many requests in flight, whoever sends them. The gate sits before
+        httpx, and the connection pool under it is sized above it (Session.registry), so no
+        request ever waits inside the pool: fan-outs beside gather_bounded (config reads started
+        per digest, a probe beside a listing) queue here, for the price of a semaphore."""
         self._http = http
         self.host = host
         self._kind: RegistryKind | None = None
+        self._gate = asyncio.Semaphore(jobs) if jobs else contextlib.nullcontext()
         self._kind_lock = asyncio.Lock()
 
     async def request(self, method: str, url: str, doing: str, **kwargs: Any) -> httpx.Response:
         try:
-            return await self._http.request(method, url, **kwargs)
+            async with self._gate:
+                return await self._http.request(method, url, **kwargs)
         except httpx.TransportError as exc:
             raise NetworkError(f"{doing}: cannot reach the registry at {self.host} ({type(exc).__name__})",
                                hint="check the registry URL, or use --insecure-registry for plain http") from None
 
-    def stream(self, method: str, url: str, **kwargs: Any):
-        """A streamed request (large blobs), through the same auth, retries and debug log."""
-        return self._http.stream(method, url, **kwargs)
+    @contextlib.asynccontextmanager
+    async def stream(self, method: str, url: str, **kwargs: Any) -> AsyncIterator[httpx.Response]:
+        """A streamed request (large blobs), through the same gate, auth, retries and debug log."""
+        async with self._gate, self._http.stream(method, url, **kwargs) as response:
+            yield response
 
     @staticmethod
     def _fail(response: httpx.Response, doing: str) -> GlcrError:

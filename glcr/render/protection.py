@@ -26,7 +26,9 @@ def render_rules(project: str, rules: Sequence, fmt: OutputFormat, note: str = "
         return
     write_table(f"Tag protection rules of {project} (unanchored RE2 search in the tag name)",
                 ["ID", "PATTERN", "PUSH", "DELETE"],
-                [(r.id, r.pattern, _level(r.min_push), _level(r.min_delete)) for r in rules])
+                [(r.id, r.pattern, *(("immutable", "immutable") if r.immutable else (_level(r.min_push),
+                                                                                   _level(r.min_delete))))
+                 for r in rules])
 
 
 def render_rule(rule, fmt: OutputFormat, what: str, console) -> None:

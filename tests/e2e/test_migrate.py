@@ -140,7 +140,7 @@ def world(sandbox: Sandbox, project: Project, registry: RegistryClient, tmp_path
     suffix = uuid.uuid4().hex[:6]
     group = sandbox.create_group(f"moved-{suffix}")
     holding = sandbox.create_project(f"holding-{suffix}")
-    tags = _seed(registry, project.path_with_namespace.lower(), oci_subjects=sandbox.registry_kind == "gitlab")
+    tags = _seed(registry, project.path_with_namespace.lower(), oci_subjects=sandbox.registry_kind != "distribution")
     sandbox.sync()
     return World(sandbox, project, registry, tags, f"{group.path}/{project.path}-new",
                  sandbox.world.project_full_path(holding), tmp_path / "state", sandbox.root_token)

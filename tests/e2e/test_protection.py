@@ -35,6 +35,29 @@ def seed(registry: RegistryClient, repo: str) -> None:
         push_image(registry, repo, name, created=OLD + dt.timedelta(minutes=i), seed=name)
 
 
+@pytest.fixture(autouse=True)
+def rules_need_gitlabs_registry_api(request: pytest.FixtureRequest) -> None:
+    """GitLab creates tag rules only with its registry's API (the metadata database):
+    test_gitlab_refuses_rules_without_its_registry_api checks that refusal on gitlab-legacy; the
+    scenarios that need rules run on the other registries."""
+    kind = request.getfixturevalue("registry_kind") if "registry_kind" in request.fixturenames else None
+    if kind == "gitlab-legacy" and request.node.originalname != "test_gitlab_refuses_rules_without_its_registry_api":
+        pytest.skip("GitLab creates no tag rules without the registry's GitLab API (asserted separately)")
+
+
+def test_gitlab_refuses_rules_without_its_registry_api(sandbox_env: dict, project: Project, registry_kind: str) -> None:
+    added = glcr(sandbox_env, "protection", "add", project.path_with_namespace, r"^v1\.", "--push", "maintainer",
+                 "--delete", "owner")
+    if registry_kind != "gitlab-legacy":
+        assert added.code == 0, added.stderr
+        return
+    # GitLab's CreateTagRuleService: 422 "GitLab container registry API not supported".
+    assert added.code == 8, added.stderr
+    [error] = [line for line in added.stderr.splitlines() if line.startswith("glcr: error:")]
+    assert "registry API not supported" in error and "metadata database" in added.stderr, added.stderr
+    assert glcr(sandbox_env, "protection", "list", project.path_with_namespace, "-o", "json").json() == []
+
+
 def protect(env: dict, project: Project, pattern: str = r"^v1\.", push: str = "maintainer",
             delete: str = "owner") -> dict:
     added = glcr(env, "protection", "add", project.path_with_namespace, pattern, "--push", push, "--delete", delete,
@@ -149,12 +172,16 @@ def test_tags_apply_and_delete_never_delete_a_protected_tag(sandbox: Sandbox, sa
     assert r"protected by rule ^v1\." in planned.stderr
     assert glcr(sandbox_env, "tags", "apply", repo, "--from-file", str(tmp_path / "plan.json"), "--yes").code == 0
     assert tags_now(sandbox, registry, repo) == sorted(V1)
-    deleted = glcr(sandbox_env, "tags", "delete", repo, "v1.0", "v1.1", "--yes", "-o", "json")
-    assert deleted.code == 0, deleted.stderr
+    push_image(registry, repo, "v3.0", created=OLD, seed="v3.0")
+    deleted = glcr(sandbox_env, "tags", "delete", repo, "v1.0", "v1.1", "v3.0", "--yes", "-o", "json")
+    assert deleted.code == 6, deleted.stderr  # a named tag was not deleted: not a success
     outcomes = {r["name"]: (r["outcome"], r["detail"]) for r in deleted.json()["results"]}
-    assert outcomes["v1.0"] == ("kept", r"protected by rule ^v1\.")
+    assert outcomes["v1.0"] == ("kept", r"protected by rule ^v1\.") and outcomes["v3.0"][0] == "deleted"
+    last = deleted.stderr.strip().splitlines()[-1]
+    assert "v1.0" in last and r"^v1\." in last and "1 other" in last, deleted.stderr
     human = glcr(sandbox_env, "tags", "delete", repo, "v1.2", "--yes")
-    assert human.code == 0 and r"keep v1.2: protected by rule ^v1\." in human.stderr, human.stderr
+    assert human.code == 6 and r"keep v1.2: protected by rule ^v1\." in human.stderr, human.stderr
+    assert "nothing was deleted" in human.stderr
     assert tags_now(sandbox, registry, repo) == sorted(V1)
 
 
@@ -198,8 +225,11 @@ def test_migrate_project_refuses_a_push_protected_tag_before_deleting_anything(
     assert glcr(sandbox_env, "protection", "list", repo, "-o", "json").json()[0]["minimum_access_level_for_push"] == "admin"
 
 
-def test_a_developer_who_cannot_read_the_rules_gets_a_permission_error_naming_the_tag(
-        sandbox: Sandbox, sandbox_env: dict, project: Project, registry: RegistryClient) -> None:
+def test_a_developer_who_cannot_read_the_rules_gets_protected_tags_kept_from_their_registry_token(
+        sandbox: Sandbox, sandbox_env: dict, project: Project, registry: RegistryClient, registry_kind: str) -> None:
+    """No rules API answers a Developer; the patterns GitLab puts in their registry token do."""
+    if registry_kind == "gitlab-legacy":
+        pytest.skip("GitLab creates no tag rules without the registry's GitLab API")
     repo = project.path_with_namespace
     seed(registry, repo)
     protect(sandbox_env, project, delete="maintainer")
@@ -207,19 +237,28 @@ def test_a_developer_who_cannot_read_the_rules_gets_a_permission_error_naming_th
     listed = glcr(developer, "tags", "list", repo, "-o", "json")
     assert listed.code == 0 and listed.stderr.count("rules cannot be read") == 1, listed.stderr
     assert "protected" not in listed.json()[0]  # unknown, not "unprotected"
-    refused = glcr(developer, "tags", "delete", repo, "v1.0", "--yes")
-    assert refused.code == 6, refused.stderr  # permission, not authentication
-    last = refused.stderr.strip().splitlines()[-1]
-    assert "v1.0" in last and "protected" in last and "token" not in last, refused.stderr
-    assert tags_now(sandbox, registry, repo) == sorted(V1 + OTHERS)
+    deleted = glcr(developer, "--debug", "tags", "delete", repo, "v1.0", "v2.0", "--yes")
+    assert deleted.code == 6, deleted.stderr  # a permission, not authentication
+    last = deleted.stderr.strip().splitlines()[-1]
+    assert "v1.0" in last and r"^v1\." in last and "token" not in last, deleted.stderr
+    assert deleted.stderr.count("registry token are honoured") == 1, deleted.stderr
+    refused = [line for line in deleted.stderr.splitlines()
+               if line.startswith("debug: < 4") and (" DELETE " in line or " PUT " in line)]
+    assert refused == [], refused  # skipped before any request, not refused after
+    assert tags_now(sandbox, registry, repo) == sorted(V1 + ["feature-a", "main"])
+    with sandbox.world.lock:  # keep_n alone decides
+        sandbox.world.projects[project.id].container_expiration_policy.older_than = None
+    dry = glcr(developer, "cleanup", "dry-run", repo, "--name-regex", ".*", "--keep-n", "1", "-o", "json")
+    assert dry.code == 0 and dry.stderr.count("registry token") == 1, dry.stderr
+    assert {d["name"] for d in dry.json() if d["reason"] == "protected"} == set(V1), dry.stdout
 
 
 @pytest.fixture
 def old_gitlab(sandbox: Sandbox):
-    """The sandbox as a GitLab before 18.7: no tag protection rules API."""
-    sandbox.ctx.knobs.tag_rules_api = False
+    """The sandbox as a GitLab before 17.8: no tag protection rules in GraphQL or REST."""
+    sandbox.ctx.knobs.gitlab_version = "17.7"
     yield
-    sandbox.ctx.knobs.tag_rules_api = True
+    sandbox.ctx.knobs.gitlab_version = "18.9"
 
 
 def test_an_older_gitlab_is_said_once_never_an_error(sandbox: Sandbox, sandbox_env: dict, project: Project,
@@ -231,7 +270,7 @@ def test_an_older_gitlab_is_said_once_never_an_error(sandbox: Sandbox, sandbox_e
     sandbox.sync()
     listed = glcr(sandbox_env, "tags", "list", repo, "-o", "json")
     assert listed.code == 0, listed.stderr
-    assert listed.stderr.count("rules cannot be read") == 1 and "18.7" in listed.stderr
+    assert listed.stderr.count("rules cannot be read") == 1 and "17.8" in listed.stderr
     assert "protected" not in listed.json()[0]
     dry = glcr(sandbox_env, "cleanup", "dry-run", repo, "--name-regex", ".*", "-o", "json")
     assert dry.code == 0 and dry.stderr.count("rules cannot be read") == 1, dry.stderr
@@ -246,5 +285,46 @@ def test_an_older_gitlab_is_said_once_never_an_error(sandbox: Sandbox, sandbox_e
                    sandbox.world.project_full_path(holding), "--dry-run", "--state-dir", str(tmp_path / "state"))
     assert planned.code == 0, planned.stderr
     said = planned.stdout + planned.stderr
-    assert said.count("cannot be read") == 1 and "18.7" in said, said
+    assert said.count("cannot be read") == 1 and "17.8" in said, said
+    assert tags_now(sandbox, registry, repo) == sorted(V1 + OTHERS)
+
+
+@pytest.fixture
+def gitlab_18_2(sandbox: Sandbox):
+    """GitLab 18.2: immutable tags (Ultimate), rules through GraphQL only (REST arrives in 18.7)."""
+    sandbox.ctx.knobs.gitlab_version = "18.2"
+    yield
+    sandbox.ctx.knobs.gitlab_version = "18.9"
+
+
+def test_an_immutable_rule_on_gitlab_18_2_is_read_through_graphql_and_honoured(
+        sandbox: Sandbox, sandbox_env: dict, project: Project, registry: RegistryClient, gitlab_18_2, tmp_path,
+        registry_kind: str) -> None:
+    import uuid
+
+    if registry_kind == "gitlab-legacy":
+        pytest.skip("GitLab creates no tag rules without the registry's GitLab API")
+
+    repo = project.path_with_namespace
+    seed(registry, repo)
+    sandbox.sync()
+    root = {**sandbox_env, "GITLAB_TOKEN": sandbox.root_token}
+    refused = glcr(sandbox_env, "protection", "add", repo, r"^v1\.", "--immutable")  # a Maintainer
+    assert refused.code == 8 and "Unauthorized to create an immutable" in refused.stderr, refused.stderr
+    added = glcr(root, "protection", "add", repo, r"^v1\.", "--immutable", "-o", "json")
+    assert added.code == 0 and added.json()["immutable"] is True, added.stderr
+    listed = glcr(sandbox_env, "protection", "list", repo)
+    assert listed.code == 0 and "immutable" in listed.stdout, listed.stdout + listed.stderr
+    with sandbox.world.lock:  # keep_n alone decides (see test_cleanup_keeps_protected_tags_with_the_reason)
+        sandbox.world.projects[project.id].container_expiration_policy.older_than = None
+    dry = glcr(sandbox_env, "cleanup", "dry-run", repo, "--name-regex", ".*", "--keep-n", "1", "-o", "json")
+    assert dry.code == 0 and "cannot be read" not in dry.stderr, dry.stderr
+    kept = {d["name"]: d["detail"] for d in dry.json() if d["reason"] == "protected"}
+    assert kept == {name: r"protected by rule ^v1\. (immutable)" for name in V1}, kept
+    deleted = glcr(sandbox_env, "tags", "delete", repo, "v1.0", "--yes")
+    assert deleted.code == 6 and "immutable" in deleted.stderr.strip().splitlines()[-1], deleted.stderr
+    group = sandbox.create_group(f"dest-{uuid.uuid4().hex[:6]}")
+    moved = glcr(root, "migrate-project", repo, "--to", f"{group.path}/{project.path}", "--yes",
+                 "--state-dir", str(tmp_path / "state"))
+    assert moved.code == 6 and "immutable" in moved.stderr, moved.stderr  # stopped by the pre-check (permission)
     assert tags_now(sandbox, registry, repo) == sorted(V1 + OTHERS)

@@ -104,7 +104,7 @@ def test_bad_input_gets_one_line_and_a_distinct_exit_code(sandbox, project, sand
         (["tags", "list", "demo/does-not-exist"], ExitCode.NOT_FOUND),
         (["tags", "list", project.path_with_namespace, "--match", "(?<=x)"], ExitCode.INVALID_INPUT),
         (["tags", "delete", project.path_with_namespace, "bad!tag", "--yes"], ExitCode.INVALID_INPUT),
-        (["repos", "list"], ExitCode.INVALID_INPUT),
+        (["repos", "list"], ExitCode.USAGE),  # neither --project nor --group: a bad command line
     ]
     for args, code in cases:
         out = glcr(sandbox_env, *args)

@@ -94,3 +94,33 @@ def test_registry_honours_the_tokens(sandbox: Sandbox, project: Project, registr
     assert refused.status_code == 401 and "insufficient_scope" in refused.headers["www-authenticate"]
     with api_client(sandbox, sandbox.token) as api:
         assert repository_id(api, project) > 0
+
+
+def test_tokens_carry_the_callers_tag_protection_patterns_as_gitlab_writes_them(sandbox: Sandbox, project: Project):
+    """access_metadata: deny patterns per granted push/delete action for the caller's level,
+    empty for an administrator; immutable patterns (Ultimate, 18.2+) for everyone; none before 17.9."""
+    scope = f"repository:{project.path_with_namespace}:pull,push,delete"
+
+    def meta(user: str, secret: str) -> dict:
+        return access(token_for(sandbox, user, secret, scope))[0]["meta"]
+
+    assert "tag_deny_access_patterns" not in meta("developer", sandbox.tokens["developer"])  # no rule yet
+    sandbox.add_tag_rule(project.id, "^m", push="maintainer", delete="owner")
+    sandbox.add_tag_rule(project.id, "^frozen")  # immutable
+    knobs = sandbox.ctx.knobs
+    try:
+        assert meta("developer", sandbox.tokens["developer"])["tag_deny_access_patterns"] == {"push": ["^m"]}
+        maintainer = meta("maintainer", sandbox.token)
+        assert maintainer["tag_deny_access_patterns"] == {"push": [], "delete": ["^m"]}
+        assert maintainer["tag_immutable_patterns"] == ["^frozen"]
+        assert meta("root", sandbox.root_token)["tag_deny_access_patterns"] == {"push": [], "delete": []}
+        pull_only = access(token_for(sandbox, "reporter", sandbox.tokens["reporter"], scope))[0]["meta"]
+        assert pull_only.get("tag_deny_access_patterns") == {} and "tag_immutable_patterns" not in pull_only
+        knobs.licence = "premium"
+        assert "tag_immutable_patterns" not in meta("maintainer", sandbox.token)
+        knobs.licence, knobs.gitlab_version = "ultimate", "17.11"
+        assert "tag_immutable_patterns" not in meta("maintainer", sandbox.token)  # immutable tags: 18.2
+        knobs.gitlab_version = "17.8"
+        assert set(meta("maintainer", sandbox.token)) == {"project_path", "project_id", "root_namespace_id"}
+    finally:
+        knobs.gitlab_version, knobs.licence = "18.9", "ultimate"

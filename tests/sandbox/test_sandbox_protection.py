@@ -94,7 +94,7 @@ def test_api_deletes_honour_the_rules_above_the_callers_role(
     rid = repository_id(api, project)
     tags = f"/projects/{project.id}/registry/repositories/{rid}/tags"
     refused = api.delete(f"{tags}/v1.0")  # a Maintainer, below the rule's owner
-    assert (refused.status_code, refused.json()) == (403, {"message": "403 Forbidden - cannot delete protected tag(s)"})
+    assert (refused.status_code, refused.json()) == (403, {"message": "403 Forbidden"})  # TagPolicy: plain
     assert api.delete(f"{tags}/v2.0").status_code == 200
     assert root_api.delete(f"{tags}/v1.1").status_code == 200  # an administrator skips the rules
     assert registry.tags(repo) == ["v1.0"]

@@ -66,13 +66,16 @@ RULES: dict[str, Rule] = {
     "migrate/route.py": rule("migrate", pure=True),
     "registry/scope.py": rule("errors models", pure=True),
     "registry/manifest.py": rule("errors models", pure=True),
+    "registry/token_claims.py": rule("errors models policy", pure=True),
     "transport/backoff.py": rule("errors", pure=True),
     "transport/redact.py": rule("errors", pure=True),
     "gitlab/convert.py": rule("errors models timestamps", pure=True),
     # I/O: HTTP policy, clients, credentials
+    # the connections under httpx (issue 22): glcr's pool, h11 on asyncio streams
+    "transport/pool.py": rule("", "httpx httpcore h11"),
     "transport": rule("errors glcr settings", "httpx certifi requests"),
     "credentials.py": rule("errors", "gitlab httpx keyring"),
-    "gitlab": rule("errors models timestamps credentials transport policy glcr", "gitlab httpx requests"),
+    "gitlab": rule("errors models timestamps credentials transport policy glcr", "gitlab httpx requests gql"),
     "registry": rule("errors models timestamps transport policy gitlab", "httpx"),
     "settings.py": rule("errors"),
     "session.py": rule("errors credentials settings transport gitlab registry", "httpx"),

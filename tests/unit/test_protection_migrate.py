@@ -51,7 +51,16 @@ HOLDING = [
     ((TagRule("^v1", "owner", "maintainer"),), Caller(40), ["error"]),  # the copies cannot be pushed
     ((TagRule("^v1", "maintainer", "owner"),), Caller(40), ["warning"]),  # nor removed afterwards
     ((TagRule("^v1", "maintainer", "maintainer"),), Caller(40), []),
+    ((TagRule("^v1", None, None),), Caller(0, admin=True), ["error"]),  # immutable: copies stay forever
 ]
+
+
+def test_an_immutable_holding_rule_lets_the_copies_in_but_never_out():
+    """GitLab pushes new tags matching an immutable rule; it refuses deleting them."""
+    [(level, message)] = check((), holding="g/hold", holding_rules=(TagRule("^v1", None, None),),
+                               holding_caller=Caller(50))
+    assert level == "error" and "the copies could not be removed afterwards" in message
+    assert "could not be made" not in message
 
 
 @pytest.mark.parametrize("rules,caller,expected", HOLDING)

@@ -190,6 +190,8 @@ REFUSALS = [
     ({"errors": [{"code": "PROTECTED_TAG", "message": "m", "detail": 'tag "v1.0" is protected'}]},
      ("PROTECTED_TAG", 'tag "v1.0" is protected')),
     ({"errors": [{"code": "IMMUTABLE_TAG", "message": "immutable"}]}, ("IMMUTABLE_TAG", "immutable")),
+    ({"errors": [{"code": "PROTECTED_MANIFEST", "message": "manifest is protected"}]},
+     ("PROTECTED_MANIFEST", "manifest is protected")),
     ({"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]}, None),
     ({"message": "401 Unauthorized"}, None),
     ("plain text", None),
@@ -207,6 +209,8 @@ def test_a_refusal_names_the_tag_and_the_rule_never_the_token():
     assert "v1.0" in line and "^v1\\." in line and "token" not in line
     unknown = refusal_message("v1.0", "IMMUTABLE_TAG", Protection.unreadable("old GitLab"), pushing=True)
     assert "push" in unknown and "immutable" in unknown and "token" not in unknown
+    by_digest = refusal_message("sha256:" + "a" * 64, "PROTECTED_MANIFEST", protection)
+    assert "by digest" in by_digest and "PROTECTED_MANIFEST" in by_digest
 
 
 # pattern, hint expected?
