@@ -49,7 +49,7 @@ from sandbox_bench import ensure_project, glcr_env, running_sandbox  # noqa: E40
 from glcr_sandbox.seed import seed_many_tags  # noqa: E402
 
 # Against the docs' curl loop, on either registry kind (issue 8).
-TARGETS = {"gitlab": 30, "distribution": 30}
+TARGETS = {"gitlab": 50, "gitlab-legacy": 30, "distribution": 30}
 DOCS_LOOP = r"""
 while read -r LINE || [[ -n $LINE ]]; do echo ${LINE}; curl --silent --request DELETE --header "PRIVATE-TOKEN: $TOKEN" "$API/projects/$PROJECT_ID/registry/repositories/$REPO_ID/tags/${LINE}"; sleep 0.1; echo; done < "$LIST" > "$LOG"
 """

@@ -220,6 +220,15 @@ class RegistryClient:
         return True
 
 
+    def delete_blob(self, repo: str, digest: str) -> bool:
+        """Unlink a blob from the repository (`DELETE /v2/<name>/blobs/<digest>`, storage.delete
+        enabled): afterwards the repository answers 404 for it, as after garbage collection."""
+        resp = self._request("DELETE", f"/v2/{repo}/blobs/{digest}", repo)
+        if resp.status_code == 404:
+            return False
+        _check(resp, f"deleting blob {repo}@{digest}")
+        return True
+
     # --- GitLab's own registry: /gitlab/v1 ------------------------------------------------
 
     def gitlab_tags_page(

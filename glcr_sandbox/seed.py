@@ -236,6 +236,52 @@ def push_artifact(
     return registry.put_manifest(repo, tag or sha256_digest(raw), raw, MEDIA_OCI_MANIFEST)
 
 
+COSIGN_SIGNATURE_LAYER = "application/vnd.dev.cosign.simplesigning.v1+json"
+
+
+def cosign_tag(subject_digest: str, suffix: str = "sig") -> str:
+    """cosign's tag for what it attaches to an image: `sha256-<hex>.sig` (`.att`, `.sbom`)."""
+    return subject_digest.replace(":", "-") + "." + suffix
+
+
+def push_signature(registry: RegistryClient, repo: str, subject_digest: str, *, suffix: str = "sig",
+                   created: dt.datetime | None = None) -> str:
+    """A cosign-style signature: an OCI image manifest tagged `sha256-<hex>.sig` whose one layer
+    is the simple-signing payload naming the subject, signed in an annotation. It has no `subject`
+    field: cosign ties it to its image by the tag name alone. cosign's config has no `created`
+    (GitLab's third-party cleanup then never finds it old); `created` adds one, for tests of a
+    policy that does."""
+    payload = _json({"critical": {"identity": {"docker-reference": repo}, "image": {"docker-manifest-digest":
+                     subject_digest}, "type": "cosign container image signature"}, "optional": None})
+    config_doc: dict[str, Any] = {"architecture": "", "os": "", "config": {},
+                                  "rootfs": {"type": "layers", "diff_ids": [sha256_digest(payload)]}}
+    if created is not None:
+        config_doc["created"] = _rfc3339(created)
+    config = _json(config_doc)
+    registry.upload_blob(repo, payload, skip_existing=True)
+    registry.upload_blob(repo, config, skip_existing=True)
+    signature = hashlib.sha256(b"sandbox-key" + payload).hexdigest()  # not a real signature; nothing checks it
+    manifest = {"schemaVersion": 2, "mediaType": MEDIA_OCI_MANIFEST,
+                "config": _descriptor(MEDIA_OCI_CONFIG, config),
+                "layers": [_descriptor(COSIGN_SIGNATURE_LAYER, payload,
+                                       annotations={"dev.cosignproject.cosign/signature": signature})]}
+    return registry.put_manifest(repo, cosign_tag(subject_digest, suffix), _json(manifest), MEDIA_OCI_MANIFEST)
+
+
+def seed_signed(registry: RegistryClient, repo: str, tag: str, *, created: dt.datetime | None = None,
+                index: bool = False, sbom: bool = False, seed: str = "") -> dict[str, str]:
+    """An image (or, `index`, a multi-arch index) under `tag`, signed cosign-style, and with
+    `sbom` an SBOM attached through the `subject` field (pushed by digest, untagged, as ORAS and
+    `cosign attach --type spdx` with OCI 1.1 do). Returns {tag: digest} of every tag it made, and
+    `@sbom` -> the SBOM's digest."""
+    digest = (push_index(registry, repo, tag, created=created) if index
+              else push_image(registry, repo, tag, created=created, oci=True, seed=seed or tag))
+    made = {tag: digest, cosign_tag(digest): push_signature(registry, repo, digest)}
+    if sbom:
+        made["@sbom"] = push_artifact(registry, repo, digest)
+    return made
+
+
 def seed_many_tags(
     registry: RegistryClient,
     repo: str,
@@ -330,9 +376,12 @@ def seed_demo(
 
     demo/app      Docker v2 images over 14 months: v0.9.0 .. v1.1.0, main, stable (= v1.1.0),
                   feature/MR branches; v1.2.0 (= latest) is an OCI image with an SBOM artifact
-                  tagged `sha256-<hex>.sbom` (GitLab's registry takes OCI subjects only)
-    demo/app/api  OCI images: v1.0.0, v1.1.0 (= latest), an undated `nightly`
-    demo/app/web  a multi-arch OCI index (`latest`, `v2.0.0`) with two untagged children
+                  tagged `sha256-<hex>.sbom` (GitLab's registry takes OCI subjects only); v1.2.0
+                  and feature-login signed cosign-style (`sha256-<hex>.sig`)
+    demo/app/api  OCI images: v1.0.0, v1.1.0 (= latest, with an untagged SBOM attached through its
+                  `subject`), an undated `nightly`
+    demo/app/web  a multi-arch OCI index (`latest`, `v2.0.0`) with two untagged children, signed
+                  (`sha256-<hex>.sig`)
     `history`: give the tags push times as old as their builds (through the control API), so
     GitLab's own registry, whose cleanup reads push times, shows the same history.
     Returns {repository: {tag: digest}}.
@@ -353,23 +402,33 @@ def seed_demo(
     app["stable"] = tag_existing(registry, "demo/app", "stable", app["v1.1.0"])
     sbom_tag = app["v1.2.0"].replace(":", "-") + ".sbom"  # cosign's tag naming for attachments
     app[sbom_tag] = push_artifact(registry, "demo/app", app["v1.2.0"], tag=sbom_tag)
+    signatures = {}
+    for signed in ("v1.2.0", "feature-login"):
+        signatures[cosign_tag(app[signed])] = ages[signed]
+        app[cosign_tag(app[signed])] = push_signature(registry, "demo/app", app[signed],
+                                                      created=now - ages[signed] * day)
 
     api = result.setdefault("demo/app/api", {})
     api["v1.0.0"] = push_image(registry, "demo/app/api", "v1.0.0", created=now - 120 * day, oci=True, seed="api-1")
     api["v1.1.0"] = push_image(registry, "demo/app/api", "v1.1.0", created=now - 20 * day, oci=True, seed="api-2")
     api["latest"] = tag_existing(registry, "demo/app/api", "latest", api["v1.1.0"])
     api["nightly"] = push_image(registry, "demo/app/api", "nightly", undated=True, oci=True, seed="api-nightly")
+    # By digest: found through its subject only. (On an index as subject GitLab's registry v3.86
+    # answered MANIFEST_BLOB_UNKNOWN in our runs, so the untagged SBOM describes an image.)
+    push_artifact(registry, "demo/app/api", api["v1.1.0"])
 
     web = result.setdefault("demo/app/web", {})
     web["v2.0.0"] = push_index(registry, "demo/app/web", "v2.0.0", created=now - 7 * day)
     web["latest"] = tag_existing(registry, "demo/app/web", "latest", web["v2.0.0"])
+    web[cosign_tag(web["v2.0.0"])] = push_signature(registry, "demo/app/web", web["v2.0.0"])
 
     if history:
-        ages.update({"latest": 30, "stable": 90, sbom_tag: 30})
+        ages.update({"latest": 30, "stable": 90, sbom_tag: 30, **signatures})
         set_push_times(api_url, "demo/app", {tag: now - age * day for tag, age in ages.items()}, verify=verify)
         set_push_times(api_url, "demo/app/api",
                        {"v1.0.0": now - 120 * day, "v1.1.0": now - 20 * day, "latest": now - 20 * day}, verify=verify)
-        set_push_times(api_url, "demo/app/web", {"v2.0.0": now - 7 * day, "latest": now - 7 * day}, verify=verify)
+        set_push_times(api_url, "demo/app/web", {"v2.0.0": now - 7 * day, "latest": now - 7 * day,
+                                                 cosign_tag(web["v2.0.0"]): now - 7 * day}, verify=verify)
     _control(api_url, "POST", "sync", verify=verify).raise_for_status()
     return result
 

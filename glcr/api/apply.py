@@ -8,13 +8,14 @@ reported stale and left alone.
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Protocol, TypeAlias
 
 from glcr.models import Digest, Repository
-from glcr.api.tags import DeleteReport, execute_delete, preview_delete
+from glcr.api.tags import DeleteReport, execute_delete, preview_delete, save_for_restore
+from glcr.plan.backup import backup_path
 from glcr.plan.journal import JournalPaths, JournalWriter
 from glcr.plan.model import Plan, PlanEntry
 from glcr.plan.progress import ApplySummary, Event, JournalRecord, Replayed, pending_entries
@@ -60,6 +61,8 @@ async def apply_plan(session: Session, plan: Plan, repo: Repository, journal: Jo
         journal.write(JournalRecord(clock(), run_id, repo.path, tag, expected.get(tag), event, detail), durable=False)
 
     preview = await preview_delete(session, repo, [DeleteRequest(e.tag, e.digest) for e in pending], current)
+    # Before any DELETE: what it removes, saved beside the journal for `glcr tags restore`.
+    await save_for_restore(session, preview, backup_path(journal.path), run_id)
     # Before anything changes: a kill from here on is retried on resume.
     journal.write_many([JournalRecord(clock(), run_id, repo.path, e.tag, e.digest, Event.START) for e in pending])
 
@@ -181,8 +184,8 @@ class AppliedPlan:
 
 async def apply_plan_file(session: Session, path: str, loaded: Plan | TagList, source: str, paths: JournalPaths, *,
                           review: Callable[[PreparedPlan, list[PlanEntry], ApplySummary], None],
-                          confirm: Callable[[str], None],
-                          dry_run: bool = False, applying: Applying | None = None) -> AppliedPlan:
+                          confirm: Callable[[str], None], dry_run: bool = False,
+                          applying: Applying | None = None, keep_orphan_referrers: bool = False) -> AppliedPlan:
     """A plan or list (`loaded`, from `source`) applied to the repository at `path`, journaled at
     `paths` (glcr.plan.journal.JournalPaths); a re-run resumes.
 
@@ -196,7 +199,13 @@ async def apply_plan_file(session: Session, path: str, loaded: Plan | TagList, s
     from glcr.plan.journal import replay
     from glcr.plan.progress import summarize
 
+    from glcr.api.referrers import apply_phased, cascade_plan
+
     prepared = await prepare_plan(session, path, loaded, source, journal=paths.journal)
+    # Signatures, attestations and SBOMs follow their image (glcr.referrers).
+    cascaded, orphans = await cascade_plan(session, prepared.plan, prepared.repository, prepared.current,
+                                           keep_orphans=keep_orphan_referrers)
+    prepared = replace(prepared, plan=cascaded)
     read_at = time.monotonic()
     replayed = replay(paths.journal)
     pending = pending_entries(prepared.plan, replayed)
@@ -207,6 +216,6 @@ async def apply_plan_file(session: Session, path: str, loaded: Plan | TagList, s
     # A person who took a while to answer gets the registry read again.
     current = prepared.current if time.monotonic() - read_at <= FRESH_SECONDS else None
     with (applying(prepared.repository, len(pending)) if applying else nullcontext()) as bar:
-        run = await apply_with_journal(session, prepared.plan, prepared.repository, paths, replayed, current=current,
-                                       on_result=(lambda r: bar.advance()) if bar else None)
+        run = await apply_phased(session, prepared.plan, prepared.repository, paths, orphans, current=current,
+                                 on_result=(lambda r: bar.advance()) if bar else None)
     return AppliedPlan(prepared, summarize(prepared.plan, replay(paths.journal)), run.report)

@@ -16,14 +16,16 @@ from glcr.api.handle import RepositoryHandle, open_repository
 from glcr.api.tags import list_tag_details
 from glcr.plan.model import Action as PlanAction, Plan, PlanEntry
 from glcr.policy import CleanupParams, CleanupResult, PolicyTag, Variant, decide
-from glcr.policy.types import DEFAULT_MAX_LIST_SIZE
+from glcr.policy.types import DEFAULT_MAX_LIST_SIZE, Reason
 from glcr.session import Session
 
 if TYPE_CHECKING:
     from glcr.api.apply import Applying
     from glcr.api.inuse import InUseOptions, InUseReport
     from glcr.plan.progress import ApplySummary
+    from glcr.api.referrers import RepositoryReferrers
     from glcr.policy.validate import Issue
+    from glcr.referrers.cascade import ReferrerWarnings
     from glcr.registry.delete import DeleteResult
 
 # The policy fields given as flags (None: not given), e.g. {"keep_n": 5, "older_than": None}.
@@ -36,6 +38,7 @@ class RepositoryCleanup:
     kind: RegistryKind
     tags: list[TagDetails]
     result: CleanupResult
+    referrers: RepositoryReferrers | None = None  # its signatures, SBOMs...
 
 
 async def simulate_cleanup(session: Session, project: str, params: CleanupParams, *, now: datetime,
@@ -89,7 +92,9 @@ async def decide_repository(session: Session, repo: Repository | RepositoryHandl
     result = await guard_cleanup(session, repo.project_id, result, user=user, repo=repo)  # GitLab skips protected tags
     if not user:
         result = mark_approximate(result, tags)
-    return RepositoryCleanup(repo, handle.kind, tags, result)
+    from glcr.api.referrers import read_referrers
+
+    return RepositoryCleanup(repo, handle.kind, tags, result, await read_referrers(session, handle, tags))
 
 
 # ContainerRegistry::Client::DEFAULT_TAGS_PAGE_SIZE: the third-party cleanup asks
@@ -148,7 +153,6 @@ async def apply_cleanup(session: Session, project: Project, item: RepositoryClea
                         ) -> tuple[ApplySummary, Path]:
     """Delete what the decisions say, through the journaled apply; the plan and its journal are
     kept in `state_dir` (a re-run resumes). Returns (summary, journal path)."""
-    from glcr.api.apply import apply_with_journal
     from glcr.plan.journal import default_paths, replay
     from glcr.plan.progress import summarize
 
@@ -157,7 +161,11 @@ async def apply_cleanup(session: Session, project: Project, item: RepositoryClea
     plan_path = state_dir / (item.repository.path.replace("/", "__") + ".plan.json")
     plan_path.write_text(plan.to_json() + "\n", encoding="utf-8")
     paths = default_paths(plan_path)
-    await apply_with_journal(session, plan, item.repository, paths, replay(paths.journal), on_result=on_result)
+    from glcr.api.referrers import apply_phased
+
+    subjects = item.referrers.referrers if item.referrers is not None else {}
+    orphans = {d.name: subjects.get(d.name) for d in item.result.decisions if d.reason is Reason.ORPHANED_REFERRER}
+    await apply_phased(session, plan, item.repository, paths, orphans, on_result=on_result)
     return summarize(plan, replay(paths.journal)), paths.journal
 
 
@@ -215,6 +223,7 @@ class CleanupSimulation:
     items: tuple[RepositoryCleanup, ...]
     now: datetime
     in_use: InUseReport | None = None  # what was kept in use, or is at risk
+    referrer_warnings: tuple[tuple[str, ReferrerWarnings], ...] = ()  # (repository path, its warnings) of GitLab's run
 
     @property
     def to_delete(self) -> int:
@@ -261,7 +270,10 @@ async def simulate_policy(session: Session, project: str, overrides: Overrides, 
         from glcr.api.inuse import apply_in_use
 
         simulation = await apply_in_use(session, simulation, in_use)
-    return simulation
+    from glcr.api.referrers import gitlab_warnings
+
+    warned = tuple((i.repository.path, w) for i in simulation.items if (w := gitlab_warnings(i)))
+    return replace(simulation, referrer_warnings=warned)
 
 
 def default_state_dir(project_path: str, env: Mapping[str, str] | None = None) -> Path:
@@ -274,7 +286,7 @@ def default_state_dir(project_path: str, env: Mapping[str, str] | None = None) -
 async def run_policy(session: Session, project: str, overrides: Overrides, *, now: datetime,
                      review: Callable[[CleanupSimulation], None], confirm: Callable[[str], None],
                      state_dir: Path | None = None, env: Mapping[str, str] | None = None,
-                     applying: Applying | None = None,
+                     applying: Applying | None = None, keep_orphan_referrers: bool = False,
                      on_applied: Callable[[RepositoryApplied], None] | None = None,
                      **simulate: Any) -> CleanupRun:
     """Simulate, `review(simulation)`, `confirm(question)` (raises to stop), then apply the
@@ -282,11 +294,16 @@ async def run_policy(session: Session, project: str, overrides: Overrides, *, no
 
     `applying(repository, count)`: a context manager (a progress bar with `advance()`) open
     while a repository's tags are deleted; `on_applied` is told each repository's outcome.
-    `simulate`: simulate_policy's keywords.
+    `simulate`: simulate_policy's keywords. GitLab's decisions are corrected for referrers
+    (glcr.api.referrers.with_cascade): a signature of a kept image stays, the signatures of a
+    deleted image go after it (not with `keep_orphan_referrers`).
     """
+    from glcr.api.referrers import with_cascade
     from glcr.policy import describe_params
 
     simulation = await simulate_policy(session, project, overrides, now=now, **simulate)
+    simulation = replace(simulation, items=tuple(with_cascade(i, keep_orphans=keep_orphan_referrers)
+                                                 for i in simulation.items))
     review(simulation)
     if simulation.to_delete == 0:
         return CleanupRun(simulation, None, ())

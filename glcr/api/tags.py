@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Protocol, Sequence, TypeAlias
 
 from glcr.api.handle import RepositoryHandle, open_repository, registry_path, repository_of
@@ -122,6 +124,8 @@ class DeleteReport:
     damage: list[SiblingDamage]
     method: str
     protected: dict[str, TagRule] = field(default_factory=dict)  # tag -> the protection rule that kept it
+    backup: Path | None = None  # the saved manifests (`glcr tags restore`), where this call wrote one
+    kind: RegistryKind | None = None  # the registry's mode: how long a restore stays possible
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for r in self.results if r.outcome is outcome)
@@ -147,7 +151,7 @@ async def execute_delete(session: Session, preview: DeletePreview,
     results = await explain_refusals(session, repo, results)
     raise_if_all_refused(results, repo.path)
     checked, damage = await deleter.verify(results, preview.current)
-    return DeleteReport(checked, damage, method, preview.protected)
+    return DeleteReport(checked, damage, method, preview.protected, kind=handle.kind)
 
 
 async def _delete_via_gitlab(session: Session, preview: DeletePreview,
@@ -287,4 +291,33 @@ async def delete_tags(session: Session, path: str, names: Sequence[str], *,
     if preview.todo == 0:
         return DeleteReport([], [], "none", preview.protected) if preview.protected else None
     confirm(f"Delete {preview.todo} tag(s) from {repo_path}?")
-    return await execute_delete(session, preview)
+    from dataclasses import replace
+
+    from glcr.plan.backup import delete_backup_path
+    from glcr.plan.journal import new_run_id
+
+    run_id = new_run_id(datetime.now(timezone.utc))
+    backup = delete_backup_path(run_id)
+    await save_for_restore(session, preview, backup, run_id)  # before any DELETE, for `glcr tags restore`
+    report = await execute_delete(session, preview)
+    return replace(report, backup=backup if backup.exists() else None)
+
+
+async def save_for_restore(session: Session, preview: DeletePreview, path: Path, run_id: str) -> None:
+    """Save the manifest of every tag the preview will delete (at the digest it will delete),
+    durably, in `path` (glcr.api.restore)."""
+    from glcr.api.restore import save_before_delete
+    from glcr.durable import private_dir
+    from glcr.plan.backup import BackupWriter
+
+    tags = {r.tag: preview.current[r.tag] for r in preview.requested
+            if r.tag in preview.current and r.expected_digest in (None, preview.current[r.tag])}
+    if tags:
+        try:
+            private_dir(path.parent)
+        except OSError as exc:
+            from glcr.errors import InvalidInputError
+
+            raise InvalidInputError(f"cannot save the manifests to delete in {path.parent}: {exc.strerror}; "
+                                    "nothing was deleted", hint="set XDG_STATE_HOME to a writable directory") from None
+        await save_before_delete(session, preview.handle, tags, BackupWriter(path), run_id=run_id)

@@ -133,6 +133,7 @@ def dry_run(ctx: typer.Context, project: Optional[str] = PROJECT_OR_GROUP,
     simulation = app_ctx.run(lambda s: simulate_policy(s, project, **args))
     _say_variants(app_ctx.stderr(), simulation)
     say_in_use(app_ctx, simulation)
+    _say_referrers(app_ctx, simulation)
     render_cleanup([(i.repository.path, i.result) for i in simulation.items], output)
 
 
@@ -146,13 +147,19 @@ def run(ctx: typer.Context, project: Optional[str] = PROJECT_OR_GROUP,
         keep_protected_branches: bool = KEEP_PROTECTED, keep_images_from: Optional[str] = KEEP_IMAGES_FROM,
         keep_template: Optional[List[str]] = KEEP_TEMPLATE,
         state_dir: Optional[Path] = typer.Option(None, "--state-dir", help="where plans and journals go"),
+        keep_orphan_referrers: bool = typer.Option(
+            False, "--keep-orphan-referrers",
+            help="keep the signatures, attestations and SBOMs of the images this run deletes"),
         group: Optional[str] = GROUP, include_subgroups: bool = SUBGROUPS, shard: Optional[str] = SHARD,
         junit: Optional[Path] = JUNIT, project_jobs: int = PROJECT_JOBS, run_id: str = RUN_ID,
         output: OutputFormat = OUTPUT, yes: bool = YES) -> None:
     """Apply the policy's decisions now, client-side, journaled and resumable.
 
     For projects whose server-side cleanup times out, is rate-limited or stops on expired tokens.
-    Third-party registries: all candidates at once (no random truncation).
+    Third-party registries: all candidates at once (no random truncation). Unlike GitLab's run,
+    a signature, attestation or SBOM (`sha256-<digest>.sig|.att|.sbom`, OCI referrers tags)
+    stays while its image keeps a tag, and goes after its image when the run deletes the image's
+    last tag (not with --keep-orphan-referrers).
 
     Examples:
       glcr cleanup run mygroup/app            # shows the dry-run, then asks
@@ -212,13 +219,30 @@ def run(ctx: typer.Context, project: Optional[str] = PROJECT_OR_GROUP,
               *_flag("--older-than", older_than),
               *_flag("--variant", None if variant is VariantChoice.AUTO else variant.value),
               *_flag("--max-list-size", None if max_list_size == DEFAULT_MAX_LIST_SIZE else max_list_size),
-              *_flag("--state-dir", state_dir), *resume_flags(*in_use_flags), "--yes")
+              *_flag("--state-dir", state_dir), *resume_flags(*in_use_flags),
+              *(("--keep-orphan-referrers",) if keep_orphan_referrers else ()), "--yes")
     with app_ctx.resumable(*resume, journal=lambda: journals.get("base")):
         outcome = app_ctx.run(lambda s: run_policy(
             s, project, review=review, confirm=lambda question: app_ctx.confirm(question, yes), state_dir=state_dir,
-            env=app_ctx.env, applying=applying, on_applied=applied, **args))
+            env=app_ctx.env, applying=applying, on_applied=applied, keep_orphan_referrers=keep_orphan_referrers,
+            **args))
+    _say_undo(console, outcome)
     if outcome.failed:
         raise PartialFailureError(f"{outcome.failed} tag(s) failed", hint="run the same command again to retry")
+
+
+def _say_undo(console, outcome) -> None:
+    """The one line that puts back what this run deleted, and how long it can."""
+    from glcr.api.restore import gc_note, restore_line
+    from glcr.plan.backup import backup_path
+    from glcr.render.restore import render_undo
+
+    deleted = [a for a in outcome.applied if a.summary.deleted]
+    if not deleted:
+        return
+    kinds = {i.repository.path: i.kind for i in outcome.simulation.items}
+    line = restore_line(backup_path(deleted[0].journal) if len(deleted) == 1 else None)
+    render_undo(console, line, gc_note(kinds.get(deleted[0].repository.path)))
 
 
 def _run_group(app_ctx, group, args, in_use_flags, *, name_regex, name_regex_keep, keep_n, older_than, variant,
@@ -258,3 +282,18 @@ def merge_reports(ctx: typer.Context,
     from glcr.cli.group_cleanup import merge_reports as merge
 
     merge(app_context(ctx), reports, junit=junit, output=output, title=title)
+
+
+def _say_referrers(app_ctx, simulation) -> None:
+    """What GitLab's run would do to signatures, attestations and SBOMs (the decisions stay exact)."""
+    from glcr.reference import short_digest
+
+    for path, warnings in simulation.referrer_warnings:
+        for referrer, subject, kept in warnings.deleted_while_kept:
+            app_ctx.warn(f"{path}: GitLab's cleanup deletes {referrer}, a referrer of {short_digest(subject)}, "
+                         f"while the image stays ({', '.join(kept[:3]) or 'in a kept index'}); "
+                         "`glcr cleanup run` keeps it")
+        for images, subject, left in warnings.left_behind:
+            app_ctx.warn(f"{path}: GitLab's cleanup deletes {', '.join(images[:3]) or short_digest(subject)} and "
+                         f"leaves its referrer(s) {', '.join(left[:3])}{' ...' if len(left) > 3 else ''} behind; "
+                         "`glcr cleanup run` deletes them after the image")

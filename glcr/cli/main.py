@@ -22,7 +22,7 @@ EPILOG = (
 COMMANDS = {
     "repos": LazyCommand("glcr.cli.repos_cmd:app", "Registry repositories of a project or a group."),
     "tags": LazyCommand("glcr.cli.tags_cmd:app", "Tags of a registry repository.",
-                        imports=("glcr.cli.plan_cmds",)),  # plan_cmds adds `tags plan|apply|bulk-delete`
+                        imports=("glcr.cli.plan_cmds", "glcr.cli.restore_cmd")),  # + tags plan|apply|bulk-delete|restore
     "policy": LazyCommand("glcr.cli.policy_cmd:app",
                           "A project's container cleanup policy (container_expiration_policy)."),
     "cleanup": LazyCommand("glcr.cli.cleanup_cmd:app", "Simulate and apply GitLab's cleanup policy."),

@@ -106,6 +106,8 @@ def apply(
                                    help="a plan (JSON from `glcr tags plan`) or a list, one tag a line"),
     journal: Optional[Path] = typer.Option(None, "--journal", help="journal file (default: FILE.journal.jsonl beside FILE)"),
     dry_run: bool = typer.Option(False, "--dry-run", help="show what would be deleted and stop"),
+    keep_orphan_referrers: bool = typer.Option(
+        False, "--keep-orphan-referrers", help="keep the signatures, attestations and SBOMs of the images this run deletes"),
     yes: bool = YES,
 ) -> None:
     """Delete the tags a plan or list names, re-checking each digest; resumable.
@@ -113,6 +115,8 @@ def apply(
     Every outcome goes to a JSON-lines journal and a human log beside the file. Run the same
     command again after an interruption: finished tags are skipped, "already gone" counts as done,
     and a tag that now points at another digest is reported stale and never deleted.
+    A signature, attestation or SBOM (`sha256-<digest>.sig|.att|.sbom`, OCI referrers tags) of
+    an image that keeps a tag is kept; those of an image whose last tag goes are deleted after it.
 
     Examples:
       glcr tags apply mygroup/app --from-file plan.json --dry-run
@@ -151,14 +155,21 @@ def apply(
 
     # The same command resumes: the journal skips what is done, re-checks the rest.
     resume = ("tags", "apply", path, "--from-file", from_file, *(("--journal", journal) if journal else ()),
-              "--yes" if yes else None)
+              "--keep-orphan-referrers" if keep_orphan_referrers else None, "--yes" if yes else None)
     with app_ctx.resumable(*resume, journal=paths.journal):
         done = app_ctx.run(lambda s: apply_plan_file(
             s, path, loaded, from_file.name, paths, review=review,
-            confirm=lambda question: app_ctx.confirm(question, yes), dry_run=dry_run, applying=applying))
+            confirm=lambda question: app_ctx.confirm(question, yes), dry_run=dry_run, applying=applying,
+            keep_orphan_referrers=keep_orphan_referrers))
     if done.summary is None:
         return
     render_apply_summary(done.summary, done.report, paths, console)
+    if done.summary.deleted:
+        from glcr.api.restore import gc_note, restore_line
+        from glcr.plan.backup import backup_path
+        from glcr.render.restore import render_undo
+
+        render_undo(console, restore_line(backup_path(paths.journal)), gc_note(done.report.kind if done.report else None))
     if done.summary.failed or (done.report and done.report.damage):
         raise PartialFailureError(f"{done.summary.failed} tag(s) failed", hint="re-run the same command to retry them")
 

@@ -25,6 +25,8 @@ def list_(
     older_than: Optional[str] = typer.Option(None, "--older-than", help="only tags older than this age, e.g. 30d, 12h, 2w, 2mo (as GitLab reads older_than); the age is GitLab's for this registry: the last push on GitLab's registry with its database, the image's created time elsewhere"),
     sort: TagSort = typer.Option(TagSort.NAME, "--sort", help="name, created (newest first, by the same date as --older-than) or size (biggest first)"),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="at most this many rows"),
+    referrers: bool = typer.Option(False, "--referrers", help="list signatures, attestations and SBOMs under their "
+                                   "image (JSON always has them: referrer_of, referrers)"),
     output: OutputFormat = OUTPUT,
 ) -> None:
     """List every tag with digest, date and total_size (all pages, details fetched concurrently).
@@ -52,7 +54,7 @@ def list_(
         s, path, progress=lambda repo: counting_progress(app_ctx.stderr(), f"Reading tags of {repo.path}")))
     selected = select_tags(list(listing.tags), match=match, older_than=age, now=datetime.now(timezone.utc),
                            sort=sort, limit=limit)
-    render_tags(selected, output, listing.protection, listing.kind)
+    render_tags(selected, output, listing.protection, listing.kind, referrers=referrers)
     if listing.kind is not None and output is OutputFormat.TABLE:
         app_ctx.say(f"registry: {listing.kind.label}; dates are {listing.kind.dates}s")
 
@@ -110,6 +112,11 @@ def delete(
     if report is None:
         return
     render_delete_report(report, output, console)
+    if report.backup is not None and report.count(Outcome.DELETED):
+        from glcr.api.restore import gc_note, restore_line
+        from glcr.render.restore import render_undo
+
+        render_undo(console, restore_line(report.backup), gc_note(report.kind))
     if report.count(Outcome.FAILED) or report.damage:
         raise PartialFailureError(f"{report.count(Outcome.FAILED)} tag(s) failed, "
                                   f"{len(report.damage)} other tag(s) changed", hint="see the table above")

@@ -36,7 +36,7 @@ from glcr.migrate.model import Event, MigrationPlan, Mode, RepoInventory, Step, 
 from glcr.migrate.planner import rollback_steps
 from glcr.migrate.replay import Progress, replay
 from glcr.models import Digest, Repository
-from glcr.api.tags import execute_delete, preview_delete
+from glcr.api.tags import execute_delete, preview_delete, save_for_restore
 from glcr.registry.delete import (DeleteRequest, Outcome, PlaceholderCheck, TagDeleter, finish_placeholders,
                                   snapshot)
 from glcr.registry.manifest import is_dummy_manifest
@@ -274,6 +274,10 @@ class Executor:
         model = self._repository_model(repo)
         if repo.repository_id:
             preview = await preview_delete(self.session, model, requests)
+            # Saved beside the migration's journal first, so `glcr tags restore` can undo it too.
+            from glcr.plan.backup import backup_path
+
+            await save_for_restore(self.session, preview, backup_path(self.dir.journal_path), self.dir.id)
             report = await execute_delete(self.session, preview)
             results, damage, method = report.results, report.damage, report.method
         else:  # no GitLab record: straight to the registry

@@ -47,7 +47,8 @@ def summarize(actions: list[Action], reasons: list[Reason | None], digests: list
               truncated: bool, max_list_size: int, sample_size: int | None, keep_n: int | None,
               now: datetime, cutoff: datetime | None) -> CleanupSummary:
     by_reason = Counter(reasons)
-    delete = by_reason[Reason.EXPIRED]
+    # Expired, orphaned referrers (every tag has its reason by now: None is never counted).
+    delete = sum(n for r, n in by_reason.items() if r is not None and r.action is Action.DELETE)
     freed: dict[str, int | None] = {}
     still_tagged: set[str] = set()
     loose_sizes: list[int | None] = []

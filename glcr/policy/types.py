@@ -52,6 +52,10 @@ class Reason(str, Enum):
     EXPIRED = "expired"
     PROTECTED = "protected"  # a tag protection rule keeps it (set by glcr.policy.protection)
     IN_USE = "in_use"  # glcr's --keep-* flags: deployed, in an open MR, released... (glcr.inuse)
+    # glcr's referrer cascade (glcr.referrers): a signature, attestation or SBOM stays while its
+    # image keeps a tag, and goes after the image when the run deletes the image's last tag.
+    REFERRER_OF_KEPT = "referrer_of_kept"
+    ORPHANED_REFERRER = "orphaned_referrer"
 
     @property
     def text(self) -> str:
@@ -59,7 +63,7 @@ class Reason(str, Enum):
 
     @property
     def action(self) -> Action:
-        return Action.DELETE if self is Reason.EXPIRED else Action.KEEP
+        return Action.DELETE if self in (Reason.EXPIRED, Reason.ORPHANED_REFERRER) else Action.KEEP
 
 
 _REASON_TEXT = {
@@ -72,6 +76,8 @@ _REASON_TEXT = {
     Reason.EXPIRED: "matches the delete regex, beyond keep_n and older than older_than",
     Reason.PROTECTED: "protected by a tag protection rule",
     Reason.IN_USE: "in use",
+    Reason.REFERRER_OF_KEPT: "a signature, attestation or SBOM of an image that keeps a tag",
+    Reason.ORPHANED_REFERRER: "a signature, attestation or SBOM of an image whose last tag this run deletes",
 }
 
 

@@ -26,26 +26,60 @@ def age_column(tags: Sequence[TagDetails]) -> str:
     return "PUSHED" if tags and all(t.push_times for t in tags) else "CREATED"
 
 
-def render_tags(tags: Sequence[TagDetails], fmt: OutputFormat, protection=None, kind=None) -> None:
+def render_tags(tags: Sequence[TagDetails], fmt: OutputFormat, protection=None, kind=None,
+                referrers: bool = False) -> None:
     """`protection`: the project's tag rules (glcr.policy.protection.Protection), for the
     `protected` field and column; None or unreadable: neither is shown. `kind`: the registry's
-    mode (glcr.models.RegistryKind), named in JSON (`registry_mode`) and under the table."""
+    mode (glcr.models.RegistryKind), named in JSON (`registry_mode`) and under the table.
+    Signatures, attestations and SBOMs (glcr.referrers): in JSON every tag has `referrer_of` (its
+    subject's digest, or null) and `referrers` (its referrer tags); the table lists them under
+    their image with `referrers`, else only counts them."""
     from glcr.policy.protection import describe_tag_protection, tag_protection
+    from glcr.referrers import group_by_image
 
     shown = protection is not None and protection.readable
     mode = {"registry_mode": kind.mode if kind is not None else None}
+    grouped, subject_of = group_by_image({t.name: t.digest for t in tags})
     if fmt is OutputFormat.JSON:
-        write_json([{**tag_json(t), **mode, **({"protected": tag_protection(t.name, protection)} if shown else {})}
+        write_json([{**tag_json(t), **mode, **({"protected": tag_protection(t.name, protection)} if shown else {}),
+                     "referrer_of": subject_of.get(t.name), "referrers": list(grouped.get(t.name, ()))}
                     for t in tags])
     elif fmt is OutputFormat.PLAIN:
         write_plain(t.name for t in tags)  # the docs' list_o_tags.out format
     else:
+        rows = _grouped_rows(tags, grouped, subject_of, referrers) if subject_of else [(t.name, t) for t in tags]
         extra = shown and bool(protection.rules)
         write_table(None, ["TAG", "DIGEST", age_column(tags), "SIZE"] + (["PROTECTED"] if extra else []),
-                    [(t.name, short_digest(t.digest), when(t.age_at), human_size(t.total_size))
+                    [(name, short_digest(t.digest), when(t.age_at), human_size(t.total_size))
                      + ((describe_tag_protection(tag_protection(t.name, protection)),) if extra else ())
-                     for t in tags],
+                     for name, t in rows],
                     justify_right=["SIZE"])
+
+
+def _grouped_rows(tags: Sequence[TagDetails], grouped: dict, subject_of: dict,
+                  show: bool) -> list[tuple[str, TagDetails]]:
+    """(shown name, tag): images, each followed (`show`) by its referrers as `  └ name`;
+    referrers of untagged digests last. Without `show`, referrers are left out and counted."""
+    by_name = {t.name: t for t in tags}
+    rows: list[tuple[str, TagDetails]] = []
+    placed: set[str] = set()
+    for t in tags:
+        if t.name in subject_of:
+            continue
+        rows.append((t.name, t))
+        if show:
+            for name in grouped.get(t.name, ()):
+                if name in by_name and name not in placed:
+                    rows.append((f"  └ {name}", by_name[name]))
+                    placed.add(name)
+    if show:
+        rows.extend((f"{t.name} (no tag on its image)", t) for t in tags if t.name in subject_of and t.name not in placed)
+    else:
+        import sys
+
+        print(f"{len(subject_of)} signature/attestation/SBOM tag(s) not shown; --referrers lists them under "
+              "their image", file=sys.stderr)
+    return rows
 
 
 def render_tag(details: TagDetails, siblings: list[str], manifest, fmt: OutputFormat) -> None:

@@ -100,3 +100,19 @@ def test_a_docker_manifest_list_is_its_amd64_image_to_gitlab(
     assert (details["digest"], details["created_at"], details["total_size"]) == (
         amd64, "2024-03-04T05:06:07.000+00:00", 1024
     )
+
+
+def test_seed_signed_image_and_index_cosign_style_with_an_sbom_by_subject(
+    project: Project, registry: RegistryClient
+) -> None:
+    from glcr_sandbox.seed import COSIGN_SIGNATURE_LAYER, cosign_tag, seed_signed
+
+    repo = project.path_with_namespace
+    image = seed_signed(registry, repo, "v1", sbom=True)
+    index = seed_signed(registry, repo, "multi", index=True)
+    signature = cosign_tag(image["v1"])
+    assert signature == "sha256-" + image["v1"].split(":")[1] + ".sig"
+    assert registry.tags(repo) == sorted(["v1", "multi", signature, cosign_tag(index["multi"])])
+    body = json.loads(registry.manifest(repo, signature).raw)
+    assert body["layers"][0]["mediaType"] == COSIGN_SIGNATURE_LAYER and "subject" not in body
+    assert json.loads(registry.manifest(repo, image["@sbom"]).raw)["subject"]["digest"] == image["v1"]

@@ -54,9 +54,11 @@ RULES: dict[str, Rule] = {
     "policy": rule("errors models regex plan", "re2 yaml", pure=True),
     "plan": rule("errors models reference regex timestamps", pure=True),
     "plan/journal.py": rule("errors models reference timestamps durable plan"),
+    "plan/backup.py": rule("errors timestamps durable statedir"),
     "durations.py": rule("errors policy", pure=True),
     "tag_filters.py": rule("errors models regex", pure=True),
     "inuse": rule("errors models reference timestamps policy plan", pure=True),
+    "referrers": rule("errors models policy", pure=True),
     "migrate/model.py": rule("models", pure=True),
     "migrate/planner.py": rule("errors models reference policy migrate", pure=True),
     "migrate/replay.py": rule("models migrate", pure=True),
@@ -79,7 +81,7 @@ RULES: dict[str, Rule] = {
     "session.py": rule("errors credentials settings transport gitlab registry", "httpx"),
     # the library: what commands call
     "api": rule("errors models reference regex credentials session settings transport gitlab registry policy "
-                "plan tag_filters durations durable statedir timestamps settings_admin doctor inuse", "httpx"),
+                "plan tag_filters durations durable statedir timestamps settings_admin doctor inuse referrers", "httpx"),
     "migrate": rule("errors models reference timestamps durable statedir transport gitlab registry policy plan api"),
     "doctor": rule("errors models reference credentials settings transport gitlab registry", "httpx"),
     "doctor/model.py": rule("errors", pure=True),
@@ -88,9 +90,9 @@ RULES: dict[str, Rule] = {
     "doctor/token.py": rule("errors doctor", pure=True),
     "settings_admin": rule("errors", pure=True),
     # presentation
-    "render": rule("errors models reference timestamps gitlab plan policy migrate", "rich"),
+    "render": rule("errors models reference timestamps gitlab plan policy migrate referrers", "rich"),
     "cli": rule("glcr errors models reference regex timestamps durable statedir credentials settings session transport gitlab "
-                "registry policy plan tag_filters durations api migrate doctor settings_admin render",
+                "registry policy plan tag_filters durations api migrate doctor settings_admin render referrers",
                 "typer click rich httpx"),
     "cli/sandbox_cmd.py": rule("glcr errors statedir cli glcr_sandbox", "typer click rich httpx"),
     "__main__.py": rule("cli"),
