@@ -134,8 +134,17 @@ class RegistryGate:
             return
         back = asyncio.ensure_future(self._pipe(up_r, client_w))
         try:
+            # A TLS ClientHello (record type 0x16) on this plain-http port: close at once, as the
+            # registry's own Go server answers such bytes with 400 at once; a client trying
+            # https first (skopeo with --tls-verify=false) then falls back to http without
+            # waiting out its 10 s handshake timeout.
+            first = await client_r.readexactly(1)
+            if first == b"\x16":
+                return
+            pending = first
             while True:
-                head = await client_r.readuntil(b"\r\n\r\n")
+                head = pending + await client_r.readuntil(b"\r\n\r\n")
+                pending = b""
                 method, path, headers = _parse_head(head)
                 verdict = decide(method, path, headers.get("authorization", ""))
                 if verdict and verdict[0] == "?":
