@@ -166,7 +166,7 @@ class RegistryKind:
     @property
     def dates(self) -> str:
         """What a tag's age is on this registry, as GitLab's cleanup reads it."""
-        return "push time" if self.gitlab_api else "image created"
+        return "push times" if self.gitlab_api else "the images' created times"
 
 
 @dataclass(frozen=True)

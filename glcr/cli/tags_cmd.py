@@ -56,7 +56,7 @@ def list_(
                            sort=sort, limit=limit)
     render_tags(selected, output, listing.protection, listing.kind, referrers=referrers)
     if listing.kind is not None and output is OutputFormat.TABLE:
-        app_ctx.say(f"registry: {listing.kind.label}; dates are {listing.kind.dates}s")
+        app_ctx.say(f"registry: {listing.kind.label}; dates are {listing.kind.dates}")
 
 
 @app.command()

@@ -85,8 +85,8 @@ def test_each_mode_is_named_for_people():
     assert "with its metadata database" in RegistryKind(True, True, True).label
     assert "without its metadata database" in RegistryKind(False, True, True).label
     assert RegistryKind(False, False).label == "third-party registry"
-    assert RegistryKind(True, True, True).dates == "push time"
-    assert RegistryKind(False, True, True).dates == "image created"
+    assert RegistryKind(True, True, True).dates == "push times"
+    assert RegistryKind(False, True, True).dates == "the images' created times"
 
 
 # --- a Docker manifest list is dated by its linux/amd64 image, as GitLab sees it -------------
