@@ -72,7 +72,9 @@ def add(
     dry_run: bool = typer.Option(False, "--dry-run", help="validate and show what would be sent; send nothing"),
     output: OutputFormat = OUTPUT,
 ) -> None:
-    """Add a rule. Checked before sending: RE2, at most 100 characters, the roles, 5 rules a project
+    """Add a rule, checked before anything is sent.
+
+    The checks: RE2, at most 100 characters, the roles, and at most 5 rules in the project
     (immutable ones count).
 
     GitLab's cleanup policy never deletes a tag a rule matches; a user below the delete role
