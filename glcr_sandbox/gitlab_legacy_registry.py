@@ -30,41 +30,10 @@ GitLab's, `access_token({})` meaning a token with an empty `access` list):
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from glcr_sandbox.gitlab_registry_process import find_binary
+from glcr_sandbox.gitlab_registry_process import find_binary, registry_config
 from glcr_sandbox.registry_process import RegistryProcess
-
-
-def legacy_registry_config(*, storage: Path, port: int, realm: str, cert_path: Path) -> dict:
-    """../shared/gitlab-registry/config.yml.tmpl with the database off and no Redis."""
-    return {
-        "version": 0.1,
-        "log": {"level": "warn", "formatter": "text", "accesslog": {"disabled": True}, "fields": {"service": "registry"}},
-        "storage": {
-            "filesystem": {"rootdirectory": str(storage)},
-            "delete": {"enabled": True},  # tag and manifest deletes
-            "maintenance": {"uploadpurging": {"enabled": False}},
-        },
-        # The legacy metadata: the registry reads and writes tags as files in the storage.
-        "database": {"enabled": False},
-        "auth": {
-            "token": {
-                "realm": realm,
-                "service": "container_registry",
-                "issuer": "gitlab-issuer",
-                "rootcertbundle": str(cert_path),
-                "autoredirect": False,
-            }
-        },
-        "http": {
-            "addr": f"127.0.0.1:{port}",
-            "secret": secrets.token_hex(8),
-            "headers": {"X-Content-Type-Options": ["nosniff"]},
-        },
-    }
 
 
 @dataclass
@@ -78,6 +47,5 @@ class GitlabLegacyRegistryProcess(RegistryProcess):
         return find_binary(self.binary)
 
     def config(self) -> dict:
-        return legacy_registry_config(
-            storage=self.directory / "storage", port=self.port, realm=self.realm, cert_path=self.cert_path
-        )
+        return registry_config(storage=self.directory / "storage", port=self.port, realm=self.realm,
+                               cert_path=self.cert_path, pg_port=None, redis_port=None)

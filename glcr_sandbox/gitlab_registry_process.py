@@ -248,10 +248,11 @@ def reap_orphans() -> list[Path]:
 
 
 def registry_config(
-    *, storage: Path, port: int, realm: str, cert_path: Path, pg_port: int, redis_port: int
+    *, storage: Path, port: int, realm: str, cert_path: Path, pg_port: int | None, redis_port: int | None
 ) -> dict:
-    """../shared/gitlab-registry/config.yml.tmpl, filled in; quieter logs, no debug server."""
-    return {
+    """../shared/gitlab-registry/config.yml.tmpl, filled in; quieter logs, no debug server.
+    `pg_port` None: the legacy mode, database off (metadata as files in the storage) and no Redis."""
+    config = {
         "version": 0.1,
         "log": {"level": "warn", "formatter": "text", "accesslog": {"disabled": True}, "fields": {"service": "registry"}},
         "storage": {
@@ -270,7 +271,6 @@ def registry_config(
             # Keep connections open: a new PostgreSQL backend per request costs tens of ms.
             "pool": {"maxidle": 16, "maxopen": 32},
         },
-        "redis": {"cache": {"enabled": True, "addr": f"127.0.0.1:{redis_port}"}},
         "auth": {
             "token": {
                 "realm": realm,
@@ -286,6 +286,11 @@ def registry_config(
             "headers": {"X-Content-Type-Options": ["nosniff"]},
         },
     }
+    if pg_port is None:
+        config["database"] = {"enabled": False}
+    else:
+        config["redis"] = {"cache": {"enabled": True, "addr": f"127.0.0.1:{redis_port}"}}
+    return config
 
 
 @dataclass
