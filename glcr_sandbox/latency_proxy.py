@@ -10,28 +10,33 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from typing import Self
 
 CHUNK = 65536
 
 
-class LatencyProxy:
-    def __init__(self, target_host: str, target_port: int, latency_ms: int) -> None:
+class LoopbackRelay:
+    """A TCP server on 127.0.0.1 in a thread of its own, relaying to `target`; subclasses say how
+    (`_handle`). The latency proxy and the sandbox's protection gate are both one."""
+
+    what = "relay"  # how a failed start names it
+
+    def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
-        self.latency = latency_ms / 1000.0
         self.port = 0
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._server: asyncio.AbstractServer | None = None
-        self._thread = threading.Thread(target=self._run, name="registry-latency-proxy", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=self.what.replace(" ", "-"), daemon=True)
 
     @property
     def host(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def start(self) -> "LatencyProxy":
+    def start(self) -> Self:
         self._thread.start()
         if not self._ready.wait(10):
-            raise RuntimeError("the registry latency proxy did not start")
+            raise RuntimeError(f"the {self.what} did not start")
         return self
 
     def stop(self) -> None:
@@ -46,6 +51,17 @@ class LatencyProxy:
         self.port = self._server.sockets[0].getsockname()[1]
         self._ready.set()
         self._loop.run_forever()
+
+    async def _handle(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        raise NotImplementedError
+
+
+class LatencyProxy(LoopbackRelay):
+    what = "registry latency proxy"
+
+    def __init__(self, target_host: str, target_port: int, latency_ms: int) -> None:
+        super().__init__(target_host, target_port)
+        self.latency = latency_ms / 1000.0
 
     async def _handle(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         try:

@@ -25,11 +25,11 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import threading
 from typing import Any
 from urllib.parse import unquote
 
 from glcr_sandbox.keys import decode_unverified
+from glcr_sandbox.latency_proxy import LoopbackRelay
 from glcr_sandbox.untrusted_regexp import InvalidRegexp, compile_untrusted, matches
 
 CHUNK = 65536
@@ -93,38 +93,12 @@ def decide(method: str, path: str, authorization: str, tag_exists: bool | None =
     return None
 
 
-class RegistryGate:
+class RegistryGate(LoopbackRelay):
+    what = "registry protection gate"
+
     def __init__(self, target_host: str, target_port: int) -> None:
-        self.target = (target_host, target_port)
-        self.port = 0
+        super().__init__(target_host, target_port)
         self.refused: list[tuple[str, str, str]] = []  # (method, path, code), for tests
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._server: asyncio.AbstractServer | None = None
-        self._thread = threading.Thread(target=self._run, name="registry-protection-gate", daemon=True)
-
-    @property
-    def host(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def start(self) -> "RegistryGate":
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("the registry protection gate did not start")
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._loop.call_soon_threadsafe(self._server.close)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        self._server = self._loop.run_until_complete(asyncio.start_server(self._handle, "127.0.0.1", 0))
-        self.port = self._server.sockets[0].getsockname()[1]
-        self._ready.set()
-        self._loop.run_forever()
 
     async def _handle(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         try:
