@@ -15,25 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from counting_server import CountingServer
 from glcr.cli.main import main
 from glcr.errors import ExitCode
 
 TOKEN = "glpat-safety-table-token"
 ENV_KEYS = ("GITLAB_URL", "GITLAB_TOKEN", "GITLAB_PRIVATE_TOKEN", "CI_JOB_TOKEN", "CI_SERVER_URL", "GLCR_JOBS",
             "GLCR_REGISTRY_JOBS", "GLCR_INSECURE_REGISTRY", "GLCR_INSECURE", "XDG_STATE_HOME", "SSL_CERT_FILE")
-
-
-@pytest.fixture(scope="module")
-def running_server():
-    with CountingServer() as running:
-        yield running
-
-
-@pytest.fixture
-def server(running_server):
-    running_server.requests.clear()
-    return running_server
 
 
 @pytest.fixture

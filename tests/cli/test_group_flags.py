@@ -4,18 +4,11 @@ any request, with its own exit code."""
 from __future__ import annotations
 
 import pytest
-from counting_server import CountingServer
 
 from glcr.cli.main import main
 from glcr.errors import ExitCode
 
 TOKEN = "glpat-group-flags-token"
-
-
-@pytest.fixture(scope="module")
-def server():
-    with CountingServer() as running:
-        yield running
 
 
 @pytest.mark.parametrize("args, code, fragment", [

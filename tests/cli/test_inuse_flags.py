@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from counting_server import CountingServer
 
 from glcr.cli.main import main
 from glcr.errors import ExitCode
 
 TOKEN = "glpat-in-use-flags-token"
-
-
-@pytest.fixture(scope="module")
-def server():
-    with CountingServer() as running:
-        yield running
 
 
 @pytest.mark.parametrize("args, fragment", [

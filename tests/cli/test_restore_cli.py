@@ -4,21 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from counting_server import CountingServer
 from glcr.errors import ExitCode
 from test_validation_first import run
-
-
-@pytest.fixture(scope="module")
-def running_server():
-    with CountingServer() as running:
-        yield running
-
-
-@pytest.fixture
-def server(running_server):
-    running_server.requests.clear()
-    return running_server
 
 
 @pytest.mark.parametrize("args, code, fragment", [

@@ -18,18 +18,6 @@ from glcr.errors import ExitCode
 TOKEN = "glpat-validation-first-token"
 
 
-@pytest.fixture(scope="module")
-def running_server():
-    with CountingServer() as running:
-        yield running
-
-
-@pytest.fixture
-def server(running_server):
-    running_server.requests.clear()
-    return running_server
-
-
 def run(monkeypatch, capsys, server: CountingServer, args: list[str], env: dict[str, str] | None = None):
     for key in ("GITLAB_URL", "GITLAB_TOKEN", "GITLAB_PRIVATE_TOKEN", "CI_JOB_TOKEN", "CI_SERVER_URL",
                 "GLCR_JOBS", "GLCR_REGISTRY_JOBS", "GLCR_INSECURE_REGISTRY", "GLCR_INSECURE"):
