@@ -1,0 +1,143 @@
+"""Tag protection per GitLab version and per role: glcr keeps exactly the tags GitLab keeps.
+
+Issue 18's "Done means", run against GitLab's registry with its metadata database (tag rules
+need it), one GitLab version knob per module-scoped parameter (17.9: rules only through GraphQL
+without `immutable`; 18.2: immutable rules, GraphQL only; 18.9: GraphQL and REST) and one token
+per role in the same sandbox (Developer, Maintainer, Owner, an administrator).
+
+What GitLab keeps, read in its source (see glcr.policy.protection for the citations):
+* a cleanup-policy run deletes as nobody: every enforced rule keeps its tags (immutable ones only
+  with the Ultimate licence, from 18.2 here);
+* a user's delete: the mutable rules whose `minimum_access_level_for_delete` is above the user's
+  role (`for_delete_and_access`), plus every immutable rule (EE); an administrator (Admin Mode
+  aware `can_admin_all_resources?`) only the immutable ones.
+
+The expected sets are computed here from the rules table below, independently of glcr. Each
+scenario is one project and as few glcr runs as the claim needs: one dry-run, one `tags delete`,
+one `cleanup run`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Iterator
+
+import pytest
+
+from glcr_sandbox.registry_client import RegistryClient
+from glcr_sandbox.runtime import Sandbox
+from glcr_sandbox.seed import push_image
+from glcr_runner import glcr
+
+# Rules only need GitLab's registry API (the metadata database): one registry kind here.
+pytestmark = pytest.mark.parametrize("registry_kind", ["gitlab"], indirect=True)
+
+OLD = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=60)
+LEVEL = {"developer": 30, "maintainer": 40, "owner": 50, "admin": 60}  # admin: passes every mutable rule
+# pattern, push, delete (None, None: immutable), the tag it protects
+RULES = [(r"^v1\.", "maintainer", "maintainer", "v1.0"),
+         ("^rel-", "owner", "owner", "rel-1"),
+         ("^adm-", "admin", "admin", "adm-1"),
+         ("^imm-", None, None, "imm-1")]
+NAMED = ["v1.0", "rel-1", "adm-1", "imm-1", "other-1"]  # what `tags delete` names
+TAGS = NAMED + ["other-2", "main"]  # pushed in this order: main is the newest (keep_n 1 keeps it)
+VERSIONS = ["17.9", "18.2", "18.9"]
+ROLES = ["developer", "maintainer", "owner", "admin"]
+
+
+def enforced(version: str) -> list[tuple[str, str | None, str | None, str]]:
+    """The rules GitLab has and enforces at `version` (Ultimate): immutable ones from 18.2."""
+    immutable_ok = tuple(int(p) for p in version.split(".")) >= (18, 2)
+    return [r for r in RULES if r[1] is not None or immutable_ok]
+
+
+def kept_by_policy(version: str) -> set[str]:
+    return {tag for *_, tag in enforced(version)}
+
+
+def kept_for(version: str, role: str) -> set[str]:
+    """The named tags GitLab refuses to delete for `role`."""
+    out = set()
+    for _, _, delete, tag in enforced(version):
+        if delete is None or (role != "admin" and LEVEL[delete] > LEVEL[role]):
+            out.add(tag)
+    return out
+
+
+@pytest.fixture(scope="module", params=VERSIONS)
+def gitlab_version(request: pytest.FixtureRequest, sandbox: Sandbox) -> Iterator[str]:
+    knobs = sandbox.ctx.knobs
+    saved = knobs.gitlab_version, knobs.licence
+    knobs.gitlab_version, knobs.licence = request.param, "ultimate"
+    yield str(request.param)
+    knobs.gitlab_version, knobs.licence = saved
+
+
+def role_token(sandbox: Sandbox, role: str) -> str:
+    """developer / maintainer: the default users (group demo); owner: a non-admin Owner of demo;
+    admin: root (an administrator, also Owner of demo, so only the admin-level rule tells them apart)."""
+    if role in ("developer", "maintainer"):
+        return sandbox.tokens[role]
+    if role == "admin":
+        return sandbox.root_token
+    if sandbox.world.user_by_name("matrix-owner") is None:
+        sandbox.create_user("matrix-owner")
+        sandbox.set_member("matrix-owner", 50, group="demo")
+    return sandbox.create_token("matrix-owner")
+
+
+def seeded_project(sandbox: Sandbox, registry: RegistryClient, version: str) -> str:
+    project = sandbox.create_project(f"matrix-{uuid.uuid4().hex[:8]}")
+    path = sandbox.world.project_full_path(project)
+    for i, tag in enumerate(TAGS):
+        push_image(registry, path, tag, created=OLD + dt.timedelta(minutes=i), seed=tag)
+    for pattern, push, delete, _ in enforced(version):
+        sandbox.add_tag_rule(project.id, pattern, push, delete)
+    with sandbox.world.lock:  # keep_n alone decides (push times on this registry are seconds old)
+        sandbox.world.projects[project.id].container_expiration_policy.older_than = None
+    sandbox.sync()
+    return path
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_dry_run_delete_and_cleanup_keep_what_gitlab_keeps(
+        sandbox: Sandbox, sandbox_env: dict, registry: RegistryClient, gitlab_version: str, role: str,
+        tmp_path) -> None:
+    version = gitlab_version
+    repo = seeded_project(sandbox, registry, version)
+    env = {**sandbox_env, "GITLAB_TOKEN": role_token(sandbox, role)}
+    policy = kept_by_policy(version)
+
+    # cleanup dry-run: the policy runs as nobody, so every enforced rule keeps its tags, whoever asks.
+    dry = glcr(env, "cleanup", "dry-run", repo, "--name-regex", ".*", "--keep-n", "1", "-o", "json")
+    assert dry.code == 0, dry.stderr
+    decisions = {d["name"]: d for d in dry.json()}
+    assert {n for n, d in decisions.items() if d["reason"] == "protected"} == policy, (version, role, dry.stderr)
+    assert {n for n, d in decisions.items() if d["action"] == "delete"} == set(TAGS) - policy - {"main"}
+    assert dry.stderr.count("note:") <= 1, dry.stderr  # what could not be read: said once, in one line
+
+    # tags delete: the caller's own rules; a named tag kept is not a success (exit 6), the others go.
+    refused = kept_for(version, role)
+    deleted = glcr(env, "tags", "delete", repo, *NAMED, "--yes", "-o", "json")
+    assert deleted.code == (6 if refused else 0), (version, role, deleted.stderr)
+    outcomes = {r["name"]: r["outcome"] for r in deleted.json()["results"]}
+    assert {n for n, o in outcomes.items() if o == "kept"} == refused, (version, role, outcomes)
+    assert {n for n, o in outcomes.items() if o == "deleted"} == set(NAMED) - refused, (version, role, outcomes)
+    if refused:
+        last = deleted.stderr.strip().splitlines()[-1]
+        first = sorted(refused)[0]
+        pattern = next(p for p, *_, tag in RULES if tag == first)
+        assert first in last and pattern in last, deleted.stderr
+    assert deleted.stderr.count("note:") <= 1, deleted.stderr
+    assert sorted(registry.tags(repo) or []) == sorted(set(TAGS) - (set(NAMED) - refused))
+
+    # cleanup run: deletes what the policy would, now; the protected tags and the newest stay.
+    run = glcr(env, "cleanup", "run", repo, "--name-regex", ".*", "--keep-n", "1", "--yes",
+               "--state-dir", str(tmp_path / "state"))
+    assert run.code == 0, (version, role, run.stderr)
+    left = set(TAGS) - (set(NAMED) - refused)
+    assert sorted(registry.tags(repo) or []) == sorted((left & policy) | {"main"}), (version, role, run.stderr)
+    assert sandbox.gate is not None
+    refusals = [r for r in sandbox.gate.refused if f"/{repo}/" in r[1]]
+    assert refusals == [], refusals  # every protected tag skipped before the request, none refused after
