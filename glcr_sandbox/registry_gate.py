@@ -13,6 +13,13 @@ search.
   401 IMMUTABLE_TAG.
 * DELETE /v2/<name>/manifests/<digest>: 401 PROTECTED_MANIFEST whenever the scope has a delete
   deny pattern or an immutable pattern (a digest may carry a protected tag).
+The answers are the registry's own (api/v2/errors.go `ErrorCodeProtectedTag` /
+`ErrorCodeImmutableTag` / `ErrorCodeProtectedManifest`, handlers/manifests.go `WithDetail`):
+  PROTECTED_TAG      "insufficient permissions to push or delete protected tag", detail `tag "x" is protected`
+  IMMUTABLE_TAG      "tag is immutable", detail `tag "x" is immutable`
+  PROTECTED_MANIFEST "insufficient permissions to delete manifest due to tag protection or immutability
+                     policies", no detail (errcode's `detail` is omitempty)
+all 401, without a WWW-Authenticate challenge (the handler's error, not the access controller's).
 Everything else is relayed untouched. The token's signature is the registry's to check: the gate
 only reads the claims of a token the registry will verify anyway.
 
@@ -36,8 +43,23 @@ CHUNK = 65536
 _MANIFEST = re.compile(r"^/v2/(?P<name>.+)/manifests/(?P<ref>[^/]+)$")
 
 
-def _refusal(code: str, message: str, detail: str) -> bytes:
-    body = json.dumps({"errors": [{"code": code, "message": message, "detail": detail}]}).encode()
+MESSAGES = {
+    "PROTECTED_TAG": "insufficient permissions to push or delete protected tag",
+    "IMMUTABLE_TAG": "tag is immutable",
+    "PROTECTED_MANIFEST": "insufficient permissions to delete manifest due to tag protection or immutability policies",
+}
+
+
+def refusal_body(code: str, detail: str) -> dict[str, Any]:
+    """The registry's JSON error for `code`; `detail` "" is left out, as errcode's omitempty does."""
+    error: dict[str, Any] = {"code": code, "message": MESSAGES[code]}
+    if detail:
+        error["detail"] = detail
+    return {"errors": [error]}
+
+
+def _refusal(code: str, detail: str) -> bytes:
+    body = json.dumps(refusal_body(code, detail)).encode()
     head = (f"HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json; charset=utf-8\r\n"
             f"Docker-Distribution-Api-Version: registry/2.0\r\nContent-Length: {len(body)}\r\n\r\n")
     return head.encode() + body
@@ -80,16 +102,16 @@ def decide(method: str, path: str, authorization: str, tag_exists: bool | None =
     immutable = meta.get("tag_immutable_patterns") or []
     if method == "DELETE" and ":" in ref:  # by digest
         if deny.get("delete") or immutable:
-            return "PROTECTED_MANIFEST", f"manifest {ref} is protected"
+            return "PROTECTED_MANIFEST", ""  # validateManifestDeleteRestriction: the bare code
         return None
     action = "push" if method == "PUT" else "delete"
     if _any_match(deny.get(action), ref):
-        return "PROTECTED_TAG", f'tag "{ref}" is protected'
+        return "PROTECTED_TAG", f"tag {json.dumps(ref)} is protected"  # Go's %q
     if _any_match(immutable, ref):
         if method == "PUT" and tag_exists is None:
             return "?", ""
         if method == "DELETE" or tag_exists:
-            return "IMMUTABLE_TAG", f'tag "{ref}" is immutable'
+            return "IMMUTABLE_TAG", f"tag {json.dumps(ref)} is immutable"
     return None
 
 
@@ -127,9 +149,7 @@ class RegistryGate(LoopbackRelay):
                 if verdict:
                     await _skip_body(client_r, headers)
                     self.refused.append((method, path, verdict[0]))
-                    message = {"PROTECTED_MANIFEST": "manifest is protected",
-                               "IMMUTABLE_TAG": "tag is immutable"}.get(verdict[0], "tag is protected")
-                    client_w.write(_refusal(verdict[0], message, verdict[1]))
+                    client_w.write(_refusal(*verdict))
                     await client_w.drain()
                     continue
                 up_w.write(head)

@@ -11,7 +11,7 @@ import pytest
 
 from glcr.models import Project
 from glcr_sandbox.registry_client import RegistryClient
-from glcr_sandbox.registry_gate import decide
+from glcr_sandbox.registry_gate import decide, refusal_body
 from glcr_sandbox.runtime import Sandbox
 from glcr_sandbox.seed import push_image
 
@@ -49,6 +49,21 @@ def test_what_a_newer_registry_refuses(method, path, exists, expected) -> None:
     assert (verdict[0] if verdict else None) == expected
 
 
+def test_the_refusals_are_the_registrys_own_bodies() -> None:
+    """container-registry api/v2/errors.go and handlers/manifests.go, word for word."""
+    tag = decide("DELETE", "/v2/g/app/manifests/v1.0", bearer(META))
+    assert tag is not None and refusal_body(*tag) == {"errors": [{
+        "code": "PROTECTED_TAG", "message": "insufficient permissions to push or delete protected tag",
+        "detail": 'tag "v1.0" is protected'}]}
+    immutable = decide("DELETE", "/v2/g/app/manifests/release", bearer(META))
+    assert immutable is not None and refusal_body(*immutable) == {"errors": [{
+        "code": "IMMUTABLE_TAG", "message": "tag is immutable", "detail": 'tag "release" is immutable'}]}
+    manifest = decide("DELETE", "/v2/g/app/manifests/sha256:" + "a" * 64, bearer(META))
+    assert manifest is not None and refusal_body(*manifest) == {"errors": [{
+        "code": "PROTECTED_MANIFEST",
+        "message": "insufficient permissions to delete manifest due to tag protection or immutability policies"}]}
+
+
 def test_no_patterns_no_refusal_even_by_digest() -> None:
     assert decide("DELETE", "/v2/g/app/manifests/sha256:" + "a" * 64, bearer({"project_id": 1})) is None
     assert decide("DELETE", "/v2/g/app/manifests/v1.0", "Basic abc") is None
@@ -66,5 +81,6 @@ def test_the_gate_refuses_a_maintainers_protected_delete_on_gitlabs_registry(
     with httpx.Client(base_url=f"http://{sandbox.registry_host}", headers={"Authorization": f"Bearer {token}"}) as c:
         refused = c.delete(f"/v2/{repo}/manifests/v1.0")
         assert refused.status_code == 401 and refused.json()["errors"][0]["code"] == "PROTECTED_TAG"
+        assert "www-authenticate" not in refused.headers  # the handler's refusal, not a token challenge
         assert c.delete(f"/v2/{repo}/manifests/v2.0").status_code == 202  # same connection, kept alive
     assert registry.tags(repo) == ["v1.0"]

@@ -186,12 +186,18 @@ def test_rules_come_from_gitlabs_json():
 
 # --- registry refusals -------------------------------------------------------------------------
 
+# The registry's own bodies (gitlab-org/container-registry v4.x: api/v2/errors.go messages,
+# handlers/manifests.go details; PROTECTED_MANIFEST has no detail).
+PROTECTED_MANIFEST_MESSAGE = ("insufficient permissions to delete manifest due to tag protection or immutability "
+                              "policies")
 REFUSALS = [
-    ({"errors": [{"code": "PROTECTED_TAG", "message": "m", "detail": 'tag "v1.0" is protected'}]},
+    ({"errors": [{"code": "PROTECTED_TAG", "message": "insufficient permissions to push or delete protected tag",
+                  "detail": 'tag "v1.0" is protected'}]},
      ("PROTECTED_TAG", 'tag "v1.0" is protected')),
-    ({"errors": [{"code": "IMMUTABLE_TAG", "message": "immutable"}]}, ("IMMUTABLE_TAG", "immutable")),
-    ({"errors": [{"code": "PROTECTED_MANIFEST", "message": "manifest is protected"}]},
-     ("PROTECTED_MANIFEST", "manifest is protected")),
+    ({"errors": [{"code": "IMMUTABLE_TAG", "message": "tag is immutable", "detail": 'tag "v1.0" is immutable'}]},
+     ("IMMUTABLE_TAG", 'tag "v1.0" is immutable')),
+    ({"errors": [{"code": "PROTECTED_MANIFEST", "message": PROTECTED_MANIFEST_MESSAGE}]},
+     ("PROTECTED_MANIFEST", PROTECTED_MANIFEST_MESSAGE)),
     ({"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]}, None),
     ({"message": "401 Unauthorized"}, None),
     ("plain text", None),
