@@ -8,6 +8,8 @@ Followed from GitLab's source (gitlabhq/gitlabhq):
   :admin_container_image` (Maintainer): for anyone below, every node is redacted, so the
   connection is empty; fields id, tagNamePattern, minimumAccessLevelForPush/Delete (enum MAINTAINER,
   OWNER, ADMIN; null on an immutable rule, EE's AccessLevelInterface), `immutable` (17.11).
+* Immutable rules are listed only with the Ultimate licence (EE's override of
+  `container_protection_tag_rules`; CE lists the mutable ones), after the mutable ones.
 * A project the caller cannot read is `null`; a field the schema lacks (an older GitLab) fails
   static validation: HTTP 200 with {"errors": [{"message": "Field 'x' doesn't exist on type 'T'",
   "locations", "path", "extensions": {"code": "undefinedField", "typeName", "fieldName"}}]}.
@@ -217,7 +219,7 @@ def _rule_node(rule: dict[str, Any], selections: list[Selection]) -> dict:
 
 
 def _connection(ctx: SandboxContext, user: User | None, project, sel: Selection, path: list[str]) -> dict:
-    from glcr_sandbox.api_protection import project_rules
+    from glcr_sandbox.api_protection import is_immutable, project_rules
 
     for child in sel.children:  # static validation: whatever the data
         for grand in child.children if child.name == "nodes" else ():
@@ -225,6 +227,11 @@ def _connection(ctx: SandboxContext, user: User | None, project, sel: Selection,
             if since is None or not ctx.knobs.at_least(since):
                 raise _undefined(grand, "ContainerProtectionTagRule", [*path, child.alias])
     rules = project_rules(ctx, project) if ctx.knobs.protected_tags else []
+    # CE lists the mutable rules; EE's override adds the immutable ones only with the licence
+    # (ee/app/graphql/ee/types/project_type.rb `container_protection_tag_rules`: "mutable tag rules
+    # come first before immutable").
+    rules = ([r for r in rules if not is_immutable(r)]
+             + ([r for r in rules if is_immutable(r)] if ctx.knobs.immutable_tags else []))
     if not can(ctx.world, user, "admin_container_image", project):
         rules = []  # TagRuleType authorize :admin_container_image: every node redacted
     out: dict[str, Any] = {}

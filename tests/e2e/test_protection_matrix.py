@@ -141,3 +141,28 @@ def test_dry_run_delete_and_cleanup_keep_what_gitlab_keeps(
     assert sandbox.gate is not None
     refusals = [r for r in sandbox.gate.refused if f"/{repo}/" in r[1]]
     assert refusals == [], refusals  # every protected tag skipped before the request, none refused after
+
+
+@pytest.mark.parametrize("role", ["developer", "maintainer"])  # the registry token's patterns; GraphQL
+def test_without_ultimate_an_immutable_rule_is_ignored(sandbox: Sandbox, sandbox_env: dict,
+                                                       registry: RegistryClient, role: str) -> None:
+    """GitLab ignores immutable rules without the licence (CE's `mutable` scope; EE lists and
+    enforces them only when `container_registry_immutable_tag_rules` is licensed): the policy and
+    the caller's deletes go through, and glcr must not keep them either."""
+    knobs = sandbox.ctx.knobs
+    saved = knobs.gitlab_version, knobs.licence
+    knobs.gitlab_version = "18.9"
+    repo = seeded_project(sandbox, registry, "18.9")  # with the immutable rule ^imm-
+    knobs.licence = "premium"
+    try:
+        env = {**sandbox_env, "GITLAB_TOKEN": role_token(sandbox, role)}
+        dry = glcr(env, "cleanup", "dry-run", repo, "--name-regex", ".*", "--keep-n", "1", "-o", "json")
+        assert dry.code == 0, dry.stderr
+        decisions = {d["name"]: d for d in dry.json()}
+        assert decisions["imm-1"]["action"] == "delete", decisions["imm-1"]
+        assert {n for n, d in decisions.items() if d["reason"] == "protected"} == {"v1.0", "rel-1", "adm-1"}
+        deleted = glcr(env, "tags", "delete", repo, "imm-1", "other-1", "--yes", "-o", "json")
+        assert deleted.code == 0, deleted.stderr
+        assert sorted(registry.tags(repo) or []) == sorted(set(TAGS) - {"imm-1", "other-1"})
+    finally:
+        knobs.gitlab_version, knobs.licence = saved

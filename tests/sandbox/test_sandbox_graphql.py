@@ -45,6 +45,20 @@ def test_a_maintainer_sees_every_rule_immutable_ones_marked(sandbox: Sandbox, pr
          "minimumAccessLevelForPush": None, "minimumAccessLevelForDelete": None, "immutable": True}]
 
 
+def test_without_the_licence_immutable_rules_are_not_listed(sandbox: Sandbox, project: Project) -> None:
+    """EE lists immutable rules only with Ultimate (and they exist only from 18.2 here)."""
+    sandbox.add_tag_rule(project.id, "^release")
+    sandbox.add_tag_rule(project.id, r"^v1\.", push="maintainer", delete="owner")
+    knobs = sandbox.ctx.knobs
+    try:
+        for licence, version in (("premium", "18.9"), ("ultimate", "18.1")):
+            knobs.licence, knobs.gitlab_version = licence, version
+            assert [n["tagNamePattern"] for n in nodes(ask(sandbox, sandbox.token, project))] == [r"^v1\."]
+    finally:
+        knobs.licence, knobs.gitlab_version = "ultimate", "18.9"
+    assert [n["tagNamePattern"] for n in nodes(ask(sandbox, sandbox.token, project))] == [r"^v1\.", "^release"]
+
+
 def test_below_maintainer_every_rule_is_redacted_and_a_hidden_project_is_null(sandbox: Sandbox,
                                                                               project: Project) -> None:
     sandbox.add_tag_rule(project.id, "^v1", push="maintainer", delete="maintainer")
