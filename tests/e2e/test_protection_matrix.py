@@ -47,7 +47,8 @@ ROLES = ["developer", "maintainer", "owner", "admin"]
 
 
 def enforced(version: str) -> list[tuple[str, str | None, str | None, str]]:
-    """The rules GitLab has and enforces at `version` (Ultimate): immutable ones from 18.2."""
+    """The rules GitLab has and enforces at `version` (Ultimate): immutable ones from 18.2 (beta;
+    18.1 behind a flag)."""
     immutable_ok = tuple(int(p) for p in version.split(".")) >= (18, 2)
     return [r for r in RULES if r[1] is not None or immutable_ok]
 
@@ -166,3 +167,37 @@ def test_without_ultimate_an_immutable_rule_is_ignored(sandbox: Sandbox, sandbox
         assert sorted(registry.tags(repo) or []) == sorted(set(TAGS) - {"imm-1", "other-1"})
     finally:
         knobs.gitlab_version, knobs.licence = saved
+
+
+@pytest.mark.parametrize("gitlab_version", ["18.2", "18.9"], indirect=True)  # no immutable rules before 18.2
+@pytest.mark.parametrize("role", ["owner", "admin"])  # moving a project to another group needs the Owner role
+def test_an_immutable_rule_stops_a_migration_in_preflight_with_nothing_deleted(
+        sandbox: Sandbox, sandbox_env: dict, registry: RegistryClient, gitlab_version: str, role: str,
+        tmp_path) -> None:
+    """An immutable rule (Ultimate, 18.2+) refuses every delete, an administrator's too: in the
+    project, the move could not delete its tags; in the holding project, the copies could be
+    pushed (new tags may be) but not removed afterwards. Both are said before anything changes."""
+    suffix = uuid.uuid4().hex[:8]
+    project = sandbox.create_project(f"move-{suffix}")
+    repo = sandbox.world.project_full_path(project)
+    for i, tag in enumerate(["imm-1", "other-1"]):
+        push_image(registry, repo, tag, created=OLD + dt.timedelta(minutes=i), seed=tag)
+    sandbox.add_tag_rule(project.id, "^imm-")
+    holding = sandbox.create_project(f"hold-{suffix}")
+    sandbox.add_tag_rule(holding.id, "^other-")
+    group = sandbox.create_group(f"dest-{suffix}")
+    token = role_token(sandbox, role)
+    if role == "owner":
+        sandbox.set_member("matrix-owner", 50, group=group.path)
+    sandbox.sync()
+    env = {**sandbox_env, "GITLAB_TOKEN": token}
+    moved = glcr(env, "migrate-project", repo, "--to", f"{group.path}/{project.path}", "--via",
+                 sandbox.world.project_full_path(holding), "--yes", "--state-dir", str(tmp_path / "state"))
+    assert moved.code == 6, moved.stderr  # refused by the pre-check: a permission (6)
+    said = " ".join(moved.stderr.split())  # rich wraps the findings
+    assert "`^imm-` (immutable: nobody may delete them)" in said, said
+    assert "immutable tag protection rule `^other-`" in said, said
+    assert "the copies could not be removed afterwards" in said and "could not be made" not in said
+    assert said.endswith("(nothing changed; `--skip-check protected-tags` overrides it)"), said
+    assert sorted(registry.tags(repo) or []) == ["imm-1", "other-1"]
+    assert not registry.tags(f"{sandbox.world.project_full_path(holding)}")  # nothing copied either
