@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from glcr_sandbox.context import SandboxContext
-from glcr_sandbox.permissions import api_scope_allows
+from glcr_sandbox.permissions import acting_user, api_scope_allows
 from glcr_sandbox.state import Project, Token, User
 from glcr_sandbox.web import ApiError, Request, unauthorized
 
@@ -84,4 +84,4 @@ def authenticate(ctx: SandboxContext, req: Request, *, job_token_allowed: bool =
     if token.kind == "personal" and not api_scope_allows(token, req.method):
         scopes = "api read_api" if req.method in ("GET", "HEAD") else "api"
         raise _oauth_error(403, "insufficient_scope", INSUFFICIENT, scope=scopes)
-    return Caller(user, token)
+    return Caller(acting_user(ctx.world, user, token), token)

@@ -183,7 +183,7 @@ def _arg(sel: Selection, name: str, variables: dict[str, Any]) -> Any:
 def _caller(ctx: SandboxContext, req: Request, method: str = "GET") -> User | None:
     """Gitlab::Auth::AuthFinders for GraphqlController: personal tokens only (`api` for a
     mutation, `read_api` enough for a query)."""
-    from glcr_sandbox.permissions import api_scope_allows
+    from glcr_sandbox.permissions import acting_user, api_scope_allows
 
     value = req.header("private-token") or ""
     bearer = req.header("authorization") or ""
@@ -196,7 +196,8 @@ def _caller(ctx: SandboxContext, req: Request, method: str = "GET") -> User | No
         raise ApiError(401, {"errors": [{"message": "Invalid token"}]})
     if not api_scope_allows(token, method):
         return None  # a token without api/read_api does not authenticate the API: anonymous
-    return ctx.world.users.get(token.user_id)
+    user = ctx.world.users.get(token.user_id)
+    return acting_user(ctx.world, user, token) if user is not None else None
 
 
 def _rule_node(rule: dict[str, Any], selections: list[Selection]) -> dict:

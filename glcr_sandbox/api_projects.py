@@ -91,7 +91,8 @@ def get_version(ctx: SandboxContext, req: Request) -> Response:
 
 def get_user(ctx: SandboxContext, req: Request) -> Response:
     user = authenticate(ctx, req).require_user()
-    return json_response(200, entities.user(user, req.base_url))
+    stored = ctx.world.users.get(user.id, user)  # `admin?` of the record, whatever Admin Mode says
+    return json_response(200, entities.user(stored, req.base_url))
 
 
 def get_token_self(ctx: SandboxContext, req: Request) -> Response:

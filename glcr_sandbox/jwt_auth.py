@@ -16,7 +16,7 @@ import uuid
 from glcr_sandbox.api_protection import token_metadata
 from glcr_sandbox.context import SandboxContext
 from glcr_sandbox.keys import AUDIENCE
-from glcr_sandbox.permissions import registry_abilities, registry_action_allowed
+from glcr_sandbox.permissions import acting_user, registry_abilities, registry_action_allowed
 from glcr_sandbox.state import Token, User, valid_repository_path
 from glcr_sandbox.web import Request, Response, json_response
 
@@ -71,7 +71,7 @@ def _find_for_git_client(ctx: SandboxContext, login: str, password: str) -> tupl
     user = ctx.world.users.get(token.user_id)
     if user is None:
         raise _Denied()
-    return user, token
+    return acting_user(ctx.world, user, token), token
 
 
 def jwt_auth(ctx: SandboxContext, req: Request) -> Response:

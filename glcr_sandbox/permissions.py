@@ -8,6 +8,8 @@ Auth::ContainerRegistryAuthenticationService#can_access? (registry actions).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from glcr_sandbox.state import DEVELOPER, GUEST, MAINTAINER, OWNER, REPORTER, Namespace, Project, Token, User, World
 
 # Ability -> minimum project access level.
@@ -39,6 +41,19 @@ SCOPE_REGISTRY_ABILITIES = {
 }
 JOB_REGISTRY_ABILITIES = {"build_read_container_image", "build_create_container_image", "build_destroy_container_image"}
 ANONYMOUS_REGISTRY_ABILITIES = {"read_container_image"}  # read_only_authentication_abilities
+
+
+def acting_user(world: World, user: User, token: Token | None) -> User:
+    """The user as GitLab's policies see them: with the application setting `admin_mode` on, an
+    administrator's personal access token acts as an administrator only with the `admin_mode`
+    scope (Gitlab::Auth::CurrentUserMode; `can_admin_all_resources?` is false otherwise), so
+    every admin check, the registry token's patterns included, treats them as their
+    memberships. The stored record keeps `admin` (GET /user's UserWithAdmin shows `admin?`)."""
+    if not user.admin or not world.settings.get("admin_mode"):
+        return user
+    if token is not None and token.kind == "personal" and "admin_mode" in token.scopes:
+        return user
+    return replace(user, admin=False)
 
 
 def registry_enabled(project: Project) -> bool:

@@ -19,7 +19,8 @@ from typing import Any, Iterable
 
 GUEST, REPORTER, DEVELOPER, MAINTAINER, OWNER = 10, 20, 30, 40, 50
 ACCESS_LEVELS = {"guest": GUEST, "reporter": REPORTER, "developer": DEVELOPER, "maintainer": MAINTAINER, "owner": OWNER}
-TOKEN_SCOPES = ("api", "read_api", "read_user", "read_registry", "write_registry", "read_repository")
+TOKEN_SCOPES = ("api", "read_api", "read_user", "read_registry", "write_registry", "read_repository",
+                "admin_mode")  # admin_mode: see glcr_sandbox.permissions.acting_user
 REGISTRY_ACCESS_LEVELS = ("enabled", "private", "disabled")
 
 # ContainerRegistry::Path (lib/container_registry/path.rb) and Gitlab::Regex.container_repository_name_regex.
@@ -30,6 +31,7 @@ MAX_PATH_COMPONENTS = 20  # Namespace::NUMBER_OF_ANCESTORS_ALLOWED
 # ApplicationSettingImplementation.defaults, the container registry part (fact sheet §9).
 DEFAULT_SETTINGS: dict[str, Any] = {
     "container_registry_token_expire_delay": 5,
+    "admin_mode": False,  # Admin Mode (glcr_sandbox.permissions.acting_user)
     "container_registry_expiration_policies_worker_capacity": 4,
     "container_registry_delete_tags_service_timeout": 250,
     "container_registry_cleanup_tags_service_max_list_size": 200,

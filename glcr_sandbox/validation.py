@@ -76,6 +76,7 @@ INTEGER_SETTINGS = {
 BOOLEAN_SETTINGS = (
     "container_registry_expiration_policies_caching",
     "container_expiration_policies_enable_historic_entries",
+    "admin_mode",
 )
 _TRUE = {"true", "1", "t", "yes", "on"}
 _FALSE = {"false", "0", "f", "no", "off"}

@@ -201,3 +201,24 @@ def test_an_immutable_rule_stops_a_migration_in_preflight_with_nothing_deleted(
     assert said.endswith("(nothing changed; `--skip-check protected-tags` overrides it)"), said
     assert sorted(registry.tags(repo) or []) == ["imm-1", "other-1"]
     assert not registry.tags(f"{sandbox.world.project_full_path(holding)}")  # nothing copied either
+
+
+def test_with_admin_mode_on_an_administrator_passes_the_rules_only_with_the_admin_mode_scope(
+        sandbox: Sandbox, sandbox_env: dict, registry: RegistryClient) -> None:
+    """GitLab asks `can_admin_all_resources?`: with Admin Mode on, a personal access token acts as
+    an administrator only with the `admin_mode` scope; otherwise root is what its memberships make
+    it (Owner of demo), and the admin-level rule keeps adm-1 from it."""
+    repo = seeded_project(sandbox, registry, "18.9")
+    scoped = sandbox.create_token("root", ("api", "admin_mode"))
+    sandbox.world.settings["admin_mode"] = True
+    try:
+        plain = glcr({**sandbox_env, "GITLAB_TOKEN": sandbox.root_token}, "tags", "delete", repo, "adm-1", "other-1",
+                     "--yes", "-o", "json")
+        assert plain.code == 6, plain.stderr
+        assert {r["name"]: r["outcome"] for r in plain.json()["results"]} == {"adm-1": "kept", "other-1": "deleted"}
+        admin = glcr({**sandbox_env, "GITLAB_TOKEN": scoped}, "tags", "delete", repo, "adm-1", "--yes")
+        assert admin.code == 0, admin.stderr
+    finally:
+        sandbox.world.settings["admin_mode"] = False
+    assert sandbox.gate is not None and not [r for r in sandbox.gate.refused if f"/{repo}/" in r[1]]
+    assert sorted(registry.tags(repo) or []) == sorted(set(TAGS) - {"adm-1", "other-1"})

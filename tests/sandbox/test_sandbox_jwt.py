@@ -124,3 +124,29 @@ def test_tokens_carry_the_callers_tag_protection_patterns_as_gitlab_writes_them(
         assert set(meta("maintainer", sandbox.token)) == {"project_path", "project_id", "root_namespace_id"}
     finally:
         knobs.gitlab_version, knobs.licence = "18.9", "ultimate"
+
+
+def test_with_admin_mode_on_an_administrators_token_needs_the_admin_mode_scope(sandbox: Sandbox, project: Project):
+    """Admin Mode (application setting `admin_mode`): without the token scope `admin_mode` an
+    administrator is treated as their memberships: root, Owner of demo, gets the Owner's deny
+    patterns (auth service spec: "ensure that admin mode is properly enforced"), no admin-only
+    route, and GraphQL redacts nothing only because Owner >= Maintainer."""
+    scope = f"repository:{project.path_with_namespace}:pull,push,delete"
+    sandbox.add_tag_rule(project.id, "^adm", push="admin", delete="admin")
+    scoped = sandbox.create_token("root", ("api", "admin_mode"))
+    world = sandbox.world
+    world.settings["admin_mode"] = True
+    try:
+        plain = access(token_for(sandbox, "root", sandbox.root_token, scope))[0]["meta"]
+        assert plain["tag_deny_access_patterns"] == {"push": ["^adm"], "delete": ["^adm"]}
+        admin = access(token_for(sandbox, "root", scoped, scope))[0]["meta"]
+        assert admin["tag_deny_access_patterns"] == {"push": [], "delete": []}
+        settings = f"{sandbox.url}/api/v4/application/settings"
+        assert httpx.get(settings, headers={"PRIVATE-TOKEN": sandbox.root_token}).status_code == 403
+        assert httpx.get(settings, headers={"PRIVATE-TOKEN": scoped}).status_code == 200
+        me = httpx.get(f"{sandbox.url}/api/v4/user", headers={"PRIVATE-TOKEN": sandbox.root_token}).json()
+        assert me["is_admin"] is True  # the record: /user alone cannot tell whether the token acts as one
+    finally:
+        world.settings["admin_mode"] = False
+    assert access(token_for(sandbox, "root", sandbox.root_token, scope))[0]["meta"]["tag_deny_access_patterns"] == {
+        "push": [], "delete": []}
