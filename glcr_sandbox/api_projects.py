@@ -9,6 +9,7 @@ registry's rename/move dry run decides, within the top-level namespace), lib/api
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import Any
 
 from glcr_sandbox import entities
@@ -33,6 +34,7 @@ from glcr_sandbox.web import (
     grape_error,
     json_response,
     not_found,
+    record_not_found,
 )
 
 RENAME_WITH_TAGS = "Cannot rename project because it contains container registry tags!"
@@ -93,6 +95,25 @@ def get_user(ctx: SandboxContext, req: Request) -> Response:
     user = authenticate(ctx, req).require_user()
     stored = ctx.world.users.get(user.id, user)  # `admin?` of the record, whatever Admin Mode says
     return json_response(200, entities.user(stored, req.base_url))
+
+
+def get_member_all(ctx: SandboxContext, req: Request, id: str, user_id: str) -> Response:
+    """GET /projects/:id/members/all/:user_id (lib/api/members.rb; MembersFinder with inherited
+    and invited groups): one Member entity whose `access_level` is the project authorization's
+    (COALESCE(project_authorizations.access_level, members.access_level)), i.e. the user's
+    `max_member_access` for the project, invited groups included and capped by their link.
+    Not a member by any of those: 404 {"message": "404 Not found"}."""
+    if not user_id.isdigit():
+        raise grape_error("user_id is invalid")
+    caller = authenticate(ctx, req)
+    project = find_project(ctx, caller, id)
+    world = ctx.world
+    member = world.users.get(int(user_id))
+    level = world.project_access(member, project) if member is not None else 0
+    if member is None or level == 0:
+        raise record_not_found()
+    return json_response(200, {**entities.user(replace(member, admin=False), req.base_url), "access_level": level,
+                               "expires_at": None, "membership_state": "active"})
 
 
 def get_token_self(ctx: SandboxContext, req: Request) -> Response:

@@ -266,6 +266,13 @@ class Sandbox:
         grp = self.world.find_namespace(group) if group is not None else None
         self.world.set_member(user, access_level, project=proj, group=grp)
 
+    def share_project(self, project: str | int, group: str, group_access: int) -> None:
+        """Invite `group` to `project` with `group_access` (its members get at most that level)."""
+        proj, grp = self.world.find_project(project), self.world.find_namespace(group)
+        if proj is None or grp is None:
+            raise ValueError("unknown project or group")
+        self.world.share_project(proj, grp, group_access)
+
     def add_tag_rule(self, project: str | int, pattern: str, push: str | None = None,
                      delete: str | None = None) -> dict[str, Any]:
         """A tag protection rule straight into the world (both levels None: an immutable rule,

@@ -158,6 +158,8 @@ class World:
         self.namespaces: dict[int, Namespace] = {}
         self.projects: dict[int, Project] = {}
         self.members: list[Member] = []
+        # Projects shared with (invited) groups: ProjectGroupLink {project_id, group_id, group_access}.
+        self.group_links: list[dict[str, int]] = []
         self.repositories: dict[int, Repository] = {}
         self.tag_rules: dict[int, dict[str, Any]] = {}  # container tag protection rules (api_protection.py)
         self.history: dict[str, dict[str, list]] = {}  # per project id: branches, deployments... (api_inuse.py)
@@ -183,6 +185,7 @@ class World:
                 "namespaces": [asdict(n) for n in self.namespaces.values()],
                 "projects": [asdict(p) for p in self.projects.values()],
                 "members": [asdict(m) for m in self.members],
+                "group_links": [dict(link) for link in self.group_links],
                 "repositories": [asdict(r) for r in self.repositories.values()],
                 "settings": dict(self.settings),
                 "tag_rules": [dict(r) for r in self.tag_rules.values()],
@@ -200,6 +203,7 @@ class World:
             policy = ExpirationPolicy(**raw.pop("container_expiration_policy", {}))
             self.projects[raw["id"]] = Project(**raw, container_expiration_policy=policy)
         self.members = [Member(**m) for m in data.get("members", [])]
+        self.group_links = [dict(link) for link in data.get("group_links", [])]
         self.repositories = {r["id"]: Repository(**r) for r in data.get("repositories", [])}
         self.settings = {**DEFAULT_SETTINGS, **data.get("settings", {})}
         self.tag_rules = {r["id"]: dict(r) for r in data.get("tag_rules", [])}
@@ -372,10 +376,28 @@ class World:
             return max((m.access_level for m in self.members if (m.user_id, m.source, m.source_id) == key), default=0)
 
     def project_access(self, user: User, project: Project) -> int:
-        """Direct membership or inherited from the namespace chain, whichever is higher."""
+        """Direct membership, inherited from the namespace chain, or through a group the project
+        is shared with, whichever is higher (`project.team.max_member_access`: project
+        authorizations include invited groups, each capped at the link's `group_access`)."""
         with self.lock:
             inherited = self.group_access(user, self.namespaces[project.namespace_id])
-            return max(self.direct_project_access(user, project), inherited)
+            return max(self.direct_project_access(user, project), inherited, self.shared_access(user, project))
+
+    def shared_access(self, user: User, project: Project) -> int:
+        """The best of min(link's group_access, the user's level in that group) over the groups
+        the project is shared with."""
+        with self.lock:
+            return max((min(link["group_access"], self.group_access(user, self.namespaces[link["group_id"]]))
+                        for link in self.group_links
+                        if link["project_id"] == project.id and link["group_id"] in self.namespaces), default=0)
+
+    def share_project(self, project: Project, group: Namespace, group_access: int) -> None:
+        """POST /projects/:id/share (Projects::GroupLinks::CreateService), one link per group."""
+        with self.lock:
+            self.group_links = [link for link in self.group_links
+                                if (link["project_id"], link["group_id"]) != (project.id, group.id)]
+            self.group_links.append({"project_id": project.id, "group_id": group.id, "group_access": group_access})
+            self.save()
 
     def authorized_projects(self, user: User, min_access_level: int = GUEST) -> list[Project]:
         """User#authorized_projects(min_access_level): direct or inherited membership, by id."""

@@ -222,3 +222,22 @@ def test_with_admin_mode_on_an_administrator_passes_the_rules_only_with_the_admi
         sandbox.world.settings["admin_mode"] = False
     assert sandbox.gate is not None and not [r for r in sandbox.gate.refused if f"/{repo}/" in r[1]]
     assert sorted(registry.tags(repo) or []) == sorted(set(TAGS) - {"adm-1", "other-1"})
+
+
+def test_a_maintainer_through_a_shared_group_is_rated_as_gitlab_rates_them(
+        sandbox: Sandbox, sandbox_env: dict, registry: RegistryClient) -> None:
+    """GitLab's `max_member_access` counts groups the project is shared with (capped by the link),
+    which GET /projects/:id `permissions` leaves out: glcr must rate this caller a Maintainer
+    (the Maintainer rule lets v1.0 go, the Owner rule keeps rel-1), not "unknown role"."""
+    repo = seeded_project(sandbox, registry, "18.9")
+    suffix = uuid.uuid4().hex[:6]
+    user = f"invited-{suffix}"
+    sandbox.create_user(user)
+    group = sandbox.create_group(f"partners-{suffix}")
+    sandbox.set_member(user, 50, group=group.path)
+    sandbox.share_project(repo, group.path, 40)
+    env = {**sandbox_env, "GITLAB_TOKEN": sandbox.create_token(user)}
+    deleted = glcr(env, "tags", "delete", repo, "v1.0", "rel-1", "--yes", "-o", "json")
+    assert deleted.code == 6, deleted.stderr
+    assert {r["name"]: r["outcome"] for r in deleted.json()["results"]} == {"v1.0": "deleted", "rel-1": "kept"}
+    assert sorted(registry.tags(repo) or []) == sorted(set(TAGS) - {"v1.0"})

@@ -124,3 +124,37 @@ def test_bulk_deletes_and_the_repository_worker_keep_protected_tags(
     assert api.delete(f"{rules_url(project)}/{rule['id']}").status_code == 204
     assert sandbox.wait_idle(30)
     assert not registry.tags(repo)
+
+
+def test_a_group_the_project_is_shared_with_counts_capped_by_its_link(sandbox: Sandbox, project: Project) -> None:
+    """`max_member_access` includes invited groups at min(link, membership): GET /projects/:id
+    `permissions` does not show it, GET /projects/:id/members/all/:user_id does (the project
+    authorization's level), and the registry token's patterns follow it."""
+    import uuid
+
+    suffix = uuid.uuid4().hex[:6]
+    user = f"invited-{suffix}"
+    sandbox.create_user(user)
+    group = sandbox.create_group(f"partners-{suffix}")
+    sandbox.set_member(user, 50, group=group.path)  # Owner there,
+    sandbox.share_project(project.id, group.path, 40)  # invited as Maintainer at most
+    sandbox.add_tag_rule(project.id, "^rel", push="owner", delete="owner")
+    token = sandbox.create_token(user)
+    user_id = sandbox.world.user_by_name(user).id
+    with api_client(sandbox, token) as api:
+        shown = api.get(f"/projects/{project.id}").json()["permissions"]
+        assert shown == {"project_access": None, "group_access": None}
+        member = api.get(f"/projects/{project.id}/members/all/{user_id}").json()
+        assert member["access_level"] == 40 and member["username"] == user
+        root_id = sandbox.world.user_by_name("root").id
+        assert api.get(f"/projects/{project.id}/members/all/{root_id}").json()["access_level"] == 50
+        assert api.get(f"/projects/{project.id}/members/all/999999").json() == {"message": "404 Not found"}
+        assert api.get(f"/projects/{project.id}/registry/protection/tag/rules").status_code == 200  # Maintainer
+    scope = f"repository:{project.path_with_namespace}:pull,push,delete"
+    answer = httpx.get(f"{sandbox.url}/jwt/auth", auth=(user, token),
+                       params=[("service", "container_registry"), ("scope", scope)]).json()
+    from glcr_sandbox.keys import decode_unverified
+
+    [granted] = decode_unverified(answer["token"])["access"]
+    assert granted["actions"] == ["pull", "push", "delete"]
+    assert granted["meta"]["tag_deny_access_patterns"] == {"push": ["^rel"], "delete": ["^rel"]}
