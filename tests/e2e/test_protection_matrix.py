@@ -241,3 +241,21 @@ def test_a_maintainer_through_a_shared_group_is_rated_as_gitlab_rates_them(
     assert deleted.code == 6, deleted.stderr
     assert {r["name"]: r["outcome"] for r in deleted.json()["results"]} == {"v1.0": "deleted", "rel-1": "kept"}
     assert sorted(registry.tags(repo) or []) == sorted(set(TAGS) - {"v1.0"})
+
+
+def test_immutable_rules_are_listed_marked_and_count_in_the_limit_of_five(
+        sandbox: Sandbox, sandbox_env: dict) -> None:
+    """CreateTagRuleService counts every rule of the project, immutable ones too, against the 5;
+    REST lists only the mutable ones, so glcr counts what GraphQL shows."""
+    project = sandbox.create_project(f"five-{uuid.uuid4().hex[:8]}")
+    path = sandbox.world.project_full_path(project)
+    for pattern, push, delete, _ in RULES:
+        sandbox.add_tag_rule(project.id, pattern, push, delete)
+    sandbox.add_tag_rule(project.id, "^frozen-")  # 3 mutable + 2 immutable
+    listed = glcr(sandbox_env, "protection", "list", path, "-o", "json")
+    assert listed.code == 0, listed.stderr
+    assert sorted((r["tag_name_pattern"], r["immutable"]) for r in listed.json()) == sorted(
+        [(p, push is None) for p, push, *_ in RULES] + [("^frozen-", True)])
+    sixth = glcr(sandbox_env, "protection", "add", path, "^p9", "--push", "maintainer", "--delete", "owner")
+    assert sixth.code == 3 and "at most 5" in sixth.stderr, sixth.stderr  # refused before anything is sent
+    assert sum(r["project_id"] == project.id for r in sandbox.world.tag_rules.values()) == 5
