@@ -31,6 +31,7 @@ OLD_GITLAB_NO_RULES = ("tag protection rules cannot be read (GitLab before 17.8 
 MAINTAINER = 40
 NOT_MAINTAINER = ("tag protection rules cannot be read (reading them needs the Maintainer role); "
                   "protected tags are not checked ahead of time")
+GRAPHQL_BELOW_MAINTAINER = "GitLab's GraphQL API shows tag rules only to Maintainers"
 
 
 def note_once(memo: Any, protection: Protection, where: str = "") -> None:
@@ -80,7 +81,14 @@ async def read_protection(api: Any, memo: Any, project_id: int | str, *, quiet: 
             result = replace(result, note=f"immutable tag rules cannot be read ({graphql_why}); only mutable "
                                           "rules are checked ahead of time")
     elif status == 404 and _route_missing(response):
-        result = Protection.unreadable(OLD_GITLAB_NO_RULES if "before 17.8" in graphql_why else OLD_GITLAB)
+        # No REST route (before 18.7): GraphQL's reason is the one that counts. Below Maintainer
+        # that is the role, not the version: a newer GitLab would not show them either.
+        if "before 17.8" in graphql_why:
+            result = Protection.unreadable(OLD_GITLAB_NO_RULES)
+        elif graphql_why == GRAPHQL_BELOW_MAINTAINER:
+            result = Protection.unreadable(NOT_MAINTAINER)
+        else:
+            result = Protection.unreadable(OLD_GITLAB)
     elif status in (401, 403):
         result = Protection.unreadable(NOT_MAINTAINER)  # a Developer, or a CI job token
     elif status in (404, 405):
@@ -111,7 +119,7 @@ async def _via_graphql(session: Any, api: Any, memo: Any, project_id: int | str)
     if not got.rules:
         caller = await read_caller(api, memo, project_id)
         if not (caller.admin or (caller.level or 0) >= MAINTAINER):
-            return None, "GitLab's GraphQL API shows tag rules only to Maintainers"
+            return None, GRAPHQL_BELOW_MAINTAINER
     return Protection(got.rules, source="GraphQL"), ""
 
 

@@ -49,6 +49,27 @@ def test_reading_rules_never_fails_on_an_older_gitlab_or_a_lower_role(status, bo
         assert capsys.readouterr().err.count("rules cannot be read") == 1
 
 
+# Before 18.7 (no REST route) GraphQL's reason decides the note: below Maintainer it is the role,
+# whatever the version (a newer GitLab would not show the rules either).
+GRAPHQL_THEN_NO_ROUTE = [
+    (gp.GRAPHQL_BELOW_MAINTAINER, "needs the Maintainer role", "18.7"),
+    ("GitLab before 17.8 has no tag protection rules", "17.8", "Maintainer"),
+    ("GitLab's GraphQL API answered 502", "18.7", "Maintainer"),
+]
+
+
+@pytest.mark.parametrize("why,says,not_said", GRAPHQL_THEN_NO_ROUTE)
+def test_without_the_rest_route_the_note_gives_graphqls_reason(why, says, not_said, monkeypatch, capsys):
+    async def graphql_could_not(session, api, memo, project_id):
+        return None, why
+
+    monkeypatch.setattr(gp, "_via_graphql", graphql_could_not)
+    protection = asyncio.run(gp.read_protection(api_answering(404, {"error": "404 Not Found"}), SessionMemo(), 7,
+                                                session=object()))
+    assert not protection.readable and says in protection.note and not_said not in protection.note
+    assert capsys.readouterr().err.count("note:") == 1
+
+
 def test_the_unreadable_note_is_said_once_per_session(capsys):
     memo = SessionMemo()
     for _ in range(3):
