@@ -116,6 +116,20 @@ def get_member_all(ctx: SandboxContext, req: Request, id: str, user_id: str) -> 
                                "expires_at": None, "membership_state": "active"})
 
 
+def get_group_member_all(ctx: SandboxContext, req: Request, id: str, user_id: str) -> Response:
+    """GET /groups/:id/members/all/:user_id: the user's membership in the group or an ancestor
+    (the highest); 404 {"message": "404 Not found"} when there is none."""
+    if not user_id.isdigit():
+        raise grape_error("user_id is invalid")
+    group = find_group(ctx, authenticate(ctx, req), id)
+    member = ctx.world.users.get(int(user_id))
+    level = ctx.world.group_access(member, group) if member is not None else 0
+    if member is None or level == 0:
+        raise record_not_found()
+    return json_response(200, {**entities.user(replace(member, admin=False), req.base_url), "access_level": level,
+                               "expires_at": None, "membership_state": "active"})
+
+
 def get_token_self(ctx: SandboxContext, req: Request) -> Response:
     caller = authenticate(ctx, req)
     caller.require_user()

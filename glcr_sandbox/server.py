@@ -36,6 +36,7 @@ def build_router() -> Router:
     add("GET", f"{API}/projects", api_lists.list_projects)
     add("GET", f"{API}/projects/:id", api_projects.get_project)
     add("GET", f"{API}/projects/:id/members/all/:user_id", api_projects.get_member_all)
+    add("GET", f"{API}/groups/:id/members/all/:user_id", api_projects.get_group_member_all)
     add("PUT", f"{API}/projects/:id", api_projects.put_project)
     add("PUT", f"{API}/projects/:id/transfer", api_projects.transfer_project)
     add("GET", f"{API}/groups", api_lists.list_groups)

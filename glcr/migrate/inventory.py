@@ -137,16 +137,16 @@ def _repository_rules(data: list[dict] | None) -> tuple[Rule, ...] | None:
 
 async def read_facts(session, inventory: Inventory, *, target: str, holding: str | None,
                      backup_dir: str | None, problems: list[str] | None = None) -> PreflightFacts:
-    from glcr.gitlab.protection import read_protection
+    from glcr.gitlab.protection import read_caller, read_protection
 
     project = inventory.project
     client = session.registry(inventory.registry_host)
     user = await session.api.current_user()
     scopes = await session.api.token_scopes()
-    data = await session.api.project(project.id)
-    perms = data.get("permissions") or {}
-    access = max(((perms.get(k) or {}).get("access_level") or 0) for k in ("project_access", "group_access")) \
-        if perms else 0
+    # The role as GitLab computes it (glcr.gitlab.caller): invited groups count, and an
+    # administrator acts as one only in Admin Mode (with it on, a token needs the admin_mode scope).
+    caller = await read_caller(session.api, session.memo, project.id)
+    access = caller.level or 0
 
     new_ns, _ = split_full_path(target)
     old_ns, _ = split_full_path(project.full_path)
@@ -185,8 +185,7 @@ async def read_facts(session, inventory: Inventory, *, target: str, holding: str
             except GlcrError:
                 hgrant = None
             hrules = await read_protection(session.api, session.memo, int(hdata["id"]), quiet=True, session=session)
-            hperms = hdata.get("permissions") or {}
-            haccess = max([int((hperms.get(k) or {}).get("access_level") or 0) for k in ("project_access", "group_access")])
+            haccess = (await read_caller(session.api, session.memo, int(hdata["id"]))).level or 0
             holding_facts = HoldingFacts(holding, True, int(hdata["id"]), hprefix.split("/", 1)[0] or None, hgrant,
                                          hrules.rules if hrules.readable else None, haccess, hrules.note)
 
@@ -198,7 +197,7 @@ async def read_facts(session, inventory: Inventory, *, target: str, holding: str
     tag_rules = protection.rules if protection.readable else None
     repo_rules = _repository_rules(await session.api.protection_rules(project.id, "repository"))
     return PreflightFacts(
-        token_scopes=scopes, is_admin=bool(user and user.get("is_admin")), project_access=access,
+        token_scopes=scopes, is_admin=caller.admin, project_access=access,
         target_namespace_found=ns_found, target_namespace_access=ns_access, target_project_taken=taken,
         target_registry_tags=target_tags, delete_granted=granted, holding=holding_facts,
         backup_dir=backup_dir, backup_dir_free=free, backup_dir_conflict=conflict,

@@ -210,12 +210,13 @@ def test_an_immutable_rule_stops_a_migration_in_preflight_with_nothing_deleted(
     assert "immutable tag protection rule `^other-`" in said, said
     assert "the copies could not be removed afterwards" in said and "could not be made" not in said
     assert said.endswith("(nothing changed; `--skip-check protected-tags` overrides it)"), said
+    assert "could not check your role" not in said  # GET /groups/:id/members/all/:user_id answered
     assert sorted(registry.tags(repo) or []) == ["imm-1", "other-1"]
     assert not registry.tags(f"{sandbox.world.project_full_path(holding)}")  # nothing copied either
 
 
 def test_with_admin_mode_on_an_administrator_passes_the_rules_only_with_the_admin_mode_scope(
-        sandbox: Sandbox, sandbox_env: dict, registry: RegistryClient) -> None:
+        sandbox: Sandbox, sandbox_env: dict, registry: RegistryClient, tmp_path) -> None:
     """GitLab asks `can_admin_all_resources?`: with Admin Mode on, a personal access token acts as
     an administrator only with the `admin_mode` scope; otherwise root is what its memberships make
     it (Owner of demo), and the admin-level rule keeps adm-1 from it."""
@@ -227,6 +228,13 @@ def test_with_admin_mode_on_an_administrator_passes_the_rules_only_with_the_admi
                      "--yes", "-o", "json")
         assert plain.code == 6, plain.stderr
         assert {r["name"]: r["outcome"] for r in plain.json()["results"]} == {"adm-1": "kept", "other-1": "deleted"}
+        # The migrate preflight rates the caller the same way: root's plain token is an Owner there.
+        group = sandbox.create_group(f"dest-{uuid.uuid4().hex[:8]}")
+        sandbox.set_member("root", 50, group=group.path)
+        planned = glcr({**sandbox_env, "GITLAB_TOKEN": sandbox.root_token}, "migrate-project", repo, "--to",
+                       f"{group.path}/{repo.split('/')[-1]}", "--dry-run", "--state-dir", str(tmp_path / "state"))
+        said = " ".join(planned.stderr.split())
+        assert planned.code == 6 and "rule `^adm-` (delete needs admin" in said, said
         admin = glcr({**sandbox_env, "GITLAB_TOKEN": scoped}, "tags", "delete", repo, "adm-1", "--yes")
         assert admin.code == 0, admin.stderr
     finally:
