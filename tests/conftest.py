@@ -20,7 +20,8 @@ import pytest
 
 # Prefixes and names of what glcr, python-gitlab, requests/httpx and GitLab CI read.
 REMOVED_PREFIXES = ("GLCR_", "GITLAB_", "CI_", "PYTHON_GITLAB_")
-REMOVED_NAMES = ("CI", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+# CI itself stays: glcr does not read it, and the fixtures do (a missing registry fails in CI).
+REMOVED_NAMES = ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
                  "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy",
                  "FORCE_COLOR", "CLICOLOR_FORCE", "NO_COLOR", "COLUMNS", "LINES", "TERMINAL_WIDTH",
                  "PYTHON_KEYRING_BACKEND", "DOCKER_CONFIG", "REGISTRY_AUTH_FILE")
