@@ -55,3 +55,9 @@ def environment_restored() -> Iterator[None]:
     if os.environ != before:
         os.environ.clear()
         os.environ.update(before)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from sandbox_fixtures import keep_marked_kinds
+
+    keep_marked_kinds(config, items)
