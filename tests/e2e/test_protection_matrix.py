@@ -30,8 +30,8 @@ from glcr_sandbox.runtime import Sandbox
 from glcr_sandbox.seed import push_image
 from glcr_runner import glcr
 
-# Rules only need GitLab's registry API (the metadata database): one registry kind here.
-pytestmark = pytest.mark.parametrize("registry_kind", ["gitlab"], indirect=True)
+# Tag rules need GitLab's registry API (its metadata database): GitLab refuses them on the others.
+pytestmark = pytest.mark.registry_kinds("gitlab")
 
 OLD = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=60)
 LEVEL = {"developer": 30, "maintainer": 40, "owner": 50, "admin": 60}  # admin: passes every mutable rule
@@ -64,13 +64,6 @@ def kept_for(version: str, role: str) -> set[str]:
         if delete is None or (role != "admin" and LEVEL[delete] > LEVEL[role]):
             out.add(tag)
     return out
-
-
-@pytest.fixture
-def sandbox_env(sandbox_env: dict, tmp_path) -> dict:
-    """The shared environment with glcr's state (undo files of `tags delete`) in the test's own
-    directory instead of ~/.local/state."""
-    return {**sandbox_env, "XDG_STATE_HOME": str(tmp_path / "xdg-state")}
 
 
 @pytest.fixture(scope="module", params=VERSIONS)
