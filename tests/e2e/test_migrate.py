@@ -218,7 +218,9 @@ def test_migrate_rename_through_backup_dir(world: World, tmp_path: Path) -> None
 def as_owner_without_rights_in_the_target(world: World) -> None:
     """Owner of the project, Maintainer of the holding project, only Developer in the target
     group: GitLab refuses the transfer ("You don't have permission to transfer projects into
-    that namespace"); the preflight cannot see the role (the sandbox has no members API) and warns."""
+    that namespace"). The preflight reads that role (GET /groups/:id/members/all/:user_id) and
+    refuses first; these tests pass `--skip-check target-namespace` (SKIP_TARGET_CHECK) to get
+    GitLab's own refusal half-way."""
     user = f"mover-{uuid.uuid4().hex[:6]}"
     world.sandbox.create_user(user)
     world.sandbox.set_member(user, 50, project=world.project.id)
@@ -227,12 +229,15 @@ def as_owner_without_rights_in_the_target(world: World) -> None:
     world.token, world.user = world.sandbox.create_token(user), user
 
 
+SKIP_TARGET_CHECK = ("--skip-check", "target-namespace")
+
+
 def test_migrate_refused_transfer_restores_at_the_old_path(world: World) -> None:
     """An Owner of the project without permission in the target group: GitLab refuses the
     transfer after the tags are gone, and glcr puts every image back under the original path."""
     as_owner_without_rights_in_the_target(world)
     result = world.glcr(world.project.path_with_namespace, "--to", world.target, "--via", world.holding, "--yes",
-                        check=False)
+                        *SKIP_TARGET_CHECK, check=False)
     assert result.returncode == 8, result.stderr  # ExitCode.REFUSED
     assert "back under" in result.stderr
     world.assert_moved(world.project.path_with_namespace)
@@ -242,7 +247,8 @@ def test_migrate_refused_transfer_restores_at_the_old_path(world: World) -> None
 def test_migrate_killed_during_the_rollback_then_resumed(world: World) -> None:
     """The transfer is refused, the run dies while putting the images back; --resume ends it."""
     as_owner_without_rights_in_the_target(world)
-    args = (world.project.path_with_namespace, "--to", world.target, "--via", world.holding, "--yes")
+    args = (world.project.path_with_namespace, "--to", world.target, "--via", world.holding, "--yes",
+            *SKIP_TARGET_CHECK)
     killed = world.glcr(*args, crash="rollback:restore:1:after", check=False)
     assert killed.returncode == 137, killed.stderr
     resumed = world.glcr("--resume", check=False)
