@@ -167,8 +167,11 @@ async def _one_project(session: Session, item: GroupProject, overrides: Override
     project = item.project
     base = ProjectRow(project.id, project.path_with_namespace, grp.FAILED, repositories=len(item.repositories))
     try:
-        saved = (await session.api.project(project.id)).get("container_expiration_policy") or {}
-        params = project_params(saved, overrides)
+        from glcr.gitlab.protection import remember_project
+
+        data = await session.api.project(project.id)
+        remember_project(session.memo, project.id, data)  # the protection check reads it too
+        params = project_params(data.get("container_expiration_policy") or {}, overrides)
         if params is None:
             return ProjectRow(**{**base.to_dict(), "status": grp.SKIPPED, "note": "cleanup policy disabled"})
         return await _decide_and_apply(session, item, params, base, now=now, apply=apply, state_dir=state_dir,
