@@ -8,8 +8,9 @@ layer uploaded once per image), straight to the registry (around the latency rel
 Every tag is a real PUT /v2/<repo>/manifests/<tag> on GitLab's registry, so the registry's
 database holds them exactly as a push would; nothing is written behind its back.
 
-The policy: name_regex `t.*`, keep_n 10 (so GitLab's per-page keep_n and its repeated runs are
-in play: 50 pages of 1,000), older_than off.
+The policy, saved on both projects: name_regex `t.*`, keep_n 10, older_than off (so GitLab's
+per-page keep_n and its repeated runs are in play: 50 pages of 1,000 keep 10 each at the first
+run, and the 500 left keep 10 at the second).
 
 Peak RSS is the child's ru_maxrss (resource.getrusage(RUSAGE_CHILDREN) read right after each
 run: each run is a fresh process, so the maximum so far is the larger of the runs so far; the
@@ -26,6 +27,7 @@ import resource
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 
@@ -35,12 +37,18 @@ from sandbox_bench import ensure_project, glcr_env, running_sandbox, timed  # no
 
 from glcr_sandbox.seed import seed_many_tags  # noqa: E402
 
-POLICY = ["--name-regex", "t.*", "--keep-n", "10"]
+POLICY = {"enabled": True, "name_regex": "t.*", "keep_n": 10, "older_than": None, "cadence": "1d"}
+
+
+def save_policy(info: dict, project: str) -> None:
+    """Through GitLab's API, as a user saves it (a flag cannot turn older_than off)."""
+    httpx.put(f"{info['url']}/api/v4/projects/{quote(project, safe='')}", headers={"PRIVATE-TOKEN": info["root_token"]},
+              json={"container_expiration_policy_attributes": POLICY}, timeout=30).raise_for_status()
 
 
 def dry_run(env: dict[str, str], project: str) -> tuple[float, int, list]:
     """(seconds, peak RSS in KiB so far among children, the JSON document)."""
-    seconds, proc = timed([sys.executable, "-m", "glcr", "cleanup", "dry-run", project, *POLICY, "-o", "json"],
+    seconds, proc = timed([sys.executable, "-m", "glcr", "cleanup", "dry-run", project, "-o", "json"],
                           env, timeout=3600)
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return seconds, peak, json.loads(proc.stdout)
@@ -60,6 +68,7 @@ def main() -> None:
         sizes = {"bench/small": args.small, "bench/big": args.big}
         for project, n in sizes.items():
             ensure_project(info["url"], project)
+            save_policy(info, project)
             started = time.perf_counter()
             seed_many_tags(registry, project, n)
             print(f"seeded {n:,} tags in {time.perf_counter() - started:.1f} s", flush=True)
@@ -68,7 +77,7 @@ def main() -> None:
         small_s, small_rss, small_doc = dry_run(env, "bench/small")
         big_s, big_rss, big_doc = dry_run(env, "bench/big")
     for doc, n in ((small_doc, args.small), (big_doc, args.big)):
-        assert len(doc) == n, (len(doc), n)
+        assert len(doc) == n and to_delete(doc) == n - 10, (len(doc), to_delete(doc), n)
     print(f"{args.small:,} tags: {small_s:.2f} s, peak RSS {small_rss / 1024:.0f} MiB, "
           f"{to_delete(small_doc):,} to delete (baseline)")
     print(f"{args.big:,} tags: {big_s:.2f} s, peak RSS {big_rss / 1024:.0f} MiB, {to_delete(big_doc):,} to delete")
