@@ -185,6 +185,7 @@ class SandboxContext:
         deleted through the API does not come back from the catalog's leftover directory.
         """
         with self._sync_lock:
+            found = []
             for path in self.registry.catalog():
                 if self.world.find_repository_by_path(path):
                     continue
@@ -192,7 +193,11 @@ class SandboxContext:
                 if owner is None:
                     continue
                 if self.registry.tags(path):
-                    self.world.ensure_repository(*owner)
+                    found.append(owner)
+            if found:
+                with self.world.batch():  # one save for a seeded group's 1,000 repositories
+                    for owner in found:
+                        self.world.ensure_repository(*owner)
 
     def repository_path(self, repo: Repository) -> str:
         return self.world.repository_path(repo)

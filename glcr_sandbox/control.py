@@ -154,6 +154,14 @@ def create_project(ctx: SandboxContext, req: Request) -> Response:
     namespace = ctx.world.find_namespace(str(_require(body, "namespace")))
     if namespace is None:
         raise api_message(404, "404 Namespace Not Found")
+    if isinstance(body.get("paths"), list):  # many at once (seeding a big group): one save of the world
+        with ctx.world.batch():
+            where = ctx.world.namespace_full_path(namespace)
+            # One already there is kept (seeding the same group twice), as a single create's 400 is.
+            made = [ctx.world.find_project(f"{where}/{path}") or ctx.world.add_project(namespace, str(path))
+                    for path in body["paths"]]
+        return json_response(201, {"projects": [
+            {"id": p.id, "path_with_namespace": ctx.world.project_full_path(p)} for p in made]})
     project = ctx.world.add_project(namespace, _require(body, "path"), name=body.get("name"))
     return json_response(201, {"id": project.id, "path_with_namespace": ctx.world.project_full_path(project)})
 

@@ -516,13 +516,12 @@ def seed_group(api_url: str, registry: RegistryClient, *, token: str, group: str
     configs = [image_config(now - dt.timedelta(hours=i), [sha256_digest(layer)]) for i in range(distinct)]
     manifests = [_json({"schemaVersion": 2, "mediaType": MEDIA_DOCKER_MANIFEST,
                         "config": _descriptor(MEDIA_DOCKER_CONFIG, c), "layers": [layer_desc]}) for c in configs]
-    paths, with_policy = [], []
-    for i in range(projects):
-        resp = _control(api_url, "POST", "projects", {"namespace": group, "path": f"p{i:04d}"},
-                        verify=verify)
-        if resp.status_code not in (201, 400):
-            resp.raise_for_status()
-        paths.append(f"{group}/p{i:04d}")
+    paths = [f"{group}/p{i:04d}" for i in range(projects)]
+    with_policy = []
+    resp = _control(api_url, "POST", "projects", {"namespace": group, "paths": [p.rpartition("/")[2] for p in paths]},
+                    verify=verify)  # in one call: the sandbox then saves its world once, not once a project
+    if resp.status_code not in (201, 400):
+        resp.raise_for_status()
 
     def fill(path: str) -> None:
         repo = path.lower()

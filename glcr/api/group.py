@@ -26,7 +26,7 @@ from glcr.gitlab.convert import encode_id
 from glcr.models import Project, Repository
 from glcr.plan import group as grp
 from glcr.plan.group import ProjectRow
-from glcr.policy import CleanupParams, Reason, Variant
+from glcr.policy import CleanupParams, CleanupResult, Reason, Variant
 from glcr.session import Session
 from glcr.transport.concurrency import gather_bounded
 
@@ -167,8 +167,11 @@ async def _one_project(session: Session, item: GroupProject, overrides: Override
     project = item.project
     base = ProjectRow(project.id, project.path_with_namespace, grp.FAILED, repositories=len(item.repositories))
     try:
-        saved = (await session.api.project(project.id)).get("container_expiration_policy") or {}
-        params = project_params(saved, overrides)
+        from glcr.gitlab.protection import remember_project
+
+        data = await session.api.project(project.id)
+        remember_project(session.memo, project.id, data)  # the protection check reads it too
+        params = project_params(data.get("container_expiration_policy") or {}, overrides)
         if params is None:
             return ProjectRow(**{**base.to_dict(), "status": grp.SKIPPED, "note": "cleanup policy disabled"})
         return await _decide_and_apply(session, item, params, base, now=now, apply=apply, state_dir=state_dir,
@@ -182,19 +185,25 @@ async def _decide_and_apply(session: Session, item: GroupProject, params: Cleanu
                             max_list_size: int, in_use: InUseOptions | None) -> ProjectRow:
     from glcr.api.cleanup import CleanupPolicy, CleanupSimulation, apply_cleanup, decide_repository
 
-    items = []
+    # A dry-run without in-use rules needs nothing of a repository but its counts: they are taken
+    # as soon as it is decided and its tags and decisions dropped, so a project of many large
+    # repositories holds one at a time (in-use rules and `run` need them all, as a project run does).
+    keep_items = apply or in_use is not None
+    items, counted = [], []
     for repo in item.repositories:
-        items.append(await decide_repository(session, repo, params, now=now, variant=variant,
-                                             max_list_size=max_list_size))
+        decided = await decide_repository(session, repo, params, now=now, variant=variant,
+                                          max_list_size=max_list_size)
+        counted.append(_counts(decided.result))
+        if keep_items:
+            items.append(decided)
     simulation = CleanupSimulation(item.project, CleanupPolicy(params, (), True), tuple(items), now)
     if in_use is not None:
         from glcr.api.inuse import apply_in_use
 
         simulation = await apply_in_use(session, simulation, in_use)
-    results = [i.result for i in simulation.items]
-    row = dict(base.to_dict(), status=grp.DONE, tags=sum(r.summary.tags for r in results),
-               to_delete=simulation.to_delete, bytes=sum(r.summary.bytes_freed_estimate for r in results),
-               in_use_kept=sum(1 for r in results for d in r.decisions if d.reason is Reason.IN_USE))
+        counted = [_counts(i.result) for i in simulation.items]
+    row = dict(base.to_dict(), status=grp.DONE, tags=sum(c[0] for c in counted), to_delete=sum(c[1] for c in counted),
+               bytes=sum(c[2] for c in counted), in_use_kept=sum(c[3] for c in counted))
     if apply:
         from glcr.policy import describe_params
 
@@ -208,18 +217,38 @@ async def _decide_and_apply(session: Session, item: GroupProject, params: Cleanu
     return ProjectRow(**row)
 
 
+def _counts(result: CleanupResult) -> tuple[int, int, int, int]:
+    """(tags, to delete, bytes freed, kept in use): what a project row sums over its repositories."""
+    summary = result.summary
+    return (summary.tags, summary.delete, summary.bytes_freed_estimate,
+            sum(1 for d in result.decisions if d.reason is Reason.IN_USE))
+
+
 @dataclass(frozen=True)
 class RepositoryPlan:
+    """One repository's plan, summed up. The plan itself goes to `group_plans`'s `on_plan` as soon
+    as it is built and is not kept: a group of any size holds one of these small rows a repository,
+    not every tag's entry."""
+
     repository: str
-    plan: Plan | None  # None when it failed
-    error: str | None = None
+    tags: int = 0
+    to_delete: int = 0
+    delete_size: int = 0
+    written: str | None = None  # where on_plan put the plan
+    error: str | None = None  # None unless it failed
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
 
 
 async def group_plans(session: Session, group: str, rules: PlanRules, *, now: datetime,
-                      include_subgroups: bool = False, in_use: InUseOptions | None = None, project_jobs: int = DEFAULT_PROJECT_JOBS,
-                      on_plan: Callable[[RepositoryPlan], None] | None = None) -> tuple[str, list[RepositoryPlan]]:
+                      include_subgroups: bool = False, in_use: InUseOptions | None = None,
+                      project_jobs: int = DEFAULT_PROJECT_JOBS,
+                      on_plan: Callable[[Plan], str | None] | None = None) -> tuple[str, list[RepositoryPlan]]:
     """`tags plan`'s rules for every repository of the group's projects; a repository that fails
-    is reported (error) and the others go on. In repository path order."""
+    is reported (error) and the others go on. `on_plan(plan)` gets each plan as it is built (and
+    says where it wrote it); the rows come back in repository path order."""
     from glcr.api.plans import build_plan
 
     full_path, projects = await group_projects(session, group, include_subgroups=include_subgroups)
@@ -228,12 +257,12 @@ async def group_plans(session: Session, group: str, rules: PlanRules, *, now: da
         out = []
         for repo in item.repositories:
             try:
-                built = RepositoryPlan(repo.path, await build_plan(session, repo.path, rules, now=now, in_use=in_use))
+                plan = await build_plan(session, repo.path, rules, now=now, in_use=in_use)
             except GlcrError as exc:
-                built = RepositoryPlan(repo.path, None, str(exc))
-            if on_plan:
-                on_plan(built)
-            out.append(built)
+                out.append(RepositoryPlan(repo.path, error=str(exc)))
+                continue
+            written = on_plan(plan) if on_plan else None
+            out.append(RepositoryPlan(repo.path, len(plan.entries), len(plan.to_delete), plan.delete_size, written))
         return out
 
     found = await gather_bounded(project_jobs, [partial(one, p) for p in projects])

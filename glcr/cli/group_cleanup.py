@@ -152,26 +152,30 @@ def plan_group(app_ctx, group: str, rules, *, include_subgroups: bool, in_use, o
     if output is not None and not output.is_dir():
         raise InvalidInputError(f"--output {output}: with --group, give an existing directory (a plan file per "
                                 "repository goes there)")
+
+    def write(plan) -> str | None:  # as each plan is built: the group's plans are not all held at once
+        if output is None:
+            return None
+        target = output / (plan.repository_path.replace("/", "__") + ".plan.json")
+        write_plan_file(plan, target)
+        return str(target)
+
     scope, plans = app_ctx.run(lambda s: group_plans(s, group, rules, now=datetime.now(timezone.utc),
-                                                     include_subgroups=include_subgroups, in_use=in_use))
+                                                     include_subgroups=include_subgroups, in_use=in_use,
+                                                     on_plan=write))
     table = Table(title=f"tags plan: {scope}", title_justify="left")
     for name in ("repository", "tags", "to delete", "bytes", "plan"):
         table.add_column(name, justify="left" if name in ("repository", "plan") else "right")
     for item in plans:
-        if item.plan is None:
+        if item.failed:
             table.add_row(item.repository, "", "", "", f"error: {item.error}")
-            continue
-        where = ""
-        if output is not None:
-            target = output / (item.repository.replace("/", "__") + ".plan.json")
-            write_plan_file(item.plan, target)
-            where = str(target)
-        table.add_row(item.repository, str(len(item.plan.entries)), str(len(item.plan.to_delete)),
-                      human_size(item.plan.delete_size), where)
+        else:
+            table.add_row(item.repository, str(item.tags), str(item.to_delete), human_size(item.delete_size),
+                          item.written or "")
     Console(no_color="NO_COLOR" in app_ctx.env).print(table)
     if output is not None:
         app_ctx.say(f"Review the plans in {output}, then for each: glcr tags apply REPOSITORY --from-file PLAN")
-    failed = [p for p in plans if p.plan is None]
+    failed = [p for p in plans if p.failed]
     if failed:
         raise PartialFailureError(f"{len(failed)} of {len(plans)} repository(ies) could not be planned: "
                                   + ", ".join(p.repository for p in failed[:5]))

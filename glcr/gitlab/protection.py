@@ -15,6 +15,7 @@ rules through python-gitlab (GitLabRest), like `policy set`.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from dataclasses import replace
 from typing import Any
@@ -110,7 +111,7 @@ async def _via_graphql(session: Any, api: Any, memo: Any, project_id: int | str)
     from glcr.gitlab.graphql import read_rules
 
     try:
-        path = (await api.project(project_id)).get("path_with_namespace")
+        path = (await _project(api, memo, project_id)).get("path_with_namespace")
     except GlcrError:
         return None, "the project could not be read"
     got = await read_rules(session, str(path or project_id))
@@ -129,17 +130,12 @@ async def read_caller(api: Any, memo: Any, project_id: int | str) -> Caller:
     key = ("caller", str(project_id))
     if key in memo.values:
         return memo.values[key]
-    from glcr.gitlab.caller import acting_admin, member_level
+    from glcr.gitlab.caller import member_level
 
-    user: Any = None
-    try:
-        user = await api.get_json("user", "reading the current user")
-    except GlcrError:
-        pass
-    admin = await acting_admin(api, user)  # Admin Mode aware, as GitLab's can_admin_all_resources?
+    user, admin = await _who(api, memo)
     level: int | None = None
     try:
-        project = await api.project(project_id)
+        project = await _project(api, memo, project_id)
         perms = project.get("permissions") or {}
         levels = [int(p["access_level"]) for p in (perms.get("project_access"), perms.get("group_access"))
                   if isinstance(p, dict) and p.get("access_level") is not None]
@@ -150,6 +146,40 @@ async def read_caller(api: Any, memo: Any, project_id: int | str) -> Caller:
         pass
     memo.values[key] = caller = Caller(level, admin)
     return caller
+
+
+async def _who(api: Any, memo: Any) -> tuple[Any, bool]:
+    """(GET /user, whether the token acts as an administrator): the same for every project, so read
+    once a session (a group run asks for each of its projects). Concurrent callers share one read."""
+    key = ("who",)
+    if key not in memo.values:
+        memo.values[key] = asyncio.ensure_future(_read_who(api))
+    return await memo.values[key]
+
+
+async def _read_who(api: Any) -> tuple[Any, bool]:
+    from glcr.gitlab.caller import acting_admin
+
+    user: Any = None
+    try:
+        user = await api.get_json("user", "reading the current user")
+    except GlcrError:
+        pass
+    return user, await acting_admin(api, user)  # Admin Mode aware, as GitLab's can_admin_all_resources?
+
+
+async def _project(api: Any, memo: Any, project_id: int | str) -> dict:
+    """GET /projects/:id once a session for the rules' path and the caller's role (both ask)."""
+    key = ("project", str(project_id))
+    if key not in memo.values:
+        memo.values[key] = await api.project(project_id)
+    return memo.values[key]
+
+
+def remember_project(memo: Any, project_id: int | str, data: dict) -> None:
+    """A caller that has just read GET /projects/:id (a group run, for the saved policy) hands it
+    over, so the protection check does not read it again."""
+    memo.values[("project", str(project_id))] = data
 
 
 # --- management through python-gitlab (glcr protection ...) -------------------------------------

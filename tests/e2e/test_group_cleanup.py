@@ -13,7 +13,10 @@ import subprocess
 import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -22,14 +25,28 @@ from glcr_sandbox.state import ExpirationPolicy
 
 from glcr_runner import glcr
 
-PROJECTS = 8
+# The issue asks for a group of 50; each glcr run then reads 50 projects, which costs this file
+# twice the CPU and 2.4x the wall time (measured: 8 projects 80 s, 24 s of user time; 50 projects
+# 189 s, 47 s). The suite's budget keeps 8 by default; GLCR_E2E_GROUP_PROJECTS=50 runs the same
+# assertions on the issue's 50.
+PROJECTS = int(os.environ.get("GLCR_E2E_GROUP_PROJECTS", "8"))
 SUBGROUP_PROJECTS = 2
+SEED_WORKERS = 8  # pushes at once: the registry on loopback keeps up (glcr_sandbox.seed.PUSH_CONCURRENCY)
 
 
-@pytest.fixture
-def group(sandbox, registry, registry_kind):
-    """demo/grp-xxx with PROJECTS projects (+ SUBGROUP_PROJECTS in grp-xxx/sub); even ones have
-    a saved, enabled policy deleting `old-*`; the third project's API calls fail."""
+@dataclass
+class Seeded:
+    full: str
+    projects: list
+    restore: Callable[[], None]
+    used: bool = False  # a test has run on it: restore before the next
+
+
+@pytest.fixture(scope="module")
+def seeded_group(sandbox, registry_kind):
+    """demo/grp-xxx with PROJECTS projects (+ SUBGROUP_PROJECTS in grp-xxx/sub), each with tags
+    old-1, old-2 (one image) and keep-1, seeded once per registry kind: the same two images in
+    every project (shared layers), pushed SEED_WORKERS at a time."""
     if registry_kind == "distribution":
         pytest.skip("the group run is checked on GitLab's registry, with and without its metadata database")
     name = f"grp-{uuid.uuid4().hex[:6]}"
@@ -38,16 +55,44 @@ def group(sandbox, registry, registry_kind):
     sandbox.create_group("sub", parent=full)
     projects = [sandbox.create_project(f"p{i:02d}", namespace=full) for i in range(PROJECTS)]
     projects += [sandbox.create_project(f"s{i}", namespace=f"{full}/sub") for i in range(SUBGROUP_PROJECTS)]
-    for index, project in enumerate(projects):
-        repo = sandbox.world.project_full_path(project).lower()
-        # The same two images in every project (shared layers), as images built from one base.
+    repos = [sandbox.world.project_full_path(p).lower() for p in projects]
+    registry = sandbox.registry_client()
+
+    def fill(repo: str) -> str:
         digest = push_shared_image(registry, repo, "old-1", name="old")
         tag_existing(registry, repo, "old-2", digest)
         push_shared_image(registry, repo, "keep-1", name="new", size=2048)
-        if index % 2 == 0:
-            project.container_expiration_policy = ExpirationPolicy(enabled=True, keep_n=None, older_than=None,
-                                                                   name_regex="old-.*")
-    sandbox.sync()
+        return digest
+
+    try:
+        with ThreadPoolExecutor(max_workers=SEED_WORKERS) as pool:
+            old = set(pool.map(fill, repos))
+        sandbox.sync()
+
+        def restore() -> None:
+            """Put back the old-* tags a previous test's run deleted (two PUTs a project)."""
+            with ThreadPoolExecutor(max_workers=SEED_WORKERS) as pool:
+                list(pool.map(lambda repo: [tag_existing(registry, repo, t, *old) for t in ("old-1", "old-2")],
+                              repos))
+
+        yield Seeded(full, projects, restore)
+    finally:
+        registry.close()
+        sandbox.ctx.knobs.failing_projects = []
+
+
+@pytest.fixture
+def group(seeded_group, sandbox):
+    """The module's group as each test expects it: every tag there, even projects with a saved,
+    enabled policy deleting `old-*`, the others with none; the third project's API calls fail."""
+    full, projects = seeded_group.full, seeded_group.projects
+    if seeded_group.used:
+        seeded_group.restore()
+    seeded_group.used = True
+    for index, project in enumerate(projects):
+        project.container_expiration_policy = (
+            ExpirationPolicy(enabled=True, keep_n=None, older_than=None, name_regex="old-.*") if index % 2 == 0
+            else ExpirationPolicy())
     failing = projects[2]
     sandbox.ctx.knobs.failing_projects = [failing.id]
     try:

@@ -52,3 +52,23 @@ def test_an_invited_groups_membership_counts() -> None:
     found = caller({"user": {"id": 9, "is_admin": False}, "projects/5/members/all/9": {"access_level": 40}, **PROJECT})
     assert found.level == 40 and not found.admin
     assert caller({"user": {"id": 9}, **PROJECT}).level == 30  # no such route: the project's permissions
+
+
+def test_who_the_caller_is_is_read_once_a_session_and_a_handed_over_project_is_not_read_again() -> None:
+    """A group run asks for every project: /user and the Admin Mode check are the same for all of
+    them (read once, even by projects asked at the same time); the project a group run has just
+    read for its policy is not read a second time."""
+    from glcr.gitlab.protection import remember_project
+
+    api = FakeApi({"user": {"id": 9, "is_admin": True}, "personal_access_tokens/self": {"scopes": ["admin_mode"]},
+                   **PROJECT, "projects/6": PROJECT["projects/5"], "projects/7": PROJECT["projects/5"]})
+    memo = SessionMemo()
+    remember_project(memo, 7, {"permissions": {"project_access": {"access_level": 50}}})
+
+    async def three():
+        return await asyncio.gather(*(read_caller(api, memo, pid) for pid in (5, 6, 7)))
+
+    found = asyncio.run(three())
+    assert [(c.level, c.admin) for c in found] == [(30, True), (30, True), (50, True)]
+    assert api.asked.count("user") == 1 and api.asked.count("personal_access_tokens/self") == 1
+    assert "projects/7" not in api.asked and api.asked.count("projects/5") == 1
