@@ -197,8 +197,20 @@ class Connection:
             raise
         body = _Body(self, pool, request, timeouts.get("read"))
         body.frame(request, version, status, headers)
-        return httpx.Response(status, headers=headers, stream=body,
-                              extensions={"http_version": b"HTTP/1." + version, "reason_phrase": reason})
+        extensions = {"http_version": b"HTTP/1." + version, "reason_phrase": reason}
+        length = body.small()
+        if length is None:
+            return httpx.Response(status, headers=headers, stream=body, extensions=extensions)
+        # A body of known, small length (a manifest, a config, an error, a HEAD's none) is read
+        # here, usually from the bytes that came with the head, and the connection goes back to
+        # the pool at once: no async iteration through httpx's stream layers for it.
+        content = b""
+        if length:
+            assert self._reader is not None
+            content = await self.read(request, timeouts.get("read"), self._reader.readexactly(length))
+        body.completed()
+        await body.aclose()
+        return httpx.Response(status, headers=headers, content=content, extensions=extensions)
 
     async def _send(self, request: httpx.Request, timeout: float | None) -> None:
         head = [request.method.encode("ascii"), b" ", request.url.raw_path, b" HTTP/1.1\r\n"]
@@ -336,6 +348,13 @@ class _Body(httpx.AsyncByteStream):
             self._length, self._keep_alive = None, False  # read until the server closes
         if self._length == 0:
             self._complete = True
+
+    def small(self) -> int | None:
+        """The body's length when it is known and at most READ_SIZE."""
+        return self._length if self._length is not None and self._length <= READ_SIZE else None
+
+    def completed(self) -> None:
+        self._length, self._complete = 0, True
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
