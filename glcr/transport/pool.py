@@ -87,7 +87,11 @@ class HostPool:
         connection = None
         try:
             url = request.url
-            connection = self._connection_for((url.scheme, url.host, url.port or _DEFAULT_PORTS[url.scheme]))
+            if url.scheme not in _DEFAULT_PORTS:
+                raise httpx.UnsupportedProtocol(f"unsupported URL scheme {url.scheme!r}", request=request)
+            # raw_host: the ASCII (IDNA-encoded) name, as it goes to DNS and to TLS's SNI
+            connection = self._connection_for((url.scheme, url.raw_host.decode("ascii"),
+                                               url.port or _DEFAULT_PORTS[url.scheme]))
             return await connection.exchange(request, self)
         except BaseException:
             self._release()
