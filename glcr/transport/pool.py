@@ -1,5 +1,5 @@
 """The connections under httpx: a pool whose cost per request does not grow with its size, and
-HTTP/1.1 connections without anyio (issue 22).
+HTTP/1.1 connections on asyncio streams (issue 22).
 
 httpcore's `AsyncConnectionPool` (1.0.x) re-plans the whole pool on every request and on every
 response close (`_assign_requests_to_connections`): it calls `has_expired()` on every connection,
@@ -11,17 +11,28 @@ pool of 20): 10.2 of 25 s (cProfile) inside `_assign_requests_to_connections`, 1
 3.5 ms a request, and 11.8 s with 64 jobs (pool of 68): more jobs, more CPU, slower.
 
 HostPool replaces that bookkeeping:
-- at most `size` requests in flight (an asyncio semaphore, waited for under httpx's pool timeout);
-  a request takes the most recently used idle connection to its origin, else opens one;
+- at most `size` requests in flight (an asyncio semaphore, waited for under httpx's pool timeout
+  only when no slot is free); a request takes the most recently used idle connection to its
+  origin, else opens one;
 - only the connection about to be used is checked (keep-alive expiry, or the server closed it:
   asyncio has seen the EOF); nothing scans the pool;
 - a closed response hands its connection back (or drops it when HTTP/1.1 could not keep it).
 With httpcore's own connections under it, CPU fell to 1.5-1.8 ms a request (2,000 manifest GETs,
 same machine and minute); its connections still paid anyio's locks, cancel scopes and
-checkpoints around every read and write. `Connection` below (h11, the parser httpcore uses, on
-asyncio streams) brings it to 1.05-1.15 ms. What is left is mostly httpx's client itself: the
-same requests answered by an httpx.MockTransport, no network at all, cost 0.42-0.46 ms each, so
-httpx alone is most of the 0.5 ms budget (bench/bench_hotpath.py; the README has the figures).
+checkpoints around every read and write, and h11 on asyncio streams brought it to 1.05-1.15 ms.
+
+What was left then was the layering, measured with bench/bench_hotpath.py's client-only figure
+(3,000 manifest HEADs at 16 jobs against a loopback server answering from memory, CPU time):
+690 us a request. Its profile: httpx's URL parsing (a relative URL is parsed, merged onto
+base_url and parsed again: about a third of httpx's client), httpx's cookie jar (urllib's cookie
+code reads every response through a urllib Request, Response and email Message), the mapping of
+httpx's Request and Response to httpcore's models and back (byte checks on every header), and
+h11's per-event state machine. So the pool now takes httpx.Request itself and writes and parses
+HTTP/1.1 by hand (below, what h11 enforced that matters: header values that cannot split a
+request, RFC 9112's body framing, 1xx answers), RegistryClient builds its absolute URLs without
+parsing them, and glcr's clients keep no cookies: 300-385 us a request, of which httpx's client
+alone (the same client on httpx.MockTransport) is 130-190 us; the rest is asyncio's streams and
+event loop and this module. httpx stays the client API (auth flow, retries, hooks, timeouts).
 
 Callers that fan out bound their concurrency before httpx (RegistryClient's gate) below the pool
 size, so this semaphore never makes a request wait in practice; it is the pool's own guarantee.
