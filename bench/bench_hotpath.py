@@ -14,6 +14,8 @@ wall time, and the floor = registry requests / jobs x one registry round trip (m
 same run). "registry" is what HTTP/1.1 written by hand on asyncio streams needs for as many HEADs
 at the same concurrency: the registry's (and relay's) own throughput on this machine, which no
 client can beat; on a shared 2-core machine it, not the round trip, is often the real floor.
+Last, the CPU of glcr's registry client alone (stack_cpu): HEADs against a loopback server that
+answers from memory, and on httpx.MockTransport (httpx's own share).
 
 Targets: <= 0.5 ms CPU a registry request; wall time never grows with more jobs; listing >= 20x
 python-gitlab and within 1.5x of the floor; deleting >= 30x the curl loop (50x on GitLab's
