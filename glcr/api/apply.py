@@ -18,7 +18,7 @@ from glcr.api.tags import DeleteReport, execute_delete, preview_delete, save_for
 from glcr.plan.backup import backup_path
 from glcr.plan.journal import JournalPaths, JournalWriter
 from glcr.plan.model import Plan, PlanEntry
-from glcr.plan.progress import ApplySummary, Event, JournalRecord, Replayed, pending_entries
+from glcr.plan.journal_records import ApplySummary, Event, JournalRecord, Replayed, pending_entries
 from glcr.registry.delete import DeleteRequest, DeleteResult, Outcome
 from glcr.session import Session
 
@@ -197,7 +197,7 @@ async def apply_plan_file(session: Session, path: str, loaded: Plan | TagList, s
     from contextlib import nullcontext
 
     from glcr.plan.journal import replay
-    from glcr.plan.progress import summarize
+    from glcr.plan.journal_records import summarize
 
     from glcr.api.referrers import apply_phased, cascade_plan
 
