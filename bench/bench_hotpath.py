@@ -14,11 +14,13 @@ wall time, and the floor = registry requests / jobs x one registry round trip (m
 same run). "registry" is what HTTP/1.1 written by hand on asyncio streams needs for as many HEADs
 at the same concurrency: the registry's (and relay's) own throughput on this machine, which no
 client can beat; on a shared 2-core machine it, not the round trip, is often the real floor.
+Last, the CPU of glcr's registry client alone (stack_cpu): HEADs against a loopback server that
+answers from memory, and on httpx.MockTransport (httpx's own share).
 
 Targets: <= 0.5 ms CPU a registry request; wall time never grows with more jobs; listing >= 20x
 python-gitlab and within 1.5x of the floor; deleting >= 30x the curl loop (50x on GitLab's
 registry).
-Run: .venv/bin/python bench/bench_hotpath.py [--registry distribution|gitlab] [--tags 2000]
+Run: .venv/bin/python bench/bench_hotpath.py [--registry distribution|gitlab-legacy|gitlab] [--tags 2000]
 """
 
 from __future__ import annotations
@@ -42,7 +44,10 @@ from glcr_sandbox.seed import seed_many_tags  # noqa: E402
 
 JOBS = (8, 16, 32, 64)
 TINY = "bench/one"
-DELETE_TARGETS = {"distribution": 30, "gitlab": 50}
+# GitLab's registry without its database deletes like distribution (a placeholder a batch).
+DELETE_TARGETS = {"distribution": 30, "gitlab-legacy": 30, "gitlab": 50}
+LIST_TARGETS = {"distribution": 20, "gitlab-legacy": 20, "gitlab": 50}
+STACK_REQUESTS = 3000
 
 
 def run_glcr(args: list[str], env: dict[str, str], *, debug: bool = False) -> tuple[float, float, str]:
@@ -85,6 +90,56 @@ def raw_burst(info: dict, registry, path: str, names: list[str], jobs: int) -> f
         return time.perf_counter() - start
 
     return asyncio.run(run())
+
+
+def stack_cpu(jobs: int = 16, n: int = STACK_REQUESTS) -> dict[str, float]:
+    """Microseconds of CPU per request of glcr's registry client alone, `n` manifest HEADs at
+    `jobs` concurrency: against a loopback server that answers from memory (another process), and
+    with httpx.MockTransport under the same httpx client (no sockets: httpx's own share)."""
+    import asyncio
+    import dataclasses
+
+    import httpx
+
+    from glcr.registry.client import RegistryClient
+    from glcr.transport.factory import HttpOptions, build_async_client
+
+    head = (b"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.distribution.manifest.v2+json\r\n"
+            b"Docker-Content-Digest: sha256:" + b"b" * 64 + b"\r\nDocker-Distribution-Api-Version: registry/2.0\r\n"
+            b"Content-Length: 527\r\nDate: Mon, 07 Dec 2026 05:00:00 GMT\r\n\r\n")
+    server = subprocess.Popen([sys.executable, "-c", f"""
+import asyncio, sys
+async def serve(reader, writer):
+    try:
+        while True:
+            await reader.readuntil(b"\\r\\n\\r\\n")
+            writer.write({head!r})
+    except Exception:
+        writer.close()
+async def main():
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    await server.serve_forever()
+asyncio.run(main())
+"""], stdout=subprocess.PIPE, text=True)
+    assert server.stdout is not None
+    port = int(server.stdout.readline())
+    digest = {"Docker-Content-Digest": "sha256:" + "b" * 64, "Content-Type": "application/json"}
+
+    async def run(options: HttpOptions) -> float:
+        async with build_async_client(options, base_url=f"http://127.0.0.1:{port}") as http:
+            client = RegistryClient(http, "127.0.0.1", jobs=jobs)
+            await asyncio.gather(*(client.head_manifest("a/b", f"t{i}") for i in range(100)))  # warm
+            start = time.process_time()
+            await asyncio.gather(*(client.head_manifest("a/b", f"t{i}") for i in range(n)))
+            return (time.process_time() - start) / n * 1e6
+
+    try:
+        options = HttpOptions(jobs=jobs)
+        mock = dataclasses.replace(options, wire=httpx.MockTransport(lambda r: httpx.Response(200, headers=digest)))
+        return {"loopback": asyncio.run(run(options)), "mock": asyncio.run(run(mock))}
+    finally:
+        server.terminate()
 
 
 def registry_requests(stderr: str, registry_host: str) -> int:
@@ -172,9 +227,13 @@ def main() -> None:
               f"{burst:7.2f}s {ratio}")
     print("ms/req: whole command's CPU per registry request; net: less the fixed cost. "
           "registry: raw HTTP/1.1 on asyncio streams, as many HEADs at the same concurrency.")
-    print(f"targets: <= 0.5 ms/req; listing >= 20x and <= 1.5x the floor; deleting >= "
+    stack = stack_cpu()
+    print(f"glcr's registry client alone, {STACK_REQUESTS} HEADs at 16 jobs: {stack['loopback']:.0f} us CPU a request "
+          f"against a loopback server answering from memory; {stack['mock']:.0f} us of it is httpx's client "
+          "(the same client on httpx.MockTransport)")
+    print(f"targets: <= 0.5 ms/req; listing >= {LIST_TARGETS[args.registry]}x and <= 1.5x the floor; deleting >= "
           f"{DELETE_TARGETS[args.registry]}x; wall not growing with jobs")
-    print(json.dumps({"rtt": rtt, "fixed_cpu": fixed_cpu, "baselines": baselines, "rows": rows}))
+    print(json.dumps({"rtt": rtt, "fixed_cpu": fixed_cpu, "baselines": baselines, "rows": rows, "stack": stack}))
 
 
 if __name__ == "__main__":

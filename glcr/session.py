@@ -22,7 +22,7 @@ from glcr.gitlab.rest import GitLabRest
 from glcr.registry.auth import RegistryAuth, TokenSource
 from glcr.registry.client import RegistryClient, registry_base_url
 from glcr.settings import Settings
-from glcr.transport.factory import HttpOptions, build_async_client
+from glcr.transport.factory import HttpOptions, build_async_client, tls_context
 from glcr.transport.ratelimit import RateBudget
 
 
@@ -46,9 +46,11 @@ class Session:
         self.settings = settings
         http = http or HttpOptions()
         # One RateBudget for all of the session's clients: a 429 pauses every request (ratelimit.py).
+        ca_bundle = settings.ca_bundle()
         self.http = replace(http, jobs=settings.jobs, debug=settings.debug,
-                            ca_bundle=settings.ca_bundle(), secrets=creds.secrets(),
-                            budget=http.budget or _budget(http))
+                            ca_bundle=ca_bundle, secrets=creds.secrets(),
+                            budget=http.budget or _budget(http),
+                            ssl_context=http.ssl_context or (None if http.wire else tls_context(ca_bundle)))
         self._gitlab_http = build_async_client(self.http, base_url=f"{creds.url}/api/v4/", headers=creds.api_headers())
         self._token_http = build_async_client(self.http)
         self.api = GitLabApi(self._gitlab_http, jobs=settings.jobs)

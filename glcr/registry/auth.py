@@ -158,7 +158,7 @@ class RegistryAuth(httpx.Auth):
         raise RuntimeError("RegistryAuth is async-only")
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        query = dict(request.url.params)
+        query = dict(request.url.params) if request.url.query else {}
         scopes = scopes_for_request(request.method, request.url.path, query)
         source = self._source
         sent = None

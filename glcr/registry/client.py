@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import ipaddress
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable
@@ -31,6 +32,10 @@ CHUNK_SIZE = 16 * 1024 * 1024
 DOWNLOAD_BUFFER = 1024 * 1024
 
 Advance = Callable[[int], None]
+
+# Paths made of these characters need no percent-encoding (RFC 3986 pchar, less '%'): the
+# repository paths, tags and digests glcr puts in a URL.
+_PLAIN_PATH = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=:@/-]*")
 
 
 def registry_base_url(host: str, *, insecure: bool = False, gitlab_url: str | None = None) -> str:
@@ -67,11 +72,22 @@ class RegistryClient:
         self._kind: RegistryKind | None = None
         self._gate = asyncio.Semaphore(jobs) if jobs else contextlib.nullcontext()
         self._kind_lock = asyncio.Lock()
+        self._base = http.base_url._uri_reference if http.base_url.path == "/" else None  # noqa: SLF001
 
-    async def request(self, method: str, url: str, doing: str, **kwargs: Any) -> httpx.Response:
+    def url(self, url: str | httpx.URL) -> str | httpx.URL:
+        """The absolute URL of a path on the registry, built without parsing it. httpx parses and
+        checks a relative URL twice (once as given, once merged onto base_url): a third of its
+        CPU per request. A path that could need percent-encoding is left to httpx."""
+        if self._base is None or not isinstance(url, str) or not _PLAIN_PATH.fullmatch(url):
+            return url
+        absolute = httpx.URL.__new__(httpx.URL)
+        absolute._uri_reference = self._base._replace(path=url)  # noqa: SLF001 - httpx's parsed form
+        return absolute
+
+    async def request(self, method: str, url: str | httpx.URL, doing: str, **kwargs: Any) -> httpx.Response:
         try:
             async with self._gate:
-                return await self._http.request(method, url, **kwargs)
+                return await self._http.request(method, self.url(url), **kwargs)
         except httpx.TransportError as exc:
             raise NetworkError(f"{doing}: cannot reach the registry at {self.host} ({type(exc).__name__})",
                                hint="check the registry URL, or use --insecure-registry for plain http") from None
@@ -79,7 +95,7 @@ class RegistryClient:
     @contextlib.asynccontextmanager
     async def stream(self, method: str, url: str, **kwargs: Any) -> AsyncIterator[httpx.Response]:
         """A streamed request (large blobs), through the same gate, auth, retries and debug log."""
-        async with self._gate, self._http.stream(method, url, **kwargs) as response:
+        async with self._gate, self._http.stream(method, self.url(url), **kwargs) as response:
             yield response
 
     @staticmethod

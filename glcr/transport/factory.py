@@ -33,6 +33,9 @@ class HttpOptions:
     # The CA bundle (a PEM file, or a directory of them) certificates are checked against; None:
     # certifi's public CAs. Never "do not verify": glcr has no such switch.
     ca_bundle: str | None = None
+    # The certificate checks built from ca_bundle, once for a Session's clients (each build reads
+    # the bundle: about 0.03 s for certifi's). None: built from ca_bundle by each client.
+    ssl_context: ssl.SSLContext | None = None
     debug: bool = False
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
@@ -53,7 +56,7 @@ def build_async_client(
     # One connection per job, plus a few for what runs beside the fan-out (a token fetch, the
     # registry-kind probe). HostPool, not httpcore's pool: httpcore's costs 3.5 ms of CPU a
     # request at 20 connections and more with each one added (pool.py has the profile).
-    wire = options.wire or PooledTransport(options.jobs + 4, verify=tls_context(options.ca_bundle))
+    wire = options.wire or PooledTransport(options.jobs + 4, verify=options.ssl_context or tls_context(options.ca_bundle))
     on_retry = _retry_logger(options) if options.debug else None
     if options.budget is not None:
         wire = BudgetTransport(wire, options.budget)
@@ -62,7 +65,7 @@ def build_async_client(
     else:
         transport = RetryTransport(wire, options.retry, on_retry=on_retry, sleep=options.sleep)
     hooks = _debug_hooks(options) if options.debug else {}
-    return httpx.AsyncClient(
+    return CookielessClient(
         base_url=base_url,
         headers={"User-Agent": _user_agent(), **(headers or {})},
         auth=auth,
@@ -71,6 +74,34 @@ def build_async_client(
         event_hooks=hooks,
         follow_redirects=False,
     )
+
+
+class _NoCookies(httpx.Cookies):
+    """A jar that never keeps a cookie."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        pass
+
+    def set(self, name: str, value: str, domain: str = "", path: str = "/") -> None:
+        pass
+
+
+_NO_COOKIES = _NoCookies()
+
+
+class CookielessClient(httpx.AsyncClient):
+    """httpx's client without a cookie jar. glcr authenticates every request with a token and
+    needs no cookie; httpx's jar reads every response through urllib's cookie code, which
+    builds a urllib Request, a Response and an email Message of all its headers: about a third
+    of httpx's own CPU per registry request (glcr/transport/pool.py has the figures)."""
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return _NO_COOKIES
+
+    @cookies.setter
+    def cookies(self, cookies: object) -> None:
+        pass
 
 
 def tls_context(ca_bundle: str | None) -> ssl.SSLContext:

@@ -70,7 +70,9 @@ class BudgetTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         await self._budget.wait()
         response = await self._inner.handle_async_request(request)
-        self._budget.observe(response.status_code, response.headers)
+        # Most answers say nothing about the budget: skip reading every header of each of them.
+        if response.status_code == 429 or "ratelimit-remaining" in response.headers:
+            self._budget.observe(response.status_code, response.headers)
         return response
 
     async def aclose(self) -> None:

@@ -285,3 +285,70 @@ def test_tls_with_the_callers_ca_and_a_refusal_without_it(tmp_path):
             await client.get("/v2/")
 
     _fetch((answer, server_ctx), refused)  # the default CA bundle does not know this certificate
+
+
+def test_informational_answers_big_bodies_and_bad_framing():
+    big = bytes(range(256)) * 1024  # 256 KiB: more than one read, streamed, not read with the head
+
+    async def answer(head: bytes):
+        if b"/continue" in head:
+            return b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+        if b"/big" in head:
+            return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(big), big)
+        return b"HTTP/1.1 200 OK\r\nContent-Length: 2, 3\r\n\r\nok", False  # the server would go on
+
+    async def requests(client: httpx.AsyncClient):
+        continued = await client.get("/continue")
+        async with client.stream("GET", "/big") as response:
+            parts = [part async for part in response.aiter_raw()]
+        again = await client.get("/continue")  # the same connection, after a streamed body
+        with pytest.raises(httpx.RemoteProtocolError):
+            await client.get("/bad-length")
+        await client.get("/continue")
+        return continued, parts, again
+
+    (continued, parts, again), server = _fetch((answer,), requests)
+    assert continued.content == b"ok" and again.content == b"ok"
+    assert b"".join(parts) == big and len(parts) > 1
+    assert server.connections == 2  # the bad answer's connection is not reused
+
+
+def test_a_header_that_would_split_the_request_is_refused_before_sending():
+    seen: list[bytes] = []
+
+    async def answer(head: bytes):
+        seen.append(head)
+        return b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+
+    async def requests(client: httpx.AsyncClient):
+        with pytest.raises(httpx.LocalProtocolError):
+            await client.get("/a", headers={"X-Tag": "v1\r\nX-Injected: 1"})
+        return await client.get("/b")
+
+    response, _ = _fetch((answer,), requests)
+    assert response.status_code == 200
+    assert len(seen) == 1 and b"X-Injected" not in seen[0]
+
+
+def test_registry_urls_built_without_parsing_equal_httpx_s():
+    for base in ("http://127.0.0.1:5000", "https://registry.example.com", "https://[::1]:5000"):
+        client = RegistryClient(httpx.AsyncClient(base_url=base), "h")
+        for path in ("/v2/", "/v2/group/sub/image/manifests/v1.2_rc-3", "/v2/a/blobs/sha256:" + "0" * 64):
+            url = client.url(path)
+            assert isinstance(url, httpx.URL)
+            assert url == httpx.URL(base + path) and url.raw_path == httpx.URL(base + path).raw_path
+        assert client.url("/v2/a b/tags/list") == "/v2/a b/tags/list"  # needs encoding: httpx's own parse
+
+
+def test_glcr_clients_keep_no_cookies():
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert "cookie" not in request.headers
+        return httpx.Response(200, headers={"Set-Cookie": "session=abc; Path=/"})
+
+    async def run():
+        async with build_async_client(HttpOptions(wire=httpx.MockTransport(handler)), base_url="http://r") as client:
+            await client.get("/v2/")
+            await client.get("/v2/")  # the handler asserts no cookie comes back
+            return len(client.cookies)
+
+    assert asyncio.run(run()) == 0

@@ -70,8 +70,8 @@ RULES: dict[str, Rule] = {
     "transport/redact.py": rule("errors", pure=True),
     "gitlab/convert.py": rule("errors models timestamps", pure=True),
     # I/O: HTTP policy, clients, credentials
-    # the connections under httpx (issue 22): glcr's pool, h11 on asyncio streams
-    "transport/pool.py": rule("", "httpx httpcore h11"),
+    # the connections under httpx (issue 22): glcr's pool, HTTP/1.1 on asyncio streams
+    "transport/pool.py": rule("", "httpx"),
     "transport": rule("errors glcr settings", "httpx certifi requests"),
     "credentials.py": rule("errors", "gitlab httpx keyring"),
     "gitlab": rule("errors models timestamps credentials transport policy glcr", "gitlab httpx requests gql"),
