@@ -180,6 +180,9 @@ class AppliedPlan:
     prepared: PreparedPlan
     summary: ApplySummary | None  # after the run; None when nothing ran
     report: DeleteReport | None
+    # the journal's unreadable lines (other than one a kill cut off), read before the run: what
+    # they recorded is checked again; `damage_note` says so in one line
+    damage_note: str | None = None
 
 
 async def apply_plan_file(session: Session, path: str, loaded: Plan | TagList, source: str, paths: JournalPaths, *,
@@ -196,8 +199,8 @@ async def apply_plan_file(session: Session, path: str, loaded: Plan | TagList, s
     import time
     from contextlib import nullcontext
 
-    from glcr.plan.journal import replay
-    from glcr.plan.progress import summarize
+    from glcr.plan.journal import read_journal, replay
+    from glcr.plan.progress import replay_records, summarize
 
     from glcr.api.referrers import apply_phased, cascade_plan
 
@@ -207,15 +210,17 @@ async def apply_plan_file(session: Session, path: str, loaded: Plan | TagList, s
                                            keep_orphans=keep_orphan_referrers)
     prepared = replace(prepared, plan=cascaded)
     read_at = time.monotonic()
-    replayed = replay(paths.journal)
+    contents = read_journal(paths.journal)
+    replayed = replay_records(contents.records)
+    note = contents.damage_note()
     pending = pending_entries(prepared.plan, replayed)
     review(prepared, pending, summarize(prepared.plan, replayed))
     if dry_run or not pending:
-        return AppliedPlan(prepared, None, None)
+        return AppliedPlan(prepared, None, None, note)
     confirm(f"Delete {len(pending)} tag(s) from {prepared.repository.path}?")
     # A person who took a while to answer gets the registry read again.
     current = prepared.current if time.monotonic() - read_at <= FRESH_SECONDS else None
     with (applying(prepared.repository, len(pending)) if applying else nullcontext()) as bar:
         run = await apply_phased(session, prepared.plan, prepared.repository, paths, orphans, current=current,
                                  on_result=(lambda r: bar.advance()) if bar else None)
-    return AppliedPlan(prepared, summarize(prepared.plan, replay(paths.journal)), run.report)
+    return AppliedPlan(prepared, summarize(prepared.plan, replay(paths.journal)), run.report, note)

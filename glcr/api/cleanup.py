@@ -156,10 +156,12 @@ async def apply_cleanup(session: Session, project: Project, item: RepositoryClea
     from glcr.plan.journal import default_paths, replay
     from glcr.plan.progress import summarize
 
-    state_dir.mkdir(parents=True, exist_ok=True)
+    from glcr.durable import private_dir, write_atomic
+
+    private_dir(state_dir)
     plan = cleanup_plan(project, item, now, params_text)
     plan_path = state_dir / (item.repository.path.replace("/", "__") + ".plan.json")
-    plan_path.write_text(plan.to_json() + "\n", encoding="utf-8")
+    write_atomic(plan_path, (plan.to_json() + "\n").encode("utf-8"))
     paths = default_paths(plan_path)
     from glcr.api.referrers import apply_phased
 

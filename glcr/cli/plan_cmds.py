@@ -61,7 +61,8 @@ def plan(
     from glcr.cli.inuse_options import in_use_options, say_kept
     from glcr.durations import parse_age_option
     from glcr.plan.build import PlanRules
-    from glcr.render.plans import render_plan, write_plan_file
+    from glcr.api.plans import write_plan_file
+    from glcr.render.plans import render_plan
     from glcr.render.progress import counting_progress
 
     for pattern in keep_regex:
@@ -161,6 +162,8 @@ def apply(
             s, path, loaded, from_file.name, paths, review=review,
             confirm=lambda question: app_ctx.confirm(question, yes), dry_run=dry_run, applying=applying,
             keep_orphan_referrers=keep_orphan_referrers))
+    if done.damage_note:
+        app_ctx.warn(done.damage_note)
     if done.summary is None:
         return
     render_apply_summary(done.summary, done.report, paths, console)
