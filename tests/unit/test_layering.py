@@ -82,6 +82,8 @@ RULES: dict[str, Rule] = {
     # the library: what commands call
     "api": rule("errors models reference regex credentials session settings transport gitlab registry policy "
                 "plan tag_filters durations durable statedir timestamps settings_admin doctor inuse referrers", "httpx"),
+    # the library's face of glcr.migrate (which in turn deletes through glcr.api.tags)
+    "api/migrate.py": rule("errors models session api migrate"),
     "migrate": rule("errors models reference timestamps durable statedir transport gitlab registry policy plan api"),
     "doctor": rule("errors models reference credentials settings transport gitlab registry", "httpx"),
     "doctor/model.py": rule("errors", pure=True),
