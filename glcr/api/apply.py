@@ -7,11 +7,10 @@ reported stale and left alone.
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Callable
 
 from glcr.models import Digest, Repository
 from glcr.api.tags import DeleteReport, execute_delete, preview_delete, save_for_restore
@@ -27,15 +26,6 @@ if TYPE_CHECKING:
     from glcr.plan.listfile import TagList
     from glcr.policy.protection import TagRule
 
-
-class Advances(Protocol):
-    """A progress bar: one step per tag done."""
-
-    def advance(self) -> None: ...
-
-
-# `applying(repository, count)`: a context manager (a progress bar) open while tags are deleted.
-Applying: TypeAlias = Callable[[Repository, int], AbstractContextManager[Advances]]
 
 _EVENT = {Outcome.DELETED: Event.DELETED, Outcome.ALREADY_ABSENT: Event.ALREADY_ABSENT,
           Outcome.STALE: Event.STALE, Outcome.FAILED: Event.FAILED}
