@@ -31,6 +31,7 @@ def seeded(sandbox, project, registry):
     return repo, digest
 
 
+@pytest.mark.registry_kinds("gitlab")  # registry-independent claim: one registry is enough
 def test_table_of_bad_inputs_against_a_gitlab(sandbox, seeded, sandbox_env, tmp_path, registry):
     repo, digest = seeded
     listing = tmp_path / "list.txt"
@@ -58,6 +59,7 @@ def test_table_of_bad_inputs_against_a_gitlab(sandbox, seeded, sandbox_env, tmp_
     assert registry.manifest(repo, "v1").digest == digest
 
 
+@pytest.mark.registry_kinds("gitlab")  # registry-independent claim: one registry is enough
 def test_a_url_ending_in_api_v4_works(sandbox, seeded, sandbox_env):
     repo, _ = seeded
     out = glcr({**sandbox_env, "GITLAB_URL": sandbox.url + "/api/v4/"}, "tags", "list", repo, "-o", "plain")
@@ -65,6 +67,7 @@ def test_a_url_ending_in_api_v4_works(sandbox, seeded, sandbox_env):
     assert out.stdout.split() == ["v1", "v2"]
 
 
+@pytest.mark.registry_kinds("gitlab")  # registry-independent claim: one registry is enough
 def test_a_second_apply_on_the_same_journal_says_another_is_running(sandbox, seeded, sandbox_env, tmp_path, registry):
     repo, digest = seeded
     listing = tmp_path / "list.txt"
@@ -126,6 +129,7 @@ def test_migrate_pre_checks_end_with_their_exit_codes(sandbox, seeded, sandbox_e
     assert not registry.tags(holding)
 
 
+@pytest.mark.registry_kinds("gitlab")  # registry-independent claim: one registry is enough
 def test_a_token_revoked_mid_run_ends_as_an_auth_error(sandbox, seeded, sandbox_env, tmp_path, registry):
     """Issue 17: every tag refused with 401 after the token was revoked (between the snapshot and
     the deletes) is exit 5, which says what to do, not exit 9 (partial); nothing is deleted."""

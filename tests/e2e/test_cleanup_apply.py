@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import datetime as dt
 import json
 import signal
@@ -73,6 +75,7 @@ def test_dry_run_then_run_leaves_exactly_what_dry_run_kept(sandbox, project, reg
         assert skopeo_digest(sandbox, f"{repo}:{name}") == digests[name]
 
 
+@pytest.mark.registry_kinds("gitlab")  # registry-independent claim: one registry is enough
 def test_policy_set_validates_before_sending(sandbox, project, sandbox_env):
     path = project.path_with_namespace
     bad = [
@@ -100,6 +103,7 @@ def test_policy_set_validates_before_sending(sandbox, project, sandbox_env):
     assert (after["cadence"], after["keep_n"]) == ("7d", 10)
 
 
+@pytest.mark.registry_kinds("gitlab")  # registry-independent claim: one registry is enough
 def test_apply_rejects_bad_lists_and_plans_for_another_repository(sandbox, project, registry, sandbox_env, tmp_path):
     repo = project.path_with_namespace.lower()
     digest = push_image(registry, repo, "v1", seed="x")
@@ -189,6 +193,7 @@ def test_bulk_delete_dry_run_and_the_hourly_limit(sandbox, project, registry, sa
     assert not any(t.startswith("mr-") for t in skopeo_tags(sandbox, repo))
 
 
+@pytest.mark.registry_kinds("gitlab")  # registry-independent claim: one registry is enough
 def test_cleanup_in_ci_with_a_job_token_takes_the_policy_from_flags(sandbox, project, registry, sandbox_env):
     repo = project.path_with_namespace.lower()
     digests = seed_history(sandbox, registry, repo)

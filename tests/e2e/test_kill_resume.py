@@ -196,6 +196,7 @@ def test_migrate_killed_after_every_step_then_aborted(sandbox, registry, tmp_pat
     assert len(steps) >= 6 and any(s.startswith("delete-tags") for s in steps), steps
 
 
+@pytest.mark.registry_kinds("gitlab")  # registry-independent claim: one registry is enough
 def test_what_glcr_writes_is_private(sandbox, project, registry, sandbox_env, tmp_path):
     """Plans, journals, logs, migration state and backups name (or hold) private images: files
     0600, directories 0700, whatever the caller's umask."""

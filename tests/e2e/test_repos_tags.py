@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import datetime as dt
 
 from glcr.errors import ExitCode
@@ -64,6 +66,7 @@ def test_tag_delete_keeps_a_sibling_with_the_same_digest(sandbox, project, regis
     assert skopeo_tags(sandbox, repo) == ["stable", "v2.0"]
 
 
+@pytest.mark.registry_kinds("gitlab")  # registry-independent claim: one registry is enough
 def test_delete_needs_confirmation_in_scripts(sandbox, project, registry, sandbox_env):
     repo = project.path_with_namespace.lower()
     digest = push_image(registry, repo, "keep-me", seed="c")
@@ -99,6 +102,7 @@ def test_repos_list_show_and_delete(sandbox, project, registry, sandbox_env):
     assert skopeo_tags(sandbox, f"{base}/api") == []
 
 
+@pytest.mark.registry_kinds("gitlab")  # registry-independent claim: one registry is enough
 def test_bad_input_gets_one_line_and_a_distinct_exit_code(sandbox, project, sandbox_env):
     cases = [
         (["tags", "list", "demo/does-not-exist"], ExitCode.NOT_FOUND),
@@ -117,6 +121,7 @@ def test_bad_input_gets_one_line_and_a_distinct_exit_code(sandbox, project, sand
     assert "glpat-wrong-token-123" not in bad_token.stderr
 
 
+@pytest.mark.registry_kinds("gitlab")  # registry-independent claim: one registry is enough
 def test_reporter_cannot_delete_and_nothing_changes(sandbox, project, registry, sandbox_env):
     repo = project.path_with_namespace.lower()
     digest = push_image(registry, repo, "v1", seed="r")
@@ -127,6 +132,7 @@ def test_reporter_cannot_delete_and_nothing_changes(sandbox, project, registry, 
     assert skopeo_digest(sandbox, f"{repo}:v1") == digest
 
 
+@pytest.mark.registry_kinds("gitlab")  # registry-independent claim: one registry is enough
 def test_rate_limited_gitlab_is_retried_honouring_retry_after(sandbox, project, registry, sandbox_env):
     import httpx
 
@@ -144,6 +150,7 @@ def test_rate_limited_gitlab_is_retried_honouring_retry_after(sandbox, project, 
     assert "retry GET" in out.stderr and "after 429" in out.stderr
 
 
+@pytest.mark.registry_kinds("gitlab")  # registry-independent claim: one registry is enough
 def test_ci_job_token_lists_and_deletes_in_its_own_project(sandbox, project, registry, sandbox_env):
     repo = project.path_with_namespace.lower()
     keep = push_image(registry, repo, "main", seed="ci-main")
@@ -164,6 +171,7 @@ def test_ci_job_token_lists_and_deletes_in_its_own_project(sandbox, project, reg
     assert skopeo_digest(sandbox, f"{repo}:main") == keep
 
 
+@pytest.mark.registry_kinds("gitlab")  # registry-independent claim: one registry is enough
 def test_auth_login_status_logout_through_the_keyring(sandbox, project, registry, sandbox_env, tmp_path):
     from pathlib import Path
 
