@@ -63,12 +63,12 @@ def migrate_project(
         show_status(app_ctx, root, migration_arg or migration_id, output)
         return
     check_directory(root, "state directory", "--state-dir")
+    if backup_dir is not None:
+        check_directory(backup_dir, "backup directory", "--backup-dir")
     if resume:
         resume_migration(app_ctx, root, migration_id, abort=abort, jobs=jobs, state_dir=state_dir, output=output)
         return
     assert source is not None and to is not None  # check_command_line
-    if backup_dir is not None:
-        check_directory(backup_dir, "backup directory", "--backup-dir")
     start_migration(app_ctx, root, source, to, via=via, backup_dir=backup_dir, remove_backup=remove_backup,
                     keep_records=keep_records, dry_run=dry_run, yes=yes, jobs=jobs, skip_check=skip_check,
                     state_dir=state_dir, output=output)
