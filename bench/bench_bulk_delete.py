@@ -39,7 +39,7 @@ if __name__ == "__main__" and sys.argv[1:2] == [HEAD_PER_TAG]:
 
     TagDeleter._delete_in_windows = _head_per_tag  # type: ignore[method-assign]
     sys.argv = ["glcr", *sys.argv[2:]]
-    from glcr.cli.lazy import main as glcr_main
+    from glcr.cli.entry import main as glcr_main
 
     glcr_main()
     sys.exit(0)

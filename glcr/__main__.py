@@ -1,3 +1,3 @@
-from glcr.cli.lazy import main
+from glcr.cli.entry import main
 
 main()

@@ -72,8 +72,8 @@ def load_app() -> Any:
 
 
 def _plain_help(command: Any) -> None:
-    """Undo the escaping for rich's markup (glcr.cli.lazy.escape_help): roff gets the plain text."""
-    from glcr.cli.lazy import unescape_markup
+    """Undo the escaping for rich's markup (glcr.cli.entry.escape_help): roff gets the plain text."""
+    from glcr.cli.entry import unescape_markup
 
     for attribute in ("help", "epilog", "short_help"):
         if getattr(command, attribute, None):

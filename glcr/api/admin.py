@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 if TYPE_CHECKING:
     from glcr.session import Session
-    from glcr.settings_admin.cleanup_limits import Change
+    from glcr.project_settings.cleanup_limits import Change
 
 
 
@@ -20,7 +20,7 @@ class CleanupLimits:
 
 
 def _limits(settings: Mapping[str, Any]) -> CleanupLimits:
-    from glcr.settings_admin.cleanup_limits import current
+    from glcr.project_settings.cleanup_limits import current
 
     return CleanupLimits(MappingProxyType(current(settings)))
 
@@ -42,7 +42,7 @@ async def change_cleanup_limits(session: Session, wanted: Mapping[str, Any], *,
     """Send the `wanted` values (validated by cleanup_limits.validate) that differ, after
     `review(changes)` and `confirm(question)` (raises to stop); GitLab's answer is checked."""
     from glcr.errors import RefusedError
-    from glcr.settings_admin.cleanup_limits import diff, unapplied
+    from glcr.project_settings.cleanup_limits import diff, unapplied
 
     rest = session.rest
     before = _limits(await rest.settings())

@@ -18,7 +18,7 @@ from glcr.api.ui import UI
 from glcr.plan.backup import backup_path
 from glcr.plan.journal import JournalPaths, JournalWriter
 from glcr.plan.model import Plan, PlanEntry
-from glcr.plan.progress import ApplySummary, Event, JournalRecord, Replayed, pending_entries
+from glcr.plan.journal_records import ApplySummary, Event, JournalRecord, Replayed, pending_entries
 from glcr.registry.delete import DeleteRequest, DeleteResult, Outcome
 from glcr.session import Session
 
@@ -196,7 +196,7 @@ async def apply_plan_file(session: Session, path: str, loaded: Plan | TagList, s
     import time
 
     from glcr.plan.journal import read_journal, replay
-    from glcr.plan.progress import replay_records, summarize
+    from glcr.plan.journal_records import replay_records, summarize
 
     from glcr.api.referrers import apply_phased, cascade_plan
 

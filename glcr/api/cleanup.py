@@ -22,7 +22,7 @@ from glcr.session import Session
 if TYPE_CHECKING:
     from glcr.api.ui import UI
     from glcr.api.inuse import InUseOptions, InUseReport
-    from glcr.plan.progress import ApplySummary
+    from glcr.plan.journal_records import ApplySummary
     from glcr.api.referrers import RepositoryReferrers
     from glcr.policy.validate import Issue
     from glcr.referrers.cascade import ReferrerWarnings
@@ -154,7 +154,7 @@ async def apply_cleanup(session: Session, project: Project, item: RepositoryClea
     """Delete what the decisions say, through the journaled apply; the plan and its journal are
     kept in `state_dir` (a re-run resumes). Returns (summary, journal path)."""
     from glcr.plan.journal import default_paths, replay
-    from glcr.plan.progress import summarize
+    from glcr.plan.journal_records import summarize
 
     from glcr.durable import private_dir, write_atomic
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 if TYPE_CHECKING:
     from glcr.policy import PolicyChange
-    from glcr.policy.explain import PolicyLine
+    from glcr.policy.field_meanings import PolicyLine
     from glcr.policy.validate import ValidationResult
     from glcr.session import Session
 

@@ -119,7 +119,7 @@ async def apply_phased(session: Session, plan: Plan, repo: Repository, paths: Jo
     from glcr.api.apply import apply_with_journal
     from glcr.plan.journal import replay
     from glcr.plan.model import Action
-    from glcr.plan.progress import Event
+    from glcr.plan.journal_records import Event
 
     earlier = None
     if orphans:

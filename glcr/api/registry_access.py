@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 if TYPE_CHECKING:
     from glcr.session import Session
 
-from glcr.settings_admin.access import AccessLevel, level_of
+from glcr.project_settings.access import AccessLevel, level_of
 
 
 @dataclass(frozen=True)

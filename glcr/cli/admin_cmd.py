@@ -56,7 +56,7 @@ def set_(
       glcr admin cleanup-limits set --worker-capacity 8 --delete-timeout 600 --yes
     """
     from glcr.api.admin import change_cleanup_limits
-    from glcr.settings_admin.cleanup_limits import advice, validate
+    from glcr.project_settings.cleanup_limits import advice, validate
 
     given = {"worker-capacity": worker_capacity, "delete-timeout": delete_timeout,
              "max-list-size": max_list_size, "caching": caching, "token-expire-delay": token_expire_delay}
@@ -82,7 +82,7 @@ def set_(
 
 def _render_values(values, output: OutputFormat) -> None:
     from glcr.render.output import write_json, write_plain, write_table
-    from glcr.settings_admin.cleanup_limits import LIMITS
+    from glcr.project_settings.cleanup_limits import LIMITS
 
     if output is OutputFormat.JSON:
         write_json(dict(values))
@@ -96,7 +96,7 @@ def _render_values(values, output: OutputFormat) -> None:
 def _render_changes(changes, console) -> None:
     from rich.table import Table
 
-    from glcr.settings_admin.cleanup_limits import BY_KEY
+    from glcr.project_settings.cleanup_limits import BY_KEY
 
     table = Table(title="Instance settings to change", title_justify="left", box=None, header_style="bold")
     for column in ("setting", "before", "after", "GitLab attribute"):

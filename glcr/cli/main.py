@@ -9,7 +9,7 @@ import typer
 
 from glcr import __version__, settings
 from glcr.cli.context import AppContext
-from glcr.cli.lazy import LazyCommand, lazy_group
+from glcr.cli.entry import LazyCommand, lazy_group
 
 EPILOG = (
     "Environment: " + "; ".join(f"{k}: {v}" for k, v in settings.ENVIRONMENT.items()) + ".  "
@@ -17,7 +17,7 @@ EPILOG = (
     "7 network, 8 refused by server, 9 partial failure, 10 aborted, 11 stale plan."
 )
 
-# Sub-commands by module path: `glcr --help` and a TAB import none of them (see lazy.py).
+# Sub-commands by module path: `glcr --help` and a TAB import none of them (see entry.py).
 # Each help must be the command's own first sentence (tests/cli/test_startup.py checks it).
 COMMANDS = {
     "repos": LazyCommand("glcr.cli.repos_cmd:app", "Registry repositories of a project or a group."),
@@ -72,7 +72,7 @@ def root(
         None, "--token", help="GitLab token (discouraged: visible in shell history; use GITLAB_TOKEN)"),
     gitlab: Optional[str] = typer.Option(None, "--gitlab", help="python-gitlab config section to use"),
     # Defaults come from glcr.settings; each environment variable is parsed and checked as its
-    # flag is (a bad GLCR_JOBS is one line and exit 3, see lazy._from_environment).
+    # flag is (a bad GLCR_JOBS is one line and exit 3, see entry._from_environment).
     jobs: int = typer.Option(
         settings.DEFAULT_JOBS, "--jobs", "-j", min=1, max=settings.MAX_JOBS, envvar=settings.envvar("jobs"),
         show_envvar=False,

@@ -43,7 +43,7 @@ def enable(
       glcr registry enable mygroup/app
       glcr registry enable mygroup/app --private --yes
     """
-    from glcr.settings_admin.access import AccessLevel
+    from glcr.project_settings.access import AccessLevel
 
     _change(ctx, project, AccessLevel.PRIVATE if private else AccessLevel.ENABLED, yes, dry_run, output)
 
@@ -63,14 +63,14 @@ def disable(
     Example:
       glcr registry disable mygroup/old-app
     """
-    from glcr.settings_admin.access import AccessLevel
+    from glcr.project_settings.access import AccessLevel
 
     _change(ctx, project, AccessLevel.DISABLED, yes, dry_run, output)
 
 
 def _change(ctx: typer.Context, project: str, level, yes: bool, dry_run: bool, output: OutputFormat) -> None:
     from glcr.api.registry_access import change_registry_access
-    from glcr.settings_admin.access import MEANING
+    from glcr.project_settings.access import MEANING
 
     app_ctx = app_context(ctx)
 

@@ -10,7 +10,7 @@ from glcr.cli.complete import complete_ref, complete_repository, complete_tag
 from glcr.cli.context import app_context
 from glcr.cli.options import OUTPUT, YES, refuse_empty
 from glcr.render.format import OutputFormat
-from glcr.tag_filters import TagSort
+from glcr.plan.tag_filters import TagSort
 
 app = typer.Typer(help="Tags of a registry repository.", no_args_is_help=True)
 
@@ -43,7 +43,7 @@ def list_(
     from glcr.durations import parse_age_option
     from glcr.render.progress import counting_progress
     from glcr.render.tags import render_tags
-    from glcr.tag_filters import compile_match, select_tags
+    from glcr.plan.tag_filters import compile_match, select_tags
 
     age = parse_age_option(older_than)
     if match is not None:

@@ -2,7 +2,7 @@
 
 Files sit next to the plan (or list) they belong to, so a re-run of the same command finds them:
 
-    plan.json  ->  plan.json.journal.jsonl   one JSON record a line (`glcr.plan.progress`)
+    plan.json  ->  plan.json.journal.jsonl   one JSON record a line (`glcr.plan.journal_records`)
                ->  plan.json.log             one readable line per outcome
 
 Each record is written, flushed and fsynced before the next step, so a kill loses at most the
@@ -24,7 +24,7 @@ from types import TracebackType
 from glcr.durable import AppendLog, LogContents, open_private, read_log
 from glcr.durable import JournalBusyError as JournalBusyError  # where callers have long found it
 from glcr.errors import InvalidInputError
-from glcr.plan.progress import Event, JournalRecord, replay_records
+from glcr.plan.journal_records import Event, JournalRecord, replay_records
 from glcr.reference import short_digest
 from glcr.timestamps import format_time
 

@@ -17,7 +17,7 @@ Entry points:
 
 from glcr.policy.diff import FieldChange, PolicyChange, merge_policy, policy_attributes
 from glcr.policy.document import parse_policy_text
-from glcr.policy.explain import PolicyLine, describe_policy
+from glcr.policy.field_meanings import PolicyLine, describe_policy
 from glcr.policy.duration import (
     DurationParse,
     analyze_chronic_duration,

@@ -1,7 +1,7 @@
 """Cleanup decisions and params in words: the `detail` sentence of every decision (with its
 rank, page and the params), and `describe_params` for headers and logs.
 
-What each field of a policy means is glcr.policy.explain.
+What each field of a policy means is glcr.policy.field_meanings.
 """
 
 from __future__ import annotations

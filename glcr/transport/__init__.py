@@ -1,5 +1,6 @@
 """The one place HTTP policy lives: retries, backoff, throttling, redaction, pagination.
 
-Every HTTP client glcr uses is built by `factory.build_async_client`; commands never sleep
-or retry by hand.
+Every httpx client glcr uses is built by `factory.build_async_client`, and python-gitlab's
+requests session gets the same CA, retries and --debug lines from `requests_policy`; commands
+never sleep or retry by hand.
 """

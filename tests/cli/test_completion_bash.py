@@ -44,9 +44,9 @@ class Bash:
         bin_dir = tmp / "bin"
         bin_dir.mkdir()
         wrapper = bin_dir / "glcr"
-        # What the console script runs: the entry point from pyproject.toml (glcr.cli.lazy:main).
+        # What the console script runs: the entry point from pyproject.toml (glcr.cli.entry:main).
         wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -c '
-                           '"import sys; from glcr.cli.lazy import main; sys.argv[0] = \'glcr\'; main()" "$@"\n')
+                           '"import sys; from glcr.cli.entry import main; sys.argv[0] = \'glcr\'; main()" "$@"\n')
         wrapper.chmod(0o755)
         variables = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp), "TERM": "xterm", "PS1": "$ ",
                      "PYTHONPATH": str(ROOT), "XDG_CACHE_HOME": str(tmp / "cache"), **(env or {})}

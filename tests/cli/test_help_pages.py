@@ -70,7 +70,7 @@ def test_brackets_in_help_texts_are_text_not_markup(path: tuple[str, ...], text:
 
 def test_help_through_the_console_entry_point() -> None:
     """The way a user runs it: a fresh interpreter, the entry point, a narrow terminal."""
-    code = "import sys; from glcr.cli.lazy import main; sys.argv[0] = 'glcr'; main()"
+    code = "import sys; from glcr.cli.entry import main; sys.argv[0] = 'glcr'; main()"
     env = {k: v for k, v in os.environ.items() if not k.startswith("GLCR_")}
     result = subprocess.run([sys.executable, "-c", code, "tags", "list", "--help"], cwd=ROOT, capture_output=True,
                             text=True, timeout=60, env={**env, "PYTHONPATH": str(ROOT), "COLUMNS": "80"})
@@ -91,7 +91,7 @@ def test_help_ignores_bad_environment_values() -> None:
 def test_markup_escaping_round_trips_and_renders_as_written(text: str) -> None:
     from rich.text import Text
 
-    from glcr.cli.lazy import escape_markup, unescape_markup
+    from glcr.cli.entry import escape_markup, unescape_markup
 
     assert unescape_markup(escape_markup(text)) == text
     assert Text.from_markup(escape_markup(text)).plain == text

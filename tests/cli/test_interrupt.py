@@ -17,6 +17,7 @@ import pytest
 import typer
 
 import sandbox_fixtures as _fixtures
+from glcr_runner import glcr
 from sandbox_fixtures import project, registry, sandbox, sandbox_env  # noqa: F401 (fixtures)
 
 if hasattr(_fixtures, "registry_kind"):  # the sandbox runs once per registry kind
@@ -92,8 +93,7 @@ def test_sigint_during_tags_apply_prints_the_resume_command_that_finishes_it(san
     argv = shlex.split(resume)
     assert argv[:3] == ["glcr", "tags", "apply"] and "--yes" in argv and str(listing) in argv
 
-    resumed = subprocess.run([sys.executable, "-m", "glcr", *argv[1:]], env=sandbox_env, capture_output=True,
-                             text=True, timeout=300)
+    resumed = glcr(sandbox_env, *argv[1:], timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     finished = {e["tag"] for e in _journal_events(journal) if e.get("event") in ("deleted", "already_absent")}
     assert finished == set(names)
@@ -138,8 +138,7 @@ def test_sigint_at_any_moment_of_tags_apply_is_one_line_and_exit_130(sandbox, pr
     assert last.startswith("glcr: interrupted; the journal "), err
     argv = shlex.split(last.split("resume with: ", 1)[1].rstrip(")"))
 
-    resumed = subprocess.run([sys.executable, "-m", "glcr", *argv[1:]], env=sandbox_env, capture_output=True,
-                             text=True, timeout=300)
+    resumed = glcr(sandbox_env, *argv[1:], timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert registry.tags(repo) == ["keep"]
     assert registry.manifest(repo, "keep").digest == keep
@@ -153,8 +152,8 @@ def test_sigint_during_cleanup_run_prints_the_resume_command_that_finishes_it(sa
     # (GitLab's registry dates tags by push time, which a test cannot set back).
     unlimited = tmp_path / "policy.yaml"
     unlimited.write_text("keep_n: null\nolder_than: null\n")
-    saved = subprocess.run([sys.executable, "-m", "glcr", "policy", "set", project.path_with_namespace, "--from-file",
-                            str(unlimited), "--yes"], env=sandbox_env, capture_output=True, text=True, timeout=120)
+    saved = glcr(sandbox_env, "policy", "set", project.path_with_namespace, "--from-file", str(unlimited), "--yes",
+                 timeout=120)
     assert saved.returncode == 0, saved.stderr
     state = tmp_path / "state with space"
     journal = state / (repo.replace("/", "__") + ".plan.json.journal.jsonl")
@@ -168,8 +167,7 @@ def test_sigint_during_cleanup_run_prints_the_resume_command_that_finishes_it(sa
     argv = shlex.split(last.split("resume with: ", 1)[1].rstrip(")"))
     assert argv[:3] == ["glcr", "cleanup", "run"] and argv[-1] == "--yes" and str(state) in argv
 
-    resumed = subprocess.run([sys.executable, "-m", "glcr", *argv[1:]], env=sandbox_env, capture_output=True,
-                             text=True, timeout=300)
+    resumed = glcr(sandbox_env, *argv[1:], timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert registry.tags(repo) == ["keep"]
     assert registry.manifest(repo, "keep").digest == keep
@@ -208,8 +206,7 @@ def test_sigint_during_migrate_project_prints_the_resume_command_that_finishes_i
     argv = shlex.split(last.split("resume with: ", 1)[1].rstrip(")"))
     assert argv[:4] == ["glcr", "migrate-project", "--resume", "--id"] and str(state) in argv
 
-    resumed = subprocess.run([sys.executable, "-m", "glcr", *argv[1:]], env=env, capture_output=True, text=True,
-                             timeout=300)
+    resumed = glcr(env, *argv[1:], timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     moved = target.lower()
     assert sorted(registry.tags(moved) or []) == sorted(digests)
@@ -251,8 +248,7 @@ def test_sigint_while_tags_sit_on_the_placeholder_finishes_the_batch_first(sandb
     assert deleted == set(names)
 
     argv = shlex.split(last.split("resume with: ", 1)[1].rstrip(")"))
-    resumed = subprocess.run([sys.executable, "-m", "glcr", *argv[1:]], env=sandbox_env, capture_output=True,
-                             text=True, timeout=300)
+    resumed = glcr(sandbox_env, *argv[1:], timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert registry.tags(repo) == ["keep"]
 
@@ -466,7 +462,7 @@ def test_ctrl_c_while_the_command_modules_load_is_one_line_and_exit_130(monkeypa
     """A Ctrl-C in the first moments (the entry point still importing the CLI) prints no traceback."""
     import importlib.abc
 
-    from glcr.cli import lazy
+    from glcr.cli import entry
 
     class InterruptedImport(importlib.abc.MetaPathFinder):
         def find_spec(self, name, path=None, target=None):
@@ -477,6 +473,6 @@ def test_ctrl_c_while_the_command_modules_load_is_one_line_and_exit_130(monkeypa
     monkeypatch.delitem(sys.modules, "glcr.cli.main", raising=False)
     monkeypatch.setattr(sys, "meta_path", [InterruptedImport(), *sys.meta_path])
     with pytest.raises(SystemExit) as exited:
-        lazy.main(["tags", "list", "demo/app"])
+        entry.main(["tags", "list", "demo/app"])
     assert exited.value.code == 130
     assert capsys.readouterr().err == "glcr: interrupted\n"

@@ -111,7 +111,7 @@ def test_doctor_rejected_token_exits_5(fake_world: World) -> None:
 
 
 def test_cleanup_limits_validation_collects_every_problem_and_sends_nothing() -> None:
-    from glcr.settings_admin.cleanup_limits import validate
+    from glcr.project_settings.cleanup_limits import validate
 
     with pytest.raises(InvalidInputError) as caught:
         validate({"worker-capacity": -1, "token-expire-delay": 0, "caching": "maybe", "delete-timeout": "1.5"})
@@ -122,7 +122,7 @@ def test_cleanup_limits_validation_collects_every_problem_and_sends_nothing() ->
 
 
 def test_cleanup_limits_validation_types_and_keys() -> None:
-    from glcr.settings_admin.cleanup_limits import advice, diff, validate
+    from glcr.project_settings.cleanup_limits import advice, diff, validate
 
     clean = validate({"worker-capacity": "0", "container_registry_token_expire_delay": 90, "caching": "off"})
     assert clean == {"container_registry_expiration_policies_worker_capacity": 0,
@@ -158,7 +158,7 @@ def test_python_gitlab_errors_become_glcr_kinds_without_the_token() -> None:
 
 
 def test_access_level_from_old_and_new_gitlab() -> None:
-    from glcr.settings_admin.access import AccessLevel, level_of
+    from glcr.project_settings.access import AccessLevel, level_of
 
     assert level_of({"container_registry_access_level": "private"}) is AccessLevel.PRIVATE
     assert level_of({"container_registry_enabled": False}) is AccessLevel.DISABLED

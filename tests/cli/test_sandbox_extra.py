@@ -18,7 +18,7 @@ def run_without(module: str, *argv: str) -> subprocess.CompletedProcess[str]:
     code = (
         "import sys\n"
         f"sys.modules[{module!r}] = None\n"
-        "from glcr.cli.lazy import main\n"
+        "from glcr.cli.entry import main\n"
         f"sys.argv = ['glcr', *{list(argv)!r}]\n"
         "main()\n"
     )

@@ -26,7 +26,7 @@ def run_glcr(args: list[str], env: dict[str, str] | None = None, tmp: Path | Non
     code = (
         "import atexit, json, sys\n"
         f"atexit.register(lambda: open({str(modules_file)!r}, 'w').write(json.dumps(sorted(sys.modules))))\n"
-        "from glcr.cli.lazy import main\n"
+        "from glcr.cli.entry import main\n"
         f"sys.argv = ['glcr'] + {args!r}\n"
         "main()\n"
     )
@@ -43,14 +43,14 @@ def heavy(modules: set[str]) -> list[str]:
 
 
 def command_modules(modules: set[str]) -> list[str]:
-    light = {"glcr.cli", "glcr.cli.main", "glcr.cli.lazy", "glcr.cli.context", "glcr.cli.options"}
+    light = {"glcr.cli", "glcr.cli.main", "glcr.cli.entry", "glcr.cli.context", "glcr.cli.options"}
     return sorted(m for m in modules if m.startswith(COMMAND_MODULES) and m not in light)
 
 
 def test_entry_point_is_the_fast_path() -> None:
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    assert scripts["glcr"] == "glcr.cli.lazy:main"
-    assert "glcr.cli.lazy" in (ROOT / "glcr" / "__main__.py").read_text()
+    assert scripts["glcr"] == "glcr.cli.entry:main"
+    assert "glcr.cli.entry" in (ROOT / "glcr" / "__main__.py").read_text()
 
 
 def test_version_imports_no_typer_at_all(tmp_path: Path) -> None:
@@ -130,7 +130,7 @@ def test_lazy_listing_shows_what_the_loaded_command_would(limit: int) -> None:
     """main.COMMANDS carries each command's one-line help; it must match the command itself."""
     import typer.main
 
-    from glcr.cli.lazy import LazyCommand
+    from glcr.cli.entry import LazyCommand
     from glcr.cli.main import COMMANDS, app
 
     root = typer.main.get_command(app)

@@ -13,9 +13,9 @@ for each child to import. Tests about the interpreter itself (startup time, sign
 start real subprocesses and do not come here.
 
 Protocol (one Unix socket, in a private temporary directory, per pytest worker): the client sends
-one JSON line {args, env, cwd, stdin, stdout, stderr}; the server forks; the child answers with its
-pid, runs glcr, then writes its exit code and exits. A child killed by a signal closes the socket
-without a code.
+one JSON line {args, env, cwd, stdin, stdout, stderr}; the server forks a monitor, which forks the
+child that runs glcr, sends the child's pid, waits for it and sends its exit status the way
+subprocess reports it (the code, or minus the signal that killed it).
 """
 
 from __future__ import annotations
@@ -53,16 +53,32 @@ def _preload() -> None:
             pass
 
 
-def _run_child(conn: socket.socket, request: dict) -> None:
-    """In the forked child: become `python -m glcr ARGS` and report the exit code."""
+def _monitor(conn: socket.socket, request: dict) -> None:
+    """In a forked monitor: fork the child that becomes glcr, send its pid, wait for it, and send
+    its exit status as subprocess reports one (the code, or minus the signal that killed it).
+    The child may end any way a process can (os._exit, a signal), so only a parent can tell."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # SIG_IGN would leave nothing to wait for
+    pid = os.fork()
+    if pid == 0:
+        try:
+            _run_child(request)
+        finally:
+            os._exit(70)
+    conn.sendall(f"{pid}\n".encode())
+    _, status = os.waitpid(pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    conn.sendall(f"{code}\n".encode())
+    os._exit(0)
+
+
+def _run_child(request: dict) -> None:
+    """In the forked child: become `python -m glcr ARGS` and exit with its code."""
     import io
     import locale
     import runpy
 
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    conn.sendall(f"{os.getpid()}\n".encode())
     for fd, path, flags in ((0, request["stdin"], os.O_RDONLY),
                             (1, request["stdout"], os.O_WRONLY | os.O_TRUNC),
                             (2, request["stderr"], os.O_WRONLY | os.O_TRUNC)):
@@ -103,7 +119,6 @@ def _run_child(conn: socket.socket, request: dict) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
     finally:
-        conn.sendall(f"{code & 0xFF}\n".encode())
         os._exit(code & 0xFF)
 
 
@@ -130,7 +145,7 @@ def serve(socket_path: str) -> None:
         if pid == 0:
             listener.close()
             try:
-                _run_child(conn, request)
+                _monitor(conn, request)
             finally:
                 os._exit(70)
         conn.close()
@@ -197,7 +212,9 @@ class ForkServer:
                 if pid_line.strip():
                     os.kill(int(pid_line), signal.SIGKILL)
                 raise subprocess.TimeoutExpired(["glcr", *args], timeout) from None
-        code = int(code_line) if code_line.strip() else -signal.SIGKILL  # killed: no code written
+        if not code_line.strip():
+            raise RuntimeError(f"glcr fork server lost the run of {args!r}")
+        code = int(code_line)
         out = Path(out_path).read_text(errors="replace")
         err = Path(err_path).read_text(errors="replace")
         for path in (stdin_path, out_path, err_path):

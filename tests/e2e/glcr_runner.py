@@ -17,6 +17,10 @@ class Result:
     stdout: str
     stderr: str
 
+    @property
+    def returncode(self) -> int:  # the name subprocess.CompletedProcess gives it
+        return self.code
+
     def json(self):
         return json.loads(self.stdout)
 

@@ -18,7 +18,7 @@ import pytest
 
 from glcr_sandbox.seed import push_image, tag_existing
 
-from glcr_runner import skopeo_digest, skopeo_tags
+from glcr_runner import glcr, skopeo_digest, skopeo_tags
 
 PLANNED = [f"k-{i:03d}" for i in range(61, 70)]
 
@@ -77,8 +77,7 @@ def test_a_push_after_the_snapshot_is_kept_and_reported_stale(sandbox, project, 
         plan_file.write_text("\n".join(PLANNED) + "\n")
     else:
         plan_file = tmp_path / "plan.json"
-        made = subprocess.run([sys.executable, "-m", "glcr", "tags", "plan", repo, "--delete-regex", "k-.*",
-                               "-o", str(plan_file)], env=sandbox_env, capture_output=True, text=True)
+        made = glcr(sandbox_env, "tags", "plan", repo, "--delete-regex", "k-.*", "-o", str(plan_file))
         assert made.returncode == 0, made.stderr
     proc = start(sandbox_env, "snapshot", tmp_path, "tags", "apply", repo, "--from-file", str(plan_file), "--yes")
     assert wait_ready(proc, tmp_path, "snapshot")

@@ -21,7 +21,7 @@ import pytest
 
 from glcr_sandbox.seed import push_image, tag_existing
 
-from glcr_runner import glcr
+from glcr_runner import Result, glcr
 
 PLANNED = [f"k-{i:03d}" for i in range(61, 70)]
 POINTS = ["snapshot", "repointed", "deleted"]
@@ -131,8 +131,7 @@ def test_migrate_killed_in_the_delete_then_resumed(sandbox, registry, tmp_path, 
     on_hold = kill_at(m["env"], point, tmp_path, start, registry, (source, "v1"))
 
     resume = ["migrate-project", "--resume", *(["--abort"] if abort else []), *state]
-    done = subprocess.run([sys.executable, "-m", "glcr", *resume], env=m["env"], capture_output=True, text=True,
-                          timeout=180)
+    done = glcr(m["env"], *resume, timeout=180)
     assert done.returncode == 0, done.stderr
     assert m["env"]["GITLAB_TOKEN"] not in done.stdout + done.stderr
     where = source if abort else m["target"].lower()
@@ -162,10 +161,9 @@ def fresh_migration(sandbox, registry, tmp_path, name: str) -> dict:
             "target": f"{group.path}/{created.path}-2", "state": tmp_path / f"state-{suffix}", "env": env}
 
 
-def migrate(m: dict, *args: str, crash: str | None = None) -> subprocess.CompletedProcess:
+def migrate(m: dict, *args: str, crash: str | None = None) -> Result:
     env = {**m["env"], **({"GLCR_MIGRATE_CRASH": crash} if crash else {})}
-    done = subprocess.run([sys.executable, "-m", "glcr", "migrate-project", *args, "--state-dir", str(m["state"])],
-                          env=env, capture_output=True, text=True, timeout=180)
+    done = glcr(env, "migrate-project", *args, "--state-dir", str(m["state"]), timeout=180)
     assert m["env"]["GITLAB_TOKEN"] not in done.stdout + done.stderr
     return done
 

@@ -15,7 +15,7 @@ from glcr.plan.journal import (
     replay,
 )
 from glcr.plan.model import Action, Plan, PlanEntry
-from glcr.plan.progress import Event, JournalRecord, pending_entries
+from glcr.plan.journal_records import Event, JournalRecord, pending_entries
 
 NOW = datetime(2026, 11, 27, 5, 40, 1, tzinfo=UTC)
 REPO = "group/app/api"
@@ -160,7 +160,7 @@ def test_write_many_is_read_back_like_single_writes(tmp_path):
     from datetime import datetime, timezone
 
     from glcr.plan.journal import JournalWriter, read_journal
-    from glcr.plan.progress import Event, JournalRecord
+    from glcr.plan.journal_records import Event, JournalRecord
 
     now = datetime(2026, 11, 27, tzinfo=timezone.utc)
     records = [JournalRecord(now, "r", "g/p", f"t{i}", None, Event.START) for i in range(3)]

@@ -56,7 +56,6 @@ RULES: dict[str, Rule] = {
     "plan/journal.py": rule("errors models reference timestamps durable plan"),
     "plan/backup.py": rule("errors timestamps durable statedir"),
     "durations.py": rule("errors policy", pure=True),
-    "tag_filters.py": rule("errors models regex", pure=True),
     "inuse": rule("errors models reference timestamps policy plan", pure=True),
     "referrers": rule("errors models policy", pure=True),
     "migrate/model.py": rule("models", pure=True),
@@ -81,7 +80,7 @@ RULES: dict[str, Rule] = {
     "session.py": rule("errors credentials settings transport gitlab registry", "httpx"),
     # the library: what commands call
     "api": rule("errors models reference regex credentials session settings transport gitlab registry policy "
-                "plan tag_filters durations durable statedir timestamps settings_admin doctor inuse referrers", "httpx"),
+                "plan durations durable statedir timestamps project_settings doctor inuse referrers", "httpx"),
     # the library's face of glcr.migrate (which in turn deletes through glcr.api.tags)
     "api/migrate.py": rule("errors models session api migrate"),
     "migrate": rule("errors models reference timestamps durable statedir transport gitlab registry policy plan api"),
@@ -90,11 +89,11 @@ RULES: dict[str, Rule] = {
     "doctor/names.py": rule("errors reference doctor", pure=True),
     "doctor/clock.py": rule("errors doctor", pure=True),
     "doctor/token.py": rule("errors doctor", pure=True),
-    "settings_admin": rule("errors", pure=True),
+    "project_settings": rule("errors", pure=True),
     # presentation
     "render": rule("errors models reference timestamps gitlab plan policy migrate referrers", "rich"),
     "cli": rule("glcr errors models reference regex timestamps durable statedir credentials settings session transport gitlab "
-                "registry policy plan tag_filters durations api migrate doctor settings_admin render referrers",
+                "registry policy plan durations api migrate doctor project_settings render referrers",
                 "typer click rich httpx"),
     "cli/sandbox_cmd.py": rule("glcr errors statedir cli glcr_sandbox", "typer click rich httpx"),
     "__main__.py": rule("cli"),
@@ -205,7 +204,7 @@ def test_glcr_runs_without_loading_the_sandbox(argv):
     code = (
         "import json, sys\n"
         "import glcr.cli.main\n"
-        "from glcr.cli.lazy import main\n"
+        "from glcr.cli.entry import main\n"
         f"sys.argv = ['glcr', *{argv!r}]\n"
         "try:\n"
         "    main()\n"

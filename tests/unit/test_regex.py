@@ -9,7 +9,7 @@ from glcr.plan.build import PlanRules
 from glcr.policy import TagRegex
 from glcr.policy.protection import validate_pattern
 from glcr.regex import compile_re2, re2_error
-from glcr.tag_filters import compile_match
+from glcr.plan.tag_filters import compile_match
 
 BAD = "(?<=v)1"  # lookbehind: Python's re accepts it, RE2 (and so GitLab) does not
 

@@ -5,7 +5,7 @@ import pytest
 from glcr.durations import parse_age
 from glcr.errors import InvalidInputError
 from glcr.models import TagDetails
-from glcr.tag_filters import TagSort, select_tags
+from glcr.plan.tag_filters import TagSort, select_tags
 
 NOW = datetime(2026, 11, 27, tzinfo=timezone.utc)
 

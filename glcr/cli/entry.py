@@ -126,7 +126,7 @@ def lazy_group(commands: dict[str, LazyCommand]) -> type:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """The console entry point (`glcr = "glcr.cli.lazy:main"`).
+    """The console entry point (`glcr = "glcr.cli.entry:main"`).
 
     `glcr --version` alone is answered without importing Typer; everything else goes to
     glcr.cli.main.main, which owns the error edge.

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from glcr.plan.model import Action, Plan, PlanEntry
-from glcr.plan.progress import (
+from glcr.plan.journal_records import (
     ApplySummary,
     Event,
     JournalRecord,
