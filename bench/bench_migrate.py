@@ -35,7 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from glcr.cli.context import AppContext  # noqa: E402
 from glcr.migrate import service  # noqa: E402
-from glcr.migrate.executor import QuietReporter  # noqa: E402
+from glcr.api.ui import QuietUI  # noqa: E402
+from glcr.migrate.model import StepUpdate  # noqa: E402
 from glcr.migrate.model import StepKind  # noqa: E402
 from glcr.registry.auth import RegistryAuth  # noqa: E402
 from glcr.registry.client import RegistryClient  # noqa: E402
@@ -44,18 +45,20 @@ from glcr_sandbox.seed import push_image  # noqa: E402
 from glcr.transport.factory import build_async_client  # noqa: E402
 
 
-class StepTimer(QuietReporter):
+class StepTimer(QuietUI):
     """Wall time of every step (the journal's stamps have one-second resolution)."""
 
     def __init__(self) -> None:
         self.started: dict[str, float] = {}
         self.took: dict[str, float] = {}
 
-    def step(self, step, number, total, state, detail=""):
-        if state == "start":
-            self.started[step.id] = time.perf_counter()
-        elif state == "done":
-            self.took[step.id] = time.perf_counter() - self.started[step.id]
+    def review(self, item: object) -> None:
+        if not isinstance(item, StepUpdate):
+            return
+        if item.state == "start":
+            self.started[item.step.id] = time.perf_counter()
+        elif item.state == "done":
+            self.took[item.step.id] = time.perf_counter() - self.started[item.step.id]
 
 
 class CountingRelay:
@@ -128,7 +131,7 @@ def run_glcr(sandbox: Sandbox, relay: CountingRelay, source: str, target: str, h
         before = relay.sent
         timer = StepTimer()
         started = time.perf_counter()
-        plan, progress = await service.execute(session, directory, reporter=timer)
+        plan, progress = await service.execute(session, directory, ui=timer)
         total = time.perf_counter() - started
         return {"plan": plan, "progress": progress, "total": total, "sent": relay.sent - before,
                 "entries": directory.entries(), "steps": timer.took}

@@ -11,7 +11,7 @@ manager so every client is closed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Callable
 
 import httpx
 
@@ -32,6 +32,9 @@ class SessionMemo:
 
     values: dict[Any, Any] = field(default_factory=dict)
     said: set[str] = field(default_factory=set)
+    # Where a note goes (the CLI: stderr); None: nowhere, the library's callers read it from the
+    # results (Protection.note) instead of a stream they do not own.
+    say: Callable[[str], None] | None = None
 
 
 def _budget(http: HttpOptions) -> RateBudget:

@@ -7,14 +7,14 @@ reported stale and left alone.
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Callable
 
 from glcr.models import Digest, Repository
 from glcr.api.tags import DeleteReport, execute_delete, preview_delete, save_for_restore
+from glcr.api.ui import UI
 from glcr.plan.backup import backup_path
 from glcr.plan.journal import JournalPaths, JournalWriter
 from glcr.plan.model import Plan, PlanEntry
@@ -26,15 +26,6 @@ if TYPE_CHECKING:
     from glcr.plan.listfile import TagList
     from glcr.policy.protection import TagRule
 
-
-class Advances(Protocol):
-    """A progress bar: one step per tag done."""
-
-    def advance(self) -> None: ...
-
-
-# `applying(repository, count)`: a context manager (a progress bar) open while tags are deleted.
-Applying: TypeAlias = Callable[[Repository, int], AbstractContextManager[Advances]]
 
 _EVENT = {Outcome.DELETED: Event.DELETED, Outcome.ALREADY_ABSENT: Event.ALREADY_ABSENT,
           Outcome.STALE: Event.STALE, Outcome.FAILED: Event.FAILED}
@@ -180,24 +171,32 @@ class AppliedPlan:
     prepared: PreparedPlan
     summary: ApplySummary | None  # after the run; None when nothing ran
     report: DeleteReport | None
+    # the journal's unreadable lines (other than one a kill cut off), read before the run: what
+    # they recorded is checked again; `damage_note` says so in one line
+    damage_note: str | None = None
+
+
+@dataclass(frozen=True)
+class ApplyPreview:
+    """What `apply_plan_file` shows (`UI.review`) before it asks."""
+
+    prepared: PreparedPlan
+    pending: tuple[PlanEntry, ...]  # what this run will try
+    summary: ApplySummary  # what earlier runs of the same plan settled
 
 
 async def apply_plan_file(session: Session, path: str, loaded: Plan | TagList, source: str, paths: JournalPaths, *,
-                          review: Callable[[PreparedPlan, list[PlanEntry], ApplySummary], None],
-                          confirm: Callable[[str], None], dry_run: bool = False,
-                          applying: Applying | None = None, keep_orphan_referrers: bool = False) -> AppliedPlan:
+                          ui: UI, dry_run: bool = False, keep_orphan_referrers: bool = False) -> AppliedPlan:
     """A plan or list (`loaded`, from `source`) applied to the repository at `path`, journaled at
     `paths` (glcr.plan.journal.JournalPaths); a re-run resumes.
 
-    `review(prepared, pending entries, summary so far)` shows it; `confirm(question)` raises to
-    stop; `applying(repository, count)`: a context manager (a progress bar with `advance()`)
-    open while tags are deleted.
+    The `ui` is shown an ApplyPreview (`review`), asked before anything is deleted (`confirm`,
+    raises to stop), and given a bar (`progress`, one step per tag) while tags are deleted.
     """
     import time
-    from contextlib import nullcontext
 
-    from glcr.plan.journal import replay
-    from glcr.plan.journal_records import summarize
+    from glcr.plan.journal import read_journal, replay
+    from glcr.plan.journal_records import replay_records, summarize
 
     from glcr.api.referrers import apply_phased, cascade_plan
 
@@ -207,15 +206,18 @@ async def apply_plan_file(session: Session, path: str, loaded: Plan | TagList, s
                                            keep_orphans=keep_orphan_referrers)
     prepared = replace(prepared, plan=cascaded)
     read_at = time.monotonic()
-    replayed = replay(paths.journal)
+    contents = read_journal(paths.journal)
+    replayed = replay_records(contents.records)
+    note = contents.damage_note()
     pending = pending_entries(prepared.plan, replayed)
-    review(prepared, pending, summarize(prepared.plan, replayed))
+    ui.review(ApplyPreview(prepared, tuple(pending), summarize(prepared.plan, replayed)))
     if dry_run or not pending:
-        return AppliedPlan(prepared, None, None)
-    confirm(f"Delete {len(pending)} tag(s) from {prepared.repository.path}?")
+        return AppliedPlan(prepared, None, None, note)
+    ui.confirm(f"Delete {len(pending)} tag(s) from {prepared.repository.path}?")
     # A person who took a while to answer gets the registry read again.
     current = prepared.current if time.monotonic() - read_at <= FRESH_SECONDS else None
-    with (applying(prepared.repository, len(pending)) if applying else nullcontext()) as bar:
+    with ui.progress(f"Deleting from {prepared.repository.path}") as bar:
+        bar.set_total(len(pending))
         run = await apply_phased(session, prepared.plan, prepared.repository, paths, orphans, current=current,
-                                 on_result=(lambda r: bar.advance()) if bar else None)
-    return AppliedPlan(prepared, summarize(prepared.plan, replay(paths.journal)), run.report)
+                                 on_result=lambda r: bar.advance())
+    return AppliedPlan(prepared, summarize(prepared.plan, replay(paths.journal)), run.report, note)

@@ -20,7 +20,7 @@ from glcr.policy.types import DEFAULT_MAX_LIST_SIZE, Reason
 from glcr.session import Session
 
 if TYPE_CHECKING:
-    from glcr.api.apply import Applying
+    from glcr.api.ui import UI
     from glcr.api.inuse import InUseOptions, InUseReport
     from glcr.plan.journal_records import ApplySummary
     from glcr.api.referrers import RepositoryReferrers
@@ -156,10 +156,12 @@ async def apply_cleanup(session: Session, project: Project, item: RepositoryClea
     from glcr.plan.journal import default_paths, replay
     from glcr.plan.journal_records import summarize
 
-    state_dir.mkdir(parents=True, exist_ok=True)
+    from glcr.durable import private_dir, write_atomic
+
+    private_dir(state_dir)
     plan = cleanup_plan(project, item, now, params_text)
     plan_path = state_dir / (item.repository.path.replace("/", "__") + ".plan.json")
-    plan_path.write_text(plan.to_json() + "\n", encoding="utf-8")
+    write_atomic(plan_path, (plan.to_json() + "\n").encode("utf-8"))
     paths = default_paths(plan_path)
     from glcr.api.referrers import apply_phased
 
@@ -284,16 +286,13 @@ def default_state_dir(project_path: str, env: Mapping[str, str] | None = None) -
 
 
 async def run_policy(session: Session, project: str, overrides: Overrides, *, now: datetime,
-                     review: Callable[[CleanupSimulation], None], confirm: Callable[[str], None],
-                     state_dir: Path | None = None, env: Mapping[str, str] | None = None,
-                     applying: Applying | None = None, keep_orphan_referrers: bool = False,
-                     on_applied: Callable[[RepositoryApplied], None] | None = None,
-                     **simulate: Any) -> CleanupRun:
-    """Simulate, `review(simulation)`, `confirm(question)` (raises to stop), then apply the
-    decisions repository by repository, journaled in `state_dir` (a re-run resumes).
+                     ui: UI, state_dir: Path | None = None, env: Mapping[str, str] | None = None,
+                     keep_orphan_referrers: bool = False, **simulate: Any) -> CleanupRun:
+    """Simulate, show it (`ui.review(simulation)`), `ui.confirm(question)` (raises to stop), then
+    apply the decisions repository by repository, journaled in `state_dir` (a re-run resumes):
+    a bar per repository (`ui.progress`, one step per tag), and its outcome shown as it ends
+    (`ui.review(RepositoryApplied)`).
 
-    `applying(repository, count)`: a context manager (a progress bar with `advance()`) open
-    while a repository's tags are deleted; `on_applied` is told each repository's outcome.
     `simulate`: simulate_policy's keywords. GitLab's decisions are corrected for referrers
     (glcr.api.referrers.with_cascade): a signature of a kept image stays, the signatures of a
     deleted image go after it (not with `keep_orphan_referrers`).
@@ -304,21 +303,19 @@ async def run_policy(session: Session, project: str, overrides: Overrides, *, no
     simulation = await simulate_policy(session, project, overrides, now=now, **simulate)
     simulation = replace(simulation, items=tuple(with_cascade(i, keep_orphans=keep_orphan_referrers)
                                                  for i in simulation.items))
-    review(simulation)
+    ui.review(simulation)
     if simulation.to_delete == 0:
         return CleanupRun(simulation, None, ())
     the_project = simulation.project
-    confirm(f"Delete {simulation.to_delete} tag(s) from {the_project.path_with_namespace}?")
+    ui.confirm(f"Delete {simulation.to_delete} tag(s) from {the_project.path_with_namespace}?")
     base = state_dir or default_state_dir(the_project.path_with_namespace, env)
     params_text = describe_params(simulation.policy.params)
     applied = []
     for item in (i for i in simulation.items if i.result.summary.delete):
-        from contextlib import nullcontext
-
-        with (applying(item.repository, item.result.summary.delete) if applying else nullcontext()) as bar:
+        with ui.progress(f"Deleting from {item.repository.path}") as bar:
+            bar.set_total(item.result.summary.delete)
             summary, journal = await apply_cleanup(session, the_project, item, now, params_text, base,
-                                                   on_result=(lambda r: bar.advance()) if bar else None)
+                                                   on_result=lambda r: bar.advance())
         applied.append(RepositoryApplied(item.repository, summary, journal))
-        if on_applied:
-            on_applied(applied[-1])
+        ui.review(applied[-1])
     return CleanupRun(simulation, base, tuple(applied))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from glcr.api.cleanup import RepositoryCleanup, decide_repository
@@ -11,12 +12,23 @@ from glcr.api.handle import open_repository
 from glcr.api.protection import guard_plan
 from glcr.api.resolve import resolve_repository
 from glcr.api.tags import Reading, index_children, list_tag_details
+from glcr.durable import write_atomic
 from glcr.plan.build import PlanRules, build_tag_plan
 from glcr.plan.model import Plan
 from glcr.session import Session
 
 if TYPE_CHECKING:
     from glcr.api.inuse import InUseOptions
+
+
+def write_plan_file(plan: Plan, path: Path) -> None:
+    """`.json`: the full plan with expected digests; anything else: the docs' one-tag-a-line list.
+    Written atomically and private (glcr.durable): a kill never leaves half a plan to apply."""
+    if Path(path).suffix.lower() == ".json":
+        data = plan.to_json() + "\n"
+    else:
+        data = "".join(f"{e.tag}\n" for e in plan.to_delete)
+    write_atomic(Path(path), data.encode("utf-8"))
 
 
 async def build_plan(session: Session, path: str, rules: PlanRules, *, now: datetime,

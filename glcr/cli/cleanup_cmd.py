@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import List, Optional
@@ -168,10 +167,10 @@ def run(ctx: typer.Context, project: Optional[str] = PROJECT_OR_GROUP,
       glcr cleanup run --group mygroup --yes  # every project under its own policy; resumable
     """
     from glcr.errors import PartialFailureError
-    from glcr.api.cleanup import default_state_dir, run_policy
+    from glcr.api.cleanup import CleanupSimulation, RepositoryApplied, default_state_dir, run_policy
+    from glcr.cli.ui import ConsoleUI
     from glcr.cli.inuse_options import in_use_options, resume_flags, say_in_use
     from glcr.render.policy import render_cleanup
-    from glcr.render.progress import counting_progress
     from glcr.statedir import check_directory, state_path
 
     from glcr.cli.group_cleanup import check_target
@@ -202,17 +201,12 @@ def run(ctx: typer.Context, project: Optional[str] = PROJECT_OR_GROUP,
             app_ctx.say("Nothing to delete.")
         journals["base"] = state_dir or default_state_dir(simulation.project.path_with_namespace, app_ctx.env)
 
-    @contextmanager
-    def applying(repository, count):
-        with counting_progress(console, f"Deleting from {repository.path}") as bar:
-            bar.set_total(count)
-            yield bar
-
-    def applied(outcome) -> None:
+    def applied(outcome: RepositoryApplied) -> None:
         summary = outcome.summary
         console.print(f"{outcome.repository.path}: deleted {summary.deleted}, already absent {summary.already_absent}, "
                       f"stale {summary.stale}, failed {summary.failed}  (journal {outcome.journal})", markup=False)
 
+    ui = ConsoleUI(app_ctx, yes=yes, console=console, reviews={CleanupSimulation: review, RepositoryApplied: applied})
     # The same command resumes: each repository's plan and journal in the state dir skip what is done.
     resume = ("cleanup", "run", project, *_flag("--repo", repo), *_flag("--name-regex", name_regex),
               *_flag("--name-regex-keep", name_regex_keep), *_flag("--keep-n", keep_n),
@@ -223,8 +217,7 @@ def run(ctx: typer.Context, project: Optional[str] = PROJECT_OR_GROUP,
               *(("--keep-orphan-referrers",) if keep_orphan_referrers else ()), "--yes")
     with app_ctx.resumable(*resume, journal=lambda: journals.get("base")):
         outcome = app_ctx.run(lambda s: run_policy(
-            s, project, review=review, confirm=lambda question: app_ctx.confirm(question, yes), state_dir=state_dir,
-            env=app_ctx.env, applying=applying, on_applied=applied, keep_orphan_referrers=keep_orphan_referrers,
+            s, project, ui=ui, state_dir=state_dir, env=app_ctx.env, keep_orphan_referrers=keep_orphan_referrers,
             **args))
     _say_undo(console, outcome)
     if outcome.failed:

@@ -70,6 +70,7 @@ class AppContext:
             from glcr.session import Session
 
             self._session = Session(self.credentials(require=require_token), wanted[0], http=http)
+            self._session.memo.say = self.note
             self._session_settings = wanted
         elif wanted != self._session_settings:
             raise ValueError("one session per command: every run() of it takes the same settings")
@@ -175,6 +176,10 @@ class AppContext:
     def say(self, message: str) -> None:
         """A message to stderr, printed as it is (paths and regexes may hold `[`)."""
         self.stderr().print(message, markup=False)
+
+    def note(self, message: str) -> None:
+        """`note: ...` to stderr, as it is: what the library says once per run (SessionMemo.say)."""
+        sys.stderr.write(f"note: {message}\n")
 
     def warn(self, message: object) -> None:
         """`warning: ...` to stderr; the message is text, not markup."""

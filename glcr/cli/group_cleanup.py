@@ -146,7 +146,7 @@ def plan_group(app_ctx, group: str, rules, *, include_subgroups: bool, in_use, o
     from glcr.cli.options import check_project
     from glcr.errors import InvalidInputError, PartialFailureError
     from glcr.render.format import human_size
-    from glcr.render.plans import write_plan_file
+    from glcr.api.plans import write_plan_file
 
     group = check_project(group, "group")
     if output is not None and not output.is_dir():

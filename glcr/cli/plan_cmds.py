@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from pathlib import Path
 from typing import List, Optional
 
@@ -61,7 +60,8 @@ def plan(
     from glcr.cli.inuse_options import in_use_options, say_kept
     from glcr.durations import parse_age_option
     from glcr.plan.build import PlanRules
-    from glcr.render.plans import render_plan, write_plan_file
+    from glcr.api.plans import write_plan_file
+    from glcr.render.plans import render_plan
     from glcr.render.progress import counting_progress
 
     for pattern in keep_regex:
@@ -122,12 +122,12 @@ def apply(
       glcr tags apply mygroup/app --from-file plan.json --dry-run
       glcr tags apply mygroup/app --from-file list_o_tags.out --yes
     """
-    from glcr.api.apply import apply_plan_file
+    from glcr.api.apply import ApplyPreview, apply_plan_file
+    from glcr.cli.ui import ConsoleUI
     from glcr.errors import PartialFailureError
     from glcr.plan.journal import JournalPaths, default_paths
     from glcr.plan.listfile import load_plan_or_list
     from glcr.render.plans import render_apply_preview, render_apply_summary
-    from glcr.render.progress import counting_progress
     from glcr.statedir import check_file
 
     loaded = load_plan_or_list(read_input_file(from_file, "--from-file"), str(from_file))
@@ -142,25 +142,22 @@ def apply(
     for warning in getattr(loaded, "warnings", ()):
         app_ctx.warn(warning)
 
-    def review(prepared, pending, summary) -> None:
-        for tag, rule in sorted(prepared.protected.items()):
+    def review(preview: ApplyPreview) -> None:
+        for tag, rule in sorted(preview.prepared.protected.items()):
             console.print(f"keep {tag}: protected by rule {rule.pattern} (not deleted)", markup=False)
-        render_apply_preview(prepared.plan, pending, summary, console)
+        render_apply_preview(preview.prepared.plan, list(preview.pending), preview.summary, console)
 
-    @contextmanager
-    def applying(repository, count):
-        with counting_progress(console, f"Deleting from {repository.path}") as bar:
-            bar.set_total(count)
-            yield bar
+    ui = ConsoleUI(app_ctx, yes=yes, console=console, reviews={ApplyPreview: review})
 
     # The same command resumes: the journal skips what is done, re-checks the rest.
     resume = ("tags", "apply", path, "--from-file", from_file, *(("--journal", journal) if journal else ()),
               "--keep-orphan-referrers" if keep_orphan_referrers else None, "--yes" if yes else None)
     with app_ctx.resumable(*resume, journal=paths.journal):
         done = app_ctx.run(lambda s: apply_plan_file(
-            s, path, loaded, from_file.name, paths, review=review,
-            confirm=lambda question: app_ctx.confirm(question, yes), dry_run=dry_run, applying=applying,
+            s, path, loaded, from_file.name, paths, ui=ui, dry_run=dry_run,
             keep_orphan_referrers=keep_orphan_referrers))
+    if done.damage_note:
+        app_ctx.warn(done.damage_note)
     if done.summary is None:
         return
     render_apply_summary(done.summary, done.report, paths, console)

@@ -16,7 +16,6 @@ rules through python-gitlab (GitLabRest), like `policy set`.
 from __future__ import annotations
 
 import asyncio
-import sys
 from dataclasses import replace
 from typing import Any
 
@@ -36,14 +35,15 @@ GRAPHQL_BELOW_MAINTAINER = "GitLab's GraphQL API shows tag rules only to Maintai
 
 
 def note_once(memo: Any, protection: Protection, where: str = "") -> None:
-    """Say once per session (`memo`: its SessionMemo) why the rules (or some of them) could not be
-    read (stderr, one line)."""
+    """Say once per session (`memo`: its SessionMemo, whose `say` the CLI points at stderr) why
+    the rules (or some of them) could not be read, in one line."""
     if not protection.note:
         return
     text = protection.note + (f" ({where})" if where else "")
     if protection.note not in memo.said:
         memo.said.add(protection.note)
-        sys.stderr.write(f"note: {text}\n")
+        if memo.say is not None:
+            memo.say(text)
 
 
 def _route_missing(response: Any) -> bool:
@@ -57,7 +57,7 @@ def _route_missing(response: Any) -> bool:
 
 async def read_protection(api: Any, memo: Any, project_id: int | str, *, quiet: bool = False,
                           session: Any = None) -> Protection:
-    """The project's tag rules, or an unreadable Protection saying why (noted once on stderr,
+    """The project's tag rules, or an unreadable Protection saying why (noted once per session,
     unless `quiet`: the caller reports it itself). Read once per session (`memo`).
 
     With a `session`: GraphQL first (GitLab 17.8+, immutable rules included: glcr.gitlab.graphql),

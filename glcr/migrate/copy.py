@@ -22,7 +22,7 @@ from functools import partial
 from pathlib import Path
 from typing import Protocol
 
-from glcr.durable import fsync_directory, write_atomic
+from glcr.durable import fsync_directory, private_dir, write_atomic
 from glcr.errors import GlcrError, NotFoundError, PartialFailureError, StaleError
 from glcr.migrate.model import BlobRef, ManifestNode, RepoInventory
 from glcr.migrate.planner import copy_levels, tags_by_digest
@@ -93,7 +93,7 @@ class OciLayout:
         return self.root / "blobs" / "sha256"
 
     def init(self) -> None:
-        self.blobs.mkdir(parents=True, exist_ok=True)
+        private_dir(self.blobs)  # 0700 from the layout's root down, whatever the umask
         marker = self.root / "oci-layout"
         if not marker.exists():
             write_atomic(marker, json.dumps({"imageLayoutVersion": OCI_LAYOUT_VERSION}).encode())

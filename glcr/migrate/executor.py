@@ -18,25 +18,27 @@ import asyncio
 import os
 import tempfile
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Iterator, Protocol
+from typing import Any, Callable, Iterator
 
 from glcr.errors import (
     GlcrError, NotFoundError, PartialFailureError, PermissionDeniedError, RefusedError, StaleError,
 )
 from glcr.migrate.copy import (
-    CopyStats, Counter, LayoutDest, LayoutSource, OciLayout, RegistryDest, RegistrySource, copy_repository,
+    CopyStats, LayoutDest, LayoutSource, OciLayout, RegistryDest, RegistrySource, copy_repository,
     remove_layout,
 )
 from glcr.migrate.journal import MigrationDir
-from glcr.migrate.model import Event, MigrationPlan, Mode, RepoInventory, Step, StepKind, repository_path, split_full_path
+from glcr.migrate.model import (
+    Event, MigrationPlan, Mode, RepoInventory, Step, StepKind, StepUpdate, repository_path, split_full_path,
+)
 from glcr.migrate.planner import rollback_steps
 from glcr.migrate.replay import Progress, replay
 from glcr.models import Digest, Repository
 from glcr.api.tags import execute_delete, preview_delete, save_for_restore
+from glcr.api.ui import UI, QuietUI
 from glcr.registry.delete import (DeleteRequest, Outcome, PlaceholderCheck, TagDeleter, finish_placeholders,
                                   snapshot)
 from glcr.registry.manifest import is_dummy_manifest
@@ -55,26 +57,6 @@ class MoveRefusedError(RefusedError):
     """GitLab refused the transfer or rename; the images go back under the current path."""
 
 
-class Reporter(Protocol):
-    def step(self, step: Step, number: int, total: int, state: str, detail: str = "") -> None: ...
-    def counter(self, description: str) -> ContextManager[Counter]: ...
-    def note(self, message: str) -> None: ...
-
-
-class QuietReporter:
-    def step(self, step: Step, number: int, total: int, state: str, detail: str = "") -> None:
-        pass
-
-    @contextmanager
-    def counter(self, description: str) -> Iterator[Counter]:
-        from glcr.migrate.copy import _NoCounter
-
-        yield _NoCounter()
-
-    def note(self, message: str) -> None:
-        pass
-
-
 @dataclass
 class ExecOptions:
     wait_timeout: float = DEFAULT_WAIT_TIMEOUT
@@ -85,11 +67,11 @@ class ExecOptions:
 
 class Executor:
     def __init__(self, session, directory: MigrationDir, plan: MigrationPlan, *,
-                 reporter: Reporter | None = None, options: ExecOptions | None = None) -> None:
+                 ui: UI | None = None, options: ExecOptions | None = None) -> None:
         self.session = session
         self.dir = directory
         self.plan = plan
-        self.reporter = reporter or QuietReporter()
+        self.ui: UI = ui or QuietUI()
         self.options = options or ExecOptions(crash=os.environ.get(CRASH_ENV))
         self.inventory = plan.inventory
         self.client = session.registry(plan.inventory.registry_host)
@@ -110,7 +92,7 @@ class Executor:
                 number = progress.steps.index(step) + 1
                 total = len(progress.steps)
                 journal.write(step.id, Event.START)
-                self.reporter.step(step, number, total, "start")
+                self._tell(step, number, total, "start")
                 self._maybe_crash(step, number, "before")
                 try:
                     data = await self._run_step(step, progress)
@@ -118,30 +100,33 @@ class Executor:
                     journal.write(step.id, Event.FAILED, exc.one_line())
                     current = await self._current_path()
                     self._rollback(journal, step.id, exc.one_line(), current)
-                    self.reporter.step(step, number, total, "refused", exc.one_line())
+                    self._tell(step, number, total, "refused", exc.one_line())
                     if self.plan.mode is Mode.NATIVE:  # nothing was copied or deleted
-                        self.reporter.note(f"GitLab refused to move the project in place ({exc.one_line()}); "
+                        self.ui.note(f"GitLab refused to move the project in place ({exc.one_line()}); "
                                            f"nothing was deleted, the images are under {current}")
                     else:
-                        self.reporter.note(f"GitLab refused to move the project ({exc.one_line()}); putting every "
+                        self.ui.note(f"GitLab refused to move the project ({exc.one_line()}); putting every "
                                            f"image back under {current}")
                     progress = replay(self.plan, self.dir.entries())
                     continue
                 except GlcrError as exc:
                     journal.write(step.id, Event.FAILED, exc.one_line())
-                    self.reporter.step(step, number, total, "failed", exc.one_line())
+                    self._tell(step, number, total, "failed", exc.one_line())
                     raise
                 except OSError as exc:  # a full disk, a backup directory gone: say so, keep the journal
                     error = PartialFailureError(f"{step.id}: {type(exc).__name__}: {exc}")
                     journal.write(step.id, Event.FAILED, error.one_line())
-                    self.reporter.step(step, number, total, "failed", error.one_line())
+                    self._tell(step, number, total, "failed", error.one_line())
                     raise error from None
                 self._maybe_crash(step, number, "after")
                 entry = journal.write(step.id, Event.DONE, data.pop("_detail", ""), data)
                 progress.done[step.id] = entry
                 progress.started.discard(step.id)
-                self.reporter.step(step, number, total, "done", entry.detail)
+                self._tell(step, number, total, "done", entry.detail)
         return progress
+
+    def _tell(self, step: Step, number: int, total: int, state: str, detail: str = "") -> None:
+        self.ui.review(StepUpdate(self.plan, step, number, total, state, detail))
 
     def _rollback(self, journal, step_id: str, detail: str, current: str) -> None:
         steps = rollback_steps(self.plan, current)
@@ -184,7 +169,7 @@ class Executor:
         return self.plan.holding_paths[step.repo]
 
     async def _copy(self, source, dest, repo: RepoInventory, description: str) -> dict[str, Digest]:
-        with self.reporter.counter(description) as counter:
+        with self.ui.progress(description) as counter:
             return await copy_repository(source, dest, repo, jobs=self.jobs, counter=counter)
 
     async def _backup(self, step: Step, progress: Progress) -> dict[str, Any]:

@@ -9,8 +9,11 @@ The state root is `--state-dir`, else `$XDG_STATE_HOME/glcr/migrations`, else
 
 Why not glcr.plan.journal: its records are one tag delete each (repository, tag, digest and a
 fixed set of delete outcomes); a migration journals steps of several kinds with per-step data
-(verified digests, bytes moved) and a rollback that replaces the remaining steps. The
-durability rules are the same: fsync each line, skip a line cut off by a kill.
+(verified digests, bytes moved) and a rollback that replaces the remaining steps. The file
+handling is the same (glcr.durable.AppendLog and read_log): fsync each line, one writer, a line
+cut off by a kill skipped, any other damaged line skipped and reported.
+
+Everything here is private (files 0600, directories 0700) whatever the caller's umask.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
-from glcr.durable import fsync_directory
+from glcr.durable import DIR_MODE, AppendLog, LogContents, fsync_directory, private_dir, read_log, write_atomic
 from glcr.errors import InvalidInputError, NotFoundError, RefusedError
 from glcr.migrate.model import Event, JournalEntry, MigrationPlan
 from glcr.statedir import state_path
@@ -70,16 +73,13 @@ class MigrationDir:
 
     @classmethod
     def create(cls, root: Path, plan: MigrationPlan) -> MigrationDir:
+        """A new directory (0700, as its parents glcr creates) with the plan (0600), written once."""
+        private_dir(root)
         directory = cls(root / plan.id)
-        directory.path.mkdir(parents=True, exist_ok=False)
-        tmp = directory.path / (PLAN_FILE + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(plan.to_json(), handle, indent=1, sort_keys=True)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, directory.plan_path)
-        fsync_directory(directory.path)
+        directory.path.mkdir(mode=DIR_MODE)  # FileExistsError: a plan is written once
+        os.chmod(directory.path, DIR_MODE)  # mkdir's mode is filtered by the umask
+        data = json.dumps(plan.to_json(), indent=1, sort_keys=True) + "\n"
+        write_atomic(directory.plan_path, data.encode("utf-8"))
         fsync_directory(root)
         return directory
 
@@ -94,6 +94,9 @@ class MigrationDir:
     def entries(self) -> list[JournalEntry]:
         return read_entries(self.journal_path)
 
+    def read_journal(self) -> LogContents[JournalEntry]:
+        return read_journal(self.journal_path)
+
     def journal(self) -> JournalFile:
         return JournalFile(self.journal_path)
 
@@ -101,49 +104,37 @@ class MigrationDir:
         return _Lock(self.path / LOCK_FILE)
 
 
+def _parse_entry(line: str) -> JournalEntry:
+    return JournalEntry.from_json(json.loads(line))
+
+
+def read_journal(path: Path) -> LogContents[JournalEntry]:
+    """Whole entries in order, and the damaged lines (glcr.durable.read_log): a line cut off by a
+    kill is left out silently, any other unreadable line is left out and reported."""
+    return read_log(path, _parse_entry)
+
+
 def read_entries(path: Path) -> list[JournalEntry]:
-    """Whole entries in order; a cut-off or unreadable line (a kill mid-write) is skipped."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return []
-    entries = []
-    for line in data.split(b"\n"):
-        if not line.strip():
-            continue
-        try:
-            entries.append(JournalEntry.from_json(json.loads(line)))
-        except (ValueError, KeyError, TypeError):
-            continue
-    return entries
+    """Whole entries in order (read_journal without the damage report)."""
+    return list(read_journal(path).records)
 
 
 class JournalFile:
-    """Append-only; each entry is written, flushed and fsynced before the caller goes on."""
+    """Append-only (glcr.durable.AppendLog: 0600, flock'd, a cut-off line ended); each entry is
+    written, flushed and fsynced before the caller goes on."""
 
     def __init__(self, path: Path) -> None:
-        created = not path.exists()
-        self._file = open(path, "a+b")  # noqa: SIM115 - closed by close()
-        if self._file.seek(0, os.SEEK_END) > 0:
-            self._file.seek(-1, os.SEEK_END)
-            if self._file.read(1) != b"\n":  # end a line cut off by a kill
-                self._append(b"\n")
-        if created:
-            fsync_directory(path.parent)
+        self._log = AppendLog(path, busy=f"migration {path.parent.name} is being run by another glcr process",
+                              hint="wait for it, or stop it first")
 
     def write(self, step: str, event: Event, detail: str = "", data: dict | None = None) -> JournalEntry:
         entry = JournalEntry(utc_now(), step, event, detail, data or {})
         line = json.dumps(entry.to_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        self._append((line + "\n").encode("utf-8"))
+        self._log.append((line + "\n").encode("utf-8"))
         return entry
 
-    def _append(self, data: bytes) -> None:
-        self._file.write(data)
-        self._file.flush()
-        os.fsync(self._file.fileno())
-
     def close(self) -> None:
-        self._file.close()
+        self._log.close()
 
     def __enter__(self) -> JournalFile:
         return self

@@ -258,6 +258,19 @@ class Step:
 
 
 @dataclass(frozen=True)
+class StepUpdate:
+    """A step started (`state` "start") or ended ("done", "failed", "refused"), for `UI.review`.
+    `plan`: the migration it belongs to (the copy-away one, once it takes over)."""
+
+    plan: MigrationPlan
+    step: Step
+    number: int  # 1-based, of `total`
+    total: int
+    state: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
 class MigrationPlan:
     id: str
     created_at: str

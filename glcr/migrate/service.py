@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from glcr.errors import InvalidInputError, NotFoundError, RefusedError, UsageError
-from glcr.migrate.executor import ExecOptions, Executor, Reporter
+from glcr.api.ui import UI
+from glcr.migrate.executor import ExecOptions, Executor
 from glcr.migrate.inventory import read_facts, read_inventory
 from glcr.migrate.journal import (
     MigrationDir, default_state_root, list_migrations, named_migration, new_migration_id, utc_now,
@@ -92,20 +93,18 @@ def find_unfinished(root: Path, migration_id: str | None = None) -> MigrationDir
     raise NotFoundError(f"no unfinished migration under {root}", hint="`glcr migrate-project status` lists them")
 
 
-async def execute(session, directory: MigrationDir, *, reporter: Reporter | None = None,
+async def execute(session, directory: MigrationDir, *, ui: UI | None = None,
                   options: ExecOptions | None = None, abort: bool = False) -> tuple[MigrationPlan, Progress]:
     """Run the migration; if GitLab refused to move a native one in place, run (or resume) the
     copy-away migration that takes over, and return that one's plan and progress."""
     plan = directory.load_plan()
     with directory.lock():
-        executor = Executor(session, directory, plan, reporter=reporter, options=options)
+        executor = Executor(session, directory, plan, ui=ui, options=options)
         progress = await executor.run(abort=abort)
-    successor = await _copy_away_after_refusal(session, directory, plan, progress, reporter)
+    successor = await _copy_away_after_refusal(session, directory, plan, progress, ui)
     if successor is None:
         return plan, progress
-    if reporter is not None and hasattr(reporter, "plan"):
-        reporter.plan = successor.load_plan()  # step descriptions come from the plan that runs
-    return await execute(session, successor, reporter=reporter, options=options, abort=abort)
+    return await execute(session, successor, ui=ui, options=options, abort=abort)
 
 
 def refused_in_place(plan: MigrationPlan, progress: Progress) -> str | None:
@@ -117,7 +116,7 @@ def refused_in_place(plan: MigrationPlan, progress: Progress) -> str | None:
 
 
 async def _copy_away_after_refusal(session, directory: MigrationDir, plan: MigrationPlan, progress: Progress,
-                                   reporter: Reporter | None) -> MigrationDir | None:
+                                   ui: UI | None) -> MigrationDir | None:
     refusal = refused_in_place(plan, progress)
     if refusal is None or not progress.finished:
         return None
@@ -138,7 +137,7 @@ async def _copy_away_after_refusal(session, directory: MigrationDir, plan: Migra
     successor = start(root, prepared.plan)
     with directory.lock(), directory.journal() as journal:
         journal.write("fallback", Event.FALLBACK, prepared.plan.findings[0].message, {"id": successor.id})
-    if reporter is not None:
-        reporter.note(f"{prepared.plan.findings[0].message}. Migration {successor.id} takes over "
+    if ui is not None:
+        ui.note(f"{prepared.plan.findings[0].message}. Migration {successor.id} takes over "
                       f"(journal in {successor.path}).")
     return successor

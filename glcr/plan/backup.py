@@ -29,7 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from glcr.durable import fsync_directory, private_dir
+from glcr.durable import fsync_directory, open_private, private_dir
 from glcr.errors import InvalidInputError
 from glcr.statedir import state_path
 from glcr.timestamps import format_time, parse_time
@@ -150,14 +150,13 @@ class BackupWriter:
 def _append_durably(path: Path, data: bytes) -> None:
     created = not path.exists()
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        handle = open_private(path, append=True)  # 0600 whatever the umask: it holds the images' manifests
     except OSError as exc:
         raise InvalidInputError(f"cannot save manifests to {path}: {exc.strerror}; nothing was deleted") from None
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    with handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
     if created:
         fsync_directory(path.parent)
 

@@ -6,8 +6,8 @@ Files sit next to the plan (or list) they belong to, so a re-run of the same com
                ->  plan.json.log             one readable line per outcome
 
 Each record is written, flushed and fsynced before the next step, so a kill loses at most the
-line being written. Reading skips a cut-off last line silently (that is what a kill leaves); any
-other unreadable line is skipped and reported in `JournalContents.damaged_lines`. Losing a record
+line being written (glcr.durable.AppendLog). Reading skips a cut-off last line silently (that is
+what a kill leaves); any other unreadable line is skipped and reported in `damaged_lines`. Losing a record
 is safe: the tag is tried again, and a 404 then reads as `already_absent`.
 """
 
@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Literal
 
-from glcr.durable import fsync_directory
-from glcr.errors import AbortedError, InvalidInputError
+from glcr.durable import AppendLog, LogContents, open_private, read_log
+from glcr.durable import JournalBusyError as JournalBusyError  # where callers have long found it
+from glcr.errors import InvalidInputError
 from glcr.plan.journal_records import Event, JournalRecord, replay_records
 from glcr.reference import short_digest
 from glcr.timestamps import format_time
@@ -59,8 +59,9 @@ def format_log_line(record: JournalRecord) -> str:
 
 
 class JournalWriter:
-    """Appends records to the journal (durably) and outcomes to the human log (`start` is not an
-    outcome, so it goes to the journal only). Safe to share between threads.
+    """Appends records to the journal (durably, through glcr.durable.AppendLog: private, locked,
+    a cut-off line ended) and outcomes to the human log (`start` is not an outcome, so it goes to
+    the journal only). Safe to share between threads.
 
     Use as a context manager: `with JournalWriter(paths.journal, log_path=paths.log) as journal:`.
     """
@@ -68,25 +69,18 @@ class JournalWriter:
     def __init__(self, path: str | os.PathLike[str], *, log_path: str | os.PathLike[str] | None = None) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
-        created = not self.path.exists()
-        self._file = _open_private(self.path, "a+b")
+        # One apply per journal at a time: a second one would re-check and delete the same tags
+        # concurrently and write interleaved outcomes.
+        self._journal = AppendLog(self.path, busy=f"another glcr apply is running with the journal {self.path}; "
+                                                 "nothing was changed",
+                                  hint="wait for it to finish, then run the same command again")
         try:
-            _lock_exclusive(self._file, self.path)
+            self._log = open_private(Path(log_path), append=True) if log_path else None
+        except OSError as exc:
+            self._journal.close()
+            raise InvalidInputError(f"cannot write {log_path}: {exc.strerror}", hint="choose another --journal") from None
         except BaseException:
-            self._file.close()
-            raise
-        # A kill can leave a cut-off last line; end it, so the next record starts on a line of
-        # its own instead of being glued to (and lost with) the fragment.
-        if self._file.seek(0, os.SEEK_END) > 0:
-            self._file.seek(-1, os.SEEK_END)
-            if self._file.read(1) != b"\n":
-                self._append(b"\n")
-        if created:
-            fsync_directory(self.path.parent)
-        try:
-            self._log = _open_private(Path(log_path), "a") if log_path else None
-        except BaseException:
-            self._file.close()
+            self._journal.close()
             raise
 
     def write(self, record: JournalRecord, *, durable: bool = True) -> None:
@@ -94,9 +88,9 @@ class JournalWriter:
         where a lost record only means the tag is checked again (and found gone) on resume."""
         data = (record.to_line() + "\n").encode("utf-8")
         with self._lock:
-            self._append(data, durable=durable)
+            self._journal.append(data, durable=durable)
             if self._log is not None and record.event != Event.START:
-                self._log.write(format_log_line(record) + "\n")
+                self._log.write((format_log_line(record) + "\n").encode("utf-8"))
                 self._log.flush()
 
     def write_many(self, records: list[JournalRecord]) -> None:
@@ -104,16 +98,16 @@ class JournalWriter:
         together, at a thousandth of the cost of one fsync each."""
         data = b"".join((r.to_line() + "\n").encode("utf-8") for r in records)
         with self._lock:
-            self._append(data)
+            self._journal.append(data)
             if self._log is not None:
                 for record in records:
                     if record.event != Event.START:
-                        self._log.write(format_log_line(record) + "\n")
+                        self._log.write((format_log_line(record) + "\n").encode("utf-8"))
                 self._log.flush()
 
     def close(self) -> None:
         with self._lock:
-            self._file.close()
+            self._journal.close()
             if self._log is not None:
                 self._log.close()
 
@@ -125,79 +119,19 @@ class JournalWriter:
         self.close()
 
     def sync(self) -> None:
-        with self._lock:
-            os.fsync(self._file.fileno())
-
-    def _append(self, data: bytes, *, durable: bool = True) -> None:
-        self._file.write(data)
-        self._file.flush()
-        if durable:
-            os.fsync(self._file.fileno())
+        self._journal.sync()
 
 
-def _open_private(path: Path, mode: Literal["a+b", "a"]) -> IO[Any]:
-    """Open for appending, created 0600: a journal names every tag and digest of a private
-    registry. A missing directory is the caller's mistake, said in one line."""
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
-    except FileNotFoundError:
-        raise InvalidInputError(f"cannot write {path}: the directory {path.parent} does not exist",
-                                hint="create it, or choose another --journal") from None
-    except (IsADirectoryError, PermissionError, NotADirectoryError) as exc:
-        raise InvalidInputError(f"cannot write {path}: {exc.strerror}", hint="choose another --journal") from None
-    if "b" in mode:
-        return os.fdopen(fd, "a+b")
-    return os.fdopen(fd, "a", encoding="utf-8")
+# The journal's record type; `damaged_lines`: unreadable lines other than a cut-off last line.
+JournalContents = LogContents
 
 
-def _lock_exclusive(handle: IO[bytes], path: Path) -> None:
-    """One apply per journal at a time: a second one would re-check and delete the same tags
-    concurrently and write interleaved outcomes. The lock goes with the process (a kill frees it)."""
-    import fcntl
-
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        raise JournalBusyError(f"another glcr apply is running with the journal {path}; nothing was changed",
-                               hint="wait for it to finish, then run the same command again") from None
-
-
-class JournalBusyError(AbortedError):
-    """Another process holds the journal's lock."""
-
-
-@dataclass(frozen=True)
-class JournalContents:
-    records: tuple[JournalRecord, ...]
-    damaged_lines: tuple[int, ...] = ()  # unreadable lines other than a cut-off last line
-
-
-def read_journal(path: str | os.PathLike[str]) -> JournalContents:
+def read_journal(path: str | os.PathLike[str]) -> LogContents[JournalRecord]:
     """All whole records, in order. A missing journal is an empty one (the first run)."""
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        return JournalContents(records=())
-    lines = data.split(b"\n")
-    cut_off = lines.pop()  # b"" when the file ends with a newline; else a fragment from a kill
-    records, damaged = [], []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue  # the newline JournalWriter adds after a fragment leaves none; be lenient
-        try:
-            records.append(JournalRecord.from_line(line.decode("utf-8")))
-        except ValueError:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-            damaged.append(number)
-    if cut_off.strip():
-        try:  # a whole record whose newline was not written yet still counts
-            records.append(JournalRecord.from_line(cut_off.decode("utf-8")))
-        except ValueError:
-            pass
-    return JournalContents(records=tuple(records), damaged_lines=tuple(damaged))
+    return read_log(path, JournalRecord.from_line)
 
 
 def replay(path: str | os.PathLike[str]) -> dict[tuple[str, str], JournalRecord]:
     """The last record per (repository, tag); pass it to `progress.pending_entries`/`summarize`."""
     return replay_records(read_journal(path).records)
-
 

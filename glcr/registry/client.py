@@ -18,6 +18,7 @@ from typing import Any, AsyncIterator, Callable
 
 import httpx
 
+from glcr.durable import open_private
 from glcr.errors import AuthError, GlcrError, NetworkError, NotFoundError, PermissionDeniedError, for_status
 from glcr.models import MANIFEST_MEDIA_TYPES, MEDIA_OCI_INDEX, Digest, Manifest, RegistryKind
 from glcr.registry.manifest import parse_manifest, sha256_digest
@@ -319,7 +320,7 @@ class RegistryClient:
                 if response.status_code != 200:
                     await response.aread()
                     raise self._fail(response, doing)
-                with open(tmp, "wb") as handle:
+                with open_private(tmp) as handle:  # 0600 whatever the umask: a backup holds private images
                     async for chunk in response.aiter_bytes(DOWNLOAD_BUFFER):
                         handle.write(chunk)
                         hasher.update(chunk)

@@ -5,10 +5,9 @@ plans and progress.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
-from glcr.migrate.model import Finding, Level, MigrationPlan, Step, StepKind
+from glcr.migrate.model import Finding, Level, MigrationPlan, Step, StepKind, StepUpdate
 from glcr.migrate.replay import Progress
 from glcr.migrate.report import report_rows
 from glcr.reference import short_digest
@@ -149,28 +148,12 @@ def render_status(items: Sequence[tuple[MigrationPlan, Progress]], fmt: OutputFo
                  for p, pr in items])
 
 
-class ConsoleReporter:
-    """Step lines on stderr; a progress bar per copy, only on a terminal."""
-
-    def __init__(self, console, plan: MigrationPlan) -> None:
-        self.console = console
-        self.plan = plan
-
-    def step(self, step: Step, number: int, total: int, state: str, detail: str = "") -> None:
-        if state == "start":
-            self.console.print(f"[{number}/{total}] {describe_step(step, self.plan)}", highlight=False)
-        elif state == "done":
-            if detail:
-                self.console.print(f"      [green]done[/green]: {detail}", highlight=False)
-        else:
-            self.console.print(f"      [red]{state}[/red]: {detail}", highlight=False)
-
-    @contextmanager
-    def counter(self, description: str) -> Iterator[Any]:
-        from glcr.render.progress import counting_progress
-
-        with counting_progress(self.console, description) as bar:
-            yield bar
-
-    def note(self, message: str) -> None:
-        self.console.print(f"[yellow]{message}[/yellow]", highlight=False)
+def render_step_update(update: StepUpdate, console) -> None:
+    """A step's line on stderr as it starts (`[3/9] delete 4 tag(s) from g/app`), its detail as it ends."""
+    if update.state == "start":
+        console.print(f"[{update.number}/{update.total}] {describe_step(update.step, update.plan)}", highlight=False)
+    elif update.state == "done":
+        if update.detail:
+            console.print(f"      [green]done[/green]: {update.detail}", highlight=False)
+    else:
+        console.print(f"      [red]{update.state}[/red]: {update.detail}", highlight=False)

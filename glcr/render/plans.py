@@ -1,20 +1,10 @@
-"""Plans and apply runs, for people; plan files for review."""
+"""Plans and apply runs, for people (plan files are written by glcr.api.plans.write_plan_file)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from glcr.plan.model import Plan
 from glcr.reference import short_digest
 from glcr.render.format import human_size
-
-
-def write_plan_file(plan: Plan, path: Path) -> None:
-    """`.json`: the full plan with expected digests; anything else: the docs' one-tag-a-line list."""
-    if path.suffix.lower() == ".json":
-        path.write_text(plan.to_json() + "\n", encoding="utf-8")
-    else:
-        path.write_text("".join(f"{e.tag}\n" for e in plan.to_delete), encoding="utf-8")
 
 
 def render_plan(plan: Plan, console, messages) -> None:

@@ -353,11 +353,13 @@ def _fake_session_context(monkeypatch, closing=None):
     """An AppContext whose Session is a stand-in (no credentials, no HTTP)."""
     from glcr.cli.context import AppContext
 
+    from glcr.session import SessionMemo
+
     class FakeSession:
         closed = False
 
         def __init__(self, *args, **kwargs):
-            pass
+            self.memo = SessionMemo()  # the CLI points its notes at stderr
 
         async def __aexit__(self, *exc):
             if closing:

@@ -48,7 +48,7 @@ RULES: dict[str, Rule] = {
     "regex.py": rule("errors", "re2", pure=True),
     "reference.py": rule("errors models", pure=True),
     "timestamps.py": rule(pure=True),
-    "durable.py": rule(),
+    "durable.py": rule("errors"),  # a busy journal is AbortedError (exit 10), a missing directory InvalidInputError
     "statedir.py": rule("errors"),  # its location checks raise InvalidInputError
     # pure decisions
     "policy": rule("errors models regex plan", "re2 yaml", pure=True),
@@ -75,12 +75,14 @@ RULES: dict[str, Rule] = {
     "transport": rule("errors glcr settings", "httpx certifi requests"),
     "credentials.py": rule("errors", "gitlab httpx keyring"),
     "gitlab": rule("errors models timestamps credentials transport policy glcr", "gitlab httpx requests gql"),
-    "registry": rule("errors models timestamps transport policy gitlab", "httpx"),
+    "registry": rule("errors models timestamps durable transport policy gitlab", "httpx"),
     "settings.py": rule("errors"),
     "session.py": rule("errors credentials settings transport gitlab registry", "httpx"),
     # the library: what commands call
     "api": rule("errors models reference regex credentials session settings transport gitlab registry policy "
                 "plan durations durable statedir timestamps project_settings doctor inuse referrers", "httpx"),
+    # the library's face of glcr.migrate (which in turn deletes through glcr.api.tags)
+    "api/migrate.py": rule("errors models session api migrate"),
     "migrate": rule("errors models reference timestamps durable statedir transport gitlab registry policy plan api"),
     "doctor": rule("errors models reference credentials settings transport gitlab registry", "httpx"),
     "doctor/model.py": rule("errors", pure=True),
