@@ -77,6 +77,7 @@ def _seed_keep_and_old(sandbox, project, registry, count: int) -> tuple[str, str
 
 
 @pytest.mark.e2e
+@pytest.mark.registry_kinds("gitlab", "distribution")  # gitlab-legacy deletes tags as gitlab does (a tag DELETE): interrupting that path is covered on gitlab
 def test_sigint_during_tags_apply_prints_the_resume_command_that_finishes_it(sandbox, project, registry,
                                                                               sandbox_env, tmp_path):
     repo, keep, names = _seed_keep_and_old(sandbox, project, registry, 300)
@@ -109,6 +110,7 @@ MOMENTS = {"re-reading": ("opened", 0.0), "deleting": ("start", 0.0), "deleting-
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("moment", sorted(MOMENTS))
+@pytest.mark.registry_kinds("gitlab", "distribution")  # gitlab-legacy deletes tags as gitlab does (a tag DELETE): interrupting that path is covered on gitlab
 def test_sigint_at_any_moment_of_tags_apply_is_one_line_and_exit_130(sandbox, project, registry, sandbox_env,
                                                                      tmp_path, moment):
     """Whatever asyncio is doing when Ctrl-C lands (requests in flight, tasks being cancelled,
@@ -145,6 +147,7 @@ def test_sigint_at_any_moment_of_tags_apply_is_one_line_and_exit_130(sandbox, pr
 
 
 @pytest.mark.e2e
+@pytest.mark.registry_kinds("gitlab", "distribution")  # gitlab-legacy deletes tags as gitlab does (a tag DELETE): interrupting that path is covered on gitlab
 def test_sigint_during_cleanup_run_prints_the_resume_command_that_finishes_it(sandbox, project, registry,
                                                                              sandbox_env, tmp_path):
     repo, keep, names = _seed_keep_and_old(sandbox, project, registry, 300)
@@ -174,6 +177,7 @@ def test_sigint_during_cleanup_run_prints_the_resume_command_that_finishes_it(sa
 
 
 @pytest.mark.e2e
+@pytest.mark.registry_kinds("gitlab", "distribution")  # gitlab-legacy deletes tags as gitlab does (a tag DELETE): interrupting that path is covered on gitlab
 def test_sigint_during_migrate_project_prints_the_resume_command_that_finishes_it(sandbox, project, registry,
                                                                                  sandbox_env, tmp_path):
     import uuid

@@ -122,6 +122,7 @@ def test_apply_rejects_bad_lists_and_plans_for_another_repository(sandbox, proje
     assert skopeo_digest(sandbox, f"{repo}:v1") == digest
 
 
+@pytest.mark.registry_kinds("gitlab", "distribution")  # test_kill_resume.py kills tags apply at every point on all three registries
 def test_plan_apply_killed_midway_then_resumed(sandbox, project, registry, sandbox_env, tmp_path):
     repo = project.path_with_namespace.lower()
     now = dt.datetime.now(UTC)

@@ -168,6 +168,7 @@ def migrate(m: dict, *args: str, crash: str | None = None) -> Result:
     return done
 
 
+@pytest.mark.registry_kinds("gitlab", "distribution")  # gitlab-legacy migrates like distribution (copy-away) and deletes like gitlab (a tag DELETE): both covered
 def test_migrate_killed_after_every_step_then_aborted(sandbox, registry, tmp_path):
     """kill -9 after each step's work (before its `done` entry), then `--resume --abort`: every
     image is back, with its digest, under wherever the project is now; nothing anywhere else."""

@@ -271,6 +271,7 @@ def test_migrate_abort_puts_the_images_back(world: World) -> None:
 
 
 @pytest.mark.parametrize("phase", ["before", "after"])
+@pytest.mark.registry_kinds("gitlab", "distribution")  # gitlab-legacy migrates like distribution (copy-away) and deletes like gitlab (a tag DELETE): both covered
 def test_migrate_killed_at_every_step_then_resumed(sandbox: Sandbox, registry: RegistryClient, tmp_path: Path,
                                                   phase: str) -> None:
     """Killed in every step in turn: right after its `start` entry (before: nothing done yet) or
