@@ -119,6 +119,7 @@ def quick_workers(sandbox):
     knobs.repository_delete_delay_s, knobs.repository_delete_ongoing_s = saved
 
 
+@pytest.mark.registry_kinds("gitlab", "distribution")  # gitlab-legacy deletes tags as gitlab does
 @pytest.mark.parametrize("abort", [False, True], ids=["forward", "abort"])
 @pytest.mark.parametrize("point", POINTS)
 def test_migrate_killed_in_the_delete_then_resumed(sandbox, registry, tmp_path, migration, point, abort):
