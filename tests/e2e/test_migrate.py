@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,19 +25,8 @@ from glcr_sandbox.registry_client import RegistryClient, sha256_digest
 from glcr_sandbox.runtime import Sandbox
 from glcr_sandbox.seed import push_artifact, push_image, push_index, tag_existing
 
-# Runs glcr's root app with `migrate-project` mounted, unless the real `glcr` already has it.
-RUNNER = """
-import sys
-from glcr.cli import main as m
-from glcr.cli.migrate_cmd import migrate_project
+from glcr_runner import Result, glcr
 
-app = m.app
-if hasattr(app, "registered_commands"):  # a Typer app; a lazy group lists migrate-project itself
-    names = {c.name for c in app.registered_commands} | {g.name for g in getattr(app, "registered_groups", [])}
-    if "migrate-project" not in names:
-        app.command("migrate-project")(migrate_project)
-m.main(sys.argv[1:])
-"""
 SKOPEO = shutil.which("skopeo")
 
 
@@ -54,13 +42,15 @@ class World:
     token: str
     user: str = "root"
 
-    def glcr(self, *args: str, crash: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    def glcr(self, *args: str, crash: str | None = None, check: bool = True) -> Result:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("GITLAB_", "GLCR_", "CI_"))}
         env.update(GITLAB_URL=self.sandbox.url, GITLAB_TOKEN=self.token, NO_COLOR="1")
         if crash:
             env["GLCR_MIGRATE_CRASH"] = crash
-        result = subprocess.run([sys.executable, "-c", RUNNER, "migrate-project", *args, "--state-dir", str(self.state)],
-                                env=env, capture_output=True, text=True, timeout=120)
+        # A fork of a process that has imported glcr (glcr_forkserver): the same process
+        # boundary as `python -m glcr`, so a crash point's kill is a real exit 137, without
+        # half a second of imports for each of the dozens of runs a kill matrix makes.
+        result = glcr(env, "migrate-project", *args, "--state-dir", str(self.state), timeout=120)
         if check and result.returncode != 0:
             raise AssertionError(f"glcr exited {result.returncode}\n{result.stdout}\n{result.stderr}")
         return result
