@@ -130,6 +130,17 @@ def tag_existing(registry: RegistryClient, repo: str, tag: str, digest: str) -> 
     return registry.put_manifest(repo, tag, fetched.raw, fetched.media_type)
 
 
+def tag_existing_many(registry: RegistryClient, repo: str, tags: Iterable[str], digest: str) -> None:
+    """Point every one of `tags` at an existing manifest: one GET, then a PUT a tag (seeding
+    hundreds of tags: distribution 2.8 spends milliseconds of CPU on every request, rebuilding
+    its URL router each time, so the GET per tag of `tag_existing` doubled its work)."""
+    fetched = registry.manifest(repo, digest)
+    if fetched is None:
+        raise LookupError(f"{repo}@{digest} does not exist")
+    for tag in tags:
+        registry.put_manifest(repo, tag, fetched.raw, fetched.media_type)
+
+
 def redate_tag(registry: RegistryClient, repo: str, tag: str, created: dt.datetime) -> str:
     """Point `tag` at a copy of its image whose config says `created` (RFC 3339, UTC); returns
     the new digest.

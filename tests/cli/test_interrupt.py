@@ -63,15 +63,14 @@ def _run_until_some_done(args: list[str], env: dict[str, str], journal: Path, to
 
 def _seed_keep_and_old(sandbox, project, registry, count: int) -> tuple[str, str, list[str]]:
     """One fresh `keep` tag and `count` tags old-000... on one 100-day-old image: (repo, keep digest, old names)."""
-    from glcr_sandbox.seed import push_image, tag_existing
+    from glcr_sandbox.seed import push_image, tag_existing_many
 
     repo = project.path_with_namespace.lower()
     now = dt.datetime.now(UTC)
     keep = push_image(registry, repo, "keep", created=now, seed="k")
     old = push_image(registry, repo, "old-000", created=now - dt.timedelta(days=100), seed="o")
     names = [f"old-{i:03d}" for i in range(count)]
-    for name in names[1:]:
-        tag_existing(registry, repo, name, old)
+    tag_existing_many(registry, repo, names[1:], old)
     sandbox.sync()
     return repo, keep, names
 

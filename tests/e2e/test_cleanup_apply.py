@@ -12,7 +12,7 @@ import sys
 import time
 
 from glcr.errors import ExitCode
-from glcr_sandbox.seed import push_image, tag_existing
+from glcr_sandbox.seed import push_image, tag_existing, tag_existing_many
 
 from glcr_runner import glcr, skopeo_digest, skopeo_tags
 
@@ -129,10 +129,8 @@ def test_plan_apply_killed_midway_then_resumed(sandbox, project, registry, sandb
     base = push_image(registry, repo, "keep-0", created=now, seed="k")
     old = push_image(registry, repo, "old-000", created=now - dt.timedelta(days=100), seed="o")
     names = [f"old-{i:03d}" for i in range(240)]
-    for name in names[1:]:
-        tag_existing(registry, repo, name, old)
-    for i in range(1, 5):
-        tag_existing(registry, repo, f"keep-{i}", base)
+    tag_existing_many(registry, repo, names[1:], old)
+    tag_existing_many(registry, repo, [f"keep-{i}" for i in range(1, 5)], base)
     tag_existing(registry, repo, "keep-old", old)  # shares the digest of every deleted tag
     sandbox.set_push_times(repo, {name: now - dt.timedelta(days=100) for name in [*names, "keep-old"]})
     sandbox.sync()

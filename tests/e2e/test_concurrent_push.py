@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from glcr_sandbox.seed import push_image, tag_existing
+from glcr_sandbox.seed import push_image, tag_existing, tag_existing_many
 
 from glcr_runner import glcr, skopeo_digest, skopeo_tags
 
@@ -48,8 +48,7 @@ def finish(proc: subprocess.Popen, folder: Path, point: str, token: str) -> tupl
 
 def seed(registry, repo: str) -> tuple[str, str]:
     old = push_image(registry, repo, PLANNED[0], seed="old")
-    for name in PLANNED[1:]:
-        tag_existing(registry, repo, name, old)
+    tag_existing_many(registry, repo, PLANNED[1:], old)
     tag_existing(registry, repo, "keep-a", old)  # a sibling: shares the digest, stays
     other = push_image(registry, repo, "other", seed="other")
     return old, other

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from glcr_sandbox.seed import push_image, tag_existing
+from glcr_sandbox.seed import push_image, tag_existing, tag_existing_many
 
 from glcr_runner import Result, glcr
 
@@ -52,11 +52,9 @@ def kill_at(env: dict[str, str], point: str, folder: Path, args: list[str], regi
 
 def seed(registry, repo: str) -> tuple[str, str]:
     old = push_image(registry, repo, PLANNED[0], seed="old")
-    for name in PLANNED[1:5]:
-        tag_existing(registry, repo, name, old)
+    tag_existing_many(registry, repo, PLANNED[1:5], old)
     mid = push_image(registry, repo, PLANNED[5], seed="mid")
-    for name in PLANNED[6:]:
-        tag_existing(registry, repo, name, mid)
+    tag_existing_many(registry, repo, PLANNED[6:], mid)
     tag_existing(registry, repo, "keep-a", old)  # siblings of deleted tags: stay
     tag_existing(registry, repo, "keep-b", mid)
     return old, mid

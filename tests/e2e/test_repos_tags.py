@@ -7,7 +7,7 @@ import pytest
 import datetime as dt
 
 from glcr.errors import ExitCode
-from glcr_sandbox.seed import push_image, tag_existing
+from glcr_sandbox.seed import push_image, tag_existing, tag_existing_many
 
 from glcr_runner import glcr, skopeo_digest, skopeo_tags
 
@@ -22,8 +22,7 @@ def test_tags_list_pages_past_100_with_details(sandbox, project, registry, sandb
     digests = {}
     for name, days in ages.items():
         digests[name] = push_image(registry, repo, name, created=now - dt.timedelta(days=days), seed=name)
-    for name in names[3:]:
-        tag_existing(registry, repo, name, digests["t000"])
+    tag_existing_many(registry, repo, names[3:], digests["t000"])
     # On GitLab's registry the date shown is the push time: push them that long ago too.
     pushed = {name: now - dt.timedelta(days=ages.get(name, 1)) for name in names}
     sandbox.set_push_times(repo, pushed)
