@@ -124,21 +124,19 @@ def push_image(
 
 def tag_existing(registry: RegistryClient, repo: str, tag: str, digest: str) -> str:
     """Point `tag` at an existing manifest (the same bytes, so the same digest)."""
-    fetched = registry.manifest(repo, digest)
-    if fetched is None:
-        raise LookupError(f"{repo}@{digest} does not exist")
-    return registry.put_manifest(repo, tag, fetched.raw, fetched.media_type)
+    return tag_existing_many(registry, repo, [tag], digest)
 
 
-def tag_existing_many(registry: RegistryClient, repo: str, tags: Iterable[str], digest: str) -> None:
+def tag_existing_many(registry: RegistryClient, repo: str, tags: Iterable[str], digest: str) -> str:
     """Point every one of `tags` at an existing manifest: one GET, then a PUT a tag (seeding
     hundreds of tags: distribution 2.8 spends milliseconds of CPU on every request, rebuilding
-    its URL router each time, so the GET per tag of `tag_existing` doubled its work)."""
+    its URL router each time, so a GET per tag doubled its work). Returns the digest."""
     fetched = registry.manifest(repo, digest)
     if fetched is None:
         raise LookupError(f"{repo}@{digest} does not exist")
     for tag in tags:
         registry.put_manifest(repo, tag, fetched.raw, fetched.media_type)
+    return fetched.digest
 
 
 def redate_tag(registry: RegistryClient, repo: str, tag: str, created: dt.datetime) -> str:
