@@ -39,14 +39,18 @@ instead, and the windows that remain:
   tag: the order decides how many requests a window takes, never an outcome;
 - tag delete on other registries (tag delete but no GitLab API): a HEAD right before each
   tag's DELETE, one round trip, the smallest window the protocol allows;
-- placeholder batch: after re-pointing, one tag list and a HEAD of every listed tag show who is on
-  the placeholder. A tag of ours that no longer is (pushed again meanwhile) is reported `stale`
-  and kept: the DELETE by digest only removes tags on the placeholder. A tag that is not ours but
-  is on the placeholder (copied from a re-pointed tag) is first put back on the image it had,
-  from the snapshot; when that image is unknown, the placeholder is not deleted and the tags are
-  reported failed. What remains: a tag copied onto the placeholder between that check and the
-  DELETE (the duration of the check's last requests plus one round trip). The tag list is
-  read again right before the DELETE to keep that window to one round trip for new tags.
+- placeholder batch: after re-pointing, one tag list and a HEAD of every listed tag that is not
+  the batch's own show whether anyone else is on the placeholder. Such a tag (copied from a
+  re-pointed tag) is first put back on the image it had, from the snapshot; when that image is
+  unknown, the placeholder is not deleted and the tags are reported failed. What remains: a tag
+  copied onto the placeholder between that check and the DELETE (the duration of the check's
+  last requests plus one round trip); the tag list is read again right before the DELETE to keep
+  that window to one round trip for new tags. The batch's own tags are not read again before
+  the DELETE: the DELETE by digest only removes tags that are on the placeholder, so one of ours
+  pushed again meanwhile survives it on its own. One tag list after the DELETE finds such a
+  tag (still listed), and a HEAD of it reports it `stale`, kept. That saves one HEAD a deleted
+  tag (a third of the route's requests) without widening any window: a tag that holds the
+  placeholder holds no image, so the DELETE can only ever remove the placeholder itself.
 """
 
 from __future__ import annotations
@@ -574,21 +578,13 @@ class TagDeleter:
         # stay behind as untagged manifests.
         older = {d for d in ours.values() if d and d != placeholder and self.placeholders.known(d)}
 
-        # 2. Who is on the placeholders now?
+        # 2. Who else is on the placeholders now? Our own tags are not read: see step 5.
         try:
-            heads = await self._heads()
+            heads = await self._heads(skip=set(ours))
         except GlcrError as exc:
             return settled + self._all_failed(mine, images, f"not deleted: checking the tags failed: {exc.one_line()}",
                                               exc)
         doomed = {placeholder} | older
-        for tag in list(ours):
-            now = heads.get(tag)
-            if now not in doomed:
-                settled.append(DeleteResult(tag, Outcome.STALE if now else Outcome.ALREADY_ABSENT, now or images[tag],
-                                            f"pushed again while being deleted: now {now[:19]}; kept" if now else
-                                            "deleted by someone else meanwhile"))
-                del ours[tag]
-        mine = [r for r in mine if r.tag in ours]
 
         # 3. Every other tag on a placeholder goes back to the image it had first.
         single = {d for d in images.values() if d and d not in doomed}
@@ -619,17 +615,41 @@ class TagDeleter:
                 return settled + self._all_failed(mine, images, f"deleting the placeholder failed: {exc.one_line()}",
                                                   exc)
         await test_pause("deleted")
-        return settled + [DeleteResult(tag, Outcome.DELETED, images[tag]) for tag in ours]
+        # 5. Which of ours survived the DELETE? Only one that was not on a placeholder any more:
+        # pushed again since its PUT. One tag list finds them, a HEAD each says where they point.
+        try:
+            survivors = await self._survivors(sorted(ours))
+        except GlcrError:
+            # The DELETE went through; `verify` reads the tags again and reports what is left.
+            survivors = {}
+        results = []
+        for tag in ours:
+            now = survivors.get(tag)
+            if now is None:
+                results.append(DeleteResult(tag, Outcome.DELETED, images[tag]))
+            elif now in doomed:
+                results.append(DeleteResult(tag, Outcome.FAILED, images[tag],
+                                            f"still present afterwards (on the placeholder {now[:19]})"))
+            else:
+                self._unaffected[tag] = now
+                results.append(DeleteResult(tag, Outcome.STALE, now,
+                                            f"pushed again while being deleted: now {now[:19]}; kept"))
+        return settled + results
 
-    async def _heads(self) -> dict[str, Digest]:
-        """Every tag of the repository → its digest now; tags listed since are read too."""
-        names = await self.client.list_tags(self.repository)
+    async def _heads(self, skip: set[str]) -> dict[str, Digest]:
+        """Every tag of the repository but `skip` → its digest now; tags listed since are read too."""
+        names = [t for t in await self.client.list_tags(self.repository) if t not in skip]
         heads = await snapshot(self.client, self.repository, self.jobs, names)
         # Read the list again just before the DELETE: a tag created during the HEADs above.
-        late = [t for t in await self.client.list_tags(self.repository) if t not in heads]
+        late = [t for t in await self.client.list_tags(self.repository) if t not in heads and t not in skip]
         if late:
             heads.update(await snapshot(self.client, self.repository, self.jobs, late))
         return heads
+
+    async def _survivors(self, ours: Sequence[str]) -> dict[str, Digest]:
+        """Those of `ours` the registry still lists → their digest now."""
+        listed = set(await self.client.list_tags(self.repository))
+        return await snapshot(self.client, self.repository, self.jobs, [t for t in ours if t in listed])
 
     async def _restore(self, foreign: Sequence[str], before: dict[str, Digest], doomed: set[Digest],
                        guess: Digest | None) -> list[str]:

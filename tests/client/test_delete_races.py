@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from typing import Callable
 
 import httpx
@@ -37,6 +38,7 @@ class Distribution:
         self.blobs: dict[str, bytes] = {}
         self.after_put: Callable[["Distribution", str], None] | None = None
         self.puts = 0
+        self.calls: Counter[str] = Counter()  # method -> requests, for the request budget
 
     def push(self, tag: str, raw: bytes) -> str:
         digest = sha256_digest(raw)
@@ -46,6 +48,7 @@ class Distribution:
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
+        self.calls[request.method] += 1
         if path == "/v2/":
             return httpx.Response(200)
         if path.startswith("/gitlab/"):
@@ -143,6 +146,35 @@ def test_a_tag_pushed_again_after_re_pointing_is_stale_and_kept():
     assert results["old-a"].outcome is Outcome.DELETED
     assert results["old-b"].outcome is Outcome.STALE and "pushed again" in results["old-b"].detail
     assert registry.tags == {"old-b": sha256_digest(image("new"))}
+
+
+def test_a_batch_reads_each_of_its_tags_once_and_only_the_others_after_re_pointing():
+    """The budget of the placeholder route: a HEAD and a PUT for each deleted tag, a HEAD for
+    each tag that stays (anyone else on the placeholder?), one DELETE; the batch's own tags are
+    not read again after their PUT (a tag list after the DELETE shows any that survived)."""
+    registry = Distribution()
+    for i in range(20):
+        registry.push(f"old-{i:02d}", image(str(i % 3)))
+    for i in range(5):
+        registry.push(f"keep-{i}", image(f"k{i}"))
+
+    async def go():
+        http = build_async_client(HttpOptions(wire=httpx.MockTransport(registry.handler)), base_url="http://reg")
+        async with http:
+            client = RegistryClient(http, "reg")
+            deleter = TagDeleter(client, REPO, RegistryKind(gitlab_api=False, tag_delete=False), jobs=4)
+            before = await snapshot(client, REPO, 4)
+            registry.calls.clear()
+            results = await deleter.delete([DeleteRequest(f"old-{i:02d}", before[f"old-{i:02d}"]) for i in range(20)],
+                                           before)
+            return {r.outcome for r in results}
+
+    assert asyncio.run(go()) == {Outcome.DELETED}
+    assert sorted(registry.tags) == [f"keep-{i}" for i in range(5)]
+    assert registry.calls["HEAD"] == 20 + 5
+    assert registry.calls["PUT"] == 20 + 1  # and the placeholder's config blob
+    assert registry.calls["DELETE"] == 1
+    assert registry.calls["GET"] <= 4  # tag lists: before the DELETE, again, and after it
 
 
 def test_a_resume_finishes_the_old_placeholder_and_leaves_none():
