@@ -288,6 +288,9 @@ def registry_config(
     }
     if pg_port is None:
         config["database"] = {"enabled": False}
+        # omnibus-gitlab's default for its registry (storage.cache.blobdescriptor), which is what
+        # the self-managed installs without the database run; with it, metadata is PostgreSQL's.
+        config["storage"]["cache"] = {"blobdescriptor": "inmemory"}
     else:
         config["redis"] = {"cache": {"enabled": True, "addr": f"127.0.0.1:{redis_port}"}}
     return config
