@@ -252,14 +252,15 @@ def registry_config(
 ) -> dict:
     """../shared/gitlab-registry/config.yml.tmpl, filled in; quieter logs, no debug server.
     `pg_port` None: the legacy mode, database off (metadata as files in the storage) and no Redis."""
+    storage_config: dict[str, object] = {
+        "filesystem": {"rootdirectory": str(storage)},
+        "delete": {"enabled": True},
+        "maintenance": {"uploadpurging": {"enabled": False}},
+    }
     config = {
         "version": 0.1,
         "log": {"level": "warn", "formatter": "text", "accesslog": {"disabled": True}, "fields": {"service": "registry"}},
-        "storage": {
-            "filesystem": {"rootdirectory": str(storage)},
-            "delete": {"enabled": True},
-            "maintenance": {"uploadpurging": {"enabled": False}},
-        },
+        "storage": storage_config,
         "database": {
             "enabled": True,
             "host": "127.0.0.1",
@@ -290,7 +291,7 @@ def registry_config(
         config["database"] = {"enabled": False}
         # omnibus-gitlab's default for its registry (storage.cache.blobdescriptor), which is what
         # the self-managed installs without the database run; with it, metadata is PostgreSQL's.
-        config["storage"]["cache"] = {"blobdescriptor": "inmemory"}
+        storage_config["cache"] = {"blobdescriptor": "inmemory"}
     else:
         config["redis"] = {"cache": {"enabled": True, "addr": f"127.0.0.1:{redis_port}"}}
     return config
