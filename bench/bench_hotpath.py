@@ -9,7 +9,8 @@ Two operations, each beside its baseline measured in the same run:
 
 For each: registry requests (counted once from a --debug run at 16 jobs; the same work at every
 job count), CPU seconds of the whole command per 1,000 registry requests, the same net of the
-command's fixed cost (a listing of a 1-tag repository: interpreter start, imports, GitLab calls),
+command's fixed cost (the same command on one tag: a 1-tag listing, a 1-tag delete from a list;
+interpreter start, imports, GitLab calls, and for a delete its plan, protection rules and journal),
 wall time, and the floor = registry requests / jobs x one registry round trip (measured in the
 same run). "registry" is what HTTP/1.1 written by hand on asyncio streams needs for as many HEADs
 at the same concurrency: the registry's (and relay's) own throughput on this machine, which no
@@ -44,6 +45,8 @@ from glcr_sandbox.seed import seed_many_tags  # noqa: E402
 
 JOBS = (8, 16, 32, 64)
 TINY = "bench/one"
+TINY_DELETE = "bench/one-del"  # FIXED_RUNS tags, one deleted a run: the fixed cost of a delete
+FIXED_RUNS = 3
 # GitLab's registry without its database deletes like distribution (a placeholder a batch).
 DELETE_TARGETS = {"distribution": 30, "gitlab-legacy": 30, "gitlab": 50}
 LIST_TARGETS = {"distribution": 20, "gitlab-legacy": 20, "gitlab": 50}
@@ -166,15 +169,23 @@ def main() -> None:
         host = info["registry_host"]
         delete_repos = {j: f"bench/del-{j}" for j in ["count", *args.jobs]}
         t0 = time.perf_counter()
-        for path, n in [(LIST_PROJECT, args.tags), (TINY, 1), ("bench/curl", args.delete + 10),
+        for path, n in [(LIST_PROJECT, args.tags), (TINY, 1), (TINY_DELETE, FIXED_RUNS + 1),
+                        ("bench/curl", args.delete + 10),
                         *((p, args.delete + 10) for p in delete_repos.values())]:
             ensure_project(info["url"], path)
             seed_many_tags(registry, path, n)
         print(f"seeded in {time.perf_counter() - t0:.0f} s; {args.latency_ms} ms on every API answer and registry request")
 
         rtt = round_trip(info, registry, LIST_PROJECT)
-        fixed_wall, fixed_cpu, _ = min((run_glcr(["tags", "list", TINY, "-o", "json"], env) for _ in range(3)),
-                                       key=lambda r: r[1])
+        fixed_wall, fixed_cpu, _ = min((run_glcr(["tags", "list", TINY, "-o", "json"], env)
+                                        for _ in range(FIXED_RUNS)), key=lambda r: r[1])
+        one_tag_runs = []
+        for i in range(FIXED_RUNS):
+            one = work / f"one-{i}.txt"
+            one.write_text(f"t{i:05d}\n")
+            one_tag_runs.append(run_glcr(["tags", "apply", TINY_DELETE, "--from-file", str(one), "--yes"], env))
+        fixed_delete_wall, fixed_delete_cpu, _ = min(one_tag_runs, key=lambda r: r[1])
+        fixed = {"list": fixed_cpu, "delete": fixed_delete_cpu}
         _, _, err = run_glcr(["--registry-jobs", "16", "tags", "list", LIST_PROJECT, "-o", "json"], env, debug=True)
         list_requests = registry_requests(err, host)
         _, _, err = run_glcr(["--registry-jobs", "16", "tags", "apply", delete_repos["count"], "--from-file",
@@ -209,7 +220,8 @@ def main() -> None:
             baselines["delete"] = (time.perf_counter() - t0) / len(sample) * args.delete
 
     print(f"registry: {args.registry}; one registry round trip through the relay {rtt * 1000:.1f} ms; "
-          f"the command's fixed cost (a 1-tag listing): {fixed_cpu:.2f} s CPU, {fixed_wall:.2f} s wall")
+          f"the command's fixed cost: a 1-tag listing {fixed_cpu:.2f} s CPU, {fixed_wall:.2f} s wall; "
+          f"a 1-tag delete {fixed_delete_cpu:.2f} s CPU, {fixed_delete_wall:.2f} s wall")
     if baselines:
         print(f"baselines: python-gitlab loop listing {args.tags} tags {baselines['list']:.1f} s; docs' curl loop "
               f"deleting {args.delete} tags {baselines['delete']:.1f} s (measured on {args.curl_sample}, scaled)")
@@ -223,9 +235,9 @@ def main() -> None:
                   f"{'-':>8} {ratio}")
             continue
         print(f"{op:7} {jobs:4d} {requests:7d} {cpu:6.2f} {cpu / requests * 1000:6.2f} "
-              f"{max(0.0, cpu - fixed_cpu) / requests * 1000:5.2f} {wall:6.2f} {floor:5.2f} {wall / floor:5.1f}x "
+              f"{max(0.0, cpu - fixed[op]) / requests * 1000:5.2f} {wall:6.2f} {floor:5.2f} {wall / floor:5.1f}x "
               f"{burst:7.2f}s {ratio}")
-    print("ms/req: whole command's CPU per registry request; net: less the fixed cost. "
+    print("ms/req: whole command's CPU per registry request; net: less the same command's fixed cost. "
           "registry: raw HTTP/1.1 on asyncio streams, as many HEADs at the same concurrency.")
     stack = stack_cpu()
     print(f"glcr's registry client alone, {STACK_REQUESTS} HEADs at 16 jobs: {stack['loopback']:.0f} us CPU a request "
@@ -233,7 +245,7 @@ def main() -> None:
           "(the same client on httpx.MockTransport)")
     print(f"targets: <= 0.5 ms/req; listing >= {LIST_TARGETS[args.registry]}x and <= 1.5x the floor; deleting >= "
           f"{DELETE_TARGETS[args.registry]}x; wall not growing with jobs")
-    print(json.dumps({"rtt": rtt, "fixed_cpu": fixed_cpu, "baselines": baselines, "rows": rows, "stack": stack}))
+    print(json.dumps({"rtt": rtt, "fixed_cpu": fixed, "baselines": baselines, "rows": rows, "stack": stack}))
 
 
 if __name__ == "__main__":
