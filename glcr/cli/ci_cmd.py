@@ -83,7 +83,7 @@ def ci_template(
     group: str = typer.Option("", "--group", help="a pipeline that cleans every project of this group instead"),
     include_subgroups: bool = typer.Option(False, "--include-subgroups", help="with --group: subgroups too"),
     shards: int = typer.Option(1, "--shards", min=1, max=200,
-                               help="with --group: parallel jobs, each taking the projects whose id %% N == CI_NODE_INDEX-1"),
+                               help="with --group: parallel jobs, each taking the projects whose id % N == CI_NODE_INDEX-1"),
 ) -> None:
     """Print a .gitlab-ci.yml job that runs `glcr cleanup run` on a schedule.
 

@@ -10,7 +10,7 @@ import typer
 GROUP = typer.Option(None, "--group", help="every project of this group that has a registry (instead of PROJECT)")
 SUBGROUPS = typer.Option(False, "--include-subgroups", help="with --group: the subgroups' projects too")
 SHARD = typer.Option(None, "--shard", metavar="I/N",
-                     help="with --group: only the projects whose id %% N == I-1 (\"$CI_NODE_INDEX/$CI_NODE_TOTAL\")")
+                     help="with --group: only the projects whose id % N == I-1 (\"$CI_NODE_INDEX/$CI_NODE_TOTAL\")")
 JUNIT = typer.Option(None, "--junit", help="with --group: also write a JUnit report here (one test case per project)")
 RUN_ID = typer.Option("", "--run-id", help="with --group: names the group journal, e.g. \"$CI_PIPELINE_ID\" "
                       "(a retried job resumes, the next pipeline starts afresh)")
