@@ -18,6 +18,11 @@ tags over a few shared images. The loop is timed on a sample of `--loop-sample` 
 scaled to N (each of its iterations is the same work: a process start, one project's policy and
 tags), so a 1,000-project comparison does not take an hour of the loop.
 
+Memory as the group grows: the same group dry-run's peak RSS on a tenth, a half and all of the
+group (`--shard 1/10`, `--shard 1/2`, the whole), in the same run. A group run keeps a small row a
+project and one repository's tags at a time (glcr.api.group), so the peak should not grow with
+the number of projects.
+
 Run: .venv/bin/python bench/bench_group.py [--projects 1000] [--tags 20] [--loop-sample 20]
 """
 
@@ -25,6 +30,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -39,6 +46,17 @@ from glcr_sandbox.seed import seed_group  # noqa: E402
 
 GROUP = "fleet"
 POLICY = ["--name-regex", "v.*", "--keep-n", "5"]  # on both sides: every project decided
+
+
+def peak_rss_mib(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(peak RSS in MiB, wall seconds) of one run of `cmd` (its own rusage, from wait4)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode not in (0, 9):
+        sys.exit(f"{' '.join(cmd[:6])}… failed ({proc.returncode})")
+    return usage.ru_maxrss / 1024, time.perf_counter() - start
 
 
 def main() -> None:
@@ -76,6 +94,10 @@ def main() -> None:
         print(f"per-project loop: {loop_s / len(sample):.2f} s a project over {len(sample)} projects, "
               f"{loop_estimate:.0f} s for {args.projects}")
         print(f"ratio: {loop_estimate / group_s:.1f}x")
+        group_cmd = [sys.executable, "-m", "glcr", "cleanup", "dry-run", "--group", GROUP, *POLICY, "-o", "json"]
+        for part, extra in (("a tenth", ["--shard", "1/10"]), ("a half", ["--shard", "1/2"]), ("all", [])):
+            rss, wall = peak_rss_mib([*group_cmd, *extra], env)
+            print(f"peak RSS, group dry-run on {part} of the projects: {rss:.0f} MiB ({wall:.1f} s)")
 
 if __name__ == "__main__":
     main()
