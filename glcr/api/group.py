@@ -166,9 +166,9 @@ async def _one_project(session: Session, item: GroupProject, overrides: Override
                        in_use: InUseOptions | None) -> ProjectRow:
     project = item.project
     base = ProjectRow(project.id, project.path_with_namespace, grp.FAILED, repositories=len(item.repositories))
-    try:
-        from glcr.gitlab.protection import remember_project
+    from glcr.gitlab.protection import forget_project, remember_project
 
+    try:
         data = await session.api.project(project.id)
         remember_project(session.memo, project.id, data)  # the protection check reads it too
         params = project_params(data.get("container_expiration_policy") or {}, overrides)
@@ -178,6 +178,8 @@ async def _one_project(session: Session, item: GroupProject, overrides: Override
                                        variant=variant, max_list_size=max_list_size, in_use=in_use)
     except GlcrError as exc:
         return ProjectRow(**{**base.to_dict(), "error": str(exc)})
+    finally:
+        forget_project(session.memo, project.id)  # a group run never comes back to a project
 
 
 async def _decide_and_apply(session: Session, item: GroupProject, params: CleanupParams, base: ProjectRow, *,

@@ -182,6 +182,13 @@ def remember_project(memo: Any, project_id: int | str, data: dict) -> None:
     memo.values[("project", str(project_id))] = data
 
 
+def forget_project(memo: Any, project_id: int | str) -> None:
+    """A group run is done with a project: what the session read for it goes (the project's JSON
+    is 10-20 KiB of Python objects; a run over thousands of projects would otherwise keep them all)."""
+    for kind in ("project", "rules", "caller"):
+        memo.values.pop((kind, str(project_id)), None)
+
+
 # --- management through python-gitlab (glcr protection ...) -------------------------------------
 
 # What to do about each refusal of the rules API (glcr.gitlab.rest.translate takes the kind from

@@ -105,7 +105,30 @@ class TokenSource:
             if self._check and check:
                 self._ensure_granted(claims, scopes)
             self._cache[key] = (token, arrived + usable_for(token_lifetime(claims)))
+            self._trim()
             return token
+
+    # Tokens kept at most: a group run asks one for each repository it visits and visits each
+    # once, so without a bound it would keep thousands (a JWT and a lock each) for nothing.
+    # Each command works on one repository, or a few projects' at a time; this keeps them all.
+    CACHE_MAX = 256
+
+    def _trim(self) -> None:
+        """Past CACHE_MAX entries: drop expired ones, then the oldest, never one being fetched."""
+        if len(self._cache) <= self.CACHE_MAX:
+            return
+        now = self._clock()
+        for key in [k for k, (_, until) in self._cache.items() if until <= now]:
+            self._drop(key)
+        for key in list(self._cache)[: max(0, len(self._cache) - self.CACHE_MAX)]:
+            self._drop(key)
+
+    def _drop(self, key: tuple[str, ...]) -> None:
+        lock = self._locks.get(key)
+        if lock is not None and lock.locked():
+            return
+        self._cache.pop(key, None)
+        self._locks.pop(key, None)
 
     async def _fetch(self, scopes: tuple[str, ...], challenge: Challenge) -> str:
         realm = httpx.URL(challenge.realm)

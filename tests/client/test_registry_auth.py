@@ -83,6 +83,24 @@ def test_token_is_cached_per_scope_and_refreshed_before_expiry():
     assert world.issued == 2
 
 
+def test_the_token_cache_keeps_at_most_its_bound_and_the_newest_tokens():
+    """A group run asks a token for each repository once: the cache must not keep them all."""
+    world = FakeWorld()
+    source, client = make(world)
+    source.CACHE_MAX = 5
+    paths = [f"g/p{i}" for i in range(12)]
+
+    async def go():
+        for path in paths:
+            await client.list_tags(path)
+
+    asyncio.run(go())
+    assert world.issued == 12
+    kept = [p for p in paths if source.cached((f"repository:{p}:pull",))]
+    assert kept == paths[-5:]
+    assert len(source._locks) <= 5
+
+
 def test_a_401_mid_run_gets_a_new_token_once():
     world = FakeWorld()
     source, client = make(world)
