@@ -23,6 +23,7 @@ from glcr.registry.auth import RegistryAuth, TokenSource
 from glcr.registry.client import RegistryClient, registry_base_url
 from glcr.settings import Settings
 from glcr.transport.factory import HttpOptions, build_async_client, tls_context
+from glcr.transport.proxy import Proxies
 from glcr.transport.ratelimit import RateBudget
 
 
@@ -53,7 +54,8 @@ class Session:
         self.http = replace(http, jobs=settings.jobs, debug=settings.debug,
                             ca_bundle=ca_bundle, secrets=creds.secrets(),
                             budget=http.budget or _budget(http),
-                            ssl_context=http.ssl_context or (None if http.wire else tls_context(ca_bundle)))
+                            ssl_context=http.ssl_context or (None if http.wire else tls_context(ca_bundle)),
+                            proxies=http.proxies or (None if http.wire else Proxies.from_environment()))
         self._gitlab_http = build_async_client(self.http, base_url=f"{creds.url}/api/v4/", headers=creds.api_headers())
         self._token_http = build_async_client(self.http)
         self.api = GitLabApi(self._gitlab_http, jobs=settings.jobs)

@@ -53,6 +53,10 @@ ENVIRONMENT: Mapping[str, EnvVar] = {
                            "certificates are checked against", "ca_file"),
     "SSL_CERT_FILE": EnvVar("CA bundle (PEM) for every https call when --ca-file is not given "
                             "(SSL_CERT_DIR: a directory of them); default: certifi's public CAs"),
+    "HTTPS_PROXY": EnvVar("http://[USER:PASSWORD@]HOST:PORT: the proxy for every https call, GitLab's API "
+                          "and the registry alike (a CONNECT tunnel; TLS is still checked end to end). "
+                          "HTTP_PROXY for http://, ALL_PROXY for both; NO_PROXY: hosts (and CIDR blocks) "
+                          "reached directly. Read as python-gitlab's requests reads them"),
     "PYTHON_GITLAB_CFG": EnvVar("python-gitlab config file to read tokens from"),
     "NO_COLOR": EnvVar("disable colours"),
     "GLCR_SANDBOX_REGISTRY_BIN": EnvVar("`glcr sandbox --registry distribution`: the registry binary "

@@ -19,6 +19,7 @@ from glcr.gitlab.convert import encode_id
 from glcr.models import Repository, Tag, TagDetails
 from glcr.transport.concurrency import gather_bounded
 from glcr.transport.pagination import error_detail, iter_pages, json_body
+from glcr.transport.proxy import unreachable_reason
 
 # GitLab's maximum page size for offset pagination (Kaminari max_per_page).
 PER_PAGE = 100
@@ -33,7 +34,7 @@ class GitLabApi:
         try:
             response = await self._http.get(url, params=params)
         except httpx.TransportError as exc:
-            raise NetworkError(f"{doing}: cannot reach GitLab ({type(exc).__name__})",
+            raise NetworkError(f"{doing}: cannot reach GitLab ({unreachable_reason(exc)})",
                                hint="check --url / GITLAB_URL and the network") from None
         if response.status_code != 200:
             raise for_status(response.status_code, doing, error_detail(response))
@@ -51,7 +52,7 @@ class GitLabApi:
         try:
             return await self._http.get(url)
         except httpx.TransportError as exc:
-            raise NetworkError(f"{doing}: cannot reach GitLab ({type(exc).__name__})",
+            raise NetworkError(f"{doing}: cannot reach GitLab ({unreachable_reason(exc)})",
                                hint="check --url / GITLAB_URL and the network") from None
 
     async def _all(self, url: str, doing: str, params: dict[str, Any] | None = None) -> list[Any]:

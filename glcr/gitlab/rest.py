@@ -14,6 +14,7 @@ become glcr's error kinds in `translate`, one line each, never with a token in t
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any, Callable, Mapping, TypeVar
 
 from glcr.credentials import Credentials, TokenKind
@@ -182,6 +183,13 @@ def translate(exc: BaseException, doing: str, secrets: tuple[str, ...] = (), *,
     problem = certificate_problem(exc) if isinstance(exc, requests.exceptions.SSLError) else None
     if problem is not None:  # as glcr.transport.retry says it for httpx's clients
         return NetworkError(f"{doing}: GitLab's TLS certificate cannot be verified: {problem}", hint=CA_HINT)
+    if isinstance(exc, requests.exceptions.ProxyError):
+        # urllib3 says what the proxy answered ("Tunnel connection failed: 407 ..."); the proxy
+        # URL, which may hold a password, is not in it.
+        answer = re.search(r"Tunnel connection failed: [0-9]{3}[^'\")]*", str(exc))
+        return NetworkError(f"{doing}: cannot reach GitLab through the proxy"
+                            + (f" ({answer[0]})" if answer else " (ProxyError)"),
+                            hint="check HTTPS_PROXY / NO_PROXY and the proxy's credentials")
     if isinstance(exc, requests.exceptions.RequestException):
         return NetworkError(f"{doing}: cannot reach GitLab ({type(exc).__name__})",
                             hint="check --url / GITLAB_URL and the network")

@@ -23,6 +23,7 @@ from glcr.errors import AuthError, GlcrError, NetworkError, NotFoundError, Permi
 from glcr.models import MANIFEST_MEDIA_TYPES, MEDIA_OCI_INDEX, Digest, Manifest, RegistryKind
 from glcr.registry.manifest import parse_manifest, sha256_digest
 from glcr.transport.pagination import check_same_origin, error_detail, next_link
+from glcr.transport.proxy import unreachable_reason
 
 ACCEPT_MANIFESTS = ", ".join(MANIFEST_MEDIA_TYPES)
 # distribution answers up to 1,000 names per tags/list page by default; ask for that many.
@@ -90,7 +91,7 @@ class RegistryClient:
             async with self._gate:
                 return await self._http.request(method, self.url(url), **kwargs)
         except httpx.TransportError as exc:
-            raise NetworkError(f"{doing}: cannot reach the registry at {self.host} ({type(exc).__name__})",
+            raise NetworkError(f"{doing}: cannot reach the registry at {self.host} ({unreachable_reason(exc)})",
                                hint="check the registry URL, or use --insecure-registry for plain http") from None
 
     @contextlib.asynccontextmanager

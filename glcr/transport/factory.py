@@ -17,6 +17,7 @@ from glcr.settings import DEFAULT_JOBS
 from glcr.transport.backoff import RetryPolicy
 from glcr.transport.ratelimit import BudgetTransport, RateBudget
 from glcr.transport.pool import PooledTransport
+from glcr.transport.proxy import Proxies
 from glcr.transport.redact import redact_headers, redact_text
 from glcr.transport.retry import RetryTransport
 
@@ -44,6 +45,9 @@ class HttpOptions:
     wire: httpx.AsyncBaseTransport | None = None  # tests swap the wire only
     sleep: Callable[[float], Awaitable[None]] | None = None  # tests swap the clock only
     budget: "RateBudget | None" = None  # shared by a session's clients (glcr.transport.ratelimit)
+    # HTTPS_PROXY and the like, decided per origin as python-gitlab's requests session decides
+    # them (glcr.transport.proxy); None: every connection goes direct.
+    proxies: "Proxies | None" = None
 
 
 def build_async_client(
@@ -56,7 +60,8 @@ def build_async_client(
     # One connection per job, plus a few for what runs beside the fan-out (a token fetch, the
     # registry-kind probe). HostPool, not httpcore's pool: httpcore's costs 3.5 ms of CPU a
     # request at 20 connections and more with each one added (pool.py has the profile).
-    wire = options.wire or PooledTransport(options.jobs + 4, verify=options.ssl_context or tls_context(options.ca_bundle))
+    wire = options.wire or PooledTransport(options.jobs + 4, verify=options.ssl_context or tls_context(options.ca_bundle),
+                                           proxies=options.proxies)
     on_retry = _retry_logger(options) if options.debug else None
     if options.budget is not None:
         wire = BudgetTransport(wire, options.budget)

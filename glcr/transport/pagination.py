@@ -59,7 +59,9 @@ async def iter_pages(
         try:
             response = await client.get(request_url, params=request_params)
         except httpx.TransportError as exc:
-            raise NetworkError(f"{doing}: cannot reach {response_host(request_url, client)} ({type(exc).__name__})",
+            from glcr.transport.proxy import unreachable_reason
+
+            raise NetworkError(f"{doing}: cannot reach {response_host(request_url, client)} ({unreachable_reason(exc)})",
                                hint="check the URL (--url / GITLAB_URL) and the network") from None
         if response.status_code != 200:
             raise for_status(response.status_code, doing, error_detail(response))

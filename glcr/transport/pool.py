@@ -44,7 +44,8 @@ import asyncio
 import re
 import ssl
 import time
-from typing import AsyncIterator, Awaitable
+from dataclasses import dataclass, field
+from typing import AsyncIterator, Awaitable, Protocol
 
 import httpx
 
@@ -68,13 +69,32 @@ _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]+)[ \t]*(?:;[^\r\n]*)?\r\n")
 Origin = tuple[str, str, int]
 
 
+@dataclass(frozen=True)
+class ProxyRoute:
+    """Where a connection goes instead of its origin (glcr.transport.proxy decides which)."""
+
+    host: str
+    port: int
+    authorization: bytes | None = field(default=None, repr=False)  # Proxy-Authorization, never logged
+
+    @property
+    def shown(self) -> str:
+        """The proxy as messages and --debug show it: no user name, no password."""
+        return f"http://{self.host}:{self.port}"
+
+
+class ProxyChooser(Protocol):
+    def route(self, scheme: str, host: str, port: int) -> ProxyRoute | None: ...
+
+
 class HostPool:
     """At most `size` connections, all in use by at most `size` requests."""
 
     def __init__(self, size: int, *, ssl_context: ssl.SSLContext | None = None,
-                 keepalive_expiry: float = KEEPALIVE_EXPIRY) -> None:
+                 keepalive_expiry: float = KEEPALIVE_EXPIRY, proxies: ProxyChooser | None = None) -> None:
         self.size = max(1, size)
         self._ssl_context = ssl_context
+        self._proxies = proxies  # None: every connection goes straight to its origin
         self._keepalive_expiry = keepalive_expiry
         self._slots = asyncio.Semaphore(self.size)
         self._idle: dict[Origin, list[Connection]] = {}  # idle connections by (scheme, host, port)
@@ -125,7 +145,8 @@ class HostPool:
                     self._drop(other.pop(0))
                     break
         self._open += 1
-        return Connection(origin, self._ssl_context, self._keepalive_expiry)
+        proxy = self._proxies.route(*origin) if self._proxies is not None else None
+        return Connection(origin, self._ssl_context, self._keepalive_expiry, proxy)
 
     def hand_back(self, connection: "Connection") -> None:
         """The response is closed: its slot is free, its connection idle (or closed when it
@@ -166,9 +187,14 @@ class Connection:
     retries). A server that closed the connection while it was idle is seen by asyncio (EOF),
     so reuse checks no socket."""
 
-    def __init__(self, origin: Origin, ssl_context: ssl.SSLContext | None, keepalive_expiry: float) -> None:
+    def __init__(self, origin: Origin, ssl_context: ssl.SSLContext | None, keepalive_expiry: float,
+                 proxy: ProxyRoute | None = None) -> None:
         self.origin = origin
         self._ssl = ssl_context
+        # Through an http:// proxy: https by a CONNECT tunnel (TLS end to end with the origin),
+        # plain http by absolute-form requests to the proxy (RFC 9112 3.2.2).
+        self._proxy = proxy
+        self._absolute_form = proxy is not None and origin[0] == "http"
         self._expiry = keepalive_expiry
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
@@ -187,17 +213,41 @@ class Connection:
         tls = scheme == "https"
         if tls and self._ssl is None:
             raise httpx.UnsupportedProtocol("https without an SSL context", request=request)
+        proxy = self._proxy
         try:
             async with asyncio.timeout(timeout):
-                # happy eyeballs as anyio (httpcore's default backend) does: a host whose IPv6
-                # address does not answer falls back to IPv4 after 0.25 s, not after a timeout
-                self._reader, self._writer = await asyncio.open_connection(
-                    host, port, ssl=self._ssl if tls else None, server_hostname=host if tls else None,
-                    happy_eyeballs_delay=0.25, limit=MAX_HEAD)
+                if proxy is None:
+                    # happy eyeballs as anyio (httpcore's default backend) does: a host whose IPv6
+                    # address does not answer falls back to IPv4 after 0.25 s, not after a timeout
+                    self._reader, self._writer = await asyncio.open_connection(
+                        host, port, ssl=self._ssl if tls else None, server_hostname=host if tls else None,
+                        happy_eyeballs_delay=0.25, limit=MAX_HEAD)
+                else:
+                    self._reader, self._writer = await asyncio.open_connection(
+                        proxy.host, proxy.port, happy_eyeballs_delay=0.25, limit=MAX_HEAD)
+                    if tls:
+                        await self._tunnel(request, timeout)
+                        assert self._ssl is not None  # checked above
+                        await self._writer.start_tls(self._ssl, server_hostname=host)
         except TimeoutError:
-            raise httpx.ConnectTimeout(f"connecting to {host}:{port}", request=request) from None
+            where = f"{host}:{port}" + (f" through the proxy {proxy.shown}" if proxy else "")
+            raise httpx.ConnectTimeout(f"connecting to {where}", request=request) from None
         except OSError as exc:  # ssl.SSLError too: kept as the cause, where RetryTransport looks for it
             raise httpx.ConnectError(str(exc) or type(exc).__name__, request=request) from exc
+
+    async def _tunnel(self, request: httpx.Request, timeout: float | None) -> None:
+        """CONNECT host:port through the proxy; any answer but 2xx is a ProxyError."""
+        assert self._proxy is not None and self._writer is not None
+        _, host, port = self.origin
+        target = (f"[{host}]" if ":" in host else host).encode("ascii") + b":%d" % port
+        head = [b"CONNECT ", target, b" HTTP/1.1\r\nHost: ", target, b"\r\n"]
+        if self._proxy.authorization:
+            head += (b"Proxy-Authorization: ", self._proxy.authorization, b"\r\n")
+        self._writer.write(b"".join([*head, b"\r\n"]))
+        _, status, reason, _ = await self._read_head(request, timeout)
+        if not 200 <= status < 300:
+            raise httpx.ProxyError(f"the proxy {self._proxy.shown} answered {status} {reason.decode('latin-1')} "
+                                   f"to CONNECT {host}:{port}", request=request)
 
     async def exchange(self, request: httpx.Request, pool: HostPool) -> httpx.Response:
         timeouts = request.extensions.get("timeout", {})
@@ -228,7 +278,15 @@ class Connection:
         return httpx.Response(status, headers=headers, content=content, extensions=extensions)
 
     async def _send(self, request: httpx.Request, timeout: float | None) -> None:
-        head = [request.method.encode("ascii"), b" ", request.url.raw_path, b" HTTP/1.1\r\n"]
+        url = request.url
+        target = url.raw_path
+        if self._absolute_form:
+            assert self._proxy is not None
+            host = b"[" + url.raw_host + b"]" if b":" in url.raw_host else url.raw_host
+            target = b"http://" + host + (b":%d" % url.port if url.port else b"") + url.raw_path
+        head = [request.method.encode("ascii"), b" ", target, b" HTTP/1.1\r\n"]
+        if self._absolute_form and self._proxy is not None and self._proxy.authorization:
+            head += (b"Proxy-Authorization: ", self._proxy.authorization, b"\r\n")
         chunked = False
         for name, value in request.headers.raw:
             if not _TOKEN.fullmatch(name) or _BAD_VALUE.search(value):
@@ -433,9 +491,9 @@ class PooledTransport(httpx.AsyncBaseTransport):
     """httpx's transport interface over a HostPool."""
 
     def __init__(self, size: int, *, verify: ssl.SSLContext | bool = True,
-                 keepalive_expiry: float = KEEPALIVE_EXPIRY) -> None:
+                 keepalive_expiry: float = KEEPALIVE_EXPIRY, proxies: ProxyChooser | None = None) -> None:
         context = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify=verify)
-        self._host_pool = HostPool(size, ssl_context=context, keepalive_expiry=keepalive_expiry)
+        self._host_pool = HostPool(size, ssl_context=context, keepalive_expiry=keepalive_expiry, proxies=proxies)
 
     @property
     def pool(self) -> HostPool:

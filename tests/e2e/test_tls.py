@@ -22,6 +22,7 @@ from glcr_runner import Result
 from glcr_sandbox.registry_kinds import GITLAB
 from glcr_sandbox.runtime import Sandbox
 from glcr_sandbox.seed import push_image, tag_existing
+from loopback_proxy import running_proxy
 from sandbox_fixtures import require_registry_binary
 
 # The environment variables that could hand glcr (httpx or requests) a CA behind the test's back.
@@ -137,3 +138,39 @@ def test_a_real_migration_over_tls(tls_sandbox: Sandbox, world: dict[str, str], 
     assert result.json()["state"] == "done"
     moved = glcr(env, "tags", "list", world["target"].lower(), "-o", "json").json()
     assert {t["name"] for t in moved} == {"v1", "v2", "latest"}
+
+
+def test_behind_a_proxy_every_call_goes_through_it(tls_sandbox: Sandbox, world: dict[str, str],
+                                                   tmp_path: Path) -> None:
+    """HTTPS_PROXY as a corporate network sets it: every command family works through it, GitLab's
+    API (httpx and python-gitlab alike) and the registry through CONNECT tunnels, TLS checked end
+    to end against the CA; the proxy's password is sent to the proxy only and never shown. With
+    NO_PROXY naming the host, nothing goes through it."""
+    import base64
+
+    auth = b"Basic " + base64.b64encode(b"corp:pr0xy-pass")
+    with running_proxy(require=auth) as proxy:
+        env = env_for(tls_sandbox, tmp_path, SSL_CERT_FILE=str(tls_sandbox.tls.ca),
+                      HTTPS_PROXY=f"http://corp:pr0xy-pass@{proxy.address}", NO_PROXY="")
+        for family, args in commands(world, tmp_path):
+            result = glcr(env, *args)
+            assert result.code == 0, f"{family} through the proxy: exit {result.code}\n{result.stderr}"
+            assert "pr0xy-pass" not in result.stdout + result.stderr, family
+        tunnels = {target for method, target, given in proxy.seen if method == "CONNECT" and given == auth}
+        api = tls_sandbox.url.removeprefix("https://").rstrip("/")
+        registry = glcr(env, "registry", "show", world["project"], "-o", "json").json()
+        assert api in tunnels, (api, tunnels)
+        assert len(tunnels) == 2, tunnels  # GitLab's API and the registry, both tunnelled
+        assert all(method == "CONNECT" for method, _, _ in proxy.seen)
+        assert registry
+
+        seen = len(proxy.seen)
+        direct = glcr({**env, "NO_PROXY": "127.0.0.1"}, "tags", "list", world["repo"], "-o", "json")
+        assert direct.code == 0 and len(proxy.seen) == seen, direct.stderr
+
+        wrong = {**env, "HTTPS_PROXY": f"http://corp:wrong@{proxy.address}"}
+        refused = glcr(wrong, "tags", "list", world["repo"])  # httpx
+        assert refused.code == 7, refused.stderr
+        assert "407" in refused.stderr and proxy.address in refused.stderr and "wrong" not in refused.stderr
+        refused = glcr(wrong, "policy", "show", world["project"])  # python-gitlab
+        assert refused.code == 7 and "407" in refused.stderr and "wrong" not in refused.stderr, refused.stderr
