@@ -34,9 +34,8 @@ from glcr_sandbox.registry_kinds import (
     make_process,
     registry_settings,
 )
-from glcr_sandbox.registry_process import free_port
 from glcr_sandbox.seed import redate_tag
-from glcr_sandbox.server import SandboxHTTPServer, ServerThread
+from glcr_sandbox.server import SandboxHTTPServer, ServerThread, reserved_port
 from glcr_sandbox.tls import TlsFiles, verify_for
 from glcr_sandbox.tls import ensure as ensure_tls
 from glcr_sandbox.state import DEVELOPER, MAINTAINER, OWNER, REPORTER, Namespace, Project, World, utcnow
@@ -98,7 +97,8 @@ class Sandbox:
         tls_files = ensure_tls(state_dir / "tls") if tls else None
         scheme = "https" if tls_files else "http"
         # The API port must be known before the registry starts: it is the token realm.
-        api_port = port or free_port()
+        api_socket = None if port else reserved_port()
+        api_port = int(api_socket.getsockname()[1]) if api_socket is not None else int(port)
         registry = make_process(
             registry_kind,
             state_dir,
@@ -140,7 +140,7 @@ class Sandbox:
             ctx.public_registry_host = proxy.host
         try:
             server = ServerThread(SandboxHTTPServer(
-                api_port, ctx, tls=tls_files.server_context() if tls_files else None))
+                api_port, ctx, tls=tls_files.server_context() if tls_files else None, bound=api_socket))
         except OSError:
             jobs.stop()
             client.close()

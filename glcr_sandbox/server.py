@@ -8,6 +8,7 @@ Injected latency and the rate limit apply to /api/v4 and /jwt/auth, never to /-/
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
 import threading
 import time
@@ -68,17 +69,37 @@ def _failing_project(ctx, raw_path: str) -> bool:
     return project is not None and project.id in ctx.knobs.failing_projects
 
 
+def reserved_port() -> socket.socket:
+    """A socket bound to a free loopback port and held: the port the API will serve on, known
+    before the registry starts (it is the token realm). A port picked, released and bound again
+    seconds later can meanwhile be taken by any outgoing connection's ephemeral port (it was, in
+    the suite: "Address already in use"); a bound socket keeps the kernel from handing it out."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
 class SandboxHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128  # benchmarks open many connections at once
 
-    def __init__(self, port: int, ctx: SandboxContext, *, tls: ssl.SSLContext | None = None) -> None:
-        """`tls`: serve https with this server context (`glcr sandbox up --tls`)."""
+    def __init__(self, port: int, ctx: SandboxContext, *, tls: ssl.SSLContext | None = None,
+                 bound: socket.socket | None = None) -> None:
+        """`tls`: serve https with this server context (`glcr sandbox up --tls`). `bound`: a socket
+        already bound to the port (reserved_port), served instead of binding the port again."""
         self.ctx = ctx
         self.router = build_router()
         self.tls = tls
-        super().__init__(("127.0.0.1", port), SandboxHandler)
+        super().__init__(("127.0.0.1", port), SandboxHandler, bind_and_activate=bound is None)
+        if bound is not None:
+            self.socket.close()
+            self.socket = bound
+            self.server_address = bound.getsockname()
+            host, self.server_port = bound.getsockname()[:2]
+            self.server_name = str(host)
+            self.server_activate()
 
     def get_request(self) -> tuple:
         sock, address = super().get_request()

@@ -41,6 +41,11 @@ def tls_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
 
 @pytest.fixture(scope="module")
 def world(tls_sandbox: Sandbox) -> dict[str, str]:
+    return new_world(tls_sandbox)
+
+
+def new_world(tls_sandbox: Sandbox) -> dict[str, str]:
+    """A project with three tags, and a group to migrate it to."""
     suffix = uuid.uuid4().hex[:6]
     created = tls_sandbox.create_project(f"tls-{suffix}")
     path = tls_sandbox.world.project_full_path(created)
@@ -140,8 +145,7 @@ def test_a_real_migration_over_tls(tls_sandbox: Sandbox, world: dict[str, str], 
     assert {t["name"] for t in moved} == {"v1", "v2", "latest"}
 
 
-def test_behind_a_proxy_every_call_goes_through_it(tls_sandbox: Sandbox, world: dict[str, str],
-                                                   tmp_path: Path) -> None:
+def test_behind_a_proxy_every_call_goes_through_it(tls_sandbox: Sandbox, tmp_path: Path) -> None:
     """HTTPS_PROXY as a corporate network sets it: every command family works through it, GitLab's
     API (httpx and python-gitlab alike) and the registry through CONNECT tunnels, TLS checked end
     to end against the CA; the proxy's password is sent to the proxy only and never shown. With
@@ -149,6 +153,7 @@ def test_behind_a_proxy_every_call_goes_through_it(tls_sandbox: Sandbox, world: 
     import base64
 
     auth = b"Basic " + base64.b64encode(b"corp:pr0xy-pass")
+    world = new_world(tls_sandbox)  # its own: another test of this module migrates the shared one
     with running_proxy(require=auth) as proxy:
         env = env_for(tls_sandbox, tmp_path, SSL_CERT_FILE=str(tls_sandbox.tls.ca),
                       HTTPS_PROXY=f"http://corp:pr0xy-pass@{proxy.address}", NO_PROXY="")
