@@ -26,9 +26,13 @@ def render_plan(plan: Plan, console, messages) -> None:
 
 
 def render_apply_preview(plan: Plan, pending, summary, console) -> None:
-    done = summary.deleted + summary.already_absent + summary.stale
+    # A list's tags the repository does not have are `skip` entries, counted as already absent:
+    # said apart, since no earlier run had anything to do with them.
+    missing = sum(1 for e in plan.entries if e.action.value == "skip")
+    done = summary.deleted + summary.already_absent + summary.stale - missing
     console.print(f"Plan for {plan.repository_path}: {summary.to_delete} tag(s) to delete, "
-                  f"{done} already settled by an earlier run, {len(pending)} to do now.")
+                  + (f"{missing} not in the repository, " if missing else "")
+                  + f"{done} already settled by an earlier run, {len(pending)} to do now.")
     for entry in pending[:50]:
         console.print(f"  delete {entry.tag}  {short_digest(entry.digest)}")
     if len(pending) > 50:
