@@ -83,6 +83,10 @@ class ProxyRoute:
         return f"http://{self.host}:{self.port}"
 
 
+class ProxyConnectError(httpx.ConnectError):
+    """The proxy itself did not answer: retried as any failed connect, said naming the proxy."""
+
+
 class ProxyChooser(Protocol):
     def route(self, scheme: str, host: str, port: int) -> ProxyRoute | None: ...
 
@@ -233,6 +237,9 @@ class Connection:
             where = f"{host}:{port}" + (f" through the proxy {proxy.shown}" if proxy else "")
             raise httpx.ConnectTimeout(f"connecting to {where}", request=request) from None
         except OSError as exc:  # ssl.SSLError too: kept as the cause, where RetryTransport looks for it
+            if proxy is not None and not isinstance(exc, ssl.SSLError):
+                raise ProxyConnectError(f"the proxy {proxy.shown} cannot be reached for {host}:{port}: "
+                                        f"{exc.strerror or type(exc).__name__}", request=request) from exc
             raise httpx.ConnectError(str(exc) or type(exc).__name__, request=request) from exc
 
     async def _tunnel(self, request: httpx.Request, timeout: float | None) -> None:

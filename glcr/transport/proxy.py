@@ -83,4 +83,6 @@ def unreachable_reason(exc: Exception) -> str:
     proxy without credentials, its answer and the target), anything else by its kind."""
     import httpx
 
-    return str(exc) if isinstance(exc, httpx.ProxyError) and str(exc) else type(exc).__name__
+    from glcr.transport.pool import ProxyConnectError
+
+    return str(exc) if isinstance(exc, (httpx.ProxyError, ProxyConnectError)) and str(exc) else type(exc).__name__

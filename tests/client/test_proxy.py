@@ -126,3 +126,22 @@ def test_no_proxy_variable_means_no_proxy_object(monkeypatch):
     route = route_from_url("proxy.example:3128")  # no scheme: http://, as requests reads it
     assert (route.host, route.port, route.authorization, route.shown) == (
         "proxy.example", 3128, None, "http://proxy.example:3128")
+
+
+def test_a_proxy_that_does_not_answer_is_named_in_the_error(monkeypatch):
+    from glcr.transport.pool import ProxyConnectError
+    from glcr.transport.proxy import unreachable_reason
+
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "http://user:s3cret@127.0.0.1:9")  # the discard port: nothing listens
+
+    async def run():
+        transport = PooledTransport(1, proxies=Proxies.from_environment())
+        async with httpx.AsyncClient(transport=transport, timeout=5) as client:
+            with pytest.raises(ProxyConnectError) as raised:
+                await client.get("http://127.0.0.1:1/v2/")
+        return unreachable_reason(raised.value)
+
+    said = asyncio.run(run())
+    assert said.startswith("the proxy http://127.0.0.1:9 cannot be reached for 127.0.0.1:1") and "s3cret" not in said
