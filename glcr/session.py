@@ -56,6 +56,8 @@ class Session:
                             budget=http.budget or _budget(http),
                             ssl_context=http.ssl_context or (None if http.wire else tls_context(ca_bundle)),
                             proxies=http.proxies or (None if http.wire else Proxies.from_environment()))
+        if self.http.debug and self.http.proxies is not None:
+            print(f"debug: proxies from the environment: {self.http.proxies.describe()}", file=self.http.log)
         self._gitlab_http = build_async_client(self.http, base_url=f"{creds.url}/api/v4/", headers=creds.api_headers())
         self._token_http = build_async_client(self.http)
         self.api = GitLabApi(self._gitlab_http, jobs=settings.jobs)

@@ -55,6 +55,16 @@ class Proxies:
                 if os.environ.get(variable):
                     route_from_url(os.environ[variable], variable)
 
+    def describe(self) -> str:
+        """The variables in one line for --debug, each proxy without its credentials."""
+        said = []
+        for name in (*PROXY_VARIABLES, "no_proxy"):
+            variable = name if os.environ.get(name) else name.upper()  # lowercase wins, as in urllib
+            value = os.environ.get(variable)
+            if value:
+                said.append(f"{variable}={value if name == 'no_proxy' else route_from_url(value, variable).shown}")
+        return ", ".join(said)
+
     @classmethod
     def from_environment(cls) -> "Proxies | None":
         """None when no proxy variable is set (the common case: nothing is imported or decided)."""

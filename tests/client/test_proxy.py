@@ -145,3 +145,11 @@ def test_a_proxy_that_does_not_answer_is_named_in_the_error(monkeypatch):
 
     said = asyncio.run(run())
     assert said.startswith("the proxy http://127.0.0.1:9 cannot be reached for 127.0.0.1:1") and "s3cret" not in said
+
+
+def test_debug_names_the_proxies_without_their_credentials(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://user:s3cret@proxy.example:3128")
+    monkeypatch.setenv("no_proxy", ".internal,10.0.0.0/8")
+    said = Proxies.from_environment().describe()
+    assert "HTTPS_PROXY=http://proxy.example:3128" in said and "no_proxy=.internal,10.0.0.0/8" in said
+    assert "s3cret" not in said and "user" not in said
