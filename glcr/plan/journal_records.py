@@ -110,6 +110,7 @@ class ApplySummary:
     to_delete: int = 0
     deleted: int = 0
     already_absent: int = 0  # includes the plan's `skip` entries (absent when planned)
+    missing: int = 0  # of already_absent, the `skip` entries: a list's tags the repository did not have
     stale: int = 0
     failed: int = 0
     not_started: int = 0  # no final record and no failure: never tried, started, or skipped
@@ -135,6 +136,7 @@ def summarize(plan: Plan, replayed: Replayed) -> ApplySummary:
             counts["failed"] += 1
         else:
             counts["not_started"] += 1
-    counts["already_absent"] += len(plan.with_action(Action.SKIP))
+    missing = len(plan.with_action(Action.SKIP))
+    counts["already_absent"] += missing
     return ApplySummary(to_delete=len(plan.to_delete), kept=len(plan.with_action(Action.KEEP)),
-                        freed_size=freed, **counts)
+                        freed_size=freed, missing=missing, **counts)

@@ -26,12 +26,11 @@ def render_plan(plan: Plan, console, messages) -> None:
 
 
 def render_apply_preview(plan: Plan, pending, summary, console) -> None:
-    # A list's tags the repository does not have are `skip` entries, counted as already absent:
-    # said apart, since no earlier run had anything to do with them.
-    missing = sum(1 for e in plan.entries if e.action.value == "skip")
-    done = summary.deleted + summary.already_absent + summary.stale - missing
+    # A list's tags the repository does not have count as already absent: said apart, since no
+    # earlier run had anything to do with them.
+    done = summary.deleted + summary.already_absent - summary.missing + summary.stale
     console.print(f"Plan for {plan.repository_path}: {summary.to_delete} tag(s) to delete, "
-                  + (f"{missing} not in the repository, " if missing else "")
+                  + (f"{summary.missing} not in the repository, " if summary.missing else "")
                   + f"{done} already settled by an earlier run, {len(pending)} to do now.")
     for entry in pending[:50]:
         console.print(f"  delete {entry.tag}  {short_digest(entry.digest)}")

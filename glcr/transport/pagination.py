@@ -11,6 +11,7 @@ from typing import Any, AsyncIterator
 import httpx
 
 from glcr.errors import InvalidInputError, NetworkError, for_status
+from glcr.transport.proxy import unreachable_reason
 
 
 class ForeignPageLinkError(NetworkError):
@@ -59,8 +60,6 @@ async def iter_pages(
         try:
             response = await client.get(request_url, params=request_params)
         except httpx.TransportError as exc:
-            from glcr.transport.proxy import unreachable_reason
-
             raise NetworkError(f"{doing}: cannot reach {response_host(request_url, client)} ({unreachable_reason(exc)})",
                                hint="check the URL (--url / GITLAB_URL) and the network") from None
         if response.status_code != 200:

@@ -83,6 +83,12 @@ class ProxyRoute:
         return f"http://{self.host}:{self.port}"
 
 
+def _authority(host: bytes, port: int | None) -> bytes:
+    """host[:port] as a request target names it (RFC 9112 3.2.2-3.2.3): an IPv6 literal in brackets."""
+    named = b"[" + host + b"]" if b":" in host else host
+    return named + (b":%d" % port if port else b"")
+
+
 class ProxyConnectError(httpx.ConnectError):
     """The proxy itself did not answer: retried as any failed connect, said naming the proxy."""
 
@@ -246,7 +252,7 @@ class Connection:
         """CONNECT host:port through the proxy; any answer but 2xx is a ProxyError."""
         assert self._proxy is not None and self._writer is not None
         _, host, port = self.origin
-        target = (f"[{host}]" if ":" in host else host).encode("ascii") + b":%d" % port
+        target = _authority(host.encode("ascii"), port)
         head = [b"CONNECT ", target, b" HTTP/1.1\r\nHost: ", target, b"\r\n"]
         if self._proxy.authorization:
             head += (b"Proxy-Authorization: ", self._proxy.authorization, b"\r\n")
@@ -289,8 +295,7 @@ class Connection:
         target = url.raw_path
         if self._absolute_form:
             assert self._proxy is not None
-            host = b"[" + url.raw_host + b"]" if b":" in url.raw_host else url.raw_host
-            target = b"http://" + host + (b":%d" % url.port if url.port else b"") + url.raw_path
+            target = b"http://" + _authority(url.raw_host, url.port) + url.raw_path
         head = [request.method.encode("ascii"), b" ", target, b" HTTP/1.1\r\n"]
         if self._absolute_form and self._proxy is not None and self._proxy.authorization:
             head += (b"Proxy-Authorization: ", self._proxy.authorization, b"\r\n")

@@ -16,8 +16,10 @@ import base64
 import os
 from urllib.parse import unquote, urlsplit
 
+import httpx
+
 from glcr.errors import InvalidInputError
-from glcr.transport.pool import ProxyRoute
+from glcr.transport.pool import ProxyConnectError, ProxyRoute
 
 PROXY_VARIABLES = ("https_proxy", "http_proxy", "all_proxy")
 
@@ -45,6 +47,15 @@ def route_from_url(url: str, variable: str = "the proxy URL") -> ProxyRoute:
     return ProxyRoute(parts.hostname, port, authorization)
 
 
+def _setting(name: str) -> tuple[str, str] | None:
+    """(the variable, its value) for a lowercase proxy variable name: the lowercase one wins, as
+    in urllib (which requests reads); None when neither is set."""
+    for variable in (name, name.upper()):
+        if os.environ.get(variable):
+            return variable, os.environ[variable]
+    return None
+
+
 class Proxies:
     """The run's proxy settings: which origin goes through which proxy (None: direct)."""
 
@@ -59,16 +70,16 @@ class Proxies:
         """The variables in one line for --debug, each proxy without its credentials."""
         said = []
         for name in (*PROXY_VARIABLES, "no_proxy"):
-            variable = name if os.environ.get(name) else name.upper()  # lowercase wins, as in urllib
-            value = os.environ.get(variable)
-            if value:
+            found = _setting(name)
+            if found:
+                variable, value = found
                 said.append(f"{variable}={value if name == 'no_proxy' else route_from_url(value, variable).shown}")
         return ", ".join(said)
 
     @classmethod
     def from_environment(cls) -> "Proxies | None":
         """None when no proxy variable is set (the common case: nothing is imported or decided)."""
-        if not any(os.environ.get(v) or os.environ.get(v.upper()) for v in PROXY_VARIABLES):
+        if not any(_setting(name) for name in PROXY_VARIABLES):
             return None
         return cls()
 
@@ -91,8 +102,4 @@ class Proxies:
 def unreachable_reason(exc: Exception) -> str:
     """What a transport error says in a one-line error: a proxy's refusal in full (it names the
     proxy without credentials, its answer and the target), anything else by its kind."""
-    import httpx
-
-    from glcr.transport.pool import ProxyConnectError
-
     return str(exc) if isinstance(exc, (httpx.ProxyError, ProxyConnectError)) and str(exc) else type(exc).__name__

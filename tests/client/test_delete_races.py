@@ -89,14 +89,18 @@ class Distribution:
         return httpx.Response(500)
 
 
-def run_delete(registry: Distribution, tags: list[str]):
+def run_delete(registry: Distribution, tags: list[str] | dict[str, str]):
+    """Delete `tags` (a dict: each with the digest the plan expects; else the snapshot's) after a
+    snapshot; `registry.calls` counts the delete's requests only."""
     async def go():
         http = build_async_client(HttpOptions(wire=httpx.MockTransport(registry.handler)), base_url="http://reg")
         async with http:
             client = RegistryClient(http, "reg")
             deleter = TagDeleter(client, REPO, RegistryKind(gitlab_api=False, tag_delete=False), jobs=4)
             before = await snapshot(client, REPO, 4)
-            results = await deleter.delete([DeleteRequest(t, before[t]) for t in tags], before)
+            registry.calls.clear()
+            expected = tags if isinstance(tags, dict) else {t: before[t] for t in tags}
+            results = await deleter.delete([DeleteRequest(t, d) for t, d in expected.items()], before)
             return before, {r.tag: r for r in results}
 
     return asyncio.run(go())
@@ -158,18 +162,8 @@ def test_a_batch_reads_each_of_its_tags_once_and_only_the_others_after_re_pointi
     for i in range(5):
         registry.push(f"keep-{i}", image(f"k{i}"))
 
-    async def go():
-        http = build_async_client(HttpOptions(wire=httpx.MockTransport(registry.handler)), base_url="http://reg")
-        async with http:
-            client = RegistryClient(http, "reg")
-            deleter = TagDeleter(client, REPO, RegistryKind(gitlab_api=False, tag_delete=False), jobs=4)
-            before = await snapshot(client, REPO, 4)
-            registry.calls.clear()
-            results = await deleter.delete([DeleteRequest(f"old-{i:02d}", before[f"old-{i:02d}"]) for i in range(20)],
-                                           before)
-            return {r.outcome for r in results}
-
-    assert asyncio.run(go()) == {Outcome.DELETED}
+    _, results = run_delete(registry, [f"old-{i:02d}" for i in range(20)])
+    assert {r.outcome for r in results.values()} == {Outcome.DELETED}
     assert sorted(registry.tags) == [f"keep-{i}" for i in range(5)]
     assert registry.calls["HEAD"] == 20 + 5
     assert registry.calls["PUT"] == 20 + 1  # and the placeholder's config blob
@@ -186,17 +180,8 @@ def test_a_resume_finishes_the_old_placeholder_and_leaves_none():
     old_placeholder = registry.push("old-b", dummy_manifest(config))  # left by a killed run
     registry.push("old-c", dummy_manifest(config))
 
-    async def go():
-        http = build_async_client(HttpOptions(wire=httpx.MockTransport(registry.handler)), base_url="http://reg")
-        async with http:
-            client = RegistryClient(http, "reg")
-            deleter = TagDeleter(client, REPO, RegistryKind(gitlab_api=False, tag_delete=False), jobs=4)
-            before = await snapshot(client, REPO, 4)
-            plan = {"old-a": a, "old-b": sha256_digest(image("b")), "old-c": sha256_digest(image("c"))}
-            results = await deleter.delete([DeleteRequest(t, d) for t, d in plan.items()], before)
-            return {r.tag: r.outcome for r in results}
-
-    outcomes = asyncio.run(go())
+    plan = {"old-a": a, "old-b": sha256_digest(image("b")), "old-c": sha256_digest(image("c"))}
+    outcomes = {tag: r.outcome for tag, r in run_delete(registry, plan)[1].items()}
     assert outcomes == {"old-a": Outcome.DELETED, "old-b": Outcome.DELETED, "old-c": Outcome.DELETED}
     assert registry.tags == {"keep": keep}
     assert old_placeholder not in registry.manifests and set(registry.manifests) == {a, keep}

@@ -13,6 +13,7 @@ import pytest
 from glcr.registry.client import RegistryClient
 from glcr.transport.factory import HttpOptions, build_async_client
 from glcr.transport.pool import PooledTransport
+from loopback_http import ScriptedServer
 
 MANIFEST = (b'{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json",'
             b'"config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":2,'
@@ -138,44 +139,6 @@ def test_registry_requests_wait_before_httpx_never_in_its_pool():
 
     assert len(asyncio.run(run())) == 50
     assert peak == 3
-
-
-class ScriptedServer:
-    """HTTP/1.1 on 127.0.0.1 answering each request with `answer(head) -> bytes | None` (None:
-    close the connection without answering; an answer with `Connection: close`, or given as
-    (bytes, True), closes after it); optionally over TLS."""
-
-    def __init__(self, answer, ssl_context=None) -> None:
-        self.answer = answer
-        self.ssl_context = ssl_context
-        self.connections = 0
-
-    async def __aenter__(self) -> "ScriptedServer":
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.ssl_context)
-        scheme = "https" if self.ssl_context else "http"
-        self.url = f"{scheme}://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._server.close()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                reply = await self.answer(head)
-                if reply is None:
-                    return
-                reply, hang_up = reply if isinstance(reply, tuple) else (reply, b"Connection: close" in reply)
-                writer.write(reply)
-                await writer.drain()
-                if hang_up:
-                    return
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
 
 
 def _fetch(server_args, requests, *, verify=True, timeout=5.0):

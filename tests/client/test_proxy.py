@@ -1,7 +1,7 @@
 """HTTPS_PROXY and friends on glcr's own connections (glcr.transport.proxy, glcr.transport.pool):
 https through a CONNECT tunnel with TLS checked end to end, http in absolute form, the proxy's
 credentials from its URL, NO_PROXY, and refusals said without the password, through a loopback
-proxy that forwards for real (tests/fixtures/loopback_proxy.py)."""
+proxy that forwards for real (tests/fixtures/loopback_http.py)."""
 
 from __future__ import annotations
 
@@ -14,40 +14,15 @@ from glcr.errors import InvalidInputError
 from glcr.transport.pool import PooledTransport
 from glcr.transport.proxy import Proxies, route_from_url
 from glcr_sandbox import tls
-from loopback_proxy import LoopbackProxy
+from loopback_http import LoopbackProxy, ScriptedServer
 
 AUTH = b"Basic dXNlcjpzM2NyZXQ="  # user:s3cret
 
 
-class Origin:
-    """The server glcr means to reach: answers every request with its path, optionally over TLS."""
-
-    def __init__(self, ssl_context=None) -> None:
-        self.ssl_context = ssl_context
-
-    async def __aenter__(self) -> "Origin":
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.ssl_context)
-        scheme = "https" if self.ssl_context else "http"
-        self.url = f"{scheme}://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._server.close()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                if b"proxy-authorization" in head.lower():  # the proxy's credentials stay with the proxy
-                    body = b"leaked"
-                else:
-                    body = b"origin saw " + head.split(b" ")[1]
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
-                await writer.drain()
-        except (asyncio.CancelledError, asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
+async def origin_answer(head: bytes) -> bytes:
+    """The origin says which path it saw, or `leaked` when the proxy's credentials reached it."""
+    body = b"leaked" if b"proxy-authorization" in head.lower() else b"origin saw " + head.split(b" ")[1]
+    return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
 
 
 def _through(monkeypatch: pytest.MonkeyPatch, tmp_path, *, https: bool, env: dict[str, str],
@@ -57,7 +32,7 @@ def _through(monkeypatch: pytest.MonkeyPatch, tmp_path, *, https: bool, env: dic
     files = tls.ensure(tmp_path / "tls") if https else None
 
     async def run():
-        async with LoopbackProxy(require) as proxy, Origin(files.server_context() if files else None) as origin:
+        async with LoopbackProxy(require) as proxy, ScriptedServer(origin_answer, files.server_context() if files else None) as origin:
             # the suite's conftest keeps loopback off proxies (NO_PROXY); an earlier call's stay too
             for name in ("NO_PROXY", "HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"):
                 monkeypatch.delenv(name, raising=False)

@@ -22,7 +22,7 @@ from glcr_runner import Result
 from glcr_sandbox.registry_kinds import GITLAB
 from glcr_sandbox.runtime import Sandbox
 from glcr_sandbox.seed import push_image, tag_existing
-from loopback_proxy import running_proxy
+from loopback_http import running_proxy
 from sandbox_fixtures import require_registry_binary
 
 # The environment variables that could hand glcr (httpx or requests) a CA behind the test's back.

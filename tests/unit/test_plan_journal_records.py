@@ -88,7 +88,7 @@ def test_summary() -> None:
     ])
     summary = summarize(PLAN, replayed)
     assert summary == ApplySummary(to_delete=3, deleted=1, already_absent=1, stale=1, failed=1,
-                                   not_started=0, kept=1, freed_size=10)
+                                   not_started=0, kept=1, freed_size=10, missing=1)
     assert not summary.complete
 
 
